@@ -1,0 +1,126 @@
+# pxtsgw - Parlay X Terminal Status gateway.
+#
+#   make            build bin/pxtsgw
+#   make deps       install the Debian packages the project needs (root or sudo)
+#   make check      unit tests (ASan+UBSan, then valgrind) and integration tests
+#   make run        the demo: Kamailio + pxtsgw on 127.0.0.1, until Ctrl-C
+#   make gen        regenerate gen/ from wsdl/ (gSOAP)    make gen-check: is gen/ fresh?
+#   make unit       unit tests only                        make integration
+#   V=1             show full command lines
+
+SHELL := /bin/bash
+VERSION := 0.1.0
+CC ?= cc
+V ?= 0
+ifeq ($(V),0)
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2)
+else
+Q :=
+say = @true
+endif
+
+PKGS := gsoap libmicrohttpd sofia-sip-ua sqlite3 expat
+# sofia-sip headers are not clean under all warnings: take them as system headers
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+BASE_CFLAGS := -DPXTSGW_VERSION=\"$(VERSION)\" -std=c11 -D_GNU_SOURCE -DWITH_NOEMPTYSTRUCT -g -O2 -MMD -MP
+WARN_CFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+GEN_CFLAGS := -w
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# Two flavours share the sources: build/plain (the product, valgrind) and
+# build/asan (AddressSanitizer + UBSan, used by the tests).
+FLAVOUR ?= plain
+B := build/$(FLAVOUR)
+ifeq ($(FLAVOUR),asan)
+EXTRA_CFLAGS := $(SAN_FLAGS) -O1
+EXTRA_LDFLAGS := $(SAN_FLAGS)
+endif
+
+SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+GEN_SRC := gen/soapC.c gen/soapServer.c gen/soapClient.c
+OBJ := $(SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/wsdl_blob.o
+GEN_OBJ := $(GEN_SRC:gen/%.c=$(B)/gen/%.o)
+LIB := $(B)/libpxtsgw.a
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+WSDL_FILES := $(sort $(wildcard wsdl/*.wsdl wsdl/*.xsd))
+
+PROG := $(if $(filter plain,$(FLAVOUR)),bin/pxtsgw,$(B)/pxtsgw)
+
+.PHONY: all deps check unit unit-asan unit-valgrind integration run gen gen-check clean asan bench
+all: $(PROG)
+
+$(PROG): $(B)/obj/main.o $(LIB) $(GEN_OBJ)
+	$(call say,LINK,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(EXTRA_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(LIB): $(OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/obj/%.o: src/%.c
+	$(call say,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN_CFLAGS) $(EXTRA_CFLAGS) -Isrc -isystem gen $(PKG_CFLAGS) -c -o $@ $<
+
+$(B)/gen/%.o: gen/%.c
+	$(call say,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(GEN_CFLAGS) $(EXTRA_CFLAGS) -Igen $(PKG_CFLAGS) -c -o $@ $<
+
+# The WSDL/XSD files served by the gateway are built into the binary.
+$(B)/obj/wsdl_blob.c: $(WSDL_FILES) tools/embed.sh
+	$(call say,EMBED,$@)
+	@mkdir -p $(dir $@)
+	$(Q)bash tools/embed.sh $(WSDL_FILES) > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/wsdl_blob.o: $(B)/obj/wsdl_blob.c
+	$(call say,CC,$<)
+	$(Q)$(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) -Isrc -c -o $@ $<
+
+# A unit test links only the modules named in tests/unit/<test>.mods (object
+# base names; the word "gen" adds the generated gSOAP code, "wsdl_blob" the
+# embedded WSDL).
+mods_of = $(foreach m,$(shell cat tests/unit/$(1).mods 2>/dev/null),$(if $(filter gen,$(m)),$(GEN_OBJ),$(B)/obj/$(m).o))
+.SECONDEXPANSION:
+$(B)/tests/%: tests/unit/%.c tests/unit/%.mods $$(call mods_of,$$*)
+	$(call say,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) -Wall -Wextra $(EXTRA_CFLAGS) -Isrc -isystem gen $(PKG_CFLAGS) \
+		-DTEST_DATA_DIR='"$(CURDIR)/tests/data"' -DSRC_DIR='"$(CURDIR)"' \
+		-o $@ $< $(call mods_of,$*) $(EXTRA_LDFLAGS) -Wl,--as-needed $(PKG_LIBS) -lcmocka
+
+unit-bins: $(UNIT_BIN)
+
+# --- tests -------------------------------------------------------------------
+deps:
+	@bash tools/deps.sh
+
+check: deps
+	@bash tests/run-all.sh
+
+unit: deps
+	@bash tests/run-all.sh unit
+
+integration: deps
+	@bash tests/run-all.sh integration
+
+bench: deps all
+	@bash tests/bench/run.sh
+
+run: deps all
+	@bash deploy/demo.sh
+
+asan:
+	@$(MAKE) --no-print-directory FLAVOUR=asan all unit-bins
+
+include mk/gen.mk
+
+clean:
+	rm -rf build bin
+
+-include $(OBJ:.o=.d) $(B)/obj/main.d $(UNIT_BIN:%=%.d)

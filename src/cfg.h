@@ -1,0 +1,74 @@
+/*
+ * cfg.h - pxtsgw configuration: one table (cfg.c) defines every key with its
+ * type, default, bounds and help text; values land in struct cfg.
+ *
+ * Conventions (contract section 8): "key = value" lines; '#' starts a
+ * comment only at the start of a line (after optional blanks); booleans are
+ * true/false (yes/no/1/0 accepted); durations are integers in the unit the
+ * key name ends with (-ms, -s); lists are comma-separated. An unknown key or
+ * an invalid value is an error that names the key.
+ */
+#ifndef PXTSGW_CFG_H
+#define PXTSGW_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define CFG_STR_MAX 512
+
+struct cfg {
+	/* http */
+	char http_listen[CFG_STR_MAX];       /* http.listen host:port */
+	long http_threads;                   /* http.threads */
+	long http_max_body_bytes;            /* http.max-body-bytes */
+	long http_max_connections;           /* http.max-connections */
+	/* sip */
+	char sip_listen[CFG_STR_MAX];        /* sip.listen host:port */
+	char sip_transport[8];               /* sip.transport udp|tcp */
+	char sip_presence_server[CFG_STR_MAX]; /* sip.presence-server */
+	char sip_watcher_uri[CFG_STR_MAX];   /* sip.watcher-uri ("" = derived) */
+	char sip_tel_domain[CFG_STR_MAX];    /* sip.tel-domain ("" = derived) */
+	long sip_max_fetches;                /* sip.max-fetches: in flight at once */
+	/* status */
+	char status_busy_activities[CFG_STR_MAX]; /* status.busy-activities */
+	long status_fetch_timeout_ms;        /* status.fetch-timeout-ms */
+	long status_group_concurrency;       /* status.group-concurrency */
+	/* groups and policies */
+	char group_file[CFG_STR_MAX];        /* group.file ("" = no groups) */
+	bool policy_group_support;           /* policy.group-support */
+	bool policy_nested_groups;           /* policy.nested-groups */
+	long policy_max_group_targets;       /* policy.max-group-targets */
+	bool policy_process_up_to_limit;     /* policy.process-up-to-limit */
+	/* store, log */
+	char store_path[CFG_STR_MAX];        /* store.path */
+	char log_level[16];                  /* log.level error|warn|info|debug */
+};
+
+/* Fills c with every default. */
+void cfg_defaults(struct cfg *c);
+
+/* Sets one key from its text value. Returns 0, or -1 with a message that
+ * names the key written to err ("unknown key 'x'", "invalid value 'y' for
+ * key 'x': ..."). */
+int cfg_set(struct cfg *c, const char *key, const char *value, char *err, size_t cap);
+
+/* Parses "KEY=VALUE" (as given to -o) and sets it. */
+int cfg_set_option(struct cfg *c, const char *kv, char *err, size_t cap);
+
+/* Reads a configuration file. Errors name the file, line and key. */
+int cfg_load_file(struct cfg *c, const char *path, char *err, size_t cap);
+
+/* Checks values that depend on each other and fills derived defaults
+ * (sip.watcher-uri = sip:pxtsgw@<sip.listen host>, sip.tel-domain = the
+ * presence server's host). Returns 0 or -1 with err set. */
+int cfg_finish(struct cfg *c, char *err, size_t cap);
+
+/* Writes every key with its default and help as a commented config file
+ * (the source of deploy/pxtsgw.conf, checked by a unit test). */
+void cfg_write_reference(FILE *out);
+
+/* Splits "host:port" ("[v6]:port" too). Returns 0 or -1. */
+int cfg_split_hostport(const char *hp, char *host, size_t hostcap, unsigned *port);
+
+#endif
