@@ -1,0 +1,471 @@
+/*
+ * front.c - the HTTP server (libmicrohttpd): routing, capped bodies,
+ * suspend/resume for requests that wait on SIP, WSDL, health, metrics.
+ *
+ * Threads: MHD's pool threads run on_request(). A request that needs SIP is
+ * suspended; the SIP thread's completion calls req_wake(), which resumes it,
+ * and MHD calls on_request() once more to produce the answer. req_wake()
+ * and the handler agree through req->lock on who answers: if the work ends
+ * before the handler got to suspend, the handler answers at once.
+ */
+#include "front.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "store.h"
+#include "svc.h"
+#include "watch.h"
+#include "wsdl_blob.h"
+
+struct front {
+	struct MHD_Daemon *d;
+	struct front_config cfg;
+	atomic_long suspended;
+	atomic_ulong soap_requests, soap_faults, http_rejected;
+};
+
+enum req_state { RQ_NEW, RQ_WAITING };
+
+struct req {
+	struct front *f;
+	struct MHD_Connection *conn;
+	char *body;
+	size_t len, cap;
+	bool too_big;
+	enum req_state state;
+	struct svc_pending *pending;
+	char *action;
+	pthread_mutex_t lock;
+	bool woken, suspended;
+};
+
+/* The endpoints and the service WSDL each one serves at ?wsdl. */
+static const struct {
+	const char *path;
+	const char *wsdl;
+	bool soap;          /* POST served here */
+} endpoints[] = {
+	{ "/TerminalStatus", "parlayx_terminal_status_service_2_3.wsdl", true },
+	{ "/TerminalStatusNotificationManager",
+	  "parlayx_terminal_status_notification_manager_service_2_3.wsdl", true },
+	{ "/TerminalStatusNotification", "parlayx_terminal_status_notification_service_2_3.wsdl", false },
+};
+#define N_ENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
+
+static const struct wsdl_file *find_file(const char *name)
+{
+	for (const struct wsdl_file *w = wsdl_files; w->name; w++)
+		if (strcmp(w->name, name) == 0)
+			return w;
+	return NULL;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype,
+			     void *body, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	enum MHD_Result rc;
+
+	if (!r) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
+		return MHD_NO;
+	}
+	if (ctype)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	return reply(c, status, "text/plain; charset=utf-8", (void *)text, strlen(text),
+		     MHD_RESPMEM_PERSISTENT);
+}
+
+/* A Host header we are willing to echo into a WSDL. */
+static bool host_ok(const char *h)
+{
+	size_t n = 0;
+
+	if (!h || !*h)
+		return false;
+	for (; h[n]; n++) {
+		char ch = h[n];
+		if (n > 255 || !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				 (ch >= '0' && ch <= '9') || strchr(".-:[]", ch)))
+			return false;
+	}
+	return true;
+}
+
+/* The service WSDL with its soap:address set to the URL the client used. */
+static enum MHD_Result serve_service_wsdl(struct front *f, struct MHD_Connection *c, size_t ep)
+{
+	const struct wsdl_file *w = find_file(endpoints[ep].wsdl);
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const char *loc, *q, *end;
+	char url[400];
+	char *out;
+	size_t n;
+
+	if (!w)
+		return reply_text(c, 404, "no such document\n");
+	snprintf(url, sizeof(url), "http://%s%s", host_ok(host) ? host : f->cfg.listen,
+		 endpoints[ep].path);
+	/* <soap:address location="..."/>: whatever the prefix, the attribute
+	 * follows "address" */
+	loc = strstr(w->data, "address location=\"");
+	if (!loc)
+		return reply(c, 200, "text/xml; charset=utf-8", (void *)w->data, w->len,
+			     MHD_RESPMEM_PERSISTENT);
+	q = loc + strlen("address location=\"");
+	end = strchr(q, '"');
+	if (!end)
+		return reply_text(c, 500, "broken WSDL\n");
+	n = (size_t)(q - w->data) + strlen(url) + strlen(end);
+	out = malloc(n + 1);
+	if (!out)
+		return reply_text(c, 503, "out of memory\n");
+	memcpy(out, w->data, (size_t)(q - w->data));
+	memcpy(out + (q - w->data), url, strlen(url));
+	memcpy(out + (q - w->data) + strlen(url), end, strlen(end) + 1);
+	return reply(c, 200, "text/xml; charset=utf-8", out, n, MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result serve_health(struct front *f, struct MHD_Connection *c)
+{
+	bool sip = watch_ready(f->cfg.watch);
+	bool st = store_ready(f->cfg.store);
+	char *body;
+	int n;
+
+	n = asprintf(&body, "{\"status\":\"%s\",\"sip\":\"%s\",\"store\":\"%s\"}\n",
+		     sip && st ? "ok" : "unavailable", sip ? "ready" : "down", st ? "ready" : "down");
+	if (n < 0)
+		return reply_text(c, 503, "out of memory\n");
+	return reply(c, sip && st ? 200 : 503, "application/json", body, (size_t)n,
+		     MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
+{
+	struct watch_stats ws = { 0 };
+	char *body;
+	int n;
+
+	if (f->cfg.watch)
+		watch_get_stats(f->cfg.watch, &ws);
+	n = asprintf(&body,
+		"# HELP pxtsgw_up 1 when the SIP stack and the store are ready.\n"
+		"# TYPE pxtsgw_up gauge\n"
+		"pxtsgw_up %d\n"
+		"# HELP pxtsgw_soap_requests_total SOAP requests answered.\n"
+		"# TYPE pxtsgw_soap_requests_total counter\n"
+		"pxtsgw_soap_requests_total{outcome=\"ok\"} %lu\n"
+		"pxtsgw_soap_requests_total{outcome=\"fault\"} %lu\n"
+		"# HELP pxtsgw_http_rejected_total HTTP requests refused before SOAP (size, method, path).\n"
+		"# TYPE pxtsgw_http_rejected_total counter\n"
+		"pxtsgw_http_rejected_total %lu\n"
+		"# HELP pxtsgw_fetches_total Presence fetches by outcome (timeout: no answer in time or 408; failed: any other failure).\n"
+		"# TYPE pxtsgw_fetches_total counter\n"
+		"pxtsgw_fetches_total{result=\"ok\"} %lu\n"
+		"pxtsgw_fetches_total{result=\"timeout\"} %lu\n"
+		"pxtsgw_fetches_total{result=\"failed\"} %lu\n"
+		"# HELP pxtsgw_fetches_in_flight Presence fetches waiting for the presence server.\n"
+		"# TYPE pxtsgw_fetches_in_flight gauge\n"
+		"pxtsgw_fetches_in_flight %lu\n"
+		"# HELP pxtsgw_requests_waiting SOAP requests waiting for SIP.\n"
+		"# TYPE pxtsgw_requests_waiting gauge\n"
+		"pxtsgw_requests_waiting %ld\n",
+		watch_ready(f->cfg.watch) && store_ready(f->cfg.store),
+		atomic_load(&f->soap_requests) - atomic_load(&f->soap_faults),
+		atomic_load(&f->soap_faults), atomic_load(&f->http_rejected),
+		ws.fetches_ok, ws.fetches_timeout, ws.fetches_failed, ws.fetches_running,
+		atomic_load(&f->suspended));
+	if (n < 0)
+		return reply_text(c, 503, "out of memory\n");
+	return reply(c, 200, "text/plain; version=0.0.4", body, (size_t)n, MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result send_soap(struct req *r, struct svc_response *out)
+{
+	atomic_fetch_add(&r->f->soap_requests, 1);
+	if (out->http_status != 200)
+		atomic_fetch_add(&r->f->soap_faults, 1);
+	if (!out->body)
+		return reply_text(r->conn, 500, "internal error\n");
+	return reply(r->conn, (unsigned)out->http_status, "text/xml; charset=utf-8", out->body,
+		     out->len, MHD_RESPMEM_MUST_FREE);
+}
+
+/* Called when the SIP side is done with a request; any thread. */
+static void req_wake(void *arg)
+{
+	struct req *r = arg;
+	struct MHD_Connection *conn = r->conn;
+	bool resume;
+
+	pthread_mutex_lock(&r->lock);
+	r->woken = true;
+	resume = r->suspended;
+	pthread_mutex_unlock(&r->lock);
+	/* when resume is set the request stays suspended, so r lives on */
+	if (resume)
+		MHD_resume_connection(conn);
+}
+
+static enum MHD_Result finish_soap(struct req *r)
+{
+	struct svc_response out = { 0 };
+
+	svc_finish(r->f->cfg.svc, r->pending, r->body, r->len, r->action, &out);
+	r->pending = NULL;
+	return send_soap(r, &out);
+}
+
+static enum MHD_Result serve_soap(struct req *r)
+{
+	struct svc_response out = { 0 };
+	const char *ctype = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *action = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "SOAPAction");
+	enum svc_rc rc;
+
+	(void)ctype; /* SOAP 1.2 is recognised by its envelope namespace */
+	r->action = strdup(action ? action : "");
+	if (!r->action)
+		return reply_text(r->conn, 503, "out of memory\n");
+	rc = svc_handle(r->f->cfg.svc, r->body, r->len, r->action, &r->pending, &out);
+	if (rc == SVC_DONE)
+		return send_soap(r, &out);
+
+	r->state = RQ_WAITING;
+	if (svc_start(r->pending, req_wake, r) != 0)
+		return finish_soap(r);
+	pthread_mutex_lock(&r->lock);
+	if (r->woken) {
+		pthread_mutex_unlock(&r->lock);
+		return finish_soap(r);
+	}
+	MHD_suspend_connection(r->conn);
+	r->suspended = true;
+	atomic_fetch_add(&r->f->suspended, 1);
+	pthread_mutex_unlock(&r->lock);
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct front *f = cls;
+	struct req *r = *con_cls;
+	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	size_t ep;
+
+	(void)version;
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->f = f;
+		r->conn = c;
+		pthread_mutex_init(&r->lock, NULL);
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		size_t n = *upload_size;
+
+		*upload_size = 0;
+		if (r->too_big || r->len + n > f->cfg.max_body) {
+			r->too_big = true;
+			return MHD_YES;
+		}
+		if (r->len + n + 1 > r->cap) {
+			size_t cap = r->cap ? r->cap : 4096;
+			char *nb;
+
+			while (cap < r->len + n + 1)
+				cap *= 2;
+			if (cap > f->cfg.max_body + 1)
+				cap = f->cfg.max_body + 1;
+			nb = realloc(r->body, cap);
+			if (!nb)
+				return MHD_NO;
+			r->body = nb;
+			r->cap = cap;
+		}
+		memcpy(r->body + r->len, upload, n);
+		r->len += n;
+		r->body[r->len] = '\0';
+		return MHD_YES;
+	}
+
+	/* the final call */
+	if (r->state == RQ_WAITING) {
+		atomic_fetch_sub(&f->suspended, 1);
+		r->suspended = false;
+		return finish_soap(r);
+	}
+	for (ep = 0; ep < N_ENDPOINTS; ep++)
+		if (strcmp(url, endpoints[ep].path) == 0)
+			break;
+	if (ep < N_ENDPOINTS) {
+		if (get && MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "wsdl", 4,
+							 NULL, NULL) == MHD_YES)
+			return serve_service_wsdl(f, c, ep);
+		if (post && endpoints[ep].soap) {
+			if (r->too_big) {
+				atomic_fetch_add(&f->http_rejected, 1);
+				return reply_text(c, 413, "request body too large\n");
+			}
+			if (!r->body) {
+				r->body = strdup("");
+				if (!r->body)
+					return MHD_NO;
+			}
+			return serve_soap(r);
+		}
+		atomic_fetch_add(&f->http_rejected, 1);
+		if (post)
+			return reply_text(c, 404, "this endpoint is implemented by the client\n");
+		return reply_text(c, 405, "use POST for SOAP or GET ?wsdl\n");
+	}
+	if (!get) {
+		atomic_fetch_add(&f->http_rejected, 1);
+		return reply_text(c, strcmp(url, "/health") && strcmp(url, "/metrics") ? 404 : 405,
+				  "not found\n");
+	}
+	if (strcmp(url, "/health") == 0)
+		return serve_health(f, c);
+	if (strcmp(url, "/metrics") == 0)
+		return serve_metrics(f, c);
+	if (url[0] == '/' && !strchr(url + 1, '/')) {
+		const struct wsdl_file *w = find_file(url + 1);
+
+		if (w)
+			return reply(c, 200, "text/xml; charset=utf-8", (void *)w->data, w->len,
+				     MHD_RESPMEM_PERSISTENT);
+	}
+	if (strcmp(url, "/") == 0)
+		return reply_text(c, 200,
+			"pxtsgw: Parlay X Terminal Status gateway\n"
+			"  POST /TerminalStatus                      (WSDL: /TerminalStatus?wsdl)\n"
+			"  POST /TerminalStatusNotificationManager   (WSDL: /TerminalStatusNotificationManager?wsdl)\n"
+			"  GET  /health  /metrics\n");
+	atomic_fetch_add(&f->http_rejected, 1);
+	return reply_text(c, 404, "not found\n");
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	(void)cls; (void)c; (void)toe;
+	if (!r)
+		return;
+	svc_pending_free(r->pending);
+	pthread_mutex_destroy(&r->lock);
+	free(r->body);
+	free(r->action);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_warn("http: %s", buf);
+}
+
+int front_start(const struct front_config *cfg, struct front **out)
+{
+	struct front *f = calloc(1, sizeof(*f));
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	char host[256], port[16];
+	unsigned p;
+	int rc;
+
+	if (!f)
+		return -1;
+	f->cfg = *cfg;
+	if (cfg_split_hostport(cfg->listen, host, sizeof(host), &p) != 0) {
+		log_error("http: bad listen address %s", cfg->listen);
+		free(f);
+		return -1;
+	}
+	snprintf(port, sizeof(port), "%u", p);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc != 0 || !ai) {
+		log_error("http: cannot resolve %s: %s", host, gai_strerror(rc));
+		free(f);
+		return -1;
+	}
+	f->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+				MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+				(uint16_t)p, NULL, NULL, on_request, f,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, f,
+				MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
+				MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (!f->d) {
+		log_error("http: cannot listen on %s (address in use?)", cfg->listen);
+		free(f);
+		return -1;
+	}
+	log_info("http: listening on http://%s/ (WSDL: http://%s/TerminalStatus?wsdl)", cfg->listen,
+		 cfg->listen);
+	*out = f;
+	return 0;
+}
+
+void front_quiesce(struct front *f)
+{
+	if (f && f->d)
+		MHD_quiesce_daemon(f->d);
+}
+
+void front_stop(struct front *f)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	if (!f)
+		return;
+	/* the SIP side has completed every job by now: give the resumed
+	 * requests a moment to be answered */
+	for (int i = 0; i < 300 && atomic_load(&f->suspended) > 0; i++)
+		nanosleep(&ts, NULL);
+	nanosleep(&ts, NULL);
+	MHD_stop_daemon(f->d);
+	free(f);
+}

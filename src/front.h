@@ -1,0 +1,40 @@
+/*
+ * front.h - the HTTP front on libmicrohttpd.
+ *
+ *   POST /TerminalStatus, /TerminalStatusNotificationManager   SOAP 1.1
+ *   GET  /<Endpoint>?wsdl      the service WSDL, soap:address = the URL used
+ *   GET  /<file>.wsdl|.xsd     the documents the WSDL imports
+ *   GET  /health               200 when SIP and the store are ready, else 503
+ *   GET  /metrics              Prometheus text format
+ *
+ * Requests that wait for SIP are suspended (MHD_suspend_connection), not
+ * parked on a thread.
+ */
+#ifndef PXTSGW_FRONT_H
+#define PXTSGW_FRONT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct front;
+struct svc;
+struct watch;
+struct store;
+
+struct front_config {
+	const char *listen;          /* host:port */
+	unsigned threads;
+	size_t max_body;
+	unsigned max_connections;
+	struct svc *svc;
+	struct watch *watch;         /* for /health and /metrics */
+	struct store *store;         /* for /health */
+};
+
+int front_start(const struct front_config *cfg, struct front **out);
+/* Stops accepting new connections (before the SIP side stops). */
+void front_quiesce(struct front *f);
+/* Waits (bounded) for suspended requests to be answered, then stops. */
+void front_stop(struct front *f);
+
+#endif

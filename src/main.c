@@ -1,0 +1,200 @@
+/*
+ * main.c - pxtsgw: command line, start-up in order, run until a signal,
+ * tear down in reverse.
+ *
+ *   pxtsgw [-c FILE] [-o KEY=VALUE]... [-t] [-h] [-V]
+ *
+ * Start order: configuration -> log -> groups -> store -> SIP watcher ->
+ * SOAP glue -> HTTP front. Stop order: stop accepting HTTP, stop the SIP
+ * side (which answers every waiting request), stop HTTP, close the store.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "front.h"
+#include "group.h"
+#include "log.h"
+#include "pstat.h"
+#include "query.h"
+#include "store.h"
+#include "svc.h"
+#include "watch.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pxtsgw [-c FILE] [-o KEY=VALUE]... [-t] [-h] [-V]\n"
+		"  -c FILE       read the configuration file FILE\n"
+		"  -o KEY=VALUE  set a configuration key (after the file; may be repeated)\n"
+		"  -t            check the configuration and exit (0 when it is OK)\n"
+		"  -h            this help\n"
+		"  -V            print the version\n"
+		"Every key, with its default and meaning, is documented in deploy/pxtsgw.conf.\n");
+}
+
+/* Everything the configuration determines, checked as -t checks it. */
+struct setup {
+	struct cfg cfg;
+	struct pstat_rules rules;
+	struct group_set *groups;
+};
+
+static int load_setup(struct setup *s, const char *file, char **opts, int nopts, char *err, size_t cap)
+{
+	char e[600];
+
+	cfg_defaults(&s->cfg);
+	if (file && cfg_load_file(&s->cfg, file, err, cap) != 0)
+		return -1;
+	for (int i = 0; i < nopts; i++)
+		if (cfg_set_option(&s->cfg, opts[i], err, cap) != 0)
+			return -1;
+	if (cfg_finish(&s->cfg, err, cap) != 0)
+		return -1;
+	if (pstat_rules_parse(&s->rules, s->cfg.status_busy_activities) != 0) {
+		snprintf(err, cap, "invalid value for key 'status.busy-activities'");
+		return -1;
+	}
+	if (group_load(s->cfg.group_file, &s->groups, e, sizeof(e)) != 0) {
+		snprintf(err, cap, "key 'group.file': %s", e);
+		return -1;
+	}
+	return 0;
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigwait(&set, &sig);
+	return sig;
+}
+
+int main(int argc, char **argv)
+{
+	struct setup s = { 0 };
+	const char *file = NULL;
+	char **opts = calloc((size_t)argc + 1, sizeof(char *));
+	int nopts = 0, ch, rc = 1;
+	bool check_only = false;
+	char err[1024];
+	struct store *store = NULL;
+	struct watch *watch = NULL;
+	struct svc *svc = NULL;
+	struct front *front = NULL;
+	sigset_t set;
+
+	if (!opts)
+		return 1;
+	while ((ch = getopt(argc, argv, "c:o:thV")) != -1) {
+		switch (ch) {
+		case 'c': file = optarg; break;
+		case 'o': opts[nopts++] = optarg; break;
+		case 't': check_only = true; break;
+		case 'h': usage(stdout); free(opts); return 0;
+		case 'V': printf("pxtsgw %s\n", PXTSGW_VERSION); free(opts); return 0;
+		default: usage(stderr); free(opts); return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pxtsgw: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		free(opts);
+		return 1;
+	}
+	if (load_setup(&s, file, opts, nopts, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pxtsgw: configuration error: %s\n", err);
+		group_free(s.groups);
+		free(opts);
+		return 1;
+	}
+	free(opts);
+	if (check_only) {
+		printf("configuration OK\n");
+		group_free(s.groups);
+		return 0;
+	}
+
+	/* signals are taken by sigwait in this thread; every thread started
+	 * from here on inherits the mask */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_set_level((enum log_level)log_level_parse(s.cfg.log_level));
+	log_info("pxtsgw %s starting (groups: %zu)", PXTSGW_VERSION, group_count(s.groups));
+
+	if (store_open(s.cfg.store_path, &store, err, sizeof(err)) != 0) {
+		log_error("store: %s", err);
+		goto out;
+	}
+	{
+		struct watch_config wc = {
+			.listen = s.cfg.sip_listen,
+			.transport = s.cfg.sip_transport,
+			.presence_server = s.cfg.sip_presence_server,
+			.watcher_uri = s.cfg.sip_watcher_uri,
+			.fetch_timeout_ms = s.cfg.status_fetch_timeout_ms,
+			.max_fetches = s.cfg.sip_max_fetches,
+			.rules = &s.rules,
+		};
+		if (watch_start(&wc, &watch) != 0)
+			goto out;
+	}
+	{
+		struct query_env env = {
+			.watch = watch,
+			.groups = s.groups,
+			.policy = {
+				.group_support = s.cfg.policy_group_support,
+				.nested_groups = s.cfg.policy_nested_groups,
+				.max_targets = (size_t)s.cfg.policy_max_group_targets,
+				.up_to_limit = s.cfg.policy_process_up_to_limit,
+			},
+			.tel_domain = s.cfg.sip_tel_domain,
+			.group_concurrency = (unsigned)s.cfg.status_group_concurrency,
+		};
+		svc = svc_new(&env);
+		if (!svc) {
+			log_error("cannot set up the SOAP service");
+			goto out;
+		}
+	}
+	{
+		struct front_config fc = {
+			.listen = s.cfg.http_listen,
+			.threads = (unsigned)s.cfg.http_threads,
+			.max_body = (size_t)s.cfg.http_max_body_bytes,
+			.max_connections = (unsigned)s.cfg.http_max_connections,
+			.svc = svc,
+			.watch = watch,
+			.store = store,
+		};
+		if (front_start(&fc, &front) != 0)
+			goto out;
+	}
+	log_info("pxtsgw ready");
+	rc = 0;
+	log_info("stopping on signal %d", wait_for_signal());
+out:
+	front_quiesce(front);
+	watch_stop(watch);
+	front_stop(front);
+	svc_free(svc);
+	store_close(store);
+	group_free(s.groups);
+	log_info("pxtsgw stopped");
+	return rc;
+}

@@ -1,0 +1,57 @@
+/*
+ * svc.h - the SOAP glue: the only module that includes the generated gSOAP
+ * code. It turns request bytes into calls of the core (query_) and the
+ * core's answers or faults into response bytes.
+ *
+ * A request is served in up to two phases, both on HTTP threads:
+ *   1. svc_handle() parses and checks it. Most requests end here (a fault,
+ *      or an operation that needs no SIP). Operations that need the SIP
+ *      side return SVC_WAIT with a pending request.
+ *   2. svc_start() hands the pending work over; wake(arg) is called (from
+ *      any thread, possibly before svc_start returns) when it is done, and
+ *      svc_finish() then produces the response from the same body.
+ */
+#ifndef PXTSGW_SVC_H
+#define PXTSGW_SVC_H
+
+#include <stddef.h>
+
+#include "query.h"
+
+struct svc;
+struct svc_pending;
+
+struct svc_response {
+	int http_status;     /* 200, or 500 for a SOAP fault */
+	char *body;          /* malloc'd; the caller frees it */
+	size_t len;
+};
+
+enum svc_rc { SVC_DONE, SVC_WAIT };
+
+/* env is copied; the pointers in it must outlive the svc. */
+struct svc *svc_new(const struct query_env *env);
+void svc_free(struct svc *s);
+
+/* Phase 1. body must be NUL-terminated (len excludes the NUL). On SVC_DONE
+ * *out is filled; on SVC_WAIT *pending is set. */
+enum svc_rc svc_handle(struct svc *s, const char *body, size_t len, const char *soap_action,
+		       struct svc_pending **pending, struct svc_response *out);
+
+typedef void (svc_wake_h)(void *arg);
+/* Starts the pending work. Returns 0; or -1 when it cannot start (the
+ * watcher is down): wake is not called and svc_finish answers SVC0001. */
+int svc_start(struct svc_pending *p, svc_wake_h *wake, void *arg);
+
+/* Phase 2: the response for a pending request; frees the pending state. */
+void svc_finish(struct svc *s, struct svc_pending *p, const char *body, size_t len,
+		const char *soap_action, struct svc_response *out);
+
+/* Frees a pending request that will not be finished (its work must be
+ * done: after wake, or when svc_start failed). NULL is fine. */
+void svc_pending_free(struct svc_pending *p);
+
+/* Releases this thread's SOAP context (the svc keeps one per thread). */
+void svc_thread_done(struct svc *s);
+
+#endif

@@ -1,0 +1,618 @@
+/*
+ * watch.c - SIP presence fetches with sofia-sip nua, on the SIP thread.
+ *
+ * DESIGN
+ * - One thread (started here) runs the su_root loop; nua callbacks, timers
+ *   and posted messages all run on it, so the state below needs no lock.
+ * - Other threads reach it only through watch_post(): an su_msg carrying a
+ *   function and an argument. post_lock keeps posts from racing the end of
+ *   the loop in watch_stop().
+ * - Jobs are batches of fetches with one deadline timer. pump() starts
+ *   fetches while the job's and the global bounds allow, oldest job first.
+ * - A fetch ends when both the final response (2xx) and the NOTIFY have
+ *   arrived (either order), on a failure response, or at the deadline. Its
+ *   nua handle is destroyed at that point, so no later event refers to it.
+ * - job_complete() is the last touch of a job: it calls the owner's done
+ *   callback, which may free the job.
+ *
+ * Long-lived subscriptions (startNotification) will live here too, on the
+ * same thread, sharing the nua instance.
+ */
+struct watch;
+struct fetch;
+struct watch_msg;
+struct watch_job;
+#define SU_ROOT_MAGIC_T struct watch
+#define NUA_MAGIC_T struct watch
+#define NUA_HMAGIC_T struct fetch
+#define SU_MSG_ARG_T struct watch_msg
+#define SU_TIMER_ARG_T struct watch_job
+
+#include "watch.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/nua.h>
+#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/sip_protos.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/su_wait.h>
+
+#include "log.h"
+#include "pidf.h"
+
+struct watch_msg {
+	watch_fn_h *fn;
+	void *arg;
+};
+
+struct fetch {
+	struct watch_job *job;
+	size_t idx;
+	nua_handle_t *nh;
+	bool got_final;
+	bool got_notify;
+};
+
+struct watch_job_priv {
+	su_timer_t *timer;
+	struct fetch **live;      /* [n]: running fetches by index */
+};
+
+struct watch {
+	/* fixed after start */
+	char listen_url[300];
+	char proxy_url[600];
+	char watcher_uri[600];
+	long fetch_timeout_ms;
+	long max_fetches;
+	struct pstat_rules rules;
+
+	pthread_t thread;
+	su_root_t *root;
+	nua_t *nua;
+
+	/* start-up handshake */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int start_state;          /* 0 starting, 1 up, -1 failed */
+
+	/* posting: running is true while the loop accepts messages */
+	pthread_mutex_t post_lock;
+	bool accepting;
+
+	/* SIP thread only */
+	struct watch_job *jobs;   /* open jobs, oldest first (tail via prev) */
+	struct watch_job *jobs_tail;
+	long running;             /* fetches in flight */
+	bool pumping;
+	bool shutting_down;
+	su_timer_t *shutdown_timer;
+
+	/* any thread */
+	atomic_bool ready;
+	atomic_ulong st_started, st_ok, st_timeout, st_failed, st_jobs, st_running;
+};
+
+static void pump(struct watch *w);
+
+/* --- job bookkeeping ----------------------------------------------------- */
+
+static void job_unlink(struct watch *w, struct watch_job *j)
+{
+	if (j->j_prev)
+		j->j_prev->j_next = j->j_next;
+	else
+		w->jobs = j->j_next;
+	if (j->j_next)
+		j->j_next->j_prev = j->j_prev;
+	else
+		w->jobs_tail = j->j_prev;
+	j->j_next = j->j_prev = NULL;
+}
+
+/* The last touch of a job. */
+static void job_complete(struct watch *w, struct watch_job *j)
+{
+	struct watch_job_priv *p = j->priv;
+	watch_job_done_h *done = j->done;
+	void *arg = j->arg;
+
+	job_unlink(w, j);
+	if (p) {
+		su_timer_destroy(p->timer);
+		free(p->live);
+		free(p);
+	}
+	j->priv = NULL;
+	atomic_fetch_sub(&w->st_jobs, 1);
+	done(j, arg);
+}
+
+static void set_result(struct fetch_result *r, enum fetch_outcome o, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_result(struct fetch_result *r, enum fetch_outcome o, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->outcome = o;
+	va_start(ap, fmt);
+	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* Counts a finished fetch: ok, timeout (no answer in time, or 408), or
+ * failed (any other outcome, 5xx included). */
+static void count_outcome(struct watch *w, const struct fetch_result *r)
+{
+	if (r->outcome == FETCH_OK)
+		atomic_fetch_add(&w->st_ok, 1);
+	else if (r->outcome == FETCH_TIMEOUT && (r->sip_status == 0 || r->sip_status == 408))
+		atomic_fetch_add(&w->st_timeout, 1);
+	else
+		atomic_fetch_add(&w->st_failed, 1);
+}
+
+/* Ends one fetch whose result is set: frees the handle, and completes the
+ * job when it was the last one. */
+static void fetch_finish(struct watch *w, struct fetch *f)
+{
+	struct watch_job *j = f->job;
+
+	if (f->nh)
+		nua_handle_destroy(f->nh);
+	j->priv->live[f->idx] = NULL;
+	count_outcome(w, &j->results[f->idx]);
+	free(f);
+	j->running--;
+	j->finished++;
+	w->running--;
+	atomic_store(&w->st_running, (unsigned long)w->running);
+	if (j->finished == j->n)
+		job_complete(w, j);
+	pump(w);
+}
+
+/* --- SIP outcomes -------------------------------------------------------- */
+
+/* Classifies a final failure response (contract section 7). */
+static enum fetch_outcome outcome_of_status(int status)
+{
+	switch (status) {
+	case 403: case 603:
+		return FETCH_REJECTED;
+	case 404: case 604: case 484:
+		return FETCH_NORESOURCE;
+	case 408:
+		return FETCH_TIMEOUT;
+	}
+	if (status >= 500 && status < 600)
+		return FETCH_TIMEOUT;
+	return FETCH_FAILED;
+}
+
+static void on_subscribe_response(struct watch *w, struct fetch *f, int status, const char *phrase)
+{
+	struct fetch_result *r = &f->job->results[f->idx];
+
+	if (status < 200)
+		return;
+	r->sip_status = status;
+	if (status < 300) {
+		f->got_final = true;
+		if (f->got_notify)
+			fetch_finish(w, f);
+		return;
+	}
+	set_result(r, outcome_of_status(status), "SIP %d %s", status, phrase ? phrase : "");
+	log_debug("watch: fetch %s: %d %s", r->uri, status, phrase ? phrase : "");
+	fetch_finish(w, f);
+}
+
+static void on_notify(struct watch *w, struct fetch *f, int status, const char *phrase, const sip_t *sip)
+{
+	struct fetch_result *r = &f->job->results[f->idx];
+	const sip_subscription_state_t *ss = sip ? sip->sip_subscription_state : NULL;
+	const char *reason = ss ? ss->ss_reason : NULL;
+	const sip_payload_t *pl = sip ? sip->sip_payload : NULL;
+	bool terminated = ss && ss->ss_substate && strcasecmp(ss->ss_substate, "terminated") == 0;
+	struct pidf_doc doc;
+	enum pidf_rc rc;
+
+	if (status == 408 || !sip) {
+		/* nua's own "Fetch Timeouts without NOTIFY" */
+		set_result(r, FETCH_TIMEOUT, "no NOTIFY (%d %s)", status, phrase ? phrase : "");
+		fetch_finish(w, f);
+		return;
+	}
+	if (terminated && reason && strcasecmp(reason, "rejected") == 0) {
+		set_result(r, FETCH_REJECTED, "subscription rejected");
+		fetch_finish(w, f);
+		return;
+	}
+	if (terminated && reason && strcasecmp(reason, "noresource") == 0) {
+		set_result(r, FETCH_NORESOURCE, "no such presentity");
+		fetch_finish(w, f);
+		return;
+	}
+	if (!terminated && ss && ss->ss_substate && strcasecmp(ss->ss_substate, "pending") == 0 &&
+	    (!pl || pl->pl_len == 0))
+		return; /* authorisation pending: no state yet, wait for more */
+
+	if (pl && pl->pl_len && sip->sip_content_type && sip->sip_content_type->c_type &&
+	    strcasecmp(sip->sip_content_type->c_type, "application/pidf+xml") != 0) {
+		set_result(r, FETCH_FAILED, "unsupported presence body type %.40s",
+			   sip->sip_content_type->c_type);
+	} else {
+		rc = pidf_parse(pl ? pl->pl_data : NULL, pl ? pl->pl_len : 0, &doc);
+		if (rc == PIDF_OK) {
+			r->status = pstat_map(&doc, &w->rules);
+			set_result(r, FETCH_OK, "%s", "");
+		} else {
+			set_result(r, FETCH_FAILED, "presence document: %s", pidf_rc_name(rc));
+		}
+	}
+	f->got_notify = true;
+	log_debug("watch: fetch %s: NOTIFY %s -> %s", r->uri,
+		  ss && ss->ss_substate ? ss->ss_substate : "?",
+		  r->outcome == FETCH_OK ? ts_status_name(r->status) : r->detail);
+	if (f->got_final || r->outcome != FETCH_OK)
+		fetch_finish(w, f);
+}
+
+static void nua_cb(nua_event_t event, int status, char const *phrase,
+		   nua_t *nua, struct watch *w, nua_handle_t *nh, struct fetch *f,
+		   sip_t const *sip, tagi_t tags[])
+{
+	(void)nua; (void)tags;
+
+	switch (event) {
+	case nua_r_subscribe:
+		if (f)
+			on_subscribe_response(w, f, status, phrase);
+		return;
+	case nua_i_notify:
+		if (f)
+			on_notify(w, f, status, phrase, sip);
+		else
+			nua_handle_destroy(nh);   /* unsolicited: nothing of ours */
+		return;
+	case nua_r_shutdown:
+		if (status >= 200)
+			su_root_break(w->root);
+		return;
+	default:
+		if (status >= 300)
+			log_debug("watch: %s %d %s", nua_event_name(event), status, phrase ? phrase : "");
+		return;
+	}
+}
+
+/* --- starting fetches ---------------------------------------------------- */
+
+/* Starts fetch idx of job j. Never completes the job itself. */
+static void fetch_start(struct watch *w, struct watch_job *j, size_t idx)
+{
+	struct fetch_result *r = &j->results[idx];
+	struct fetch *f = calloc(1, sizeof(*f));
+
+	atomic_fetch_add(&w->st_started, 1);
+	if (f)
+		f->nh = nua_handle(w->nua, f, SIPTAG_TO_STR(r->uri), TAG_END());
+	if (!f || !f->nh) {
+		free(f);
+		set_result(r, FETCH_FAILED, "cannot create a SIP request for this address");
+		count_outcome(w, r);
+		j->finished++;
+		return;
+	}
+	f->job = j;
+	f->idx = idx;
+	j->priv->live[idx] = f;
+	j->running++;
+	w->running++;
+	atomic_store(&w->st_running, (unsigned long)w->running);
+	nua_subscribe(f->nh,
+		      NUTAG_URL(r->uri),
+		      SIPTAG_EVENT_STR("presence"),
+		      SIPTAG_ACCEPT_STR("application/pidf+xml"),
+		      SIPTAG_EXPIRES_STR("0"),
+		      TAG_END());
+}
+
+static void pump(struct watch *w)
+{
+	struct watch_job *j, *jn;
+
+	if (w->pumping)
+		return;
+	w->pumping = true;
+	for (j = w->jobs; j && w->running < w->max_fetches; j = jn) {
+		jn = j->j_next;
+		while (j->next < j->n && j->running < j->concurrency && w->running < w->max_fetches)
+			fetch_start(w, j, j->next++);
+		if (j->finished == j->n)
+			job_complete(w, j);
+	}
+	w->pumping = false;
+}
+
+/* Ends every open fetch of j with FETCH_TIMEOUT and completes it. */
+static void job_expire(struct watch *w, struct watch_job *j, const char *why)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		struct fetch *f = j->priv->live[i];
+		struct fetch_result *r = &j->results[i];
+
+		if (f) {
+			nua_handle_destroy(f->nh);
+			free(f);
+			j->priv->live[i] = NULL;
+			j->running--;
+			w->running--;
+		}
+		if (r->outcome == FETCH_PENDING) {
+			set_result(r, FETCH_TIMEOUT, "%s", why);
+			count_outcome(w, r);
+		}
+	}
+	atomic_store(&w->st_running, (unsigned long)w->running);
+	j->next = j->finished = j->n;
+	job_complete(w, j);
+}
+
+static void job_deadline(struct watch *w, su_timer_t *t, struct watch_job *j)
+{
+	char why[64];
+
+	(void)t;
+	snprintf(why, sizeof(why), "no answer within %ld ms", w->fetch_timeout_ms);
+	job_expire(w, j, why);
+	pump(w);
+}
+
+static void submit_on_sip(struct watch *w, void *arg)
+{
+	struct watch_job *j = arg;
+	struct watch_job_priv *p = calloc(1, sizeof(*p));
+
+	j->next = j->running = j->finished = 0;
+	j->j_next = j->j_prev = NULL;
+	if (j->concurrency < 1)
+		j->concurrency = 1;
+	for (size_t i = 0; i < j->n; i++) {
+		j->results[i].outcome = FETCH_PENDING;
+		j->results[i].sip_status = 0;
+		j->results[i].detail[0] = '\0';
+	}
+	/* link first: job_complete unlinks */
+	j->j_prev = w->jobs_tail;
+	if (w->jobs_tail)
+		w->jobs_tail->j_next = j;
+	else
+		w->jobs = j;
+	w->jobs_tail = j;
+	atomic_fetch_add(&w->st_jobs, 1);
+	j->priv = p;
+	if (p)
+		p->live = calloc(j->n ? j->n : 1, sizeof(*p->live));
+	if (p)
+		p->timer = su_timer_create(su_root_task(w->root), w->fetch_timeout_ms);
+	if (!p || !p->live || !p->timer || su_timer_set(p->timer, job_deadline, j) < 0) {
+		log_error("watch: out of memory starting a job");
+		if (p && p->live)
+			job_expire(w, j, "out of memory");
+		else {
+			for (size_t i = 0; i < j->n; i++)
+				set_result(&j->results[i], FETCH_FAILED, "out of memory");
+			job_complete(w, j);
+		}
+		return;
+	}
+	pump(w);
+}
+
+/* --- thread and messages ------------------------------------------------- */
+
+static void msg_cb(struct watch *w, su_msg_r msg, struct watch_msg *m)
+{
+	(void)msg;
+	m->fn(w, m->arg);
+}
+
+int watch_post(struct watch *w, watch_fn_h *fn, void *arg)
+{
+	su_msg_r m = SU_MSG_R_INIT;
+	int rc = -1;
+
+	pthread_mutex_lock(&w->post_lock);
+	if (w->accepting &&
+	    su_msg_create(m, su_root_task(w->root), su_task_null, msg_cb, sizeof(struct watch_msg)) == 0) {
+		struct watch_msg *d = su_msg_data(m);
+
+		d->fn = fn;
+		d->arg = arg;
+		rc = su_msg_send(m) == 0 ? 0 : -1;
+	}
+	pthread_mutex_unlock(&w->post_lock);
+	return rc;
+}
+
+int watch_submit(struct watch *w, struct watch_job *job)
+{
+	if (!w || !job || !job->done || (job->n && !job->results))
+		return -1;
+	return watch_post(w, submit_on_sip, job);
+}
+
+static void shutdown_force(struct watch *w, su_timer_t *t, struct watch_job *unused)
+{
+	(void)t; (void)unused;
+	log_warn("watch: SIP shutdown took too long; leaving the loop");
+	su_root_break(w->root);
+}
+
+static void shutdown_on_sip(struct watch *w, void *arg)
+{
+	(void)arg;
+	w->shutting_down = true;
+	while (w->jobs)
+		job_expire(w, w->jobs, "gateway shutting down");
+	w->shutdown_timer = su_timer_create(su_root_task(w->root), 3000);
+	if (w->shutdown_timer)
+		su_timer_set(w->shutdown_timer, shutdown_force, NULL);
+	nua_shutdown(w->nua);
+}
+
+static void *sip_thread(void *arg)
+{
+	struct watch *w = arg;
+	int state = -1;
+
+	su_init();
+	w->root = su_root_create(w);
+	if (w->root) {
+		w->nua = nua_create(w->root, nua_cb, w,
+				    NUTAG_URL(w->listen_url),
+				    NUTAG_PROXY(w->proxy_url),
+				    SIPTAG_FROM_STR(w->watcher_uri),
+				    NUTAG_USER_AGENT("pxtsgw/" PXTSGW_VERSION),
+				    NUTAG_ALLOW_EVENTS("presence"),
+				    SIPTAG_ALLOW_STR("NOTIFY"),
+				    NUTAG_MEDIA_ENABLE(0),
+				    NTATAG_UDP_MTU(65535),
+				    TAG_END());
+		if (w->nua)
+			state = 1;
+		else
+			log_error("watch: cannot start the SIP stack on %s (port in use?)", w->listen_url);
+	} else {
+		log_error("watch: cannot create the SIP event loop");
+	}
+	pthread_mutex_lock(&w->lock);
+	w->start_state = state;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+
+	if (state == 1) {
+		atomic_store(&w->ready, true);
+		su_root_run(w->root);
+		atomic_store(&w->ready, false);
+		su_timer_destroy(w->shutdown_timer);
+		nua_destroy(w->nua);
+		w->nua = NULL;
+	}
+	if (w->root)
+		su_root_destroy(w->root);
+	w->root = NULL;
+	su_deinit();
+	return NULL;
+}
+
+static bool has_param(const char *uri, const char *name)
+{
+	const char *p = strchr(uri, ';');
+
+	return p && strcasestr(p, name) != NULL;
+}
+
+int watch_start(const struct watch_config *cfg, struct watch **out)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -1;
+	snprintf(w->listen_url, sizeof(w->listen_url), "sip:%s", cfg->listen);
+	if (has_param(cfg->presence_server, "transport="))
+		snprintf(w->proxy_url, sizeof(w->proxy_url), "%s", cfg->presence_server);
+	else
+		snprintf(w->proxy_url, sizeof(w->proxy_url), "%s;transport=%s",
+			 cfg->presence_server, cfg->transport);
+	snprintf(w->watcher_uri, sizeof(w->watcher_uri), "<%s>", cfg->watcher_uri);
+	w->fetch_timeout_ms = cfg->fetch_timeout_ms;
+	w->max_fetches = cfg->max_fetches > 0 ? cfg->max_fetches : 1;
+	w->rules = *cfg->rules;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	pthread_mutex_init(&w->post_lock, NULL);
+
+	if (pthread_create(&w->thread, NULL, sip_thread, w) != 0) {
+		log_error("watch: cannot start the SIP thread: %s", strerror(errno));
+		free(w);
+		return -1;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (w->start_state == 0)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	if (w->start_state < 0) {
+		pthread_join(w->thread, NULL);
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->post_lock);
+		free(w);
+		return -1;
+	}
+	pthread_mutex_lock(&w->post_lock);
+	w->accepting = true;
+	pthread_mutex_unlock(&w->post_lock);
+	log_info("watch: SIP watcher %s on %s, presence server %s", cfg->watcher_uri,
+		 w->listen_url, w->proxy_url);
+	*out = w;
+	return 0;
+}
+
+void watch_stop(struct watch *w)
+{
+	su_msg_r m = SU_MSG_R_INIT;
+	bool sent = false;
+
+	if (!w)
+		return;
+	/* the shutdown message is the last one the loop accepts */
+	pthread_mutex_lock(&w->post_lock);
+	if (w->accepting &&
+	    su_msg_create(m, su_root_task(w->root), su_task_null, msg_cb, sizeof(struct watch_msg)) == 0) {
+		struct watch_msg *d = su_msg_data(m);
+
+		d->fn = shutdown_on_sip;
+		d->arg = NULL;
+		sent = su_msg_send(m) == 0;
+	}
+	w->accepting = false;
+	pthread_mutex_unlock(&w->post_lock);
+	if (!sent)
+		log_error("watch: cannot signal the SIP thread to stop");
+	else
+		pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->post_lock);
+	if (sent)
+		free(w);
+}
+
+bool watch_ready(const struct watch *w)
+{
+	return w && atomic_load(&w->ready);
+}
+
+void watch_get_stats(const struct watch *w, struct watch_stats *st)
+{
+	st->fetches_started = atomic_load(&w->st_started);
+	st->fetches_ok = atomic_load(&w->st_ok);
+	st->fetches_timeout = atomic_load(&w->st_timeout);
+	st->fetches_failed = atomic_load(&w->st_failed);
+	st->jobs_open = atomic_load(&w->st_jobs);
+	st->fetches_running = atomic_load(&w->st_running);
+}

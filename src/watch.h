@@ -1,0 +1,96 @@
+/*
+ * watch.h - the SIP presence watcher (sofia-sip nua), on its own thread.
+ *
+ * DESIGN: every SIP object (nua, handles, timers) lives on one thread, the
+ * "SIP thread", which runs the su_root loop. Other threads never call nua:
+ * they hand work over with watch_post() / watch_submit(), and results come
+ * back through callbacks that run on the SIP thread and must not block.
+ *
+ * A fetch (contract section 7) is SUBSCRIBE Event: presence, Expires: 0,
+ * sent to the presence server as outbound proxy. It succeeds when both the
+ * 2xx and the NOTIFY have arrived, in either order. A job is a batch of
+ * fetches with one deadline (status.fetch-timeout-ms): at the deadline the
+ * fetches still open are reported FETCH_TIMEOUT.
+ */
+#ifndef PXTSGW_WATCH_H
+#define PXTSGW_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pstat.h"
+#include "ts.h"
+
+struct watch;
+
+struct watch_config {
+	const char *listen;           /* "host:port" to bind (UDP and TCP) */
+	const char *transport;        /* "udp" or "tcp" toward the server */
+	const char *presence_server;  /* "sip:host:port" outbound proxy */
+	const char *watcher_uri;      /* From of every SUBSCRIBE */
+	long fetch_timeout_ms;
+	long max_fetches;             /* fetches in flight at once, all jobs */
+	const struct pstat_rules *rules; /* copied */
+};
+
+enum fetch_outcome {
+	FETCH_PENDING = 0,
+	FETCH_OK,          /* status is valid */
+	FETCH_TIMEOUT,     /* no answer in time, 408, 5xx: NotRetrieved / SVC0001 */
+	FETCH_REJECTED,    /* 403/603, reason=rejected: POL0002 */
+	FETCH_NORESOURCE,  /* 404/604/484, reason=noresource: SVC0004 */
+	FETCH_FAILED,      /* other SIP failure, bad PIDF: SVC0001 */
+};
+
+struct fetch_result {
+	const char *uri;              /* in: SIP URI to fetch (caller owns) */
+	enum fetch_outcome outcome;   /* out */
+	ts_status status;             /* out, when FETCH_OK */
+	int sip_status;               /* out: final SIP status, 0 if none */
+	char detail[80];              /* out: why, for SVC0001's error code */
+};
+
+struct watch_job;
+typedef void (watch_job_done_h)(struct watch_job *job, void *arg);
+
+struct watch_job {
+	/* set by the caller before watch_submit(); owned by the caller */
+	struct fetch_result *results;
+	size_t n;
+	unsigned concurrency;         /* fetches of this job at once (>= 1) */
+	watch_job_done_h *done;       /* runs once on the SIP thread; after it
+	                                 returns the watcher never touches the
+	                                 job again, so done may release it */
+	void *arg;
+	/* private to watch.c (SIP thread only) */
+	size_t next, running, finished;
+	struct watch_job_priv *priv;
+	struct watch_job *j_next, *j_prev;
+};
+
+/* Starts the SIP thread and waits until the stack is up. Returns 0 and sets
+ * *out, or -1 (logged) when the stack cannot start (e.g. port in use). */
+int watch_start(const struct watch_config *cfg, struct watch **out);
+
+/* Completes every job still open (as FETCH_TIMEOUT, "shutting down"),
+ * shuts the stack down politely and joins the thread. NULL is fine. */
+void watch_stop(struct watch *w);
+
+bool watch_ready(const struct watch *w);
+
+/* Hands a job to the SIP thread. From any thread. Returns 0, or -1 if the
+ * watcher is not running (the job is then untouched and done is not called). */
+int watch_submit(struct watch *w, struct watch_job *job);
+
+typedef void (watch_fn_h)(struct watch *w, void *arg);
+/* Runs fn(w, arg) on the SIP thread. From any thread. Returns 0 or -1. */
+int watch_post(struct watch *w, watch_fn_h *fn, void *arg);
+
+/* Counters, readable from any thread (approximate). */
+struct watch_stats {
+	unsigned long fetches_started, fetches_ok, fetches_timeout, fetches_failed;
+	unsigned long jobs_open, fetches_running;
+};
+void watch_get_stats(const struct watch *w, struct watch_stats *st);
+
+#endif
