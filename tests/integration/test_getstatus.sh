@@ -1,0 +1,116 @@
+#!/bin/bash
+#
+# test_getstatus.sh - getStatus and getStatusForGroup end to end, with curl:
+# a real Kamailio presence server, presence published over SIP, pxtsgw in
+# between. Each getstatus/NN-name.request.xml is POSTed to /TerminalStatus
+# and the answer must equal getstatus/NN-name.expected byte for byte (first
+# line "HTTP <code>", then the body). Timing, WSDL, health and metrics are
+# checked on the side.
+#
+#   tests/integration/test_getstatus.sh            run
+#   UPDATE=1 tests/integration/test_getstatus.sh   rewrite the .expected files
+#                                                  (review the diff by hand!)
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/kamailio.sh"
+. "$here/../lib/gateway.sh"
+cases=$here/getstatus
+RUN_DIR=${TEST_LOG_DIR:-$(mktemp -d /tmp/pxts-getstatus.XXXXXX)}
+mkdir -p "$RUN_DIR"
+FETCH_TIMEOUT_MS=1000
+
+cleanup() { gateway_stop >/dev/null 2>&1; kamailio_stop; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+KP=$(free_port)
+kamailio_start "$RUN_DIR/kam" "$KP" WITH_TEST_USERS || { fail "kamailio starts" "see $RUN_DIR/kam"; summary; exit 1; }
+
+pub() { # presentity args...
+	local who=$1; shift
+	"$PY" "$SIP_PUBLISH" --server "127.0.0.1:$KP" "$@" "$who" >/dev/null 2>>"$RUN_DIR/publish.err" ||
+		fail "publish $who" "$(tail -1 "$RUN_DIR/publish.err")"
+}
+pub sip:alice@example.com --basic open --activity on-the-phone
+pub sip:john.doe@sfb.example --body-file "$here/../data/pidf/device-on-the-phone-rpid-status.xml"
+pub sip:bob@example.com --basic open
+pub sip:carol@example.com --basic closed
+pub sip:erin@example.com --basic closed --tuple-id t-desk
+pub sip:erin@example.com --basic open --tuple-id t-mobile
+pub "sip:+15550100@127.0.0.1" --basic open --activity busy
+
+gateway_start "$RUN_DIR/gw" "$KP" -o group.file="$cases/groups.txt" \
+	-o status.fetch-timeout-ms=$FETCH_TIMEOUT_MS || { fail "gateway starts" "see $RUN_DIR/gw"; summary; exit 1; }
+ok "gateway starts"
+
+for req in "$cases"/*.request.xml; do
+	name=$(basename "$req" .request.xml)
+	exp="$cases/$name.expected"
+	t0=$(now_ms)
+	soap_post TerminalStatus "$req"
+	dt=$(( $(now_ms) - t0 ))
+	got=$(printf 'HTTP %s\n%s' "$HTTP_CODE" "$BODY")
+	if [[ -n ${UPDATE:-} ]]; then
+		printf '%s\n' "$got" >"$exp"
+		echo "updated $name"
+		continue
+	fi
+	if [[ ! -f $exp ]]; then
+		fail "$name" "no expected reply $exp"
+	elif [[ "$got" == "$(cat "$exp")" ]]; then
+		ok "$name (${dt} ms)"
+	else
+		fail "$name" "reply differs from $name.expected: $(diff <(cat "$exp") <(printf '%s\n' "$got") | head -5 | tr '\n' ' ')"
+	fi
+	# nothing waits on a silent presence server longer than the fetch
+	# timeout plus a second
+	case $name in
+	12-silent|20-group-mixed)
+		if ((dt >= FETCH_TIMEOUT_MS && dt < FETCH_TIMEOUT_MS + 1000)); then
+			ok "$name answered after the fetch timeout, within a second ($dt ms)"
+		else
+			fail "$name timing" "$dt ms, expected [$FETCH_TIMEOUT_MS, $((FETCH_TIMEOUT_MS + 1000)))"
+		fi ;;
+	0[1-7]-*)
+		if ((dt < FETCH_TIMEOUT_MS)); then ok "$name answered before the timeout"; else fail "$name timing" "$dt ms"; fi ;;
+	esac
+done
+
+# --- beside SOAP ------------------------------------------------------------
+wsdl=$(curl -s "$GW_URL/TerminalStatus?wsdl")
+assert_contains "?wsdl soap:address is the URL used" "location=\"$GW_URL/TerminalStatus\"" "$wsdl"
+wsdl=$(curl -s -H "Host: gw.example:8080" "$GW_URL/TerminalStatus?wsdl")
+assert_contains "?wsdl soap:address follows the Host header" 'location="http://gw.example:8080/TerminalStatus"' "$wsdl"
+for imp in $(curl -s "$GW_URL/TerminalStatus?wsdl" "$GW_URL/parlayx_terminal_status_interface_2_3.wsdl" |
+	grep -oE '(location|schemaLocation)="[^"]+\.(wsdl|xsd)"' | sed -E 's/.*="([^"]+)"/\1/' | sort -u); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/$imp")
+	assert_eq "import $imp resolves on the server" 200 "$code"
+done
+assert_eq "NotificationManager ?wsdl" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/TerminalStatusNotificationManager?wsdl")"
+assert_eq "unknown path 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/nope")"
+assert_eq "GET on a SOAP endpoint 405" 405 "$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/TerminalStatus")"
+big=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/xml' --data-binary @<(head -c 1100000 /dev/zero | tr '\0' ' ') "$GW_URL/TerminalStatus")
+assert_eq "body over http.max-body-bytes gets 413" 413 "$big"
+health=$(curl -s -w '%{http_code}' "$GW_URL/health")
+assert_eq "/health" '{"status":"ok","sip":"ready","store":"ready"}
+200' "$health"
+metrics=$(curl -s -D - "$GW_URL/metrics")
+assert_contains "/metrics content type" "text/plain; version=0.0.4" "$metrics"
+assert_contains "/metrics counts fetch timeouts (12-silent, 20-group-mixed)" 'pxtsgw_fetches_total{result="timeout"} 2' "$metrics"
+assert_contains "/metrics counts failed fetches (403, 404, 500)" 'pxtsgw_fetches_total{result="failed"} 5' "$metrics"
+
+# concurrent getStatus calls all get the right answer
+pids=()
+for i in $(seq 1 20); do
+	curl -s -H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: ""' \
+		--data-binary @"$cases/01-busy-rpid.request.xml" "$GW_URL/TerminalStatus" >"$RUN_DIR/conc.$i" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+n=$(grep -l '<tsl:result>Busy</tsl:result>' "$RUN_DIR"/conc.* | wc -l)
+assert_eq "20 concurrent getStatus all Busy" 20 "$n"
+
+gateway_stop
+assert_eq "gateway stops cleanly on SIGTERM (exit 0, no sanitizer report)" 0 "$?"
+grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error" "$GW_LOG" && fail "sanitizers" "see $GW_LOG"
+summary

@@ -1,0 +1,74 @@
+# shellcheck shell=bash
+#
+# tests/lib/gateway.sh - start and stop a pxtsgw under test.
+#
+#   gateway_start RUN_DIR KAM_PORT [-o KEY=VALUE]...
+#       Starts $PXTSGW_BIN (default: build/asan/pxtsgw if built, else
+#       bin/pxtsgw) on free HTTP and SIP ports, pointed at the presence
+#       server 127.0.0.1:KAM_PORT, store in RUN_DIR/pxtsgw.db, log in
+#       RUN_DIR/pxtsgw.log; extra -o options are passed on. Waits until
+#       /health answers 200. Sets GW_PID, GW_URL (http://127.0.0.1:PORT),
+#       GW_HTTP_PORT, GW_SIP_PORT, GW_LOG. Returns 1 (log tail printed) on
+#       failure. Call it in the test's own shell, never in $(...).
+#   gateway_stop
+#       SIGTERM to exactly GW_PID and waits; returns the gateway's exit
+#       status (ASan reports make it non-zero). Safe to call twice.
+#   soap_post ENDPOINT FILE_OR_STRING
+#       POSTs a SOAP 1.1 request to $GW_URL/ENDPOINT; sets HTTP_CODE and BODY.
+
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+gateway_start() {
+	local run_dir=$1 kam_port=$2
+	shift 2
+	local bin=${PXTSGW_BIN:-}
+	if [[ -z $bin ]]; then
+		if [[ -x $REPO_ROOT/build/asan/pxtsgw ]]; then bin=$REPO_ROOT/build/asan/pxtsgw; else bin=$REPO_ROOT/bin/pxtsgw; fi
+	fi
+	mkdir -p "$run_dir"
+	local ports
+	read -r GW_HTTP_PORT GW_SIP_PORT <<<"$(free_port 2)"
+	GW_URL="http://127.0.0.1:$GW_HTTP_PORT"
+	GW_LOG="$run_dir/pxtsgw.log"
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" \
+		-o http.listen="127.0.0.1:$GW_HTTP_PORT" \
+		-o sip.listen="127.0.0.1:$GW_SIP_PORT" \
+		-o sip.presence-server="sip:127.0.0.1:$kam_port" \
+		-o store.path="$run_dir/pxtsgw.db" \
+		"$@" >"$GW_LOG" 2>&1 &
+	GW_PID=$!
+	if ! wait_until 10 curl -sf -o /dev/null "$GW_URL/health"; then
+		echo "gateway did not become healthy; log tail:" >&2
+		tail -20 "$GW_LOG" >&2
+		stop_pid "$GW_PID" 2 >/dev/null 2>&1
+		GW_PID=
+		return 1
+	fi
+	return 0
+}
+
+gateway_stop() {
+	local rc=0
+	[[ -n ${GW_PID:-} ]] || return 0
+	kill -TERM "$GW_PID" 2>/dev/null
+	for _ in $(seq 1 100); do
+		kill -0 "$GW_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$GW_PID" 2>/dev/null; then
+		kill -KILL "$GW_PID" 2>/dev/null
+		rc=137
+	fi
+	wait "$GW_PID" 2>/dev/null || rc=$?
+	GW_PID=
+	return $rc
+}
+
+soap_post() {
+	local ep=$1 data=$2 out
+	if [[ -f $data ]]; then data=$(cat "$data"); fi
+	out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: ""' \
+		--data-binary "$data" "$GW_URL/$ep")
+	HTTP_CODE=${out##*$'\n'}
+	BODY=${out%$'\n'*}
+}
