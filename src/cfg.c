@@ -1,0 +1,888 @@
+/*
+ * cfg.c - the configuration table and its parsers (contract section 8).
+ *
+ * Every key is one row of cfg_keys[]: name, type, default (as text, parsed
+ * by the same code as a value from a file), where it lives in struct cfg,
+ * bounds and help. cfg_defaults, cfg_set, cfg_load_file and
+ * cfg_write_reference all walk that table, so deploy/pxtsgw.conf (the
+ * output of cfg_write_reference, checked by tests/unit/test_cfg.c) cannot
+ * disagree with the code. Nothing here logs: errors go to the caller's
+ * buffer, and the caller decides.
+ */
+#include "cfg.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CFG_LINE_MAX 4096       /* longest line of a file, newline excluded */
+#define CFG_LIST_ITEMS 16       /* items of a list value (pstat.h agrees) */
+#define CFG_LIST_ITEM_MAX 48    /* an item is shorter than this */
+#define CFG_WRAP 72             /* columns of the reference file */
+
+enum cfg_type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_ENUM, CFG_LIST };
+
+/* An extra check of a string value; writes why it is wrong. */
+typedef int (cfg_check_h)(const char *v, char *why, size_t cap);
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	const char *def;             /* default, as it would be written */
+	size_t off;                  /* offsetof(struct cfg, field) */
+	size_t size;                 /* CFG_STRING, CFG_ENUM, CFG_LIST: field size */
+	long min, max;               /* CFG_INT */
+	const char *const *values;   /* CFG_ENUM: allowed values, NULL-terminated */
+	cfg_check_h *check;          /* CFG_STRING: extra check, or NULL */
+	const char *help;            /* what it is, units; bounds are added */
+};
+
+static cfg_check_h check_http_listen, check_sip_listen, check_presence_server,
+	check_watcher_uri, check_tel_domain, check_nonempty;
+
+#define FIELD(f) .off = offsetof(struct cfg, f), .size = sizeof(((struct cfg *)0)->f)
+
+static const struct cfg_key cfg_keys[] = {
+	{ .name = "http.listen", .type = CFG_STRING, .def = "127.0.0.1:8080",
+	  FIELD(http_listen), .check = check_http_listen,
+	  .help = "Address the SOAP/HTTP server listens on, as host:port or "
+		  "[IPv6]:port (port 1..65535)." },
+	{ .name = "http.threads", .type = CFG_INT, .def = "2",
+	  FIELD(http_threads), .min = 1, .max = 64,
+	  .help = "Worker threads of the HTTP server." },
+	{ .name = "http.max-body-bytes", .type = CFG_INT, .def = "1048576",
+	  FIELD(http_max_body_bytes), .min = 1024, .max = 67108864,
+	  .help = "Largest request body accepted, in bytes; a larger request "
+		  "is refused." },
+	{ .name = "http.max-connections", .type = CFG_INT, .def = "1000",
+	  FIELD(http_max_connections), .min = 1, .max = 100000,
+	  .help = "Most HTTP connections open at once, those waiting for a "
+		  "SIP answer included." },
+
+	{ .name = "sip.listen", .type = CFG_STRING, .def = "127.0.0.1:5070",
+	  FIELD(sip_listen), .check = check_sip_listen,
+	  .help = "Local address of the SIP watcher, as host:port or "
+		  "[IPv6]:port (port 0..65535; 0 picks a free port)." },
+	{ .name = "sip.transport", .type = CFG_ENUM, .def = "udp",
+	  FIELD(sip_transport), .values = (const char *const[]){ "udp", "tcp", NULL },
+	  .help = "SIP transport toward the presence server." },
+	{ .name = "sip.presence-server", .type = CFG_STRING, .def = "sip:127.0.0.1:5060",
+	  FIELD(sip_presence_server), .check = check_presence_server,
+	  .help = "SIP URI of the presence server, sip:host[:port][;params]; "
+		  "every SUBSCRIBE goes through it [PresenceServerSIPURI]." },
+	{ .name = "sip.watcher-uri", .type = CFG_STRING, .def = "",
+	  FIELD(sip_watcher_uri), .check = check_watcher_uri,
+	  .help = "From URI of every SUBSCRIBE: a sip: URI with a user part. "
+		  "Empty: sip:pxtsgw@<host of sip.listen> (set it when "
+		  "sip.listen is a wildcard address)." },
+	{ .name = "sip.tel-domain", .type = CFG_STRING, .def = "",
+	  FIELD(sip_tel_domain), .check = check_tel_domain,
+	  .help = "Domain a tel:+N address is mapped to, as "
+		  "sip:+N@<domain>;user=phone. Empty: the host of "
+		  "sip.presence-server." },
+	{ .name = "sip.max-fetches", .type = CFG_INT, .def = "256",
+	  FIELD(sip_max_fetches), .min = 1, .max = 100000,
+	  .help = "Most status fetches (SUBSCRIBE with Expires: 0) in flight "
+		  "at once." },
+
+	{ .name = "status.busy-activities", .type = CFG_LIST, .def = "on-the-phone,busy",
+	  FIELD(status_busy_activities),
+	  .help = "RPID activities that make a terminal Busy, even when its "
+		  "basic status is closed [TerminalBusyRpidActivities]." },
+	{ .name = "status.fetch-timeout-ms", .type = CFG_INT, .def = "2000",
+	  FIELD(status_fetch_timeout_ms), .min = 100, .max = 60000,
+	  .help = "How long a status fetch waits for the presence server's "
+		  "answer and NOTIFY, in milliseconds "
+		  "[PresenceFetchTimeoutInMillis]." },
+	{ .name = "status.group-concurrency", .type = CFG_INT, .def = "32",
+	  FIELD(status_group_concurrency), .min = 1, .max = 1000,
+	  .help = "Most fetches running at once for one getStatusForGroup "
+		  "request." },
+
+	{ .name = "group.file", .type = CFG_STRING, .def = "",
+	  FIELD(group_file),
+	  .help = "File of address groups: one group per line, the group URI "
+		  "then its members, '#' comments. Empty: no groups." },
+
+	{ .name = "policy.group-support", .type = CFG_BOOL, .def = "true",
+	  FIELD(policy_group_support),
+	  .help = "Whether requests may name group URIs; false refuses them "
+		  "with POL0006 [GroupSupport]." },
+	{ .name = "policy.nested-groups", .type = CFG_BOOL, .def = "true",
+	  FIELD(policy_nested_groups),
+	  .help = "Whether a group may contain groups; false refuses such a "
+		  "group with POL0007 [NestedGroupSupport]." },
+	{ .name = "policy.max-group-targets", .type = CFG_INT, .def = "100",
+	  FIELD(policy_max_group_targets), .min = 1, .max = 10000,
+	  .help = "Most terminals one request may address, counted after "
+		  "group expansion [MaximumTargets]." },
+	{ .name = "policy.process-up-to-limit", .type = CFG_BOOL, .def = "true",
+	  FIELD(policy_process_up_to_limit),
+	  .help = "Beyond policy.max-group-targets, report the extra "
+		  "terminals NotRetrieved (true) or refuse the request with "
+		  "POL0003 (false) [ProcessUpToLimit]." },
+
+	{ .name = "store.path", .type = CFG_STRING, .def = "pxtsgw.db",
+	  FIELD(store_path), .check = check_nonempty,
+	  .help = "SQLite database file where the gateway keeps its state; a "
+		  "relative path is relative to the working directory." },
+
+	{ .name = "log.level", .type = CFG_ENUM, .def = "info",
+	  FIELD(log_level),
+	  .values = (const char *const[]){ "error", "warn", "info", "debug", NULL },
+	  .help = "Least severe messages written to stderr." },
+};
+
+#define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+static const struct {
+	const char *name;
+	const char *title;
+} cfg_sections[] = {
+	{ "http", "SOAP/HTTP server" },
+	{ "sip", "SIP watcher (toward the presence server)" },
+	{ "status", "Presence to terminal status" },
+	{ "group", "Address groups" },
+	{ "policy", "Policies (IBM TWSS names in brackets)" },
+	{ "store", "Persistent state" },
+	{ "log", "Logging" },
+};
+
+static void seterr(char *err, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !cap)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, cap, fmt, ap);
+	va_end(ap);
+}
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+/* Narrows [*s, *s + *n) to its part without surrounding blanks. */
+static void trim(const char **s, size_t *n)
+{
+	while (*n && is_blank(**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && is_blank((*s)[*n - 1]))
+		(*n)--;
+}
+
+static bool is_alnum(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9');
+}
+
+static bool is_hex(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+	       (ch >= 'A' && ch <= 'F');
+}
+
+/* A character that may never appear in a URI we accept. */
+static bool uri_bad_char(char ch)
+{
+	unsigned char u = (unsigned char)ch;
+
+	return u <= 0x20 || u >= 0x7f || ch == '<' || ch == '>' || ch == '"';
+}
+
+/* Parses 1..5 decimal digits at s into a port 0..65535; *end after them. */
+static int parse_port(const char *s, const char **end, unsigned *port)
+{
+	unsigned v = 0;
+	int n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9') {
+		if (n == 5)
+			return -1;
+		v = v * 10 + (unsigned)(s[n] - '0');
+		n++;
+	}
+	if (n == 0 || v > 65535)
+		return -1;
+	*end = s + n;
+	*port = v;
+	return 0;
+}
+
+/*
+ * Scans a host at s: a name or IPv4 address ([A-Za-z0-9.-]) or a bracketed
+ * IPv6 address. *len covers the host as written (brackets included); the
+ * address without brackets starts at s + *inner and is *innerlen long.
+ */
+static int scan_host(const char *s, size_t *len, size_t *inner, size_t *innerlen)
+{
+	size_t n = 0;
+
+	if (s[0] == '[') {
+		bool colon = false;
+
+		n = 1;
+		while (is_hex(s[n]) || s[n] == ':' || s[n] == '.') {
+			if (s[n] == ':')
+				colon = true;
+			n++;
+		}
+		if (s[n] != ']' || !colon)
+			return -1;
+		*inner = 1;
+		*innerlen = n - 1;
+		*len = n + 1;
+		return 0;
+	}
+	while (is_alnum(s[n]) || s[n] == '.' || s[n] == '-')
+		n++;
+	if (n == 0 || s[0] == '.' || s[0] == '-')
+		return -1;
+	*inner = 0;
+	*innerlen = n;
+	*len = n;
+	return 0;
+}
+
+int cfg_split_hostport(const char *hp, char *host, size_t hostcap, unsigned *port)
+{
+	size_t len, inner, innerlen;
+	const char *end;
+	unsigned p;
+
+	if (!hp || !host || !hostcap || !port)
+		return -1;
+	if (scan_host(hp, &len, &inner, &innerlen) < 0)
+		return -1;
+	if (hp[len] != ':' || parse_port(hp + len + 1, &end, &p) < 0 || *end)
+		return -1;
+	if (innerlen >= hostcap)
+		return -1;
+	memcpy(host, hp + inner, innerlen);
+	host[innerlen] = '\0';
+	*port = p;
+	return 0;
+}
+
+static int check_hostport(const char *v, unsigned minport, char *why, size_t cap)
+{
+	char host[CFG_STR_MAX];
+	unsigned port;
+
+	if (cfg_split_hostport(v, host, sizeof(host), &port) < 0) {
+		seterr(why, cap, "expected host:port or [IPv6]:port");
+		return -1;
+	}
+	if (port < minport) {
+		seterr(why, cap, "port must be %u..65535", minport);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_http_listen(const char *v, char *why, size_t cap)
+{
+	return check_hostport(v, 1, why, cap);
+}
+
+static int check_sip_listen(const char *v, char *why, size_t cap)
+{
+	return check_hostport(v, 0, why, cap);
+}
+
+/* "sip:" in any case. */
+static bool has_sip_scheme(const char *v)
+{
+	return strncasecmp(v, "sip:", 4) == 0;
+}
+
+/*
+ * Parses host[:port][;params] to the end of s. On success the host as
+ * written (IPv6 brackets kept, as a URI needs them) is copied to host.
+ */
+static int parse_hostpart(const char *s, char *host, size_t hostcap)
+{
+	size_t len, inner, innerlen;
+	const char *p;
+	unsigned port;
+
+	if (scan_host(s, &len, &inner, &innerlen) < 0 || len >= hostcap)
+		return -1;
+	memcpy(host, s, len);
+	host[len] = '\0';
+	p = s + len;
+	if (*p == ':') {
+		if (parse_port(p + 1, &p, &port) < 0 || port == 0)
+			return -1;
+	}
+	if (*p == '\0')
+		return 0;
+	if (*p != ';' || p[1] == '\0')
+		return -1;
+	for (p++; *p; p++)
+		if (uri_bad_char(*p) || *p == '?' || *p == '@')
+			return -1;
+	return 0;
+}
+
+/* sip:host[:port][;params] -> the host as written in the URI. */
+static int parse_server_uri(const char *v, char *host, size_t hostcap)
+{
+	if (!has_sip_scheme(v))
+		return -1;
+	return parse_hostpart(v + 4, host, hostcap);
+}
+
+static int check_presence_server(const char *v, char *why, size_t cap)
+{
+	char host[CFG_STR_MAX];
+
+	if (parse_server_uri(v, host, sizeof(host)) < 0) {
+		seterr(why, cap, "expected sip:host[:port][;params]");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_watcher_uri(const char *v, char *why, size_t cap)
+{
+	char host[CFG_STR_MAX];
+	const char *at, *p;
+
+	if (!*v)
+		return 0;
+	if (!has_sip_scheme(v)) {
+		seterr(why, cap, "expected a sip: URI");
+		return -1;
+	}
+	at = strchr(v + 4, '@');
+	if (!at || at == v + 4) {
+		seterr(why, cap, "a user part is needed (sip:user@host): "
+		       "presence servers refuse a watcher without one");
+		return -1;
+	}
+	for (p = v + 4; p < at; p++) {
+		if (uri_bad_char(*p)) {
+			seterr(why, cap, "invalid character in the user part");
+			return -1;
+		}
+	}
+	if (parse_hostpart(at + 1, host, sizeof(host)) < 0) {
+		seterr(why, cap, "expected sip:user@host[:port][;params]");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_tel_domain(const char *v, char *why, size_t cap)
+{
+	size_t len, inner, innerlen;
+
+	if (!*v)
+		return 0;
+	if (scan_host(v, &len, &inner, &innerlen) < 0 || v[len] != '\0') {
+		seterr(why, cap, "expected a host name, an IPv4 address or "
+		       "a bracketed IPv6 address");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_nonempty(const char *v, char *why, size_t cap)
+{
+	if (!*v) {
+		seterr(why, cap, "must not be empty");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct cfg_key *find_key(const char *name, size_t n)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strlen(cfg_keys[i].name) == n && memcmp(cfg_keys[i].name, name, n) == 0)
+			return &cfg_keys[i];
+	return NULL;
+}
+
+/* Decimal only, optional '-', whole string; 0, or -1 with why. */
+static int parse_int(const char *v, long *out, char *why, size_t cap)
+{
+	const char *p = v;
+	char *end;
+	long x;
+
+	if (*p == '-')
+		p++;
+	if (!*p) {
+		seterr(why, cap, "not a decimal integer");
+		return -1;
+	}
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9') {
+			seterr(why, cap, "not a decimal integer");
+			return -1;
+		}
+	}
+	errno = 0;
+	x = strtol(v, &end, 10);
+	if (errno == ERANGE || *end) {
+		seterr(why, cap, "out of range");
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcmp(v, "0")) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+/* Validates a comma list and writes it without blanks around the items. */
+static int parse_list(const char *v, char *out, size_t outcap, char *why, size_t cap)
+{
+	size_t o = 0;
+	int items = 0;
+	const char *p = v;
+
+	for (;;) {
+		const char *item = p, *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+
+		trim(&item, &n);
+		if (n == 0) {
+			seterr(why, cap, "empty item in the list");
+			return -1;
+		}
+		if (++items > CFG_LIST_ITEMS) {
+			seterr(why, cap, "more than %d items", CFG_LIST_ITEMS);
+			return -1;
+		}
+		if (n >= CFG_LIST_ITEM_MAX) {
+			seterr(why, cap, "item longer than %d characters", CFG_LIST_ITEM_MAX - 1);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			char ch = item[i];
+
+			if (!is_alnum(ch) && ch != '.' && ch != '_' && ch != '-') {
+				seterr(why, cap, "items are made of A-Z a-z 0-9 . _ -");
+				return -1;
+			}
+		}
+		if (o + n + 2 > outcap) {
+			seterr(why, cap, "too long");
+			return -1;
+		}
+		if (o)
+			out[o++] = ',';
+		memcpy(out + o, item, n);
+		o += n;
+		out[o] = '\0';
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+/* Sets key k from the value [value, value + vlen) (blanks trimmed here). */
+static int set_value(struct cfg *c, const struct cfg_key *k, const char *value,
+		     size_t vlen, char *err, size_t cap)
+{
+	char buf[CFG_STR_MAX], why[160];
+	char *field = (char *)c + k->off;
+
+	why[0] = '\0';
+	trim(&value, &vlen);
+	if (vlen >= sizeof(buf) || (k->type == CFG_STRING && vlen >= k->size)) {
+		seterr(err, cap, "invalid value for key '%s': longer than %zu characters",
+		       k->name, (k->type == CFG_STRING ? k->size : sizeof(buf)) - 1);
+		return -1;
+	}
+	memcpy(buf, value, vlen);
+	buf[vlen] = '\0';
+	for (size_t i = 0; i < vlen; i++) {
+		if (((unsigned char)buf[i] < 0x20 && buf[i] != '\t') || buf[i] == 0x7f) {
+			seterr(err, cap, "invalid value for key '%s': control character",
+			       k->name);
+			return -1;
+		}
+	}
+
+	switch (k->type) {
+	case CFG_STRING:
+		if (k->check && k->check(buf, why, sizeof(why)) < 0)
+			goto bad;
+		memcpy(field, buf, vlen + 1);
+		return 0;
+	case CFG_INT: {
+		long x;
+
+		if (parse_int(buf, &x, why, sizeof(why)) < 0)
+			goto bad;
+		if (x < k->min || x > k->max) {
+			seterr(why, sizeof(why), "out of range %ld..%ld", k->min, k->max);
+			goto bad;
+		}
+		memcpy(field, &x, sizeof(x));
+		return 0;
+	}
+	case CFG_BOOL: {
+		bool b;
+
+		if (parse_bool(buf, &b) < 0) {
+			seterr(why, sizeof(why), "expected true or false");
+			goto bad;
+		}
+		memcpy(field, &b, sizeof(b));
+		return 0;
+	}
+	case CFG_ENUM:
+		for (const char *const *v = k->values; *v; v++) {
+			if (strcasecmp(buf, *v) == 0) {
+				snprintf(field, k->size, "%s", *v);
+				return 0;
+			}
+		}
+		{
+			size_t o = 0;
+
+			o += (size_t)snprintf(why, sizeof(why), "expected one of");
+			for (const char *const *v = k->values; *v && o < sizeof(why); v++)
+				o += (size_t)snprintf(why + o, sizeof(why) - o, "%s %s",
+						      v == k->values ? "" : ",", *v);
+		}
+		goto bad;
+	case CFG_LIST: {
+		char list[CFG_STR_MAX];
+
+		if (parse_list(buf, list, k->size < sizeof(list) ? k->size : sizeof(list),
+			       why, sizeof(why)) < 0)
+			goto bad;
+		snprintf(field, k->size, "%s", list);
+		return 0;
+	}
+	}
+bad:
+	seterr(err, cap, "invalid value '%s' for key '%s': %s", buf, k->name, why);
+	return -1;
+}
+
+static int set_kv(struct cfg *c, const char *key, size_t klen, const char *value,
+		  size_t vlen, char *err, size_t cap)
+{
+	const struct cfg_key *k;
+
+	trim(&key, &klen);
+	if (klen == 0) {
+		seterr(err, cap, "missing key before '='");
+		return -1;
+	}
+	k = find_key(key, klen);
+	if (!k) {
+		seterr(err, cap, "unknown key '%.*s'", klen > 100 ? 100 : (int)klen, key);
+		return -1;
+	}
+	return set_value(c, k, value, vlen, err, cap);
+}
+
+void cfg_defaults(struct cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NKEYS; i++) {
+		/* Cannot fail: test_cfg checks every default. */
+		if (set_value(c, &cfg_keys[i], cfg_keys[i].def, strlen(cfg_keys[i].def),
+			      NULL, 0) < 0)
+			abort();
+	}
+}
+
+int cfg_set(struct cfg *c, const char *key, const char *value, char *err, size_t cap)
+{
+	if (!key || !value) {
+		seterr(err, cap, "missing key or value");
+		return -1;
+	}
+	return set_kv(c, key, strlen(key), value, strlen(value), err, cap);
+}
+
+int cfg_set_option(struct cfg *c, const char *kv, char *err, size_t cap)
+{
+	const char *eq = kv ? strchr(kv, '=') : NULL;
+
+	if (!eq) {
+		seterr(err, cap, "option '%.100s': expected KEY=VALUE", kv ? kv : "");
+		return -1;
+	}
+	return set_kv(c, kv, (size_t)(eq - kv), eq + 1, strlen(eq + 1), err, cap);
+}
+
+/*
+ * Reads one line (newline dropped) into buf. Returns 1 for a line, 0 at the
+ * end of the file, -1 for a line too long, -2 for a NUL byte, -3 for a read
+ * error. The rest of a bad line is not consumed: the caller stops anyway.
+ */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	int ch;
+
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			return -2;
+		if (n + 1 >= cap)
+			return -1;
+		buf[n++] = (char)ch;
+	}
+	if (ch == EOF && ferror(f))
+		return -3;
+	if (ch == EOF && n == 0)
+		return 0;
+	buf[n] = '\0';
+	*len = n;
+	return 1;
+}
+
+int cfg_load_file(struct cfg *c, const char *path, char *err, size_t cap)
+{
+	char line[CFG_LINE_MAX + 1], why[CFG_STR_MAX + 300];
+	unsigned lineno = 0;
+	size_t len;
+	FILE *f;
+	int r, rc = -1;
+
+	if (!path || !*path) {
+		seterr(err, cap, "no configuration file named");
+		return -1;
+	}
+	f = fopen(path, "r");
+	if (!f) {
+		seterr(err, cap, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((r = read_line(f, line, sizeof(line), &len)) == 1) {
+		const char *s = line, *eq;
+
+		lineno++;
+		trim(&s, &len);
+		if (len == 0 || s[0] == '#')
+			continue;
+		eq = memchr(s, '=', len);
+		if (!eq) {
+			seterr(err, cap, "%s:%u: expected 'key = value', got '%.*s'",
+			       path, lineno, len > 100 ? 100 : (int)len, s);
+			goto out;
+		}
+		if (set_kv(c, s, (size_t)(eq - s), eq + 1, len - (size_t)(eq + 1 - s),
+			   why, sizeof(why)) < 0) {
+			seterr(err, cap, "%s:%u: %s", path, lineno, why);
+			goto out;
+		}
+	}
+	if (r == -1)
+		seterr(err, cap, "%s:%u: line longer than %d characters", path, lineno + 1,
+		       CFG_LINE_MAX);
+	else if (r == -2)
+		seterr(err, cap, "%s:%u: NUL byte in the line", path, lineno + 1);
+	else if (r == -3)
+		seterr(err, cap, "%s: read error: %s", path, strerror(errno));
+	else
+		rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+int cfg_finish(struct cfg *c, char *err, size_t cap)
+{
+	char host[CFG_STR_MAX], why[160];
+	unsigned port;
+	int n;
+
+	/* The checks cfg_set made, again: the caller may have written c. */
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		const char *v = (const char *)c + k->off;
+
+		if (k->type != CFG_STRING || !k->check)
+			continue;
+		if (!memchr(v, '\0', k->size)) {
+			seterr(err, cap, "invalid value for key '%s': not terminated", k->name);
+			return -1;
+		}
+		if (k->check(v, why, sizeof(why)) < 0) {
+			seterr(err, cap, "invalid value '%s' for key '%s': %s", v, k->name, why);
+			return -1;
+		}
+	}
+
+	if (!c->sip_watcher_uri[0]) {
+		if (cfg_split_hostport(c->sip_listen, host, sizeof(host), &port) < 0) {
+			seterr(err, cap, "invalid value for key 'sip.listen'");
+			return -1;      /* not reached: checked above */
+		}
+		n = snprintf(c->sip_watcher_uri, sizeof(c->sip_watcher_uri),
+			     strchr(host, ':') ? "sip:pxtsgw@[%s]" : "sip:pxtsgw@%s", host);
+		if (n < 0 || (size_t)n >= sizeof(c->sip_watcher_uri)) {
+			c->sip_watcher_uri[0] = '\0';
+			seterr(err, cap, "sip.watcher-uri derived from sip.listen is too long");
+			return -1;
+		}
+	}
+	if (!c->sip_tel_domain[0]) {
+		if (parse_server_uri(c->sip_presence_server, host, sizeof(host)) < 0) {
+			seterr(err, cap, "invalid value for key 'sip.presence-server'");
+			return -1;      /* not reached: checked above */
+		}
+		snprintf(c->sip_tel_domain, sizeof(c->sip_tel_domain), "%s", host);
+	}
+	return 0;
+}
+
+/* Writes text as "# " lines of at most CFG_WRAP columns. */
+static void write_wrapped(FILE *out, const char *text)
+{
+	const char *p = text;
+	size_t col = 0;
+
+	while (*p) {
+		size_t w;
+
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		w = strcspn(p, " ");
+		if (col && col + 1 + w > CFG_WRAP) {
+			fputc('\n', out);
+			col = 0;
+		}
+		if (col == 0) {
+			fputs("#", out);
+			col = 1;
+		}
+		fprintf(out, " %.*s", (int)w, p);
+		col += 1 + w;
+		p += w;
+	}
+	if (col)
+		fputc('\n', out);
+}
+
+static void write_key(FILE *out, const struct cfg_key *k)
+{
+	char text[1024];
+	size_t o;
+
+	o = (size_t)snprintf(text, sizeof(text), "%s", k->help);
+	switch (k->type) {
+	case CFG_INT:
+		snprintf(text + o, sizeof(text) - o, " Integer, %ld..%ld.", k->min, k->max);
+		break;
+	case CFG_BOOL:
+		snprintf(text + o, sizeof(text) - o, " Boolean: true or false.");
+		break;
+	case CFG_ENUM:
+		o += (size_t)snprintf(text + o, sizeof(text) - o, " One of:");
+		for (const char *const *v = k->values; *v && o < sizeof(text); v++)
+			o += (size_t)snprintf(text + o, sizeof(text) - o, " %s%s", *v,
+					      v[1] ? "," : ".");
+		break;
+	case CFG_LIST:
+		snprintf(text + o, sizeof(text) - o,
+			 " Comma-separated, 1..%d items of A-Z a-z 0-9 . _ - "
+			 "(each under %d characters).", CFG_LIST_ITEMS, CFG_LIST_ITEM_MAX);
+		break;
+	case CFG_STRING:
+		break;
+	}
+	write_wrapped(out, text);
+	if (*k->def)
+		fprintf(out, "# %s = %s\n", k->name, k->def);
+	else
+		fprintf(out, "# %s =\n", k->name);
+}
+
+/* Length of the section prefix of a key ("http" of "http.listen"). */
+static size_t section_len(const char *key)
+{
+	return strcspn(key, ".");
+}
+
+static const char *section_title(const char *key)
+{
+	size_t n = section_len(key);
+
+	for (size_t s = 0; s < sizeof(cfg_sections) / sizeof(cfg_sections[0]); s++)
+		if (strlen(cfg_sections[s].name) == n && !strncmp(cfg_sections[s].name, key, n))
+			return cfg_sections[s].title;
+	return NULL;
+}
+
+static bool same_section(const char *a, const char *b)
+{
+	size_t n = section_len(a);
+
+	return section_len(b) == n && strncmp(a, b, n) == 0;
+}
+
+void cfg_write_reference(FILE *out)
+{
+	static const char header[] =
+		"# pxtsgw.conf - reference configuration of pxtsgw, the Parlay X\n"
+		"# Terminal Status gateway.\n"
+		"#\n"
+		"# Written by cfg_write_reference() from the key table in src/cfg.c;\n"
+		"# tests/unit/test_cfg.c checks that this file is exactly that output\n"
+		"# (regenerate it with: build/plain/tests/test_cfg --write-reference).\n"
+		"# Every key is listed with its default, commented out.\n"
+		"#\n"
+		"# Format: \"key = value\", one per line; blanks around key and value\n"
+		"# are ignored. '#' starts a comment only at the start of a line, so a\n"
+		"# '#' inside a value is kept. Booleans are true or false (yes/no/1/0\n"
+		"# accepted); durations are integers in the unit the key ends with\n"
+		"# (-ms, -s); lists are comma-separated. An unknown key or an invalid\n"
+		"# value stops start-up. Any key can also be set with -o key=value.\n";
+
+	fputs(header, out);
+	/* Sections in the order they first appear in the table. */
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *title;
+		size_t j;
+
+		for (j = 0; j < i; j++)
+			if (same_section(cfg_keys[j].name, cfg_keys[i].name))
+				break;
+		if (j < i)
+			continue;
+		title = section_title(cfg_keys[i].name);
+		fprintf(out, "\n# ---- %.*s%s%s\n", (int)section_len(cfg_keys[i].name),
+			cfg_keys[i].name, title ? ": " : "", title ? title : "");
+		for (j = i; j < NKEYS; j++) {
+			if (!same_section(cfg_keys[j].name, cfg_keys[i].name))
+				continue;
+			fputc('\n', out);
+			write_key(out, &cfg_keys[j]);
+		}
+	}
+}

@@ -1,0 +1,688 @@
+/*
+ * test_cfg.c - the configuration table, its parsers and deploy/pxtsgw.conf.
+ *
+ * Run with --write-reference to rewrite deploy/pxtsgw.conf from the table
+ * (after adding or changing a key); the test then checks they agree.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+
+#define CONF(name) TEST_DATA_DIR "/conf/" name
+#define REFERENCE SRC_DIR "/deploy/pxtsgw.conf"
+
+static char err[1024];
+
+/* Writes text to a new temporary file; the caller unlinks it. */
+static void write_tmp(char *path, size_t cap, const char *text, size_t len)
+{
+	int fd;
+
+	snprintf(path, cap, "/tmp/pxtsgw-test-cfg-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+/* Reads a whole file (test sizes) into a malloc'd string. */
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return buf;
+}
+
+static char *reference_text(size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&buf, &n);
+
+	assert_non_null(m);
+	cfg_write_reference(m);
+	fclose(m);
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static void assert_cfg_equal(const struct cfg *a, const struct cfg *b)
+{
+	assert_string_equal(a->http_listen, b->http_listen);
+	assert_int_equal(a->http_threads, b->http_threads);
+	assert_int_equal(a->http_max_body_bytes, b->http_max_body_bytes);
+	assert_int_equal(a->http_max_connections, b->http_max_connections);
+	assert_string_equal(a->sip_listen, b->sip_listen);
+	assert_string_equal(a->sip_transport, b->sip_transport);
+	assert_string_equal(a->sip_presence_server, b->sip_presence_server);
+	assert_string_equal(a->sip_watcher_uri, b->sip_watcher_uri);
+	assert_string_equal(a->sip_tel_domain, b->sip_tel_domain);
+	assert_int_equal(a->sip_max_fetches, b->sip_max_fetches);
+	assert_string_equal(a->status_busy_activities, b->status_busy_activities);
+	assert_int_equal(a->status_fetch_timeout_ms, b->status_fetch_timeout_ms);
+	assert_int_equal(a->status_group_concurrency, b->status_group_concurrency);
+	assert_string_equal(a->group_file, b->group_file);
+	assert_int_equal(a->policy_group_support, b->policy_group_support);
+	assert_int_equal(a->policy_nested_groups, b->policy_nested_groups);
+	assert_int_equal(a->policy_max_group_targets, b->policy_max_group_targets);
+	assert_int_equal(a->policy_process_up_to_limit, b->policy_process_up_to_limit);
+	assert_string_equal(a->store_path, b->store_path);
+	assert_string_equal(a->log_level, b->log_level);
+}
+
+static void test_defaults(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	memset(&c, 0x5a, sizeof(c));
+	cfg_defaults(&c);
+	assert_string_equal(c.http_listen, "127.0.0.1:8080");
+	assert_int_equal(c.http_threads, 2);
+	assert_int_equal(c.http_max_body_bytes, 1048576);
+	assert_int_equal(c.http_max_connections, 1000);
+	assert_string_equal(c.sip_listen, "127.0.0.1:5070");
+	assert_string_equal(c.sip_transport, "udp");
+	assert_string_equal(c.sip_presence_server, "sip:127.0.0.1:5060");
+	assert_string_equal(c.sip_watcher_uri, "");
+	assert_string_equal(c.sip_tel_domain, "");
+	assert_int_equal(c.sip_max_fetches, 256);
+	assert_string_equal(c.status_busy_activities, "on-the-phone,busy");
+	assert_int_equal(c.status_fetch_timeout_ms, 2000);
+	assert_int_equal(c.status_group_concurrency, 32);
+	assert_string_equal(c.group_file, "");
+	assert_true(c.policy_group_support);
+	assert_true(c.policy_nested_groups);
+	assert_int_equal(c.policy_max_group_targets, 100);
+	assert_true(c.policy_process_up_to_limit);
+	assert_string_equal(c.store_path, "pxtsgw.db");
+	assert_string_equal(c.log_level, "info");
+}
+
+static void test_finish_derives(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.sip_watcher_uri, "sip:pxtsgw@127.0.0.1");
+	assert_string_equal(c.sip_tel_domain, "127.0.0.1");
+
+	/* IPv6 hosts get their brackets back in URIs. */
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set(&c, "sip.listen", "[::1]:0", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "sip.presence-server",
+				 "sip:[2001:db8::5]:5060;transport=tcp", err, sizeof(err)), 0);
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.sip_watcher_uri, "sip:pxtsgw@[::1]");
+	assert_string_equal(c.sip_tel_domain, "[2001:db8::5]");
+
+	/* Names; and values set explicitly are kept. */
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set(&c, "sip.listen", "gw.example.com:5070", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "sip.presence-server", "sip:ps.example.com", err,
+				 sizeof(err)), 0);
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.sip_watcher_uri, "sip:pxtsgw@gw.example.com");
+	assert_string_equal(c.sip_tel_domain, "ps.example.com");
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set(&c, "sip.watcher-uri", "sip:watcher@example.org", err,
+				 sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "sip.tel-domain", "tel.example.org", err, sizeof(err)), 0);
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.sip_watcher_uri, "sip:watcher@example.org");
+	assert_string_equal(c.sip_tel_domain, "tel.example.org");
+}
+
+static void test_finish_rechecks(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	snprintf(c.http_listen, sizeof(c.http_listen), "127.0.0.1:0");
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "http.listen"));
+
+	cfg_defaults(&c);
+	snprintf(c.sip_presence_server, sizeof(c.sip_presence_server), "tcp://x");
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "sip.presence-server"));
+
+	cfg_defaults(&c);
+	snprintf(c.sip_listen, sizeof(c.sip_listen), "nohostport");
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "sip.listen"));
+}
+
+static void test_load_file(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(cfg_load_file(&c, CONF("good.conf"), err, sizeof(err)), 0);
+	assert_string_equal(c.http_listen, "0.0.0.0:8081");
+	assert_int_equal(c.http_threads, 4);
+	assert_int_equal(c.http_max_body_bytes, 2048);
+	assert_string_equal(c.sip_transport, "tcp");
+	assert_string_equal(c.sip_presence_server, "sip:presence.example.net:5080;transport=tcp");
+	assert_string_equal(c.status_busy_activities, "on-the-phone,meeting,busy");
+	assert_false(c.policy_group_support);
+	assert_false(c.policy_nested_groups);
+	assert_true(c.policy_process_up_to_limit);
+	/* '#' inside a value is part of it. */
+	assert_string_equal(c.store_path, "/var/lib/pxtsgw/state#1.db");
+	assert_string_equal(c.group_file, "groups # not a comment");
+	assert_string_equal(c.log_level, "debug");
+	/* Untouched keys keep their defaults. */
+	assert_int_equal(c.http_max_connections, 1000);
+	assert_string_equal(c.sip_listen, "127.0.0.1:5070");
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.sip_tel_domain, "presence.example.net");
+
+	cfg_defaults(&c);
+	assert_int_equal(cfg_load_file(&c, CONF("crlf.conf"), err, sizeof(err)), 0);
+	assert_int_equal(c.http_threads, 3);
+	assert_string_equal(c.log_level, "warn");
+}
+
+static void test_load_errors(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(cfg_load_file(&c, CONF("unknown-key.conf"), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown-key.conf:3:"));
+	assert_non_null(strstr(err, "'http.bogus-key'"));
+
+	assert_int_equal(cfg_load_file(&c, CONF("no-equals.conf"), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no-equals.conf:3:"));
+	assert_non_null(strstr(err, "this line has no equals sign"));
+
+	assert_int_equal(cfg_load_file(&c, CONF("bad-int.conf"), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad-int.conf:2:"));
+	assert_non_null(strstr(err, "'http.threads'"));
+	assert_non_null(strstr(err, "0x10"));
+
+	assert_int_equal(cfg_load_file(&c, CONF("out-of-range.conf"), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "out-of-range.conf:1:"));
+	assert_non_null(strstr(err, "policy.max-group-targets"));
+	assert_non_null(strstr(err, "1..10000"));
+
+	assert_int_equal(cfg_load_file(&c, CONF("watcher-no-user.conf"), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "watcher-no-user.conf:1:"));
+	assert_non_null(strstr(err, "sip.watcher-uri"));
+	assert_non_null(strstr(err, "user part"));
+
+	assert_int_equal(cfg_load_file(&c, CONF("does-not-exist.conf"), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "does-not-exist.conf"));
+
+	/* A failed load leaves the earlier keys set, but the caller exits. */
+	assert_int_equal(c.http_threads, 2);
+}
+
+static void test_load_long_lines(void **state)
+{
+	char path[64], *text;
+	struct cfg c;
+	size_t n;
+
+	(void)state;
+	/* A line beyond the line cap. */
+	text = malloc(8192);
+	assert_non_null(text);
+	n = (size_t)sprintf(text, "http.threads = 2\nstore.path = ");
+	memset(text + n, 'a', 5000);
+	n += 5000;
+	text[n++] = '\n';
+	write_tmp(path, sizeof(path), text, n);
+	cfg_defaults(&c);
+	assert_int_equal(cfg_load_file(&c, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":2: line longer than"));
+	unlink(path);
+
+	/* A line that fits, with a value too long for its key: not truncated. */
+	n = (size_t)sprintf(text, "store.path = ");
+	memset(text + n, 'b', 600);
+	n += 600;
+	text[n++] = '\n';
+	write_tmp(path, sizeof(path), text, n);
+	cfg_defaults(&c);
+	assert_int_equal(cfg_load_file(&c, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":1: invalid value for key 'store.path': longer than 511"));
+	assert_string_equal(c.store_path, "pxtsgw.db");
+	unlink(path);
+
+	/* The longest value that fits is taken whole. */
+	n = (size_t)sprintf(text, "store.path = ");
+	memset(text + n, 'c', CFG_STR_MAX - 1);
+	n += CFG_STR_MAX - 1;
+	write_tmp(path, sizeof(path), text, n);     /* no final newline either */
+	cfg_defaults(&c);
+	assert_int_equal(cfg_load_file(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(strlen(c.store_path), CFG_STR_MAX - 1);
+	unlink(path);
+
+	/* A NUL byte is refused. */
+	write_tmp(path, sizeof(path), "log.level = de\0bug\n", 19);
+	assert_int_equal(cfg_load_file(&c, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":1: NUL byte"));
+	unlink(path);
+	free(text);
+}
+
+static void test_bool(void **state)
+{
+	static const char *const yes[] = { "true", "yes", "1", "TRUE", " Yes " };
+	static const char *const no[] = { "false", "no", "0", "False" };
+	static const char *const bad[] = { "", "maybe", "2", "on", "truee", "t" };
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		c.policy_nested_groups = true;
+		assert_int_equal(cfg_set(&c, "policy.nested-groups", no[i], err, sizeof(err)), 0);
+		assert_false(c.policy_nested_groups);
+	}
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		c.policy_nested_groups = false;
+		assert_int_equal(cfg_set(&c, "policy.nested-groups", yes[i], err, sizeof(err)), 0);
+		assert_true(c.policy_nested_groups);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(cfg_set(&c, "policy.group-support", bad[i], err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "'policy.group-support'"));
+		assert_non_null(strstr(err, "true or false"));
+		assert_true(c.policy_group_support);
+	}
+}
+
+static void test_int(void **state)
+{
+	static const char *const bad[] = {
+		"", "0x10", "8k", "+8", "1.5", "1e3", "- 1", "--1", "99999999999999999999999",
+		"8 8",
+	};
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set(&c, "http.threads", "8", err, sizeof(err)), 0);
+	assert_int_equal(c.http_threads, 8);
+	assert_int_equal(cfg_set(&c, "http.threads", "  16\t", err, sizeof(err)), 0);
+	assert_int_equal(c.http_threads, 16);
+	assert_int_equal(cfg_set(&c, "http.threads", "010", err, sizeof(err)), 0);
+	assert_int_equal(c.http_threads, 10);     /* decimal, not octal */
+	/* Bounds are inclusive. */
+	assert_int_equal(cfg_set(&c, "http.threads", "1", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "http.threads", "64", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "http.max-body-bytes", "67108864", err, sizeof(err)), 0);
+	assert_int_equal(c.http_max_body_bytes, 67108864);
+	assert_int_equal(cfg_set(&c, "status.fetch-timeout-ms", "100", err, sizeof(err)), 0);
+	assert_int_equal(c.status_fetch_timeout_ms, 100);
+
+	assert_int_equal(cfg_set(&c, "http.threads", "65", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "out of range 1..64"));
+	assert_int_equal(cfg_set(&c, "http.threads", "0", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "http.threads", "-1", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "http.max-body-bytes", "1023", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "status.fetch-timeout-ms", "60001", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "status.fetch-timeout-ms"));
+	assert_int_equal(cfg_set(&c, "status.group-concurrency", "1001", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "sip.max-fetches", "100001", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "http.max-connections", "100001", err, sizeof(err)), -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(cfg_set(&c, "http.threads", bad[i], err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "'http.threads'"));
+	}
+	assert_int_equal(c.http_threads, 64);
+}
+
+static void test_enum(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set(&c, "sip.transport", "tcp", err, sizeof(err)), 0);
+	assert_string_equal(c.sip_transport, "tcp");
+	assert_int_equal(cfg_set(&c, "sip.transport", "UDP", err, sizeof(err)), 0);
+	assert_string_equal(c.sip_transport, "udp");
+	assert_int_equal(cfg_set(&c, "sip.transport", "sctp", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "'sip.transport'"));
+	assert_non_null(strstr(err, "udp, tcp"));
+	assert_string_equal(c.sip_transport, "udp");
+	assert_int_equal(cfg_set(&c, "sip.transport", "tls", err, sizeof(err)), -1);
+
+	assert_int_equal(cfg_set(&c, "log.level", "error", err, sizeof(err)), 0);
+	assert_string_equal(c.log_level, "error");
+	assert_int_equal(cfg_set(&c, "log.level", "verbose", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "error, warn, info, debug"));
+	assert_int_equal(cfg_set(&c, "log.level", "", err, sizeof(err)), -1);
+	assert_string_equal(c.log_level, "error");
+}
+
+static void test_list(void **state)
+{
+	char v[1024];
+	struct cfg c;
+	size_t n;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set(&c, "status.busy-activities", "busy", err, sizeof(err)), 0);
+	assert_string_equal(c.status_busy_activities, "busy");
+	assert_int_equal(cfg_set(&c, "status.busy-activities", " a.b , c_d,\te-f ", err,
+				 sizeof(err)), 0);
+	assert_string_equal(c.status_busy_activities, "a.b,c_d,e-f");
+
+	assert_int_equal(cfg_set(&c, "status.busy-activities", "", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "status.busy-activities"));
+	assert_int_equal(cfg_set(&c, "status.busy-activities", "a,,b", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "status.busy-activities", "a,", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "status.busy-activities", ",a", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "status.busy-activities", "on the phone", err,
+				 sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "status.busy-activities", "busy;x", err, sizeof(err)), -1);
+	assert_string_equal(c.status_busy_activities, "a.b,c_d,e-f");
+
+	/* 16 items pass, 17 do not. */
+	n = 0;
+	for (int i = 0; i < 16; i++)
+		n += (size_t)sprintf(v + n, "%sa%d", i ? "," : "", i);
+	assert_int_equal(cfg_set(&c, "status.busy-activities", v, err, sizeof(err)), 0);
+	sprintf(v + n, ",a16");
+	assert_int_equal(cfg_set(&c, "status.busy-activities", v, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than 16"));
+
+	/* Items of 47 characters pass, 48 do not. */
+	memset(v, 'x', 47);
+	v[47] = '\0';
+	assert_int_equal(cfg_set(&c, "status.busy-activities", v, err, sizeof(err)), 0);
+	assert_int_equal(strlen(c.status_busy_activities), 47);
+	memset(v, 'x', 48);
+	v[48] = '\0';
+	assert_int_equal(cfg_set(&c, "status.busy-activities", v, err, sizeof(err)), -1);
+}
+
+static void test_strings(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	/* Listen addresses. */
+	assert_int_equal(cfg_set(&c, "http.listen", "[::1]:8080", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "http.listen", "localhost:65535", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "http.listen", "127.0.0.1:0", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "http.listen"));
+	assert_int_equal(cfg_set(&c, "http.listen", "127.0.0.1:65536", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "http.listen", "127.0.0.1", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "http.listen", "::1:8080", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "http.listen", ":8080", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "http.listen", "", err, sizeof(err)), -1);
+	assert_string_equal(c.http_listen, "localhost:65535");
+	assert_int_equal(cfg_set(&c, "sip.listen", "0.0.0.0:0", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "sip.listen", "0.0.0.0:x", err, sizeof(err)), -1);
+
+	/* The presence server: sip:host[:port][;params]. */
+	assert_int_equal(cfg_set(&c, "sip.presence-server", "sip:ps.example.com", err,
+				 sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "sip.presence-server", "SIP:10.0.0.1:5060;transport=tcp;lr",
+				 err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "sip.presence-server", "sip:[::1]:5060", err, sizeof(err)), 0);
+	static const char *const bad_ps[] = {
+		"", "sip:", "http://x", "sips:ps.example.com", "sip:ps:0", "sip:ps:65536",
+		"sip:user@ps", "sip:ps;", "sip:ps x", "sip:ps?h=1", "127.0.0.1:5060",
+		"sip:[::1", "sip:ps:5060x",
+	};
+	for (size_t i = 0; i < sizeof(bad_ps) / sizeof(bad_ps[0]); i++) {
+		assert_int_equal(cfg_set(&c, "sip.presence-server", bad_ps[i], err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "sip.presence-server"));
+	}
+	assert_string_equal(c.sip_presence_server, "sip:[::1]:5060");
+
+	/* The watcher needs a user part. */
+	assert_int_equal(cfg_set(&c, "sip.watcher-uri", "sip:gw@10.0.0.2:5070", err,
+				 sizeof(err)), 0);
+	assert_string_equal(c.sip_watcher_uri, "sip:gw@10.0.0.2:5070");
+	assert_int_equal(cfg_set(&c, "sip.watcher-uri", "", err, sizeof(err)), 0);
+	assert_string_equal(c.sip_watcher_uri, "");
+	static const char *const bad_w[] = {
+		"sip:10.0.0.2", "sip:@10.0.0.2", "gw@10.0.0.2", "sip:gw@", "mailto:gw@x",
+		"sip:g w@x",
+	};
+	for (size_t i = 0; i < sizeof(bad_w) / sizeof(bad_w[0]); i++) {
+		assert_int_equal(cfg_set(&c, "sip.watcher-uri", bad_w[i], err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "sip.watcher-uri"));
+	}
+	assert_int_equal(cfg_set(&c, "sip.watcher-uri", "sip:10.0.0.2", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "user part"));
+
+	/* tel domain: a host. */
+	assert_int_equal(cfg_set(&c, "sip.tel-domain", "ims.example.com", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "sip.tel-domain", "[2001:db8::1]", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "sip.tel-domain", "a b", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "sip.tel-domain", "x@y", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "sip.tel-domain", "sip:x", err, sizeof(err)), -1);
+	assert_string_equal(c.sip_tel_domain, "[2001:db8::1]");
+
+	/* Paths: store.path may not be empty, group.file may. */
+	assert_int_equal(cfg_set(&c, "store.path", "", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "store.path"));
+	assert_int_equal(cfg_set(&c, "group.file", "", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "group.file", "a\x01z", err, sizeof(err)), -1);
+
+	/* Unknown keys, case matters. */
+	assert_int_equal(cfg_set(&c, "HTTP.threads", "2", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown key 'HTTP.threads'"));
+	assert_int_equal(cfg_set(&c, "http", "2", err, sizeof(err)), -1);
+}
+
+static void test_set_option(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set_option(&c, "http.threads=4", err, sizeof(err)), 0);
+	assert_int_equal(c.http_threads, 4);
+	assert_int_equal(cfg_set_option(&c, " http.threads = 5 ", err, sizeof(err)), 0);
+	assert_int_equal(c.http_threads, 5);
+	/* Only the first '=' separates. */
+	assert_int_equal(cfg_set_option(&c, "store.path=a=b", err, sizeof(err)), 0);
+	assert_string_equal(c.store_path, "a=b");
+	/* An option overrides the file whichever way main orders them. */
+	assert_int_equal(cfg_load_file(&c, CONF("good.conf"), err, sizeof(err)), 0);
+	assert_int_equal(cfg_set_option(&c, "log.level=warn", err, sizeof(err)), 0);
+	assert_string_equal(c.log_level, "warn");
+
+	assert_int_equal(cfg_set_option(&c, "http.threads", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "KEY=VALUE"));
+	assert_int_equal(cfg_set_option(&c, "=4", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "missing key"));
+	assert_int_equal(cfg_set_option(&c, "no.such-key=1", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown key 'no.such-key'"));
+	assert_int_equal(cfg_set_option(&c, "http.threads=many", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid value 'many' for key 'http.threads'"));
+	assert_int_equal(c.http_threads, 4);
+	/* A tiny error buffer is still terminated. */
+	char small[8];
+	assert_int_equal(cfg_set_option(&c, "no.such-key=1", small, sizeof(small)), -1);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+}
+
+static void test_split_hostport(void **state)
+{
+	char host[64];
+	unsigned port = 1234;
+
+	(void)state;
+	assert_int_equal(cfg_split_hostport("127.0.0.1:8080", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 8080);
+	assert_int_equal(cfg_split_hostport("[::1]:5070", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 5070);
+	assert_int_equal(cfg_split_hostport("[2001:db8::a:1]:0", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "2001:db8::a:1");
+	assert_int_equal(port, 0);
+	assert_int_equal(cfg_split_hostport("gw-1.example.com:65535", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "gw-1.example.com");
+	assert_int_equal(port, 65535);
+
+	static const char *const bad[] = {
+		"", "host", "host:", ":80", "host:65536", "host:123456", "host:80x", "host:-1",
+		"::1:80", "[::1]80", "[::1]", "[]:80", "[zz::1]:80", "[::1:80", "ho st:80",
+		"host:80:81", "-host:80", "[127.0.0.1]:80",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		port = 4321;
+		assert_int_equal(cfg_split_hostport(bad[i], host, sizeof(host), &port), -1);
+		assert_int_equal(port, 4321);
+	}
+	/* A host that does not fit is an error, not a truncation. */
+	assert_int_equal(cfg_split_hostport("abcdefgh:1", host, 8, &port), -1);
+	assert_int_equal(cfg_split_hostport("abcdefg:1", host, 8, &port), 0);
+	assert_string_equal(host, "abcdefg");
+	assert_int_equal(cfg_split_hostport(NULL, host, sizeof(host), &port), -1);
+}
+
+static void test_reference_file(void **state)
+{
+	size_t rn, fn;
+	char *ref = reference_text(&rn), *file = read_all(REFERENCE, &fn);
+
+	(void)state;
+	assert_non_null(ref);
+	if (!file || fn != rn || memcmp(ref, file, rn) != 0)
+		fail_msg("%s differs from cfg_write_reference(); regenerate it with "
+			 "build/plain/tests/test_cfg --write-reference", REFERENCE);
+	free(ref);
+	free(file);
+}
+
+static void test_reference_content(void **state)
+{
+	static const char *const keys[] = {
+		"http.listen", "http.threads", "http.max-body-bytes", "http.max-connections",
+		"sip.listen", "sip.transport", "sip.presence-server", "sip.watcher-uri",
+		"sip.tel-domain", "sip.max-fetches", "status.busy-activities",
+		"status.fetch-timeout-ms", "status.group-concurrency", "group.file",
+		"policy.group-support", "policy.nested-groups", "policy.max-group-targets",
+		"policy.process-up-to-limit", "store.path", "log.level",
+	};
+	char *ref = reference_text(NULL), *line, *save = NULL, path[64];
+	char *uncommented = malloc(strlen(ref) + 1);
+	size_t un = 0;
+	int nkeys = 0;
+	struct cfg def, c;
+
+	(void)state;
+	assert_non_null(uncommented);
+	/* Every key is there with its default commented out. */
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char want[128];
+
+		snprintf(want, sizeof(want), "\n# %s =", keys[i]);
+		assert_non_null(strstr(ref, want));
+	}
+	assert_non_null(strstr(ref, "\n# http.threads = 2\n"));
+	assert_non_null(strstr(ref, "\n# sip.watcher-uri =\n"));
+	assert_non_null(strstr(ref, "\n# status.busy-activities = on-the-phone,busy\n"));
+	assert_non_null(strstr(ref, "Integer, 1..64."));
+	assert_non_null(strstr(ref, "One of: udp, tcp."));
+
+	/* No line too wide; uncommenting every "# key = value" line gives a
+	 * file that loads to the defaults: the defaults shown are the real ones. */
+	for (line = strtok_r(ref, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t k = strspn(line + 2, "abcdefghijklmnopqrstuvwxyz.-");
+
+		assert_true(strlen(line) <= 80);
+		assert_true(line[0] == '#');
+		/* "# key =" or "# key = value" */
+		if (line[1] == ' ' && k > 0 && strncmp(line + 2 + k, " =", 2) == 0 &&
+		    (line[4 + k] == '\0' || line[4 + k] == ' ')) {
+			un += (size_t)sprintf(uncommented + un, "%s\n", line + 2);
+			nkeys++;
+		}
+	}
+	assert_int_equal(nkeys, (int)(sizeof(keys) / sizeof(keys[0])));
+	write_tmp(path, sizeof(path), uncommented, un);
+	cfg_defaults(&def);
+	memset(&c, 0, sizeof(c));
+	c.http_threads = 7;
+	cfg_defaults(&c);
+	c.http_threads = 7;         /* the file must set it back */
+	assert_int_equal(cfg_load_file(&c, path, err, sizeof(err)), 0);
+	assert_cfg_equal(&c, &def);
+	unlink(path);
+
+	/* The file as shipped (all comments) loads and changes nothing. */
+	cfg_defaults(&c);
+	assert_int_equal(cfg_load_file(&c, REFERENCE, err, sizeof(err)), 0);
+	assert_cfg_equal(&c, &def);
+	free(ref);
+	free(uncommented);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_finish_derives),
+		cmocka_unit_test(test_finish_rechecks),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_load_long_lines),
+		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_int),
+		cmocka_unit_test(test_enum),
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_set_option),
+		cmocka_unit_test(test_split_hostport),
+		cmocka_unit_test(test_reference_file),
+		cmocka_unit_test(test_reference_content),
+	};
+
+	if (argc == 2 && strcmp(argv[1], "--write-reference") == 0) {
+		FILE *f = fopen(REFERENCE, "w");
+
+		if (!f) {
+			perror(REFERENCE);
+			return 1;
+		}
+		cfg_write_reference(f);
+		return fclose(f) != 0;
+	}
+	return cmocka_run_group_tests_name("cfg", tests, NULL, NULL);
+}
