@@ -85,10 +85,19 @@ run_integration() {
 	done
 }
 
+run_gen_check() {
+	echo "== generated code is fresh (make gen-check)"
+	if make -s gen-check >"$logdir/gen-check.log" 2>&1; then
+		passed=$((passed + 1)); echo "gen-check: ok"
+	else
+		failed=$((failed + 1)); problems+=("gen/ is stale: see $logdir/gen-check.log"); tail -5 "$logdir/gen-check.log"
+	fi
+}
+
 case $what in
 unit) run_unit ;;
 integration) run_integration ;;
-all) run_unit; run_integration ;;
+all) run_gen_check; run_unit; run_integration ;;
 *) echo "usage: $0 [unit|integration|all]" >&2; exit 2 ;;
 esac
 
