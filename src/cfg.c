@@ -87,6 +87,14 @@ static const struct cfg_key cfg_keys[] = {
 	  FIELD(sip_max_fetches), .min = 1, .max = 100000,
 	  .help = "Most status fetches (SUBSCRIBE with Expires: 0) in flight "
 		  "at once." },
+	{ .name = "sip.subscribe-expires", .type = CFG_INT, .def = "3600",
+	  FIELD(sip_subscribe_expires), .min = 60, .max = 86400,
+	  .help = "Expires of the long-lived SUBSCRIBE behind notifications, "
+		  "in seconds; refreshed before it runs out." },
+	{ .name = "sip.resubscribe-give-up-s", .type = CFG_INT, .def = "300",
+	  FIELD(sip_resubscribe_give_up_s), .min = 1, .max = 86400,
+	  .help = "How long a lost subscription is retried, with backoff, "
+		  "before its notifications get statusError, in seconds." },
 
 	{ .name = "status.busy-activities", .type = CFG_LIST, .def = "on-the-phone,busy",
 	  FIELD(status_busy_activities),
@@ -124,6 +132,60 @@ static const struct cfg_key cfg_keys[] = {
 	  .help = "Beyond policy.max-group-targets, report the extra "
 		  "terminals NotRetrieved (true) or refuse the request with "
 		  "POL0003 (false) [ProcessUpToLimit]." },
+	{ .name = "policy.max-notification-addresses", .type = CFG_INT, .def = "100",
+	  FIELD(policy_max_notification_addresses), .min = 1, .max = 10000,
+	  .help = "Most terminals one startNotification may watch, counted "
+		  "after group expansion; more gives POL0003 "
+		  "[MaximumNotificationAddresses]." },
+	{ .name = "policy.default-notification-duration-s", .type = CFG_INT, .def = "3600",
+	  FIELD(policy_default_notification_duration_s), .min = 1, .max = 31536000,
+	  .help = "Duration of a notification whose request has no duration, "
+		  "in seconds." },
+	{ .name = "policy.max-notification-duration-s", .type = CFG_INT, .def = "86400",
+	  FIELD(policy_max_notification_duration_s), .min = 1, .max = 31536000,
+	  .help = "Longest duration a startNotification may ask for, in "
+		  "seconds; longer gives POL0001." },
+	{ .name = "policy.min-notification-interval-ms", .type = CFG_INT, .def = "0",
+	  FIELD(policy_min_notification_interval_ms), .min = 0, .max = 86400000,
+	  .help = "Smallest frequency a startNotification may ask for, in "
+		  "milliseconds; smaller gives POL0009. It bounds requests only: "
+		  "it imposes no window [MaximumNotificationFrequency]." },
+	{ .name = "policy.max-notification-count", .type = CFG_INT, .def = "1000",
+	  FIELD(policy_max_notification_count), .min = 1, .max = 100000000,
+	  .help = "Largest count a startNotification may ask for; more gives "
+		  "POL0005 [MaximumNotificationCount]." },
+	{ .name = "policy.unlimited-count-allowed", .type = CFG_BOOL, .def = "true",
+	  FIELD(policy_unlimited_count_allowed),
+	  .help = "Whether a startNotification may omit count (or give 0) for "
+		  "no limit; false refuses it with POL0004 [UnlimitedCountAllowed]." },
+
+	{ .name = "notify.style", .type = CFG_ENUM, .def = "statusNotification",
+	  FIELD(notify_style),
+	  .values = (const char *const[]){ "statusNotification", "statusChanged", NULL },
+	  .help = "Callback style: statusNotification (one call carrying every "
+		  "changed address) or statusChanged (one call per address, the "
+		  "legacy style)." },
+
+	{ .name = "delivery.max-attempts", .type = CFG_INT, .def = "5",
+	  FIELD(delivery_max_attempts), .min = 1, .max = 100,
+	  .help = "Attempts per callback, the first included; then the "
+		  "callback is recorded as failed." },
+	{ .name = "delivery.backoff-ms", .type = CFG_INT, .def = "1000",
+	  FIELD(delivery_backoff_ms), .min = 1, .max = 3600000,
+	  .help = "Wait before the first retry of a callback, in milliseconds; "
+		  "it doubles with each retry." },
+	{ .name = "delivery.backoff-max-ms", .type = CFG_INT, .def = "60000",
+	  FIELD(delivery_backoff_max_ms), .min = 1, .max = 86400000,
+	  .help = "Longest wait between two attempts of a callback, in "
+		  "milliseconds." },
+	{ .name = "delivery.timeout-ms", .type = CFG_INT, .def = "5000",
+	  FIELD(delivery_timeout_ms), .min = 100, .max = 600000,
+	  .help = "Connect and response timeout of one callback attempt, in "
+		  "milliseconds." },
+	{ .name = "delivery.workers", .type = CFG_INT, .def = "4",
+	  FIELD(delivery_workers), .min = 1, .max = 256,
+	  .help = "Threads sending callbacks; a slow endpoint holds one of "
+		  "them per attempt." },
 
 	{ .name = "store.path", .type = CFG_STRING, .def = "pxtsgw.db",
 	  FIELD(store_path), .check = check_nonempty,
@@ -147,6 +209,8 @@ static const struct {
 	{ "status", "Presence to terminal status" },
 	{ "group", "Address groups" },
 	{ "policy", "Policies (IBM TWSS names in brackets)" },
+	{ "notify", "Notifications" },
+	{ "delivery", "Callback delivery" },
 	{ "store", "Persistent state" },
 	{ "log", "Logging" },
 };
@@ -734,6 +798,18 @@ int cfg_finish(struct cfg *c, char *err, size_t cap)
 			seterr(err, cap, "invalid value '%s' for key '%s': %s", v, k->name, why);
 			return -1;
 		}
+	}
+
+	if (c->policy_default_notification_duration_s > c->policy_max_notification_duration_s) {
+		seterr(err, cap, "invalid value %ld for key 'policy.default-notification-duration-s': "
+		       "above policy.max-notification-duration-s (%ld)",
+		       c->policy_default_notification_duration_s, c->policy_max_notification_duration_s);
+		return -1;
+	}
+	if (c->delivery_backoff_max_ms < c->delivery_backoff_ms) {
+		seterr(err, cap, "invalid value %ld for key 'delivery.backoff-max-ms': below "
+		       "delivery.backoff-ms (%ld)", c->delivery_backoff_max_ms, c->delivery_backoff_ms);
+		return -1;
 	}
 
 	if (!c->sip_watcher_uri[0]) {

@@ -30,6 +30,8 @@ struct cfg {
 	char sip_watcher_uri[CFG_STR_MAX];   /* sip.watcher-uri ("" = derived) */
 	char sip_tel_domain[CFG_STR_MAX];    /* sip.tel-domain ("" = derived) */
 	long sip_max_fetches;                /* sip.max-fetches: in flight at once */
+	long sip_subscribe_expires;          /* sip.subscribe-expires (s) */
+	long sip_resubscribe_give_up_s;      /* sip.resubscribe-give-up-s */
 	/* status */
 	char status_busy_activities[CFG_STR_MAX]; /* status.busy-activities */
 	long status_fetch_timeout_ms;        /* status.fetch-timeout-ms */
@@ -40,6 +42,19 @@ struct cfg {
 	bool policy_nested_groups;           /* policy.nested-groups */
 	long policy_max_group_targets;       /* policy.max-group-targets */
 	bool policy_process_up_to_limit;     /* policy.process-up-to-limit */
+	long policy_max_notification_addresses;   /* policy.max-notification-addresses */
+	long policy_default_notification_duration_s; /* policy.default-notification-duration-s */
+	long policy_max_notification_duration_s;  /* policy.max-notification-duration-s */
+	long policy_min_notification_interval_ms; /* policy.min-notification-interval-ms */
+	long policy_max_notification_count;       /* policy.max-notification-count */
+	bool policy_unlimited_count_allowed;      /* policy.unlimited-count-allowed */
+	/* notify, delivery */
+	char notify_style[32];               /* notify.style statusNotification|statusChanged */
+	long delivery_max_attempts;          /* delivery.max-attempts */
+	long delivery_backoff_ms;            /* delivery.backoff-ms */
+	long delivery_backoff_max_ms;        /* delivery.backoff-max-ms */
+	long delivery_timeout_ms;            /* delivery.timeout-ms */
+	long delivery_workers;               /* delivery.workers */
 	/* store, log */
 	char store_path[CFG_STR_MAX];        /* store.path */
 	char log_level[16];                  /* log.level error|warn|info|debug */
