@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""zeep_client.py - call the pxtsgw TerminalStatus service as a real SOAP
+client would: python3-zeep builds the client from URL/TerminalStatus?wsdl,
+loaded straight from the running gateway (the schema imports resolve there).
+
+Usage:
+  zeep_client.py [options] URL getStatus ADDRESS
+  zeep_client.py [options] URL getStatusForGroup ADDRESS [ADDRESS...]
+
+  URL   the gateway's base URL, e.g. http://127.0.0.1:8080
+
+Output (stdout, one item per line, fields separated by one space):
+  getStatus answer          status STATUS                 e.g. "status Busy"
+  getStatusForGroup answer  one line per StatusData, in answer order:
+                              ADDRESS Retrieved STATUS
+                              ADDRESS NotRetrieved
+                              ADDRESS Error MESSAGEID
+                            (any field present against the contract is still
+                            printed, so "ADDRESS NotRetrieved Busy" shows it)
+  SOAP fault                fault MESSAGEID FAULTSTRING
+                            faultcode CODE
+                            exception ServiceException|PolicyException
+                            text TEXT                 (the template, with %1...)
+                            variable VALUE            (one line per variable)
+                            The detail is read from zeep's Fault.detail and
+                            parsed with the WSDL's own element declaration.
+  with --time, a last line  elapsed_ms N              (the SOAP call only, not
+                                                      start-up or the WSDL fetch)
+
+Options:
+  --timeout S   HTTP timeout of the WSDL load and of the call (default 10)
+  --time        print elapsed_ms (see above)
+  -v            dump the request and answer envelopes to stderr
+
+Exit status: 0 a SOAP answer arrived (a fault included); 1 the answer was not
+what the WSDL describes (unparseable, fault without a readable detail);
+2 bad usage; 3 transport error (connection refused, timeout, HTTP error
+without a SOAP body, WSDL not loadable).
+"""
+
+import argparse
+import sys
+import time
+
+sys.dont_write_bytecode = True
+
+try:
+    import requests
+    import zeep
+    from lxml import etree
+    from zeep.exceptions import Fault, TransportError, XMLParseError
+    from zeep.plugins import HistoryPlugin
+    from zeep.transports import Transport
+except ImportError as e:  # the pyenv python3 on PATH has no zeep
+    sys.stderr.write("zeep_client.py: %s (run it with /usr/bin/python3)\n" % e)
+    sys.exit(2)
+
+NS_COMMON = "http://www.csapi.org/schema/parlayx/common/v2_1"
+EXC_NAMES = ("ServiceException", "PolicyException")
+
+
+def out(*fields):
+    print(" ".join("" if f is None else str(f) for f in fields))
+
+
+def dump_history(history):
+    for label, entry in (("request", history.last_sent),
+                         ("answer", history.last_received)):
+        if not entry:
+            continue
+        sys.stderr.write("--- %s\n" % label)
+        try:
+            sys.stderr.write(etree.tostring(entry["envelope"], pretty_print=True)
+                             .decode("utf-8", "replace"))
+        except Exception:  # noqa: BLE001 - debugging aid only
+            sys.stderr.write(repr(entry) + "\n")
+
+
+def print_fault(client, fault):
+    """Prints a Fault; returns 0 when its detail is a readable Parlay X
+    exception, 1 otherwise (the fault lines are printed either way)."""
+    detail = fault.detail
+    exc = None
+    if detail is not None:
+        for child in detail:
+            if not isinstance(child.tag, str):
+                continue  # comments
+            q = etree.QName(child)
+            if q.namespace == NS_COMMON and q.localname in EXC_NAMES:
+                exc = child
+                break
+    code = fault.code if fault.code is not None else "-"
+    if exc is None:
+        out("fault", "-", fault.message)
+        out("faultcode", code)
+        sys.stderr.write("zeep_client.py: fault without a ServiceException/"
+                         "PolicyException detail: %s\n"
+                         % (etree.tostring(detail).decode() if detail is not None
+                            else "no detail"))
+        return 1
+    name = etree.QName(exc).localname
+    try:
+        decl = client.get_element("{%s}%s" % (NS_COMMON, name))
+        value = decl.parse(exc, client.wsdl.types)
+    except Exception as e:  # noqa: BLE001
+        out("fault", "-", fault.message)
+        out("faultcode", code)
+        sys.stderr.write("zeep_client.py: %s detail does not parse: %s\n" % (name, e))
+        return 1
+    out("fault", value.messageId, fault.message)
+    out("faultcode", code)
+    out("exception", name)
+    out("text", value.text)
+    for v in value.variables or []:
+        out("variable", v)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Call pxtsgw's TerminalStatus service with zeep.",
+        epilog="Exit: 0 SOAP answer (faults included), 1 answer not as the WSDL "
+               "says, 2 usage, 3 transport error.")
+    ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--time", action="store_true", help="print elapsed_ms last")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("url")
+    ap.add_argument("operation", choices=("getStatus", "getStatusForGroup"))
+    ap.add_argument("addresses", nargs="+")
+    a = ap.parse_args()
+    if a.operation == "getStatus" and len(a.addresses) != 1:
+        ap.error("getStatus takes exactly one ADDRESS")
+
+    wsdl = a.url.rstrip("/") + "/TerminalStatus?wsdl"
+    history = HistoryPlugin()
+    transport = Transport(timeout=a.timeout, operation_timeout=a.timeout)
+    try:
+        client = zeep.Client(wsdl, transport=transport, plugins=[history])
+    except (requests.RequestException, TransportError, OSError) as e:
+        sys.stderr.write("zeep_client.py: cannot load %s: %s\n" % (wsdl, e))
+        return 3
+    except Exception as e:  # noqa: BLE001 - e.g. an unparseable WSDL
+        sys.stderr.write("zeep_client.py: bad WSDL at %s: %s\n" % (wsdl, e))
+        return 1
+
+    rc = 0
+    t0 = time.monotonic()
+    try:
+        if a.operation == "getStatus":
+            result = client.service.getStatus(address=a.addresses[0])
+            elapsed = time.monotonic() - t0
+            out("status", result)
+        else:
+            result = client.service.getStatusForGroup(addresses=a.addresses)
+            elapsed = time.monotonic() - t0
+            for sd in result or []:
+                fields = [sd.address, sd.reportStatus]
+                if sd.currentStatus is not None:
+                    fields.append(sd.currentStatus)
+                if sd.errorInformation is not None:
+                    fields.append(sd.errorInformation.messageId)
+                out(*fields)
+    except Fault as f:
+        elapsed = time.monotonic() - t0
+        rc = print_fault(client, f)
+    except (requests.RequestException, TransportError, OSError) as e:
+        if a.verbose:
+            dump_history(history)
+        sys.stderr.write("zeep_client.py: transport error: %s\n" % e)
+        return 3
+    except (XMLParseError, ValueError, AttributeError, TypeError) as e:
+        if a.verbose:
+            dump_history(history)
+        sys.stderr.write("zeep_client.py: answer not as the WSDL says: %s: %s\n"
+                         % (type(e).__name__, e))
+        return 1
+    if a.verbose:
+        dump_history(history)
+    if a.time:
+        out("elapsed_ms", int(elapsed * 1000))
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
