@@ -1,16 +1,25 @@
 /*
- * store.c - the SQLite store: open, WAL, schema migrations.
+ * store.c - the SQLite store: open, WAL, schema migrations, delivery
+ * tracking records.
  *
  * Migrations are applied in order, each in its own transaction, and
  * PRAGMA user_version records the last one applied; a store written by a
  * newer pxtsgw (user_version above ours) is refused rather than damaged.
+ *
+ * One connection (FULLMUTEX) serves every thread; s->lock serialises our
+ * use of it so that a prepared statement is never shared by two threads.
+ * Each tracking record is its own autocommitted INSERT (WAL,
+ * synchronous=NORMAL): it is durable against a crash of the process as
+ * soon as store_track returns.
  */
 #include "store.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -19,12 +28,26 @@
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
+	sqlite3_stmt *track;       /* store_track's INSERT, prepared once */
 };
 
 static const char *const migrations[] = {
 	/* 1: bookkeeping; later parts add their tables as new entries */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"INSERT INTO meta (key, value) VALUES ('created', strftime('%Y-%m-%dT%H:%M:%SZ','now'));",
+	/* 2: delivery tracking records (contract section 9a), oldest first by id */
+	"CREATE TABLE deliveries ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" event TEXT NOT NULL,"
+	" correlator TEXT NOT NULL,"
+	" delivery INTEGER NOT NULL,"
+	" attempt INTEGER NOT NULL,"
+	" result TEXT NOT NULL CHECK (result IN ('delivered', 'failed')),"
+	" time TEXT NOT NULL,"
+	" endpoint TEXT NOT NULL,"
+	" detail TEXT);"
+	"CREATE INDEX deliveries_correlator ON deliveries (correlator, id);"
+	"CREATE INDEX deliveries_delivery ON deliveries (delivery);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -114,6 +137,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	sqlite3_finalize(s->track);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -139,4 +163,263 @@ int store_schema_version(struct store *s)
 	v = user_version(s->db);
 	pthread_mutex_unlock(&s->lock);
 	return v;
+}
+
+/* --- delivery tracking ------------------------------------------------------ */
+
+/* "2024-05-01T12:34:56.789Z": now, UTC, milliseconds. */
+static void now_iso(char *buf, size_t cap)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+}
+
+int store_track(struct store *s, const char *event, const char *correlator, uint64_t delivery,
+		int attempt, bool delivered, const char *endpoint, const char *detail)
+{
+	char when[40];
+	int rc;
+
+	if (!s || !event || !correlator || !endpoint || delivery > (uint64_t)INT64_MAX)
+		return -1;
+	now_iso(when, sizeof(when));
+	pthread_mutex_lock(&s->lock);
+	if (!s->track &&
+	    sqlite3_prepare_v2(s->db, "INSERT INTO deliveries (event, correlator, delivery, attempt,"
+			       " result, time, endpoint, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &s->track, NULL) != SQLITE_OK) {
+		log_error("store: cannot prepare the tracking insert: %s", sqlite3_errmsg(s->db));
+		s->track = NULL;
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	sqlite3_bind_text(s->track, 1, event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->track, 2, correlator, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s->track, 3, (sqlite3_int64)delivery);
+	sqlite3_bind_int(s->track, 4, attempt);
+	sqlite3_bind_text(s->track, 5, delivered ? "delivered" : "failed", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->track, 6, when, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->track, 7, endpoint, -1, SQLITE_STATIC);
+	if (detail)
+		sqlite3_bind_text(s->track, 8, detail, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s->track, 8);
+	rc = sqlite3_step(s->track);
+	if (rc != SQLITE_DONE)
+		log_error("store: tracking record for %s not written: %s", correlator, sqlite3_errmsg(s->db));
+	sqlite3_reset(s->track);
+	sqlite3_clear_bindings(s->track);
+	pthread_mutex_unlock(&s->lock);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_max_delivery(struct store *s, uint64_t *max)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	*max = 0;
+	if (!s)
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "SELECT max(delivery) FROM deliveries", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			sqlite3_int64 v = sqlite3_column_int64(st, 0);
+
+			*max = v > 0 ? (uint64_t)v : 0;
+			rc = 0;
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* A growing string; on allocation failure it stays failed (ok = false). */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool ok;
+};
+
+static void sb_grow(struct sbuf *b, size_t more)
+{
+	size_t want;
+	char *np;
+
+	if (!b->ok || b->len + more + 1 <= b->cap)
+		return;
+	want = b->cap ? b->cap : 256;
+	while (want < b->len + more + 1)
+		want *= 2;
+	np = realloc(b->p, want);
+	if (!np) {
+		b->ok = false;
+		return;
+	}
+	b->p = np;
+	b->cap = want;
+}
+
+static void sb_putn(struct sbuf *b, const char *s, size_t n)
+{
+	sb_grow(b, n);
+	if (!b->ok)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_putn(b, s, strlen(s));
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	unsigned cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		cp = p[0] & 0x1fu;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		cp = p[0] & 0x0fu;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		cp = p[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3fu);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped;
+ * bytes that are not UTF-8 become U+FFFD so the output is always valid. */
+static void sb_json_str(struct sbuf *b, const unsigned char *s, size_t n)
+{
+	char esc[8];
+	size_t i = 0, k;
+
+	sb_putn(b, "\"", 1);
+	while (i < n) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			sb_putn(b, esc, 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			switch (c) {
+			case '\n': sb_puts(b, "\\n"); break;
+			case '\r': sb_puts(b, "\\r"); break;
+			case '\t': sb_puts(b, "\\t"); break;
+			case '\b': sb_puts(b, "\\b"); break;
+			case '\f': sb_puts(b, "\\f"); break;
+			default:
+				snprintf(esc, sizeof(esc), "\\u%04x", c);
+				sb_puts(b, esc);
+			}
+			i++;
+		} else if ((k = utf8_len(s + i, n - i)) > 0) {
+			sb_putn(b, (const char *)s + i, k);
+			i += k;
+		} else {
+			sb_puts(b, "\\ufffd");
+			i++;
+		}
+	}
+	sb_putn(b, "\"", 1);
+}
+
+static void sb_json_col(struct sbuf *b, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+		sb_puts(b, "null");
+		return;
+	}
+	t = sqlite3_column_text(st, col);
+	sb_json_str(b, t ? t : (const unsigned char *)"", (size_t)sqlite3_column_bytes(st, col));
+}
+
+int store_deliveries_json(struct store *s, const char *correlator, char **json, size_t *len)
+{
+	static const char *const names[] = { "event", "correlator", "delivery", "attempt",
+					      "result", "time", "endpoint", "detail" };
+	struct sbuf b = { .ok = true };
+	sqlite3_stmt *st = NULL;
+	char num[32];
+	int rc, rows = 0;
+
+	*json = NULL;
+	if (len)
+		*len = 0;
+	if (!s || !correlator)
+		return -1;
+	sb_puts(&b, "[");
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "SELECT event, correlator, delivery, attempt, result, time,"
+			       " endpoint, detail FROM deliveries WHERE correlator = ? ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK) {
+		log_error("store: cannot query the tracking records: %s", sqlite3_errmsg(s->db));
+		pthread_mutex_unlock(&s->lock);
+		free(b.p);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, correlator, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && b.ok) {
+		sb_puts(&b, rows++ ? ",{" : "{");
+		for (int c = 0; c < 8; c++) {
+			if (c)
+				sb_puts(&b, ",");
+			sb_puts(&b, "\"");
+			sb_puts(&b, names[c]);
+			sb_puts(&b, "\":");
+			if (c == 2 || c == 3) {
+				snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, c));
+				sb_puts(&b, num);
+			} else {
+				sb_json_col(&b, st, c);
+			}
+		}
+		sb_puts(&b, "}");
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		log_error("store: reading the tracking records: %s", sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	sb_puts(&b, "]");
+	if (!b.ok || (rc != SQLITE_DONE && rc != SQLITE_ROW)) {
+		free(b.p);
+		return -1;
+	}
+	*json = b.p;
+	if (len)
+		*len = b.len;
+	return 0;
 }

@@ -1,0 +1,421 @@
+#!/bin/bash
+#
+# test_delivery.sh - callback delivery (contract sections 5, 9, 9a) for
+# real, without SIP: tests/tools/dlv_drive.c (built here, with ASan+UBSan,
+# from src/dlv.c, src/store.c and the generated gSOAP client) enqueues
+# callbacks and prints the tracking records; tests/tools/callback_sink.py
+# plays the application's endpoint and is told how to fail.
+#
+# Checked: order per correlator; retries (HTTP 500, SOAP Fault, closed
+# connection, refused port, timeout) with the exact tracking records and
+# details; lower bounds of the backoff waits; a hanging endpoint does not
+# hold up another correlator; keep-alive reuse and per-callback latency;
+# delivery ids unique across restarts; dlv_stop bounded by the timeout.
+#
+#   tests/integration/test_delivery.sh        (TEST_LOG_DIR keeps the logs)
+set -u
+# "cmds | drive ..." must count its ok/fail in this shell, not in a subshell
+shopt -s lastpipe
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/common.sh"
+RUN_DIR=${TEST_LOG_DIR:-$(mktemp -d /tmp/pxts-delivery.XXXXXX)}
+mkdir -p "$RUN_DIR"
+cd "$REPO_ROOT" || exit 1
+
+SINK="$TESTS_DIR/tools/callback_sink.py"
+DB="$RUN_DIR/dlv.db"
+rm -f "$DB" "$DB-wal" "$DB-shm"
+SINK_PIDS=()
+
+cleanup() {
+	local p
+	for p in "${SINK_PIDS[@]}"; do stop_pid "$p" 2 >/dev/null 2>&1; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the driver -------------------------------------------------------------
+# Same flags as the Makefile, plus ASan+UBSan; the generated code is built
+# once into build/test-tools and reused while it is fresh; the driver and
+# the modules under test are rebuilt every run.
+TOOLS="$REPO_ROOT/build/test-tools"
+DRIVE="$TOOLS/dlv_drive"
+build_driver() {
+	# shellcheck disable=SC2054 # the commas belong to -fsanitize
+	local flags=(-std=c11 -D_GNU_SOURCE -DWITH_NOEMPTYSTRUCT -g -O1
+		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+	local warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral)
+	local pkg libs g srcs=(tests/tools/dlv_drive.c src/dlv.c src/store.c src/fault.c src/log.c src/ts.c)
+	pkg=$(pkg-config --cflags gsoap sqlite3) || return 1
+	libs=$(pkg-config --libs gsoap sqlite3) || return 1
+	mkdir -p "$TOOLS"
+	for g in soapC soapClient; do
+		if [[ ! -f $TOOLS/$g.o || gen/$g.c -nt $TOOLS/$g.o || gen/soapH.h -nt $TOOLS/$g.o ]]; then
+			# shellcheck disable=SC2086
+			cc "${flags[@]}" -w -Igen $pkg -c -o "$TOOLS/$g.o" "gen/$g.c" || return 1
+		fi
+	done
+	# shellcheck disable=SC2086
+	cc "${flags[@]}" "${warn[@]}" -Isrc -isystem gen $pkg -o "$DRIVE.tmp" "${srcs[@]}" \
+		"$TOOLS/soapC.o" "$TOOLS/soapClient.o" $libs -lpthread || return 1
+	mv "$DRIVE.tmp" "$DRIVE"
+}
+if ! build_driver >"$RUN_DIR/build.log" 2>&1; then
+	cat "$RUN_DIR/build.log"
+	fail "dlv_drive builds" "see $RUN_DIR/build.log"
+	summary
+	exit 1
+fi
+if grep -q 'warning:' "$RUN_DIR/build.log"; then
+	fail "dlv_drive builds without warnings" "$(grep -m3 'warning:' "$RUN_DIR/build.log")"
+else
+	ok "dlv_drive builds without warnings"
+fi
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+
+# drive NAME [OPTIONS...] <commands: runs the driver on the shared store;
+# output in $RUN_DIR/NAME.out, log in NAME.err; checks its exit status.
+drive() {
+	local name=$1
+	shift
+	run_cmd "$name" "$DRIVE" "$DB" "$@"
+	if [[ $RC -eq 0 ]] && ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$RUN_DIR/$name.err"; then
+		ok "$name: driver ran clean (exit 0, no sanitizer report)"
+	else
+		fail "$name: driver ran clean" "exit $RC; see $RUN_DIR/$name.err: $(grep -m2 -E 'ERROR|runtime error|bad command' "$RUN_DIR/$name.err")"
+	fi
+}
+
+# --- the sinks ----------------------------------------------------------------
+start_sink() { # NAME -> sets SINK_PORT
+	local name=$1
+	"$PY" "$SINK" --port 0 --quiet --record "$RUN_DIR/$name.jsonl" >"$RUN_DIR/$name.port" 2>"$RUN_DIR/$name.err" &
+	SINK_PIDS+=($!)
+	if ! wait_until 10 test -s "$RUN_DIR/$name.port"; then
+		fail "sink $name starts" "see $RUN_DIR/$name.err"
+		summary
+		exit 1
+	fi
+	SINK_PORT=$(head -1 "$RUN_DIR/$name.port")
+}
+start_sink sinkA
+PA=$SINK_PORT
+start_sink sinkB
+PB=$SINK_PORT
+ok "sinks listen on $PA and $PB"
+UA="http://127.0.0.1:$PA/TerminalStatusNotification"
+UB="http://127.0.0.1:$PB/TerminalStatusNotification"
+ctl() { # PORT JSON
+	curl -fsS --max-time 5 -X POST -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$1/control" >/dev/null ||
+		fail "sink control $2" "curl failed"
+}
+received() { # PORT FILE
+	curl -fsS --max-time 5 "http://127.0.0.1:$1/received" >"$2" || echo '[]' >"$2"
+}
+
+# --- the checks (Python: JSON in, "ok|name" or "fail|name|why" out) ---------
+CHECK="$RUN_DIR/check.py"
+cat >"$CHECK" <<'EOF'
+import json, re, sys
+
+def out(ok, name, why=""):
+    print(("ok|%s" % name) if ok else ("fail|%s|%s" % (name, why)))
+
+def eq(name, want, got):
+    out(want == got, name, "expected %r, got %r" % (want, got))
+
+def driver_json(path, corr):
+    for line in open(path):
+        if line.startswith("json %s " % corr):
+            return json.loads(line.split(" ", 2)[2])
+    return None
+
+def driver_lines(path, word):
+    return [l.split() for l in open(path) if l.startswith(word + " ")]
+
+def sink(path, corr):
+    return [r for r in json.load(open(path)) if r.get("correlator") == corr]
+
+FIELDS = ["event", "correlator", "delivery", "attempt", "result", "time", "endpoint", "detail"]
+TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+def shape(name, recs, corr, endpoint):
+    """every record has exactly the 9a fields, in that order, and sane values"""
+    bad = []
+    for r in recs:
+        if list(r.keys()) != FIELDS: bad.append("fields %s" % list(r.keys()))
+        elif r["correlator"] != corr or r["endpoint"] != endpoint: bad.append("correlator/endpoint %r" % r)
+        elif not TIME.match(r["time"]): bad.append("time %r" % r["time"])
+        elif r["result"] not in ("delivered", "failed"): bad.append("result %r" % r["result"])
+        elif (r["result"] == "delivered") != (r["detail"] is None): bad.append("detail %r" % r)
+        elif not isinstance(r["delivery"], int) or r["delivery"] <= 0: bad.append("delivery %r" % r)
+    out(not bad and recs is not None, name, "; ".join(bad[:3]))
+
+def ms(t):  # record time -> epoch ms
+    import calendar, time
+    return calendar.timegm(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S")) * 1000 + int(t[20:23])
+
+def summary_of(recs):
+    """[(event suffix, attempt, result, detail)] per record"""
+    return [(r["event"].split("_", 1)[1], r["attempt"], r["result"], r["detail"]) for r in recs]
+
+def retry_case(name, outf, sinkf, corr, endpoint, op, details, backoff, cap):
+    """len(details) failed attempts with these details, then delivered"""
+    recs = driver_json(outf, corr)
+    shape(name + ": records have the 9a fields", recs or [], corr, endpoint)
+    n = len(details)
+    want = [("DeliveryAttempted", i + 1, "failed", d) for i, d in enumerate(details)]
+    want += [("DeliveryAttempted", n + 1, "delivered", None), ("DeliveryResult", n + 1, "delivered", None)]
+    eq(name + ": tracking records", want, summary_of(recs or []))
+    eq(name + ": events name the operation", {op}, {r["event"].split("_")[0] for r in recs or []})
+    eq(name + ": one delivery id", 1, len({r["delivery"] for r in recs or []}))
+    got = sink(sinkf, corr)
+    eq(name + ": the endpoint saw every attempt", n + 1, len(got))
+    # attempt k+1 started no sooner than backoff*2^(k-1) after attempt k ended:
+    # the arrivals and the "attempt ended" times bound that from below
+    for k in range(1, n + 1):
+        wait = min(backoff * 2 ** (k - 1), cap)
+        if len(got) > k:
+            gap = (got[k]["time"] - got[k - 1]["time"]) * 1000
+            out(gap >= wait - 0.5, "%s: arrival %d is >= %d ms after arrival %d" % (name, k + 1, wait, k),
+                "%.1f ms" % gap)
+        if recs and len(recs) > k:
+            gap = ms(recs[k]["time"]) - ms(recs[k - 1]["time"])
+            out(gap >= wait, "%s: attempt %d ended >= %d ms after attempt %d" % (name, k + 1, wait, k),
+                "%d ms" % gap)
+
+def given_up(name, outf, corr, endpoint, op, detail, attempts):
+    recs = driver_json(outf, corr) or []
+    shape(name + ": records have the 9a fields", recs, corr, endpoint)
+    want = [("DeliveryAttempted", i + 1, "failed", detail) for i in range(attempts)]
+    want.append(("DeliveryResult", attempts, "failed", detail))
+    eq(name + ": tracking records", want, summary_of(recs))
+    eq(name + ": events name the operation", {op}, {r["event"].split("_")[0] for r in recs})
+
+cmd = sys.argv[1]
+a = sys.argv[2:]
+if cmd == "order":
+    outf, sinkf, url = a
+    o1 = sink(sinkf, "o1")
+    want = [("statusNotification", [{"address": "sip:u%d@example.com" % i,
+                                     "currentStatus": ["Busy", "Reachable", "Unreachable"][i % 3]},
+                                    {"address": "tel:+1555000%d" % i, "currentStatus": "Reachable"}])
+            for i in range(10)]
+    eq("order: o1 statusNotifications arrive in order with their entries", want,
+       [(r["operation"], r.get("entries")) for r in o1[:10]])
+    last = o1[10] if len(o1) > 10 else {}
+    eq("order: o1 ends with statusError(address, reason)",
+       ("statusError", "sip:u9@example.com", "POL0002",
+        "Privacy verification failed for address %1, request is refused", ["sip:u9@example.com"]),
+       (last.get("operation"), last.get("address"), last.get("messageId"), last.get("text"), last.get("variables")))
+    eq("order: o1 got 11 callbacks, all answered 200", (11, {"200"}), (len(o1), {r["answer"] for r in o1}))
+    o2 = sink(sinkf, "o2")
+    want = [("statusChanged", "sip:v%d@example.com" % i, ["Unreachable", "Busy"][i % 2]) for i in range(10)]
+    want.append(("statusEnd", None, None))
+    eq("order: o2 statusChanged in order, then statusEnd", want,
+       [(r["operation"], r.get("address"), r.get("currentStatus")) for r in o2])
+    enq = {}
+    for w in driver_lines(outf, "enqueued"):
+        enq.setdefault(w[1], []).append(int(w[2]))
+    for corr, n in (("o1", 11), ("o2", 11)):
+        recs = driver_json(outf, corr) or []
+        shape("order: %s records have the 9a fields" % corr, recs, corr, url)
+        want = []
+        for d in enq.get(corr, []):
+            want += [("DeliveryAttempted", d, 1, "delivered"), ("DeliveryResult", d, 1, "delivered")]
+        eq("order: %s records: attempted + result per callback, in enqueue order" % corr, want,
+           [(r["event"].split("_", 1)[1], r["delivery"], r["attempt"], r["result"]) for r in recs])
+        eq("order: %s has %d callbacks" % (corr, n), n, len(enq.get(corr, [])))
+    ops = [r["event"] for r in driver_json(outf, "o1") or []][-2:]
+    eq("order: statusError records are named after it",
+       ["statusError_DeliveryAttempted", "statusError_DeliveryResult"], ops)
+    m = open(outf).read()
+    for line in ('pxtsgw_delivery_attempts_total{operation="statusNotification",result="delivered"} 10',
+                 'pxtsgw_delivery_attempts_total{operation="statusChanged",result="delivered"} 10',
+                 'pxtsgw_deliveries_total{operation="statusError",result="delivered"} 1',
+                 'pxtsgw_deliveries_total{operation="statusEnd",result="delivered"} 1',
+                 'pxtsgw_deliveries_total{operation="statusNotification",result="failed"} 0'):
+        out(line + "\n" in m, "order: metrics " + line, "missing")
+    out("# TYPE pxtsgw_deliveries_total counter\n" in m and "# HELP pxtsgw_delivery_attempts_total " in m,
+        "order: metrics HELP/TYPE lines", "missing")
+elif cmd == "retry":
+    outf, sinkf, corr, url, op, backoff, cap, label = a[:8]
+    retry_case("retry " + label, outf, sinkf, corr, url, op, a[8:], int(backoff), int(cap))
+elif cmd == "given_up":
+    outf, corr, url, op, detail, attempts = a
+    given_up("given up (%s)" % detail, outf, corr, url, op, detail, int(attempts))
+elif cmd == "answers":
+    sinkf, corr, want = a
+    eq("sink answers for %s" % corr, want.split(","), [r["answer"] for r in sink(sinkf, corr)])
+elif cmd == "peers":
+    sinkf, corr, maxp = a
+    peers = {r["peer"] for r in sink(sinkf, corr)}
+    out(1 <= len(peers) <= int(maxp), "keep-alive: %s used <= %s connections" % (corr, maxp),
+        "%d connections" % len(peers))
+elif cmd == "ids":
+    runs = []
+    for f in a:
+        runs.append([int(w[2]) for w in driver_lines(f, "enqueued")])
+    allids = [i for r in runs for i in r]
+    out(all(i > 0 for i in allids), "ids: every enqueue got an id", "a zero id")
+    eq("ids: unique across %d restarts" % len(runs), len(allids), len(set(allids)))
+    ok = all(max(runs[i]) < min(runs[i + 1]) for i in range(len(runs) - 1) if runs[i] and runs[i + 1])
+    out(ok, "ids: later runs get larger ids", "not increasing across runs")
+    out(max(allids) < 2 ** 53, "ids: below 2^53 (exact in JSON consumers)", str(max(allids)))
+elif cmd == "stop":
+    outf, corr, url = a
+    recs = driver_json(outf, corr) or []
+    eq("stop: the attempt in flight at stop is recorded, nothing after it",
+       [("DeliveryAttempted", 1, "failed", "timeout")], summary_of(recs))
+EOF
+check() {
+	local st name msg
+	while IFS='|' read -r st name msg; do
+		if [[ $st == ok ]]; then ok "$name"; else fail "$name" "$msg"; fi
+	done < <("$PY" "$CHECK" "$@" 2>&1 | sed 's/^Traceback/fail|check.py crashed|Traceback/')
+}
+field() { # FILE WORD CORR KEY: value of KEY=... on the "WORD CORR ..." line
+	awk -v w="$2" -v c="$3" -v k="$4=" '$1 == w && $2 == c { for (i = 3; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }' "$1"
+}
+elapsed() { # FILE WORD CORR: the ms column of "WORD CORR MS ..."
+	awk -v w="$2" -v c="$3" '$1 == w && $2 == c { print $3; exit }' "$1"
+}
+
+# --- 1. order per correlator, every operation, records, metrics -------------
+{
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		st=(Busy Reachable Unreachable)
+		echo "notify o1 $UA sip:u$i@example.com=${st[i % 3]} tel:+1555000$i=Reachable"
+		st=(Unreachable Busy)
+		echo "changed o2 $UA sip:v$i@example.com=${st[i % 2]}"
+	done
+	echo "error o1 $UA sip:u9@example.com POL0002 sip:u9@example.com"
+	echo "end o2 $UA"
+	echo "wait o1"
+	echo "wait o2"
+	echo "json o1"
+	echo "json o2"
+	echo "metrics"
+} | drive order workers=4 attempts=3 backoff=100 backoff_max=1000 timeout=2000
+received "$PA" "$RUN_DIR/order.sink.json"
+check order "$RUN_DIR/order.out" "$RUN_DIR/order.sink.json" "$UA"
+
+# --- 2. HTTP 500 twice, then delivered on attempt 3 --------------------------
+ctl "$PA" '{"mode":"ok","fail_next":2,"fail_mode":"http500"}'
+printf 'notify r1 %s sip:a@example.com=Busy\nwait r1\njson r1\nhealth r1\n' "$UA" |
+	drive retry500 workers=2 attempts=3 backoff=100 backoff_max=1000 timeout=2000
+received "$PA" "$RUN_DIR/retry500.sink.json"
+check retry "$RUN_DIR/retry500.out" "$RUN_DIR/retry500.sink.json" r1 "$UA" statusNotification 100 1000 "(HTTP 500)" "HTTP 500" "HTTP 500"
+check answers "$RUN_DIR/retry500.sink.json" r1 "500,500,200"
+assert_eq "retry (HTTP 500): health after recovery" "1 0 2" \
+	"$(field "$RUN_DIR/retry500.out" health r1 delivered) $(field "$RUN_DIR/retry500.out" health r1 failed) $(field "$RUN_DIR/retry500.out" health r1 attempts_failed)"
+assert_contains "retry (HTTP 500): warned once, on the first failure" "failed: HTTP 500 (attempt 1 of 3)" "$(cat "$RUN_DIR/retry500.err")"
+assert_eq "retry (HTTP 500): no second warning for the same outage" "1" "$(grep -c 'warn  dlv:.*failed:' "$RUN_DIR/retry500.err")"
+
+# --- 3. SOAP Fault twice, then delivered; statusChanged this time -------------
+ctl "$PA" '{"mode":"ok","fail_next":2,"fail_mode":"fault"}'
+printf 'changed f1 %s sip:a@example.com=Reachable\nwait f1\njson f1\n' "$UA" |
+	drive retryfault workers=2 attempts=3 backoff=100 backoff_max=150 timeout=2000
+received "$PA" "$RUN_DIR/retryfault.sink.json"
+# backoff_max=150: the second wait is capped at 150 ms (not 200)
+check retry "$RUN_DIR/retryfault.out" "$RUN_DIR/retryfault.sink.json" f1 "$UA" statusChanged 100 150 "(SOAP Fault)" \
+	"HTTP 500: SOAP-ENV:Server Sink fault" "HTTP 500: SOAP-ENV:Server Sink fault"
+check answers "$RUN_DIR/retryfault.sink.json" f1 "fault,fault,200"
+
+# --- 4. connection closed without an answer, then delivered ---------------------
+ctl "$PA" '{"mode":"ok","fail_next":1,"fail_mode":"close"}'
+printf 'end c1 %s\nwait c1\njson c1\n' "$UA" | drive retryclose workers=2 attempts=3 backoff=100 timeout=2000
+received "$PA" "$RUN_DIR/retryclose.sink.json"
+check retry "$RUN_DIR/retryclose.out" "$RUN_DIR/retryclose.sink.json" c1 "$UA" statusEnd 100 1000 "(closed)" "connection closed"
+
+# --- 5. refused port: failed after max attempts ----------------------------------
+DOWN_PORT=$(free_port)
+UDOWN="http://127.0.0.1:$DOWN_PORT/cb"
+printf 'mark\nnotify d1 %s sip:a@example.com=Busy\nwait d1\njson d1\n' "$UDOWN" |
+	drive refused workers=2 attempts=3 backoff=100 backoff_max=1000 timeout=1000
+check given_up "$RUN_DIR/refused.out" d1 "$UDOWN" statusNotification "connection refused" 3
+t=$(elapsed "$RUN_DIR/refused.out" waited d1)
+if [[ -n $t ]] && ((t >= 300)); then ok "refused: 3 attempts took >= 100 + 200 ms ($t ms)"; else fail "refused: backoff lower bound" "took '$t' ms"; fi
+assert_eq "refused: health" "0 1 3 connection refused" \
+	"$(field "$RUN_DIR/refused.out" waited d1 delivered) $(field "$RUN_DIR/refused.out" waited d1 failed) $(field "$RUN_DIR/refused.out" waited d1 attempts_failed) $(sed -n 's/^waited d1 .*last_error=//p' "$RUN_DIR/refused.out")"
+assert_contains "refused: given up is logged" "given up after 3 attempts: connection refused" "$(cat "$RUN_DIR/refused.err")"
+
+# --- 6. a hanging endpoint (timeouts) does not hold up another correlator -------
+ctl "$PA" '{"mode":"hang","reset":true}'
+ctl "$PB" '{"mode":"ok","reset":true}'
+{
+	echo "notify sA $UA sip:a@example.com=Busy"
+	echo "sleep 50"
+	echo "mark"
+	for i in 1 2 3 4 5; do echo "notify sB $UB sip:b$i@example.com=Busy"; done
+	echo "wait sB"
+	echo "wait sA"
+	echo "json sA"
+	echo "json sB"
+} | drive slow workers=2 attempts=3 backoff=100 backoff_max=1000 timeout=800
+ctl "$PA" '{"mode":"ok"}'
+received "$PA" "$RUN_DIR/slow.sinkA.json"
+received "$PB" "$RUN_DIR/slow.sinkB.json"
+tb=$(elapsed "$RUN_DIR/slow.out" waited sB)
+ta=$(elapsed "$RUN_DIR/slow.out" waited sA)
+echo "measured: correlator B's 5 callbacks took ${tb:-?} ms while A's endpoint hung (A finished after ${ta:-?} ms)"
+# held up by A, B would need at least A's first timeout (800 ms)
+if [[ -n $tb ]] && ((tb < 600)); then ok "slow: B delivered in $tb ms while A hangs (timeout 800 ms)"; else fail "slow: B not held up by A" "B took '$tb' ms"; fi
+assert_eq "slow: B delivered all" "5 0" "$(field "$RUN_DIR/slow.out" waited sB delivered) $(field "$RUN_DIR/slow.out" waited sB failed)"
+# 3 x 800 ms + 100 + 200 ms, counted from 50 ms after A was queued
+if [[ -n $ta ]] && ((ta >= 2600)); then ok "slow: A took 3 timeouts + backoffs (>= 2600 ms: $ta ms)"; else fail "slow: A timing" "A took '$ta' ms"; fi
+check given_up "$RUN_DIR/slow.out" sA "$UA" statusNotification "timeout" 3
+check answers "$RUN_DIR/slow.sinkA.json" sA "hang>closed,hang>closed,hang>closed"
+
+# one worker: while A waits for its retry, the worker serves B (only A's
+# attempts in flight hold it: 3 x 300 ms timeouts + 100 + 200 ms backoff)
+ctl "$PA" '{"mode":"hang","reset":true}'
+{
+	echo "notify wA $UA sip:a@example.com=Busy"
+	echo "sleep 50"
+	echo "mark"
+	for i in 1 2 3; do echo "notify wB $UB sip:b$i@example.com=Busy"; done
+	echo "wait wB"
+	echo "wait wA"
+} | drive oneworker workers=1 attempts=3 backoff=100 backoff_max=1000 timeout=300
+ctl "$PA" '{"mode":"ok"}'
+tb=$(elapsed "$RUN_DIR/oneworker.out" waited wB)
+ta=$(elapsed "$RUN_DIR/oneworker.out" waited wA)
+echo "measured: one worker: B done after ${tb:-?} ms, A (hanging endpoint) after ${ta:-?} ms"
+if [[ -n $tb && -n $ta ]] && ((tb < 700 && ta >= 1100)); then
+	ok "one worker: B served during A's backoff ($tb ms), A given up later ($ta ms)"
+else
+	fail "one worker: B served during A's backoff" "B '$tb' ms, A '$ta' ms"
+fi
+
+# --- 7. keep-alive and latency -----------------------------------------------------
+ctl "$PA" '{"mode":"ok","reset":true}'
+printf 'bench k1 %s 300\n' "$UA" | drive bench workers=1 attempts=3 backoff=100 timeout=2000
+printf 'bench k2 %s 300\n' "$UA" | drive bench2 workers=4 attempts=3 backoff=100 timeout=2000
+received "$PA" "$RUN_DIR/bench.sink.json"
+check peers "$RUN_DIR/bench.sink.json" k1 1
+check peers "$RUN_DIR/bench.sink.json" k2 4
+for b in bench bench2; do
+	read -r _ n t < <(grep '^bench ' "$RUN_DIR/$b.out")
+	if [[ -n ${t:-} ]] && ((n == 300)); then
+		echo "measured: $n sequential callbacks (one correlator, $b) in $t ms: $(awk -v t="$t" -v n="$n" 'BEGIN { printf "%.2f", t / n }') ms per callback (driver built with ASan)"
+		ok "$b: 300 callbacks delivered in ${t} ms"
+	else
+		fail "$b: latency" "no result line"
+	fi
+done
+
+# --- 8. dlv_stop waits for the attempt in flight, bounded by the timeout -------------
+ctl "$PA" '{"mode":"hang"}'
+printf 'notify st1 %s sip:a@example.com=Busy\nsleep 200\n' "$UA" | drive stop workers=2 attempts=3 backoff=100 timeout=800
+ctl "$PA" '{"mode":"ok"}'
+t=$(awk '$1 == "stopped" { print $2 }' "$RUN_DIR/stop.out")
+if [[ -n $t ]] && ((t >= 400 && t < 1500)); then ok "stop: waited for the attempt in flight, bounded by its timeout ($t ms)"; else fail "stop: duration" "'$t' ms"; fi
+printf 'json st1\n' | drive stopjson
+check stop "$RUN_DIR/stopjson.out" st1 "$UA"
+
+# --- 9. delivery ids are unique across restarts of the driver (same store) ------------
+check ids "$RUN_DIR/order.out" "$RUN_DIR/retry500.out" "$RUN_DIR/retryfault.out" "$RUN_DIR/retryclose.out" \
+	"$RUN_DIR/refused.out" "$RUN_DIR/slow.out" "$RUN_DIR/oneworker.out" "$RUN_DIR/stop.out"
+
+summary

@@ -1,0 +1,250 @@
+/*
+ * dlv_drive.c - drives the delivery module (dlv) for real, without SIP:
+ * reads commands on stdin, enqueues callbacks, waits for them and prints
+ * the tracking records. Built and used by tests/integration/test_delivery.sh.
+ *
+ *   dlv_drive STORE [workers=N] [attempts=N] [backoff=MS] [backoff_max=MS] [timeout=MS]
+ *
+ * Commands, one per line (# starts a comment):
+ *   notify CORR URL ADDR=STATUS...     statusNotification (STATUS Reachable|Unreachable|Busy)
+ *   changed CORR URL ADDR=STATUS       statusChanged
+ *   error CORR URL ADDR|- MSGID [VAR...] statusError
+ *   end CORR URL                       statusEnd
+ *   mark                               restart the clock
+ *   wait CORR [TIMEOUT_MS]             until nothing of CORR is queued or in flight
+ *   health CORR | json CORR | metrics | sleep MS
+ *   bench CORR URL N                   N statusNotifications, wait, time them
+ * Output lines: "enqueued CORR ID", "waited CORR MS delivered=.. failed=..
+ * attempts_failed=.. queued=..", "json CORR [...]", "bench N MS", and at
+ * the end "stopped MS" (how long dlv_stop took).
+ *
+ * Part of pxtsgw. License: GPL-2.0-or-later.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "TerminalStatusBinding.nsmap"
+
+#include "dlv.h"
+#include "fault.h"
+#include "log.h"
+#include "store.h"
+
+#define MAX_TOK 64
+
+static struct timespec t0;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long since_mark(void)
+{
+	return now_ms() - ((long long)t0.tv_sec * 1000 + t0.tv_nsec / 1000000);
+}
+
+static int parse_status(const char *s, ts_status *st)
+{
+	if (strcmp(s, "Reachable") == 0)
+		*st = TS_REACHABLE;
+	else if (strcmp(s, "Unreachable") == 0)
+		*st = TS_UNREACHABLE;
+	else if (strcmp(s, "Busy") == 0)
+		*st = TS_BUSY;
+	else
+		return -1;
+	return 0;
+}
+
+/* ADDR=STATUS tokens into entries (pointing into the tokens). */
+static int parse_entries(char **tok, int n, struct dlv_status *e)
+{
+	for (int i = 0; i < n; i++) {
+		char *eq = strrchr(tok[i], '=');
+
+		if (!eq || parse_status(eq + 1, &e[i].status) != 0)
+			return -1;
+		*eq = '\0';
+		e[i].address = tok[i];
+	}
+	return 0;
+}
+
+static void enqueued(struct dlv *d, const struct dlv_item *it)
+{
+	uint64_t id = dlv_enqueue(d, it);
+
+	printf("enqueued %s %llu\n", it->correlator, (unsigned long long)id);
+	fflush(stdout);
+}
+
+static void print_health(const char *what, const char *corr, const struct dlv_health *h)
+{
+	printf("%s %s %lld delivered=%lu failed=%lu attempts_failed=%lu queued=%lu last_error=%s\n",
+	       what, corr, since_mark(), h->delivered, h->failed, h->attempts_failed, h->queued,
+	       h->last_error);
+	fflush(stdout);
+}
+
+static int wait_corr(struct dlv *d, const char *corr, long timeout_ms)
+{
+	struct dlv_health h;
+	long long end = now_ms() + timeout_ms;
+	struct timespec nap = { 0, 2 * 1000 * 1000 };
+
+	for (;;) {
+		dlv_get_health(d, corr, &h);
+		if (h.queued == 0 || now_ms() >= end)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	print_health(h.queued ? "timeout" : "waited", corr, &h);
+	return h.queued ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct dlv_config cfg = { .workers = 2, .max_attempts = 3, .backoff_ms = 100,
+				  .backoff_max_ms = 1000, .timeout_ms = 500 };
+	struct store *store = NULL;
+	struct dlv *d = NULL;
+	char err[256], line[8192];
+	int rc = 0;
+	long long t;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s STORE [workers=N] [attempts=N] [backoff=MS] [backoff_max=MS] [timeout=MS]\n",
+			argv[0]);
+		return 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		long v;
+
+		if (sscanf(argv[i], "workers=%ld", &v) == 1)
+			cfg.workers = (unsigned)v;
+		else if (sscanf(argv[i], "attempts=%ld", &v) == 1)
+			cfg.max_attempts = v;
+		else if (sscanf(argv[i], "backoff=%ld", &v) == 1)
+			cfg.backoff_ms = v;
+		else if (sscanf(argv[i], "backoff_max=%ld", &v) == 1)
+			cfg.backoff_max_ms = v;
+		else if (sscanf(argv[i], "timeout=%ld", &v) == 1)
+			cfg.timeout_ms = v;
+		else {
+			fprintf(stderr, "unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (getenv("DLV_DEBUG"))
+		log_set_level(LOG_DEBUG);
+	if (store_open(argv[1], &store, err, sizeof(err)) != 0) {
+		fprintf(stderr, "store: %s\n", err);
+		return 1;
+	}
+	cfg.store = store;
+	if (dlv_start(&cfg, &d) != 0) {
+		fprintf(stderr, "dlv_start failed\n");
+		store_close(store);
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+
+	while (fgets(line, sizeof(line), stdin)) {
+		char *tok[MAX_TOK], *save = NULL, *p;
+		struct dlv_status e[MAX_TOK];
+		struct dlv_item it;
+		int n = 0;
+
+		for (p = strtok_r(line, " \t\r\n", &save); p && n < MAX_TOK; p = strtok_r(NULL, " \t\r\n", &save))
+			tok[n++] = p;
+		if (n == 0 || tok[0][0] == '#')
+			continue;
+		memset(&it, 0, sizeof(it));
+		if (strcmp(tok[0], "notify") == 0 && n >= 4) {
+			if (parse_entries(tok + 3, n - 3, e) != 0)
+				goto bad;
+			it = (struct dlv_item){ .op = DLV_STATUS_NOTIFICATION, .correlator = tok[1],
+						.endpoint = tok[2], .entries = e, .n = (size_t)(n - 3) };
+			enqueued(d, &it);
+		} else if (strcmp(tok[0], "changed") == 0 && n == 4) {
+			if (parse_entries(tok + 3, 1, e) != 0)
+				goto bad;
+			it = (struct dlv_item){ .op = DLV_STATUS_CHANGED, .correlator = tok[1],
+						.endpoint = tok[2], .entries = e, .n = 1 };
+			enqueued(d, &it);
+		} else if (strcmp(tok[0], "error") == 0 && n >= 5) {
+			struct fault f;
+
+			memset(&f, 0, sizeof(f));
+			f.id = fault_from_msgid(tok[4]);
+			for (int i = 5; i < n && f.nvars < FAULT_MAX_VARS; i++)
+				snprintf(f.vars[f.nvars++], FAULT_VAR_MAX, "%s", tok[i]);
+			it = (struct dlv_item){ .op = DLV_STATUS_ERROR, .correlator = tok[1], .endpoint = tok[2],
+						.address = strcmp(tok[3], "-") ? tok[3] : NULL, .reason = &f };
+			enqueued(d, &it);
+		} else if (strcmp(tok[0], "end") == 0 && n == 3) {
+			it = (struct dlv_item){ .op = DLV_STATUS_END, .correlator = tok[1], .endpoint = tok[2] };
+			enqueued(d, &it);
+		} else if (strcmp(tok[0], "mark") == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+		} else if (strcmp(tok[0], "wait") == 0 && n >= 2) {
+			if (wait_corr(d, tok[1], n > 2 ? atol(tok[2]) : 15000) != 0)
+				rc = 1;
+		} else if (strcmp(tok[0], "health") == 0 && n == 2) {
+			struct dlv_health h;
+
+			dlv_get_health(d, tok[1], &h);
+			print_health("health", tok[1], &h);
+		} else if (strcmp(tok[0], "json") == 0 && n == 2) {
+			char *json = NULL;
+
+			if (store_deliveries_json(store, tok[1], &json, NULL) != 0) {
+				printf("json %s ERROR\n", tok[1]);
+				rc = 1;
+			} else {
+				printf("json %s %s\n", tok[1], json);
+			}
+			free(json);
+		} else if (strcmp(tok[0], "metrics") == 0) {
+			char buf[4096];
+
+			dlv_metrics(d, buf, sizeof(buf));
+			fputs(buf, stdout);
+		} else if (strcmp(tok[0], "sleep") == 0 && n == 2) {
+			usleep((useconds_t)atol(tok[1]) * 1000);
+		} else if (strcmp(tok[0], "bench") == 0 && n == 4) {
+			long count = atol(tok[3]);
+			struct dlv_status one = { "sip:bench@example.com", TS_BUSY };
+			long long start = now_ms();
+
+			it = (struct dlv_item){ .op = DLV_STATUS_NOTIFICATION, .correlator = tok[1],
+						.endpoint = tok[2], .entries = &one, .n = 1 };
+			for (long i = 0; i < count; i++)
+				if (!dlv_enqueue(d, &it))
+					rc = 1;
+			if (wait_corr(d, tok[1], 60000) != 0)
+				rc = 1;
+			printf("bench %ld %lld\n", count, now_ms() - start);
+		} else {
+			goto bad;
+		}
+		fflush(stdout);
+		continue;
+bad:
+		fprintf(stderr, "bad command: %s\n", tok[0]);
+		rc = 2;
+	}
+	t = now_ms();
+	dlv_stop(d);
+	printf("stopped %lld\n", now_ms() - t);
+	store_close(store);
+	return rc;
+}

@@ -1,0 +1,266 @@
+/*
+ * test_store.c - the SQLite store: schema migrations and the delivery
+ * tracking records (contract section 9a).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+
+#define CURRENT_VERSION 2
+
+struct tmp {
+	char dir[PATH_MAX];
+	char db[PATH_MAX + 16];
+};
+
+static int setup_tmp(void **state)
+{
+	struct tmp *t = calloc(1, sizeof(*t));
+	const char *base = getenv("TMPDIR");
+
+	if (!t)
+		return -1;
+	snprintf(t->dir, sizeof(t->dir), "%s/test_store.XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(t->dir)) {
+		free(t);
+		return -1;
+	}
+	snprintf(t->db, sizeof(t->db), "%s/s.db", t->dir);
+	*state = t;
+	log_set_level(LOG_ERROR);
+	return 0;
+}
+
+static int teardown_tmp(void **state)
+{
+	struct tmp *t = *state;
+	char p[PATH_MAX + 32];
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", t->db, suffix[i]);
+		unlink(p);
+	}
+	rmdir(t->dir);
+	free(t);
+	return 0;
+}
+
+/* Runs sql on the file directly, bypassing the store. */
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static struct store *open_ok(const char *path)
+{
+	struct store *s = NULL;
+	char err[256] = "";
+
+	if (store_open(path, &s, err, sizeof(err)) != 0)
+		fail_msg("store_open %s: %s", path, err);
+	return s;
+}
+
+/* The JSON with every "time" value checked (YYYY-MM-DDTHH:MM:SS.mmmZ) and
+ * replaced by "T", so the rest can be compared exactly. Caller frees. */
+static char *json_of(struct store *s, const char *correlator)
+{
+	char *json = NULL, *p;
+	size_t len = 0;
+	static const char key[] = "\"time\":\"";
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+
+	assert_int_equal(store_deliveries_json(s, correlator, &json, &len), 0);
+	assert_non_null(json);
+	assert_int_equal(len, strlen(json));
+	while ((p = strstr(json, key)) != NULL) {
+		char *v = p + sizeof(key) - 1;
+
+		for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+			if (shape[i] == 'd')
+				assert_true(v[i] >= '0' && v[i] <= '9');
+			else
+				assert_int_equal(v[i], shape[i]);
+		}
+		assert_int_equal(v[sizeof(shape) - 1], '"');
+		/* "time":"<24 chars>" -> "TIME":"T" (renamed so the loop ends) */
+		memcpy(p, "\"TIME\":\"T\"", 10);
+		memmove(p + 10, v + sizeof(shape), strlen(v + sizeof(shape)) + 1);
+	}
+	for (p = json; (p = strstr(p, "\"TIME\"")) != NULL; p++)
+		memcpy(p, "\"time\"", 6);
+	return json;
+}
+
+static void test_fresh_and_reopen(void **state)
+{
+	struct tmp *t = *state;
+	struct store *s = open_ok(t->db);
+
+	assert_int_equal(store_schema_version(s), CURRENT_VERSION);
+	assert_true(store_ready(s));
+	assert_int_equal(store_track(s, "statusEnd_DeliveryResult", "c", 7, 1, true, "http://e/", NULL), 0);
+	store_close(s);
+
+	s = open_ok(t->db);
+	assert_int_equal(store_schema_version(s), CURRENT_VERSION);
+	{
+		uint64_t max = 99;
+
+		assert_int_equal(store_max_delivery(s, &max), 0);
+		assert_int_equal(max, 7);
+	}
+	store_close(s);
+	store_close(NULL);
+}
+
+static void test_too_new_refused(void **state)
+{
+	struct tmp *t = *state;
+	struct store *s = open_ok(t->db);
+	char err[256] = "";
+
+	store_close(s);
+	raw_exec(t->db, "PRAGMA user_version = 99");
+	s = NULL;
+	assert_int_equal(store_open(t->db, &s, err, sizeof(err)), -1);
+	assert_null(s);
+	assert_non_null(strstr(err, "newer"));
+}
+
+static void test_migrates_from_v1(void **state)
+{
+	struct tmp *t = *state;
+	struct store *s;
+	char *json;
+
+	/* what a part 1 pxtsgw left behind */
+	raw_exec(t->db, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+		 "INSERT INTO meta VALUES ('created', 'then');"
+		 "PRAGMA user_version = 1;");
+	s = open_ok(t->db);
+	assert_int_equal(store_schema_version(s), CURRENT_VERSION);
+	json = json_of(s, "nobody");
+	assert_string_equal(json, "[]");
+	free(json);
+	store_close(s);
+}
+
+static void test_unwritable_path(void **state)
+{
+	struct tmp *t = *state;
+	struct store *s = NULL;
+	char path[PATH_MAX + 32], err[256] = "";
+
+	snprintf(path, sizeof(path), "%s/no/such/dir/s.db", t->dir);
+	assert_int_equal(store_open(path, &s, err, sizeof(err)), -1);
+	assert_null(s);
+	assert_true(err[0] != '\0');
+}
+
+static void test_track_json(void **state)
+{
+	struct tmp *t = *state;
+	struct store *s = open_ok(t->db);
+	char *json;
+	uint64_t max = 1;
+
+	assert_int_equal(store_max_delivery(s, &max), 0);
+	assert_int_equal(max, 0);
+	json = json_of(s, "c1");
+	assert_string_equal(json, "[]");
+	free(json);
+
+	assert_int_equal(store_track(s, "statusNotification_DeliveryAttempted", "c1", 1795310447480659ull, 1,
+				     false, "http://127.0.0.1:9/cb", "HTTP 500: SOAP-ENV:Server Sink fault"), 0);
+	assert_int_equal(store_track(s, "statusNotification_DeliveryAttempted", "other", 5, 1,
+				     true, "http://x/", NULL), 0);
+	assert_int_equal(store_track(s, "statusNotification_DeliveryAttempted", "c1", 1795310447480659ull, 2,
+				     true, "http://127.0.0.1:9/cb", NULL), 0);
+	assert_int_equal(store_track(s, "statusNotification_DeliveryResult", "c1", 1795310447480659ull, 2,
+				     true, "http://127.0.0.1:9/cb", NULL), 0);
+	json = json_of(s, "c1");
+	assert_string_equal(json,
+		"[{\"event\":\"statusNotification_DeliveryAttempted\",\"correlator\":\"c1\","
+		"\"delivery\":1795310447480659,\"attempt\":1,\"result\":\"failed\",\"time\":\"T\","
+		"\"endpoint\":\"http://127.0.0.1:9/cb\",\"detail\":\"HTTP 500: SOAP-ENV:Server Sink fault\"},"
+		"{\"event\":\"statusNotification_DeliveryAttempted\",\"correlator\":\"c1\","
+		"\"delivery\":1795310447480659,\"attempt\":2,\"result\":\"delivered\",\"time\":\"T\","
+		"\"endpoint\":\"http://127.0.0.1:9/cb\",\"detail\":null},"
+		"{\"event\":\"statusNotification_DeliveryResult\",\"correlator\":\"c1\","
+		"\"delivery\":1795310447480659,\"attempt\":2,\"result\":\"delivered\",\"time\":\"T\","
+		"\"endpoint\":\"http://127.0.0.1:9/cb\",\"detail\":null}]");
+	free(json);
+	assert_int_equal(store_max_delivery(s, &max), 0);
+	assert_int_equal(max, 1795310447480659ull);
+	store_close(s);
+}
+
+static void test_json_escaping(void **state)
+{
+	struct tmp *t = *state;
+	struct store *s = open_ok(t->db);
+	const char *corr = "q\"b\\s/\x01\t\n";
+	char *json;
+
+	/* quotes, backslashes, control characters, UTF-8 kept, bad bytes replaced */
+	assert_int_equal(store_track(s, "statusError_DeliveryResult", corr, 3, 1, false,
+				     "http://h/p?a=\"1\"", "bad \x7f \r\b\f \xc3\xa9 \xe2\x82\xac \xff\xc3 end"), 0);
+	json = json_of(s, corr);
+	assert_string_equal(json,
+		"[{\"event\":\"statusError_DeliveryResult\",\"correlator\":\"q\\\"b\\\\s/\\u0001\\t\\n\","
+		"\"delivery\":3,\"attempt\":1,\"result\":\"failed\",\"time\":\"T\","
+		"\"endpoint\":\"http://h/p?a=\\\"1\\\"\","
+		"\"detail\":\"bad \\u007f \\r\\b\\f \xc3\xa9 \xe2\x82\xac \\ufffd\\ufffd end\"}]");
+	free(json);
+	store_close(s);
+}
+
+static void test_bad_arguments(void **state)
+{
+	struct tmp *t = *state;
+	struct store *s = open_ok(t->db);
+	char *json = (char *)"x";
+
+	assert_int_equal(store_track(s, NULL, "c", 1, 1, true, "e", NULL), -1);
+	assert_int_equal(store_track(s, "e", NULL, 1, 1, true, "e", NULL), -1);
+	assert_int_equal(store_track(s, "e", "c", 1, 1, true, NULL, NULL), -1);
+	assert_int_equal(store_track(s, "e", "c", UINT64_MAX, 1, true, "e", NULL), -1);
+	assert_int_equal(store_track(NULL, "e", "c", 1, 1, true, "e", NULL), -1);
+	assert_int_equal(store_deliveries_json(s, NULL, &json, NULL), -1);
+	assert_null(json);
+	store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fresh_and_reopen, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_too_new_refused, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_migrates_from_v1, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_unwritable_path, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_track_json, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_json_escaping, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_bad_arguments, setup_tmp, teardown_tmp),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
