@@ -15,93 +15,22 @@
  * - job_complete() is the last touch of a job: it calls the owner's done
  *   callback, which may free the job.
  *
- * Long-lived subscriptions (startNotification) will live here too, on the
- * same thread, sharing the nua instance.
+ * Long-lived subscriptions (startNotification) are in watch_sub.c, on the
+ * same thread and the same nua instance; nua_cb() dispatches by the kind of
+ * handle.
  */
-struct watch;
-struct fetch;
-struct watch_msg;
-struct watch_job;
-#define SU_ROOT_MAGIC_T struct watch
-#define NUA_MAGIC_T struct watch
-#define NUA_HMAGIC_T struct fetch
-#define SU_MSG_ARG_T struct watch_msg
-#define SU_TIMER_ARG_T struct watch_job
-
-#include "watch.h"
+#include "watch_int.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <sofia-sip/nua.h>
-#include <sofia-sip/nua_tag.h>
-#include <sofia-sip/sip_protos.h>
-#include <sofia-sip/sip_status.h>
-#include <sofia-sip/sip_tag.h>
-#include <sofia-sip/su_tag.h>
-#include <sofia-sip/su_wait.h>
+#include <time.h>
 
 #include "log.h"
 #include "pidf.h"
-
-struct watch_msg {
-	watch_fn_h *fn;
-	void *arg;
-};
-
-struct fetch {
-	struct watch_job *job;
-	size_t idx;
-	nua_handle_t *nh;
-	bool got_final;
-	bool got_notify;
-};
-
-struct watch_job_priv {
-	su_timer_t *timer;
-	struct fetch **live;      /* [n]: running fetches by index */
-};
-
-struct watch {
-	/* fixed after start */
-	char listen_url[300];
-	char proxy_url[600];
-	char watcher_uri[600];
-	long fetch_timeout_ms;
-	long max_fetches;
-	struct pstat_rules rules;
-
-	pthread_t thread;
-	su_root_t *root;
-	nua_t *nua;
-
-	/* start-up handshake */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int start_state;          /* 0 starting, 1 up, -1 failed */
-
-	/* posting: running is true while the loop accepts messages */
-	pthread_mutex_t post_lock;
-	bool accepting;
-
-	/* SIP thread only */
-	struct watch_job *jobs;   /* open jobs, oldest first (tail via prev) */
-	struct watch_job *jobs_tail;
-	long running;             /* fetches in flight */
-	bool pumping;
-	bool shutting_down;
-	su_timer_t *shutdown_timer;
-
-	/* any thread */
-	atomic_bool ready;
-	atomic_ulong st_started, st_ok, st_timeout, st_failed, st_jobs, st_running;
-};
 
 static void pump(struct watch *w);
 
@@ -138,10 +67,7 @@ static void job_complete(struct watch *w, struct watch_job *j)
 	done(j, arg);
 }
 
-static void set_result(struct fetch_result *r, enum fetch_outcome o, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_result(struct fetch_result *r, enum fetch_outcome o, const char *fmt, ...)
+void watch_set_result(struct fetch_result *r, enum fetch_outcome o, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -186,7 +112,7 @@ static void fetch_finish(struct watch *w, struct fetch *f)
 /* --- SIP outcomes -------------------------------------------------------- */
 
 /* Classifies a final failure response (contract section 7). */
-static enum fetch_outcome outcome_of_status(int status)
+enum fetch_outcome watch_outcome_of_status(int status)
 {
 	switch (status) {
 	case 403: case 603:
@@ -214,9 +140,32 @@ static void on_subscribe_response(struct watch *w, struct fetch *f, int status, 
 			fetch_finish(w, f);
 		return;
 	}
-	set_result(r, outcome_of_status(status), "SIP %d %s", status, phrase ? phrase : "");
+	watch_set_result(r, watch_outcome_of_status(status), "SIP %d %s", status, phrase ? phrase : "");
 	log_debug("watch: fetch %s: %d %s", r->uri, status, phrase ? phrase : "");
 	fetch_finish(w, f);
+}
+
+/* Maps a NOTIFY's body to a status (FETCH_OK) or a failure (FETCH_FAILED)
+ * in r. */
+void watch_map_notify(struct watch *w, const sip_t *sip, struct fetch_result *r)
+{
+	const sip_payload_t *pl = sip ? sip->sip_payload : NULL;
+	struct pidf_doc doc;
+	enum pidf_rc rc;
+
+	if (pl && pl->pl_len && sip->sip_content_type && sip->sip_content_type->c_type &&
+	    strcasecmp(sip->sip_content_type->c_type, "application/pidf+xml") != 0) {
+		watch_set_result(r, FETCH_FAILED, "unsupported presence body type %.40s",
+			   sip->sip_content_type->c_type);
+		return;
+	}
+	rc = pidf_parse(pl ? pl->pl_data : NULL, pl ? pl->pl_len : 0, &doc);
+	if (rc == PIDF_OK) {
+		r->status = pstat_map(&doc, &w->rules);
+		watch_set_result(r, FETCH_OK, "%s", "");
+	} else {
+		watch_set_result(r, FETCH_FAILED, "presence document: %s", pidf_rc_name(rc));
+	}
 }
 
 static void on_notify(struct watch *w, struct fetch *f, int status, const char *phrase, const sip_t *sip)
@@ -226,22 +175,20 @@ static void on_notify(struct watch *w, struct fetch *f, int status, const char *
 	const char *reason = ss ? ss->ss_reason : NULL;
 	const sip_payload_t *pl = sip ? sip->sip_payload : NULL;
 	bool terminated = ss && ss->ss_substate && strcasecmp(ss->ss_substate, "terminated") == 0;
-	struct pidf_doc doc;
-	enum pidf_rc rc;
 
 	if (status == 408 || !sip) {
 		/* nua's own "Fetch Timeouts without NOTIFY" */
-		set_result(r, FETCH_TIMEOUT, "no NOTIFY (%d %s)", status, phrase ? phrase : "");
+		watch_set_result(r, FETCH_TIMEOUT, "no NOTIFY (%d %s)", status, phrase ? phrase : "");
 		fetch_finish(w, f);
 		return;
 	}
 	if (terminated && reason && strcasecmp(reason, "rejected") == 0) {
-		set_result(r, FETCH_REJECTED, "subscription rejected");
+		watch_set_result(r, FETCH_REJECTED, "subscription rejected");
 		fetch_finish(w, f);
 		return;
 	}
 	if (terminated && reason && strcasecmp(reason, "noresource") == 0) {
-		set_result(r, FETCH_NORESOURCE, "no such presentity");
+		watch_set_result(r, FETCH_NORESOURCE, "no such presentity");
 		fetch_finish(w, f);
 		return;
 	}
@@ -249,19 +196,7 @@ static void on_notify(struct watch *w, struct fetch *f, int status, const char *
 	    (!pl || pl->pl_len == 0))
 		return; /* authorisation pending: no state yet, wait for more */
 
-	if (pl && pl->pl_len && sip->sip_content_type && sip->sip_content_type->c_type &&
-	    strcasecmp(sip->sip_content_type->c_type, "application/pidf+xml") != 0) {
-		set_result(r, FETCH_FAILED, "unsupported presence body type %.40s",
-			   sip->sip_content_type->c_type);
-	} else {
-		rc = pidf_parse(pl ? pl->pl_data : NULL, pl ? pl->pl_len : 0, &doc);
-		if (rc == PIDF_OK) {
-			r->status = pstat_map(&doc, &w->rules);
-			set_result(r, FETCH_OK, "%s", "");
-		} else {
-			set_result(r, FETCH_FAILED, "presence document: %s", pidf_rc_name(rc));
-		}
-	}
+	watch_map_notify(w, sip, r);
 	f->got_notify = true;
 	log_debug("watch: fetch %s: NOTIFY %s -> %s", r->uri,
 		  ss && ss->ss_substate ? ss->ss_substate : "?",
@@ -271,11 +206,16 @@ static void on_notify(struct watch *w, struct fetch *f, int status, const char *
 }
 
 static void nua_cb(nua_event_t event, int status, char const *phrase,
-		   nua_t *nua, struct watch *w, nua_handle_t *nh, struct fetch *f,
+		   nua_t *nua, struct watch *w, nua_handle_t *nh, struct hm *hm,
 		   sip_t const *sip, tagi_t tags[])
 {
-	(void)nua; (void)tags;
+	struct fetch *f = hm && hm->kind == HM_FETCH ? (struct fetch *)hm : NULL;
 
+	(void)nua; (void)tags;
+	if (hm && hm->kind == HM_SUB) {
+		sub_nua_event(w, (struct pres *)hm, event, status, phrase, nh, sip);
+		return;
+	}
 	switch (event) {
 	case nua_r_subscribe:
 		if (f)
@@ -307,11 +247,13 @@ static void fetch_start(struct watch *w, struct watch_job *j, size_t idx)
 	struct fetch *f = calloc(1, sizeof(*f));
 
 	atomic_fetch_add(&w->st_started, 1);
-	if (f)
-		f->nh = nua_handle(w->nua, f, SIPTAG_TO_STR(r->uri), TAG_END());
+	if (f) {
+		f->hm.kind = HM_FETCH;
+		f->nh = nua_handle(w->nua, &f->hm, SIPTAG_TO_STR(r->uri), TAG_END());
+	}
 	if (!f || !f->nh) {
 		free(f);
-		set_result(r, FETCH_FAILED, "cannot create a SIP request for this address");
+		watch_set_result(r, FETCH_FAILED, "cannot create a SIP request for this address");
 		count_outcome(w, r);
 		j->finished++;
 		return;
@@ -362,7 +304,7 @@ static void job_expire(struct watch *w, struct watch_job *j, const char *why)
 			w->running--;
 		}
 		if (r->outcome == FETCH_PENDING) {
-			set_result(r, FETCH_TIMEOUT, "%s", why);
+			watch_set_result(r, FETCH_TIMEOUT, "%s", why);
 			count_outcome(w, r);
 		}
 	}
@@ -371,8 +313,9 @@ static void job_expire(struct watch *w, struct watch_job *j, const char *why)
 	job_complete(w, j);
 }
 
-static void job_deadline(struct watch *w, su_timer_t *t, struct watch_job *j)
+static void job_deadline(struct watch *w, su_timer_t *t, void *arg)
 {
+	struct watch_job *j = arg;
 	char why[64];
 
 	(void)t;
@@ -414,7 +357,7 @@ static void submit_on_sip(struct watch *w, void *arg)
 			job_expire(w, j, "out of memory");
 		else {
 			for (size_t i = 0; i < j->n; i++)
-				set_result(&j->results[i], FETCH_FAILED, "out of memory");
+				watch_set_result(&j->results[i], FETCH_FAILED, "out of memory");
 			job_complete(w, j);
 		}
 		return;
@@ -455,7 +398,7 @@ int watch_submit(struct watch *w, struct watch_job *job)
 	return watch_post(w, submit_on_sip, job);
 }
 
-static void shutdown_force(struct watch *w, su_timer_t *t, struct watch_job *unused)
+static void shutdown_force(struct watch *w, su_timer_t *t, void *unused)
 {
 	(void)t; (void)unused;
 	log_warn("watch: SIP shutdown took too long; leaving the loop");
@@ -468,6 +411,7 @@ static void shutdown_on_sip(struct watch *w, void *arg)
 	w->shutting_down = true;
 	while (w->jobs)
 		job_expire(w, w->jobs, "gateway shutting down");
+	sub_shutdown(w);
 	w->shutdown_timer = su_timer_create(su_root_task(w->root), 3000);
 	if (w->shutdown_timer)
 		su_timer_set(w->shutdown_timer, shutdown_force, NULL);
@@ -511,6 +455,7 @@ static void *sip_thread(void *arg)
 		su_timer_destroy(w->shutdown_timer);
 		nua_destroy(w->nua);
 		w->nua = NULL;
+		sub_free_all(w);
 	}
 	if (w->root)
 		su_root_destroy(w->root);
@@ -541,6 +486,8 @@ int watch_start(const struct watch_config *cfg, struct watch **out)
 	snprintf(w->watcher_uri, sizeof(w->watcher_uri), "<%s>", cfg->watcher_uri);
 	w->fetch_timeout_ms = cfg->fetch_timeout_ms;
 	w->max_fetches = cfg->max_fetches > 0 ? cfg->max_fetches : 1;
+	w->subscribe_expires_s = cfg->subscribe_expires_s > 0 ? cfg->subscribe_expires_s : 3600;
+	w->give_up_s = cfg->give_up_s > 0 ? cfg->give_up_s : 300;
 	w->rules = *cfg->rules;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
@@ -615,4 +562,29 @@ void watch_get_stats(const struct watch *w, struct watch_stats *st)
 	st->fetches_failed = atomic_load(&w->st_failed);
 	st->jobs_open = atomic_load(&w->st_jobs);
 	st->fetches_running = atomic_load(&w->st_running);
+	st->subscriptions = atomic_load(&w->st_subs);
+	st->subscriptions_active = atomic_load(&w->st_subs_active);
+	st->subscription_notifies = atomic_load(&w->st_sub_notifies);
+	st->subscription_retries = atomic_load(&w->st_sub_retries);
+	st->subscription_failures = atomic_load(&w->st_sub_failures);
+}
+
+int64_t watch_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+su_timer_t *watch_timer(struct watch *w, long ms, void (*fn)(struct watch *, su_timer_t *, void *),
+			void *arg)
+{
+	su_timer_t *t = su_timer_create(su_root_task(w->root), ms > 0 ? ms : 1);
+
+	if (t && su_timer_set(t, fn, arg) < 0) {
+		su_timer_destroy(t);
+		t = NULL;
+	}
+	return t;
 }

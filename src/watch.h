@@ -30,6 +30,8 @@ struct watch_config {
 	const char *watcher_uri;      /* From of every SUBSCRIBE */
 	long fetch_timeout_ms;
 	long max_fetches;             /* fetches in flight at once, all jobs */
+	long subscribe_expires_s;     /* Expires of long-lived SUBSCRIBEs */
+	long give_up_s;               /* a lost subscription is retried this long */
 	const struct pstat_rules *rules; /* copied */
 };
 
@@ -86,11 +88,45 @@ typedef void (watch_fn_h)(struct watch *w, void *arg);
 /* Runs fn(w, arg) on the SIP thread. From any thread. Returns 0 or -1. */
 int watch_post(struct watch *w, watch_fn_h *fn, void *arg);
 
+/*
+ * Long-lived subscriptions (startNotification), SIP thread only.
+ *
+ * One SUBSCRIBE per presentity, shared by every watch_sub opened on the same
+ * SIP URI, refreshed by nua before it expires. Each NOTIFY with a state
+ * reaches every sub as WSUB_STATUS (listeners decide what is a change).
+ * A subscription the server ends or refuses is re-established: at once
+ * (deactivated, timeout), after Retry-After (probation, giveup), or with
+ * backoff (408, 5xx, no answer), without reporting any status meanwhile.
+ * WSUB_FAILED is final: rejected (403/603, reason=rejected), noresource
+ * (404/604/484, reason=noresource), or given up after give_up_s. The last
+ * sub closed ends the subscription with Expires: 0.
+ */
+struct watch_sub;
+enum watch_sub_event { WSUB_STATUS, WSUB_FAILED };
+/* st: the status (WSUB_STATUS); why: outcome and detail (WSUB_FAILED).
+ * The handler may close its sub (or others) from inside. */
+typedef void (watch_sub_h)(struct watch_sub *sub, enum watch_sub_event ev, ts_status st,
+			   const struct fetch_result *why, void *arg);
+
+/* Opens a sub. When the presentity's status is already known, the handler
+ * is NOT called for it: ask watch_sub_status(). Returns NULL when out of
+ * memory. */
+struct watch_sub *watch_sub_open(struct watch *w, const char *sip_uri, watch_sub_h *h, void *arg);
+void watch_sub_close(struct watch_sub *sub);          /* NULL is fine */
+/* true with *st when a NOTIFY has told the presentity's status. */
+bool watch_sub_status(const struct watch_sub *sub, ts_status *st);
+/* "subscribing", "active", "waiting" (lost, retrying), "failed", "closing" */
+const char *watch_sub_state_name(const struct watch_sub *sub);
+
 /* Counters, readable from any thread (approximate). */
 struct watch_stats {
 	unsigned long fetches_started, fetches_ok, fetches_timeout, fetches_failed;
 	unsigned long jobs_open, fetches_running;
+	unsigned long subscriptions, subscriptions_active, subscription_notifies;
+	unsigned long subscription_retries, subscription_failures;
 };
+
+
 void watch_get_stats(const struct watch *w, struct watch_stats *st);
 
 #endif

@@ -1,0 +1,114 @@
+/*
+ * watch_int.h - internals shared by watch.c (fetches, the thread) and
+ * watch_sub.c (long-lived subscriptions). Not for other modules.
+ */
+#ifndef PXTSGW_WATCH_INT_H
+#define PXTSGW_WATCH_INT_H
+
+struct watch;
+struct hm;
+struct watch_msg;
+struct watch_job;
+struct pres;
+#define SU_ROOT_MAGIC_T struct watch
+#define NUA_MAGIC_T struct watch
+#define NUA_HMAGIC_T struct hm
+#define SU_MSG_ARG_T struct watch_msg
+#define SU_TIMER_ARG_T void
+
+#include "watch.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <sofia-sip/nua.h>
+#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/sip_protos.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/su_wait.h>
+
+/* The first member of every nua handle magic: which kind of handle. */
+enum hm_kind { HM_FETCH = 1, HM_SUB };
+struct hm {
+	enum hm_kind kind;
+};
+
+#define PRES_BUCKETS 1024
+
+struct watch_msg {
+	watch_fn_h *fn;
+	void *arg;
+};
+
+struct fetch {
+	struct hm hm;
+	struct watch_job *job;
+	size_t idx;
+	nua_handle_t *nh;
+	bool got_final;
+	bool got_notify;
+};
+
+struct watch_job_priv {
+	su_timer_t *timer;
+	struct fetch **live;      /* [n]: running fetches by index */
+};
+
+struct watch {
+	/* fixed after start */
+	char listen_url[300];
+	char proxy_url[600];
+	char watcher_uri[600];
+	long fetch_timeout_ms;
+	long max_fetches;
+	long subscribe_expires_s;
+	long give_up_s;
+	struct pstat_rules rules;
+
+	pthread_t thread;
+	su_root_t *root;
+	nua_t *nua;
+
+	/* start-up handshake */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int start_state;          /* 0 starting, 1 up, -1 failed */
+
+	/* posting: running is true while the loop accepts messages */
+	pthread_mutex_t post_lock;
+	bool accepting;
+
+	/* SIP thread only */
+	struct watch_job *jobs;   /* open jobs, oldest first (tail via prev) */
+	struct watch_job *jobs_tail;
+	long running;             /* fetches in flight */
+	bool pumping;
+	bool shutting_down;
+	su_timer_t *shutdown_timer;
+	struct pres *pres[PRES_BUCKETS];  /* open subscriptions by URI */
+	struct pres *closing;     /* unsubscribing, waiting for the answer */
+
+	/* any thread */
+	atomic_bool ready;
+	atomic_ulong st_started, st_ok, st_timeout, st_failed, st_jobs, st_running;
+	atomic_ulong st_subs, st_subs_active, st_sub_notifies, st_sub_retries, st_sub_failures;
+};
+
+/* watch_sub.c */
+void sub_nua_event(struct watch *w, struct pres *p, nua_event_t event, int status,
+		   const char *phrase, nua_handle_t *nh, const sip_t *sip);
+void sub_shutdown(struct watch *w);
+void sub_free_all(struct watch *w);
+
+/* watch.c, for watch_sub.c */
+void watch_set_result(struct fetch_result *r, enum fetch_outcome o, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+enum fetch_outcome watch_outcome_of_status(int status);
+void watch_map_notify(struct watch *w, const sip_t *sip, struct fetch_result *r);
+int64_t watch_now_ms(void);
+su_timer_t *watch_timer(struct watch *w, long ms, void (*fn)(struct watch *, su_timer_t *, void *), void *arg);
+
+#endif
