@@ -1,0 +1,616 @@
+/*
+ * nm.c - the notification manager (see nm.h).
+ *
+ * DESIGN
+ * - nm_prepare() (nmreq.c, HTTP thread) turns a request into a struct
+ *   nm_start that owns everything the SIP thread needs: correlator,
+ *   endpoint, addresses as written and as SIP URIs, the notif parameters.
+ * - On the SIP thread a start opens one watch_sub per address and waits
+ *   until each has a known status (the baseline), a final failure, or the
+ *   start timeout. Only then is the notification registered and the
+ *   client answered, so a change after startNotification answered is never
+ *   lost, and a refused subscription refuses the request.
+ * - A running notification feeds every status of its subs into its notif
+ *   state machine, turns the actions into dlv items, and keeps one su timer
+ *   for notif_next_wakeup(). When notif says finished, the notification is
+ *   removed and its subs closed.
+ * - The registry (a list) is changed only on the SIP thread, under
+ *   nm->lock; nm_list_json() reads it under the same lock.
+ */
+#include "watch_int.h"   /* su timers, watch_post */
+#include "nm_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "addr.h"
+#include "dlv.h"
+#include "log.h"
+
+struct nmn;
+
+struct nm_addr {
+	struct nmn *n;
+	size_t idx;
+	struct watch_sub *sub;
+	bool known;
+};
+
+/* One notification, starting or running. */
+struct nmn {
+	struct nm *nm;
+	struct nm_start *start;    /* while starting: the request (not owned) */
+	char *correlator;
+	char *endpoint;
+	size_t naddr;
+	char **addresses;
+	struct nm_addr *addrs;
+	size_t known;
+	struct notif *notif;       /* once running */
+	su_timer_t *timer;
+	int64_t end_mono;          /* monotonic ms */
+	time_t end_wall;           /* for display */
+	long dlv_enqueued;
+	enum notif_style style;
+	bool running;
+	bool removing;
+	struct nmn *next;
+};
+
+struct nm {
+	struct nm_config cfg;
+	pthread_mutex_t lock;
+	struct nmn *list;          /* running and starting */
+	size_t nrunning;
+	/* shutdown handshake */
+	pthread_mutex_t sd_lock;
+	pthread_cond_t sd_cond;
+	bool sd_done;
+};
+
+/* --- running (SIP thread) ------------------------------------------------- */
+
+static struct nmn *find(struct nm *nm, const char *correlator)
+{
+	for (struct nmn *n = nm->list; n; n = n->next)
+		if (!n->removing && strcmp(n->correlator, correlator) == 0)
+			return n;
+	return NULL;
+}
+
+static void nmn_free(struct nmn *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->naddr; i++) {
+		watch_sub_close(n->addrs[i].sub);
+		free(n->addresses ? n->addresses[i] : NULL);
+	}
+	su_timer_destroy(n->timer);
+	notif_free(n->notif);
+	free(n->addrs);
+	free(n->addresses);
+	free(n->correlator);
+	free(n->endpoint);
+	free(n);
+}
+
+/* Unlinks and frees (under the lock). */
+static void nmn_remove(struct nmn *n)
+{
+	struct nm *nm = n->nm;
+
+	pthread_mutex_lock(&nm->lock);
+	for (struct nmn **pp = &nm->list; *pp; pp = &(*pp)->next)
+		if (*pp == n) {
+			*pp = n->next;
+			break;
+		}
+	if (n->running)
+		nm->nrunning--;
+	pthread_mutex_unlock(&nm->lock);
+	nmn_free(n);
+}
+
+static void deliver(struct nmn *n, const struct notif_action *a)
+{
+	struct dlv_item it = { .correlator = n->correlator, .endpoint = n->endpoint };
+	struct dlv_status st[64], *ent = st;
+
+	switch (a->kind) {
+	case NA_NOTIFY:
+		if (a->n > sizeof(st) / sizeof(st[0])) {
+			ent = calloc(a->n, sizeof(*ent));
+			if (!ent) {
+				log_error("nm: %s: out of memory, a notification is lost", n->correlator);
+				return;
+			}
+		}
+		for (size_t i = 0; i < a->n; i++) {
+			ent[i].address = n->addresses[a->entries[i].addr];
+			ent[i].status = a->entries[i].status;
+		}
+		it.op = n->style == NOTIF_STYLE_STATUS_CHANGED ? DLV_STATUS_CHANGED
+							       : DLV_STATUS_NOTIFICATION;
+		it.entries = ent;
+		it.n = a->n;
+		break;
+	case NA_END:
+		it.op = DLV_STATUS_END;
+		break;
+	case NA_ERROR:
+		it.op = DLV_STATUS_ERROR;
+		it.address = n->addresses[a->addr];
+		it.reason = &a->reason;
+		break;
+	}
+	if (dlv_enqueue(n->nm->cfg.dlv, &it) == 0)
+		log_error("nm: %s: cannot queue a callback", n->correlator);
+	else
+		n->dlv_enqueued++;
+	if (ent != st)
+		free(ent);
+}
+
+static void on_timer(struct watch *w, su_timer_t *t, void *arg);
+
+/* Sends what notif decided, re-arms the timer, removes a finished one. */
+static void pump(struct nmn *n)
+{
+	struct notif_action a;
+	int64_t next;
+
+	bool more, finished;
+
+	for (;;) {
+		pthread_mutex_lock(&n->nm->lock);
+		more = notif_pop(n->notif, &a);
+		pthread_mutex_unlock(&n->nm->lock);
+		if (!more)
+			break;
+		deliver(n, &a);
+		notif_action_release(&a);
+	}
+	pthread_mutex_lock(&n->nm->lock);
+	finished = notif_finished(n->notif);
+	next = notif_next_wakeup(n->notif);
+	pthread_mutex_unlock(&n->nm->lock);
+	if (finished) {
+		log_info("nm: notification %s ended", n->correlator);
+		nmn_remove(n);
+		return;
+	}
+	if (n->timer)
+		su_timer_reset(n->timer);
+	if (next != INT64_MAX && n->timer) {
+		int64_t d = next - watch_now_ms();
+
+		su_timer_set_interval(n->timer, on_timer, n, d > 0 ? (su_duration_t)d : 1);
+	}
+}
+
+static void on_timer(struct watch *w, su_timer_t *t, void *arg)
+{
+	struct nmn *n = arg;
+
+	(void)w; (void)t;
+	pthread_mutex_lock(&n->nm->lock);
+	notif_tick(n->notif, watch_now_ms());
+	pthread_mutex_unlock(&n->nm->lock);
+	pump(n);
+}
+
+static void sub_fault(const struct fetch_result *why, const char *address, struct fault *f)
+{
+	switch (why->outcome) {
+	case FETCH_REJECTED:
+		fault_set(f, POL0002, address, NULL);
+		break;
+	case FETCH_NORESOURCE:
+		fault_set(f, SVC0004, "addresses", NULL);
+		break;
+	default:
+		fault_set(f, SVC0001, why->detail[0] ? why->detail : "presence subscription failed", NULL);
+		break;
+	}
+}
+
+static void start_finish(struct nmn *n, const struct fault *f);
+
+static void on_sub(struct watch_sub *sub, enum watch_sub_event ev, ts_status st,
+		   const struct fetch_result *why, void *arg)
+{
+	struct nm_addr *a = arg;
+	struct nmn *n = a->n;
+	struct fault f;
+
+	(void)sub;
+	if (n->removing)
+		return;
+	if (!n->running) {
+		/* starting: collect baselines */
+		if (ev == WSUB_FAILED) {
+			sub_fault(why, n->addresses[a->idx], &f);
+			start_finish(n, &f);
+			return;
+		}
+		if (!a->known) {
+			a->known = true;
+			n->known++;
+		}
+		if (n->known == n->naddr)
+			start_finish(n, NULL);
+		return;
+	}
+	pthread_mutex_lock(&n->nm->lock);
+	if (ev == WSUB_STATUS) {
+		notif_status(n->notif, a->idx, st, watch_now_ms());
+	} else {
+		sub_fault(why, n->addresses[a->idx], &f);
+		notif_failed(n->notif, a->idx, &f);
+	}
+	pthread_mutex_unlock(&n->nm->lock);
+	pump(n);
+}
+
+/* Ends a start: f NULL = every baseline is known, run it; else refuse. */
+static void start_finish(struct nmn *n, const struct fault *f)
+{
+	struct nm *nm = n->nm;
+	struct nm_start *s = n->start;
+	int64_t now = watch_now_ms();
+	ts_status st;
+
+	n->start = NULL;
+	if (n->timer)
+		su_timer_reset(n->timer);
+	if (!f) {
+		s->params.end_ms = now + s->duration_ms;
+		n->notif = notif_new(&s->params);
+		if (!n->notif) {
+			struct fault oom;
+
+			fault_set(&oom, SVC0001, "out of memory", NULL);
+			s->failed = true;
+			s->fault = oom;
+		} else {
+			for (size_t i = 0; i < n->naddr; i++)
+				if (watch_sub_status(n->addrs[i].sub, &st))
+					notif_baseline(n->notif, i, st);
+			n->end_mono = s->params.end_ms;
+			n->end_wall = time(NULL) + (time_t)(s->duration_ms / 1000);
+			pthread_mutex_lock(&nm->lock);
+			n->running = true;
+			nm->nrunning++;
+			notif_start(n->notif, now);
+			pthread_mutex_unlock(&nm->lock);
+			log_info("nm: notification %s started: %zu address(es), endpoint %s",
+				 n->correlator, n->naddr, n->endpoint);
+		}
+	} else {
+		s->failed = true;
+		s->fault = *f;
+	}
+	if (s->failed) {
+		n->removing = true;
+		nmn_remove(n);
+		s->done(s->done_arg);
+		return;
+	}
+	s->done(s->done_arg);   /* the request may be freed from here on */
+	pump(n);
+}
+
+static void start_timeout(struct watch *w, su_timer_t *t, void *arg)
+{
+	struct nmn *n = arg;
+	struct fault f;
+	char why[96];
+
+	(void)w; (void)t;
+	if (n->running || !n->start)
+		return;
+	snprintf(why, sizeof(why), "no presence state within %ld ms", n->nm->cfg.start_timeout_ms);
+	fault_set(&f, SVC0001, why, NULL);
+	start_finish(n, &f);
+}
+
+static void start_on_sip(struct watch *w, void *arg)
+{
+	struct nm_start *s = arg;
+	struct nm *nm = s->nm;
+	struct nmn *n;
+	struct fault f;
+
+	if (find(nm, s->correlator)) {
+		s->failed = true;
+		fault_set(&s->fault, SVC0005, s->correlator, "reference.correlator", NULL);
+		s->done(s->done_arg);
+		return;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		goto oom;
+	n->nm = nm;
+	n->start = s;
+	n->style = s->params.style;
+	n->correlator = strdup(s->correlator);
+	n->endpoint = strdup(s->endpoint);
+	n->naddr = s->n;
+	n->addresses = calloc(s->n, sizeof(char *));
+	n->addrs = calloc(s->n, sizeof(*n->addrs));
+	n->timer = su_timer_create(su_root_task(w->root), 1000);
+	if (!n->correlator || !n->endpoint || !n->addresses || !n->addrs || !n->timer)
+		goto oom_n;
+	for (size_t i = 0; i < s->n; i++) {
+		n->addresses[i] = strdup(s->addresses[i]);
+		if (!n->addresses[i])
+			goto oom_n;
+	}
+	pthread_mutex_lock(&nm->lock);
+	n->next = nm->list;
+	nm->list = n;
+	pthread_mutex_unlock(&nm->lock);
+	su_timer_set_interval(n->timer, start_timeout, n, nm->cfg.start_timeout_ms);
+	for (size_t i = 0; i < s->n && n->start; i++) {
+		struct nm_addr *a = &n->addrs[i];
+		ts_status st;
+
+		a->n = n;
+		a->idx = i;
+		a->sub = watch_sub_open(w, s->sip_uris[i], on_sub, a);
+		if (!a->sub) {
+			fault_set(&f, SVC0001, "out of memory", NULL);
+			start_finish(n, &f);
+			return;
+		}
+		if (watch_sub_status(a->sub, &st)) {
+			a->known = true;
+			n->known++;
+		}
+	}
+	if (n->start && n->known == n->naddr)
+		start_finish(n, NULL);
+	return;
+oom_n:
+	nmn_free(n);
+oom:
+	s->failed = true;
+	fault_set(&s->fault, SVC0001, "out of memory", NULL);
+	s->done(s->done_arg);
+}
+
+int nm_start_async(struct nm *nm, struct nm_start *s, nm_done_h *done, void *arg)
+{
+	s->nm = nm;
+	s->done = done;
+	s->done_arg = arg;
+	s->failed = false;
+	return watch_post(nm->cfg.watch, start_on_sip, s);
+}
+
+static void end_on_sip(struct watch *w, void *arg)
+{
+	struct nm_end *e = arg;
+	struct nmn *n = find(e->nm, e->correlator);
+
+	(void)w;
+	if (!n || !n->running) {
+		e->failed = true;
+		fault_set(&e->fault, SVC0002, "correlator", NULL);
+	} else {
+		pthread_mutex_lock(&e->nm->lock);
+		notif_cancel(n->notif);
+		pthread_mutex_unlock(&e->nm->lock);
+		log_info("nm: notification %s ended by endNotification", n->correlator);
+		n->removing = true;
+		nmn_remove(n);
+	}
+	e->done(e->done_arg);
+}
+
+int nm_end_async(struct nm *nm, struct nm_end *e, nm_done_h *done, void *arg)
+{
+	e->nm = nm;
+	e->done = done;
+	e->done_arg = arg;
+	e->failed = false;
+	return watch_post(nm->cfg.watch, end_on_sip, e);
+}
+
+/* --- life cycle ------------------------------------------------------------ */
+
+struct nm *nm_new(const struct nm_config *cfg)
+{
+	struct nm *nm = calloc(1, sizeof(*nm));
+
+	if (!nm)
+		return NULL;
+	nm->cfg = *cfg;
+	pthread_mutex_init(&nm->lock, NULL);
+	pthread_mutex_init(&nm->sd_lock, NULL);
+	pthread_cond_init(&nm->sd_cond, NULL);
+	return nm;
+}
+
+static void shutdown_on_sip(struct watch *w, void *arg)
+{
+	struct nm *nm = arg;
+	struct fault f;
+
+	(void)w;
+	fault_set(&f, SVC0001, "gateway shutting down", NULL);
+	while (nm->list) {
+		struct nmn *n = nm->list;
+
+		if (n->start) {
+			start_finish(n, &f);   /* answers the waiting client, removes n */
+			continue;
+		}
+		n->removing = true;
+		nmn_remove(n);
+	}
+	pthread_mutex_lock(&nm->sd_lock);
+	nm->sd_done = true;
+	pthread_cond_broadcast(&nm->sd_cond);
+	pthread_mutex_unlock(&nm->sd_lock);
+}
+
+void nm_shutdown(struct nm *nm)
+{
+	if (!nm)
+		return;
+	if (watch_post(nm->cfg.watch, shutdown_on_sip, nm) != 0)
+		return;
+	pthread_mutex_lock(&nm->sd_lock);
+	while (!nm->sd_done)
+		pthread_cond_wait(&nm->sd_cond, &nm->sd_lock);
+	pthread_mutex_unlock(&nm->sd_lock);
+}
+
+void nm_free(struct nm *nm)
+{
+	if (!nm)
+		return;
+	pthread_mutex_destroy(&nm->lock);
+	pthread_mutex_destroy(&nm->sd_lock);
+	pthread_cond_destroy(&nm->sd_cond);
+	free(nm);
+}
+
+size_t nm_active(struct nm *nm)
+{
+	size_t n;
+
+	pthread_mutex_lock(&nm->lock);
+	n = nm->nrunning;
+	pthread_mutex_unlock(&nm->lock);
+	return n;
+}
+
+/* --- listing ---------------------------------------------------------------- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		char *np;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		np = realloc(b->p, cap);
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static void putf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct buf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+static void put_json_str(struct buf *b, const char *s)
+{
+	put(b, "\"", 1);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			put(b, e, 2);
+		} else if (c < 0x20) {
+			putf(b, "\\u%04x", c);
+		} else {
+			put(b, s, 1);
+		}
+	}
+	put(b, "\"", 1);
+}
+
+char *nm_list_json(struct nm *nm, size_t *len)
+{
+	struct buf b = { 0 };
+	bool first = true;
+	char when[32];
+
+	PUTS(&b, "[");
+	pthread_mutex_lock(&nm->lock);
+	for (struct nmn *n = nm->list; n; n = n->next) {
+		struct dlv_health h;
+		struct tm tm;
+
+		if (!n->running || n->removing)
+			continue;
+		dlv_get_health(nm->cfg.dlv, n->correlator, &h);
+		gmtime_r(&n->end_wall, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (!first)
+			PUTS(&b, ",");
+		PUTS(&b, "\n");
+		first = false;
+		PUTS(&b, "{\"correlator\":");
+		put_json_str(&b, n->correlator);
+		PUTS(&b, ",\"endpoint\":");
+		put_json_str(&b, n->endpoint);
+		PUTS(&b, ",\"addresses\":[");
+		for (size_t i = 0; i < n->naddr; i++) {
+			if (i)
+				PUTS(&b, ",");
+			PUTS(&b, "{\"address\":");
+			put_json_str(&b, n->addresses[i]);
+			putf(&b, ",\"status\":\"%s\",\"subscription\":\"%s\"}",
+			     ts_status_name(notif_current(n->notif, i)),
+			     watch_sub_state_name(n->addrs[i].sub));
+		}
+		putf(&b, "],\"notifications_sent\":%ld,\"callbacks_queued\":%ld,\"ends\":\"%s\","
+		     "\"delivery\":{\"delivered\":%lu,\"failed\":%lu,\"failed_attempts\":%lu,"
+		     "\"pending\":%lu,\"healthy\":%s,\"last_error\":",
+		     notif_sent(n->notif), n->dlv_enqueued, when, h.delivered, h.failed,
+		     h.attempts_failed, h.queued, h.failed == 0 && !h.last_error[0] ? "true" : "false");
+		if (h.last_error[0])
+			put_json_str(&b, h.last_error);
+		else
+			PUTS(&b, "null");
+		PUTS(&b, "}}");
+	}
+	pthread_mutex_unlock(&nm->lock);
+	if (!first)
+		PUTS(&b, "\n");
+	PUTS(&b, "]\n");
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}

@@ -1,0 +1,124 @@
+/*
+ * nm.h - the notification manager: startNotification / endNotification,
+ * the notifications that are running, and the link between presence
+ * subscriptions (watch_sub), the per-correlator state machine (notif) and
+ * callback delivery (dlv).
+ *
+ * Threads: nm_prepare() is pure and runs on the HTTP thread (request checks
+ * and policies). Everything else about a notification happens on the SIP
+ * thread: nm_start_async() / nm_end_async() post there and call done(arg)
+ * from there when the answer is known. nm_list_json() may be called from any
+ * thread: the registry is guarded by a mutex that the SIP thread holds only
+ * while it changes a notification.
+ */
+#ifndef PXTSGW_NM_H
+#define PXTSGW_NM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fault.h"
+#include "group.h"
+#include "notif.h"
+#include "ts.h"
+
+struct watch;
+struct dlv;
+
+/* Policies of contract section 8 that startNotification checks. */
+struct nm_policy {
+	size_t max_addresses;           /* policy.max-notification-addresses */
+	int64_t default_duration_ms;    /* policy.default-notification-duration-s */
+	int64_t max_duration_ms;        /* policy.max-notification-duration-s */
+	int64_t min_interval_ms;        /* policy.min-notification-interval-ms */
+	long max_count;                 /* policy.max-notification-count */
+	bool unlimited_count_allowed;   /* policy.unlimited-count-allowed */
+	struct group_policy groups;     /* group support and nesting */
+};
+
+/* Parlay X TimeMetrics, in the order of the common types. */
+enum nm_metric { NM_MS, NM_SECOND, NM_MINUTE, NM_HOUR, NM_DAY, NM_WEEK, NM_MONTH, NM_YEAR };
+
+struct nm_time {
+	bool present;
+	enum nm_metric metric;
+	long units;
+};
+
+/* A startNotification request as the client sent it (borrowed strings). */
+struct nm_request {
+	const char *endpoint;
+	const char *interface_name;
+	const char *correlator;
+	const char *const *addresses;
+	size_t n_addresses;
+	const ts_status *criteria;
+	size_t n_criteria;
+	bool check_immediate;
+	struct nm_time frequency;
+	struct nm_time duration;
+	bool has_count;
+	long count;
+};
+
+/* A checked request, ready for the SIP thread. Owns its memory. */
+struct nm_start;
+
+/* Checks a request against the contract and the policies, expands groups
+ * and maps addresses. Returns the start object, or NULL with *f set. */
+struct nm_start *nm_prepare(const struct nm_request *req, const struct nm_policy *pol,
+			    const struct group_set *groups, const char *tel_domain,
+			    enum notif_style style, struct fault *f);
+void nm_start_free(struct nm_start *s);   /* NULL is fine */
+
+/* For tests: what nm_prepare decided. */
+const struct notif_params *nm_start_params(const struct nm_start *s);
+int64_t nm_start_duration_ms(const struct nm_start *s);
+size_t nm_start_count(const struct nm_start *s);
+const char *nm_start_address(const struct nm_start *s, size_t i);
+const char *nm_start_sip_uri(const struct nm_start *s, size_t i);
+
+/* Converts a TimeMetric to milliseconds (Month = 30 days, Year = 365 days).
+ * Returns -1 for negative units or an unknown metric, INT64_MAX when the
+ * value does not fit. */
+int64_t nm_time_ms(const struct nm_time *t);
+
+struct nm_config {
+	struct watch *watch;
+	struct dlv *dlv;
+	long start_timeout_ms;      /* wait for the first NOTIFY of each address */
+};
+
+struct nm;
+
+struct nm *nm_new(const struct nm_config *cfg);
+/* Ends every notification (no callbacks) and releases the subscriptions;
+ * posts to the SIP thread and waits. Call before watch_stop. */
+void nm_shutdown(struct nm *nm);
+void nm_free(struct nm *nm);    /* after nm_shutdown; NULL is fine */
+
+typedef void (nm_done_h)(void *arg);
+
+/* Runs the start on the SIP thread. When done(arg) has run, nm_start_result
+ * tells the outcome; the nm_start stays the caller's (free it after).
+ * Returns -1 if the SIP thread is not running (done is not called). */
+int nm_start_async(struct nm *nm, struct nm_start *s, nm_done_h *done, void *arg);
+/* 0 when the notification runs, or -1 with *f (SVC0005 duplicate correlator,
+ * the getStatus fault of a refused subscription, SVC0001). */
+int nm_start_result(const struct nm_start *s, struct fault *f);
+
+struct nm_end;
+struct nm_end *nm_end_new(const char *correlator);
+void nm_end_free(struct nm_end *e);
+int nm_end_async(struct nm *nm, struct nm_end *e, nm_done_h *done, void *arg);
+/* 0 when it was ended, or -1 with *f (SVC0002 unknown correlator). */
+int nm_end_result(const struct nm_end *e, struct fault *f);
+
+/* JSON array of the running notifications: correlator, endpoint,
+ * addresses with their current status, counters, deadline and delivery
+ * health. malloc'd; NULL when out of memory. */
+char *nm_list_json(struct nm *nm, size_t *len);
+size_t nm_active(struct nm *nm);
+
+#endif
