@@ -25,7 +25,9 @@
 #include <microhttpd.h>
 
 #include "cfg.h"
+#include "dlv.h"
 #include "log.h"
+#include "nm.h"
 #include "store.h"
 #include "svc.h"
 #include "watch.h"
@@ -163,6 +165,33 @@ static enum MHD_Result serve_health(struct front *f, struct MHD_Connection *c)
 		     MHD_RESPMEM_MUST_FREE);
 }
 
+static enum MHD_Result serve_notifications(struct front *f, struct MHD_Connection *c)
+{
+	size_t len = 0;
+	char *body = f->cfg.nm ? nm_list_json(f->cfg.nm, &len) : strdup("[]\n");
+
+	if (!body)
+		return reply_text(c, 503, "out of memory\n");
+	if (!f->cfg.nm)
+		len = strlen(body);
+	return reply(c, 200, "application/json", body, len, MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result serve_deliveries(struct front *f, struct MHD_Connection *c)
+{
+	const char *corr = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "correlator");
+	char *body = NULL;
+	size_t len = 0;
+
+	if (!corr || !*corr)
+		return reply_text(c, 400, "usage: /deliveries?correlator=C\n");
+	if (store_deliveries_json(f->cfg.store, corr, &body, &len) != 0)
+		return reply_text(c, 503, "the store cannot be read\n");
+	return reply(c, 200, "application/json", body, len, MHD_RESPMEM_MUST_FREE);
+}
+
+#define METRICS_MAX (64 * 1024)
+
 static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
 {
 	struct watch_stats ws = { 0 };
@@ -192,14 +221,44 @@ static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
 		"pxtsgw_fetches_in_flight %lu\n"
 		"# HELP pxtsgw_requests_waiting SOAP requests waiting for SIP.\n"
 		"# TYPE pxtsgw_requests_waiting gauge\n"
-		"pxtsgw_requests_waiting %ld\n",
+		"pxtsgw_requests_waiting %ld\n"
+		"# HELP pxtsgw_notifications_active Notifications (startNotification) running.\n"
+		"# TYPE pxtsgw_notifications_active gauge\n"
+		"pxtsgw_notifications_active %zu\n"
+		"# HELP pxtsgw_subscriptions Presence subscriptions open (one per presentity).\n"
+		"# TYPE pxtsgw_subscriptions gauge\n"
+		"pxtsgw_subscriptions %lu\n"
+		"# HELP pxtsgw_subscriptions_active Presence subscriptions accepted by the presence server.\n"
+		"# TYPE pxtsgw_subscriptions_active gauge\n"
+		"pxtsgw_subscriptions_active %lu\n"
+		"# HELP pxtsgw_subscription_notifies_total NOTIFYs received on presence subscriptions.\n"
+		"# TYPE pxtsgw_subscription_notifies_total counter\n"
+		"pxtsgw_subscription_notifies_total %lu\n"
+		"# HELP pxtsgw_subscription_retries_total Lost presence subscriptions re-established.\n"
+		"# TYPE pxtsgw_subscription_retries_total counter\n"
+		"pxtsgw_subscription_retries_total %lu\n"
+		"# HELP pxtsgw_subscription_failures_total Presence subscriptions failed for good.\n"
+		"# TYPE pxtsgw_subscription_failures_total counter\n"
+		"pxtsgw_subscription_failures_total %lu\n",
 		watch_ready(f->cfg.watch) && store_ready(f->cfg.store),
 		atomic_load(&f->soap_requests) - atomic_load(&f->soap_faults),
 		atomic_load(&f->soap_faults), atomic_load(&f->http_rejected),
 		ws.fetches_ok, ws.fetches_timeout, ws.fetches_failed, ws.fetches_running,
-		atomic_load(&f->suspended));
+		atomic_load(&f->suspended), f->cfg.nm ? nm_active(f->cfg.nm) : (size_t)0,
+		ws.subscriptions, ws.subscriptions_active, ws.subscription_notifies,
+		ws.subscription_retries, ws.subscription_failures);
 	if (n < 0)
 		return reply_text(c, 503, "out of memory\n");
+	if (f->cfg.dlv) {
+		char *more = realloc(body, (size_t)n + METRICS_MAX);
+
+		if (!more) {
+			free(body);
+			return reply_text(c, 503, "out of memory\n");
+		}
+		body = more;
+		n += (int)dlv_metrics(f->cfg.dlv, body + n, METRICS_MAX);
+	}
 	return reply(c, 200, "text/plain; version=0.0.4", body, (size_t)n, MHD_RESPMEM_MUST_FREE);
 }
 
@@ -351,13 +410,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (!get) {
 		atomic_fetch_add(&f->http_rejected, 1);
-		return reply_text(c, strcmp(url, "/health") && strcmp(url, "/metrics") ? 404 : 405,
-				  "not found\n");
+		return reply_text(c, 404, "not found\n");
 	}
 	if (strcmp(url, "/health") == 0)
 		return serve_health(f, c);
 	if (strcmp(url, "/metrics") == 0)
 		return serve_metrics(f, c);
+	if (strcmp(url, "/notifications") == 0)
+		return serve_notifications(f, c);
+	if (strcmp(url, "/deliveries") == 0)
+		return serve_deliveries(f, c);
 	if (url[0] == '/' && !strchr(url + 1, '/')) {
 		const struct wsdl_file *w = find_file(url + 1);
 
@@ -370,7 +432,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			"pxtsgw: Parlay X Terminal Status gateway\n"
 			"  POST /TerminalStatus                      (WSDL: /TerminalStatus?wsdl)\n"
 			"  POST /TerminalStatusNotificationManager   (WSDL: /TerminalStatusNotificationManager?wsdl)\n"
-			"  GET  /health  /metrics\n");
+			"  GET  /health  /metrics  /notifications  /deliveries?correlator=C\n");
 	atomic_fetch_add(&f->http_rejected, 1);
 	return reply_text(c, 404, "not found\n");
 }

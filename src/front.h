@@ -6,6 +6,8 @@
  *   GET  /<file>.wsdl|.xsd     the documents the WSDL imports
  *   GET  /health               200 when SIP and the store are ready, else 503
  *   GET  /metrics              Prometheus text format
+ *   GET  /notifications        running notifications and their delivery health
+ *   GET  /deliveries?correlator=C   delivery tracking records (JSON)
  *
  * Requests that wait for SIP are suspended (MHD_suspend_connection), not
  * parked on a thread.
@@ -20,6 +22,8 @@ struct front;
 struct svc;
 struct watch;
 struct store;
+struct nm;
+struct dlv;
 
 struct front_config {
 	const char *listen;          /* host:port */
@@ -28,7 +32,9 @@ struct front_config {
 	unsigned max_connections;
 	struct svc *svc;
 	struct watch *watch;         /* for /health and /metrics */
-	struct store *store;         /* for /health */
+	struct store *store;         /* for /health and /deliveries */
+	struct nm *nm;               /* for /notifications (NULL: none) */
+	struct dlv *dlv;             /* for /metrics (NULL: none) */
 };
 
 int front_start(const struct front_config *cfg, struct front **out);

@@ -4,9 +4,11 @@
  *
  *   pxtsgw [-c FILE] [-o KEY=VALUE]... [-t] [-h] [-V]
  *
- * Start order: configuration -> log -> groups -> store -> SIP watcher ->
- * SOAP glue -> HTTP front. Stop order: stop accepting HTTP, stop the SIP
- * side (which answers every waiting request), stop HTTP, close the store.
+ * Start order: configuration -> log -> groups -> store -> callback delivery
+ * -> SIP watcher -> notification manager -> SOAP glue -> HTTP front.
+ * Stop order: stop accepting HTTP, end the notifications (their
+ * subscriptions), stop the SIP side (which answers every waiting request),
+ * stop HTTP, stop delivery, close the store.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,9 +19,11 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "dlv.h"
 #include "front.h"
 #include "group.h"
 #include "log.h"
+#include "nm.h"
 #include "pstat.h"
 #include "query.h"
 #include "store.h"
@@ -92,6 +96,8 @@ int main(int argc, char **argv)
 	struct watch *watch = NULL;
 	struct svc *svc = NULL;
 	struct front *front = NULL;
+	struct dlv *dlv = NULL;
+	struct nm *nm = NULL;
 	sigset_t set;
 
 	if (!opts)
@@ -141,6 +147,20 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	{
+		struct dlv_config dc = {
+			.workers = (unsigned)s.cfg.delivery_workers,
+			.max_attempts = s.cfg.delivery_max_attempts,
+			.backoff_ms = s.cfg.delivery_backoff_ms,
+			.backoff_max_ms = s.cfg.delivery_backoff_max_ms,
+			.timeout_ms = s.cfg.delivery_timeout_ms,
+			.store = store,
+		};
+		if (dlv_start(&dc, &dlv) != 0) {
+			log_error("cannot start callback delivery");
+			goto out;
+		}
+	}
+	{
 		struct watch_config wc = {
 			.listen = s.cfg.sip_listen,
 			.transport = s.cfg.sip_transport,
@@ -148,10 +168,24 @@ int main(int argc, char **argv)
 			.watcher_uri = s.cfg.sip_watcher_uri,
 			.fetch_timeout_ms = s.cfg.status_fetch_timeout_ms,
 			.max_fetches = s.cfg.sip_max_fetches,
+			.subscribe_expires_s = s.cfg.sip_subscribe_expires,
+			.give_up_s = s.cfg.sip_resubscribe_give_up_s,
 			.rules = &s.rules,
 		};
 		if (watch_start(&wc, &watch) != 0)
 			goto out;
+	}
+	{
+		struct nm_config nc = {
+			.watch = watch,
+			.dlv = dlv,
+			.start_timeout_ms = s.cfg.status_fetch_timeout_ms,
+		};
+		nm = nm_new(&nc);
+		if (!nm) {
+			log_error("cannot set up the notification manager");
+			goto out;
+		}
 	}
 	{
 		struct query_env env = {
@@ -166,11 +200,23 @@ int main(int argc, char **argv)
 			.tel_domain = s.cfg.sip_tel_domain,
 			.group_concurrency = (unsigned)s.cfg.status_group_concurrency,
 		};
+		struct nm_policy pol = {
+			.max_addresses = (size_t)s.cfg.policy_max_notification_addresses,
+			.default_duration_ms = (int64_t)s.cfg.policy_default_notification_duration_s * 1000,
+			.max_duration_ms = (int64_t)s.cfg.policy_max_notification_duration_s * 1000,
+			.min_interval_ms = s.cfg.policy_min_notification_interval_ms,
+			.max_count = s.cfg.policy_max_notification_count,
+			.unlimited_count_allowed = s.cfg.policy_unlimited_count_allowed,
+			.groups = env.policy,
+		};
 		svc = svc_new(&env);
 		if (!svc) {
 			log_error("cannot set up the SOAP service");
 			goto out;
 		}
+		svc_set_notifications(svc, nm, &pol,
+				      strcmp(s.cfg.notify_style, "statusChanged") == 0 ?
+				      NOTIF_STYLE_STATUS_CHANGED : NOTIF_STYLE_STATUS_NOTIFICATION);
 	}
 	{
 		struct front_config fc = {
@@ -181,6 +227,8 @@ int main(int argc, char **argv)
 			.svc = svc,
 			.watch = watch,
 			.store = store,
+			.nm = nm,
+			.dlv = dlv,
 		};
 		if (front_start(&fc, &front) != 0)
 			goto out;
@@ -190,9 +238,12 @@ int main(int argc, char **argv)
 	log_info("stopping on signal %d", wait_for_signal());
 out:
 	front_quiesce(front);
+	nm_shutdown(nm);
 	watch_stop(watch);
 	front_stop(front);
+	dlv_stop(dlv);
 	svc_free(svc);
+	nm_free(nm);
 	store_close(store);
 	group_free(s.groups);
 	log_info("pxtsgw stopped");

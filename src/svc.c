@@ -24,6 +24,7 @@
 
 #include "fault.h"
 #include "log.h"
+#include "nm.h"
 
 /* returned by a service function in phase 1 to defer its answer */
 #define SVC_DEFER (SOAP_STOP + 100)
@@ -33,17 +34,23 @@
 #define SVC_MAX_OCCURS 10000
 #define SVC_MAX_STRING 8192
 
-enum op { OP_NONE, OP_GET_STATUS, OP_GET_STATUS_FOR_GROUP };
+enum op { OP_NONE, OP_GET_STATUS, OP_GET_STATUS_FOR_GROUP, OP_START_NOTIFICATION, OP_END_NOTIFICATION };
 
 struct svc {
 	struct query_env env;
+	struct nm *nm;
+	struct nm_policy pol;
+	enum notif_style style;
 	pthread_key_t key;
 	struct Namespace *ns;   /* SOAP 1.1 only: no SOAP 1.2 wildcards */
 };
 
 struct svc_pending {
 	enum op op;
-	struct query *q;
+	struct query *q;          /* getStatus, getStatusForGroup */
+	struct nm_start *ns;      /* startNotification */
+	struct nm_end *ne;        /* endNotification */
+	struct nm *nm;
 	bool start_failed;
 };
 
@@ -55,6 +62,17 @@ struct call {
 };
 
 /* --- per-thread contexts ------------------------------------------------- */
+
+/* Called by gSOAP once the Header is read (present or not), before the
+ * Body. The Envelope and Header are matched strictly, so unknown optional
+ * headers are skipped; in the Body, elements are matched by local name: the
+ * children of the types are unqualified on the wire, but some stacks
+ * qualify them, and the contract says to accept both. */
+static int body_lenient(struct soap *soap)
+{
+	soap->mode |= SOAP_XML_IGNORENS;
+	return SOAP_OK;
+}
 
 static void soap_release(void *p)
 {
@@ -71,12 +89,11 @@ static struct soap *thread_soap(struct svc *s)
 
 	if (soap)
 		return soap;
-	/* IGNORENS: children of the types are unqualified on the wire, but
-	 * some stacks qualify them; match them by local name either way */
-	soap = soap_new1(SOAP_ENC_PLAIN | SOAP_C_UTFSTRING | SOAP_XML_IGNORENS);
+	soap = soap_new1(SOAP_ENC_PLAIN | SOAP_C_UTFSTRING);
 	if (!soap)
 		return NULL;
 	soap_set_namespaces(soap, s->ns);
+	soap->fheader = body_lenient;
 	soap->maxlevel = SVC_MAX_LEVEL;
 	soap->maxoccurs = SVC_MAX_OCCURS;
 	soap->maxlength = SVC_MAX_STRING;
@@ -135,7 +152,16 @@ void svc_pending_free(struct svc_pending *p)
 	if (!p)
 		return;
 	query_free(p->q);
+	nm_start_free(p->ns);
+	nm_end_free(p->ne);
 	free(p);
+}
+
+void svc_set_notifications(struct svc *s, struct nm *nm, const struct nm_policy *pol, int style)
+{
+	s->nm = nm;
+	s->pol = *pol;
+	s->style = (enum notif_style)style;
 }
 
 /* --- faults -------------------------------------------------------------- */
@@ -209,48 +235,75 @@ static enum ts__Status status_out(ts_status st)
 
 /* --- serving -------------------------------------------------------------- */
 
-#define SOAP12_ENV "http://www.w3.org/2003/05/soap-envelope"
+#define SOAP11_ENV "http://schemas.xmlsoap.org/soap/envelope/"
 
-/* true when the document element is a SOAP 1.2 Envelope. Only SOAP 1.1 is
- * served: the caller answers VersionMismatch (contract section 1). */
-static bool is_soap12(const char *body)
+static const char *skip_blanks(const char *p)
 {
-	const char *p = body, *name, *end, *colon, *decl;
-	char attr[80];
-	size_t plen;
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return p;
+}
 
-	for (;;) {
-		p = strchr(p, '<');
+/* Looks at the document element. Returns false when it is an Envelope
+ * whose namespace is not SOAP 1.1 (SOAP 1.2, or anything else): the caller
+ * answers VersionMismatch (contract section 1). Anything that is not an
+ * Envelope, or that cannot be read here, is left to gSOAP. */
+static bool envelope_ns_ok(const char *body)
+{
+	const char *p = body, *name, *colon = NULL;
+	size_t nlen, plen;
+
+	if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf)
+		p += 3;
+	for (;;) {                       /* prolog: declaration, comments, PIs */
+		p = skip_blanks(p);
+		if (p[0] != '<')
+			return true;
+		if (p[1] != '?' && p[1] != '!')
+			break;
+		p = strchr(p, '>');
 		if (!p)
-			return false;
-		if (p[1] == '?' || p[1] == '!') {
-			p = strchr(p, '>');
-			if (!p)
-				return false;
-			continue;
-		}
-		break;
+			return true;
+		p++;
 	}
 	name = p + 1;
-	end = strchr(name, '>');
-	if (!end)
-		return false;
-	plen = strcspn(name, " \t\r\n/>");
-	colon = memchr(name, ':', plen);
-	if (colon)
-		snprintf(attr, sizeof(attr), "xmlns:%.*s=", (int)(colon - name), name);
-	else
-		snprintf(attr, sizeof(attr), "xmlns=");
-	for (decl = name; (decl = strstr(decl, attr)) != NULL && decl < end; decl += strlen(attr)) {
-		const char *v = decl + strlen(attr);
+	nlen = strcspn(name, " \t\r\n/>");
+	colon = memchr(name, ':', nlen);
+	plen = colon ? (size_t)(colon - name) : 0;
+	if (nlen - (colon ? plen + 1 : 0) != strlen("Envelope") ||
+	    strncmp(colon ? colon + 1 : name, "Envelope", 8) != 0)
+		return true;
+	/* attributes: name blanks = blanks quote value quote */
+	p = name + nlen;
+	for (;;) {
+		const char *an, *v;
+		size_t alen, vlen;
+		char q;
 
-		if (decl[-1] != ' ' && decl[-1] != '\t' && decl[-1] != '\n' && decl[-1] != '\r')
-			continue;
-		if ((*v == '"' || *v == '\'') && strncmp(v + 1, SOAP12_ENV, strlen(SOAP12_ENV)) == 0 &&
-		    v[1 + strlen(SOAP12_ENV)] == *v)
+		p = skip_blanks(p);
+		if (!*p || *p == '>' || *p == '/')
+			break;
+		an = p;
+		alen = strcspn(an, " \t\r\n=/>");
+		p = skip_blanks(an + alen);
+		if (*p != '=')
 			return true;
+		p = skip_blanks(p + 1);
+		q = *p;
+		if (q != '"' && q != '\'')
+			return true;
+		v = p + 1;
+		p = strchr(v, q);
+		if (!p)
+			return true;
+		vlen = (size_t)(p - v);
+		p++;
+		if (colon ? (alen == 6 + plen && strncmp(an, "xmlns:", 6) == 0 &&
+			     strncmp(an + 6, name, plen) == 0)
+			  : (alen == 5 && strncmp(an, "xmlns", 5) == 0))
+			return vlen == strlen(SOAP11_ENV) && strncmp(v, SOAP11_ENV, vlen) == 0;
 	}
-	return false;
+	return false;   /* an Envelope with no namespace of its own */
 }
 
 /* Runs the generated dispatcher over body. Returns the gSOAP error (0). */
@@ -271,7 +324,7 @@ static int run(struct svc *s, struct call *c, const char *body, const char *acti
 	soap->os = &res;
 	soap->action = soap_strdup(soap, action);
 	soap_begin_serve(soap);
-	if (is_soap12(body)) {
+	if (!envelope_ns_ok(body)) {
 		soap->version = 1;
 		soap->error = SOAP_VERSIONMISMATCH;
 	}
@@ -315,7 +368,20 @@ enum svc_rc svc_handle(struct svc *s, const char *body, size_t len, const char *
 
 int svc_start(struct svc_pending *p, svc_wake_h *wake, void *arg)
 {
-	if (query_run(p->q, wake, arg) != 0) {
+	int rc;
+
+	switch (p->op) {
+	case OP_START_NOTIFICATION:
+		rc = nm_start_async(p->nm, p->ns, wake, arg);
+		break;
+	case OP_END_NOTIFICATION:
+		rc = nm_end_async(p->nm, p->ne, wake, arg);
+		break;
+	default:
+		rc = query_run(p->q, wake, arg);
+		break;
+	}
+	if (rc != 0) {
 		p->start_failed = true;
 		return -1;
 	}
@@ -332,25 +398,22 @@ void svc_finish(struct svc *s, struct svc_pending *p, const char *body, size_t l
 	svc_pending_free(p);
 }
 
-static struct svc_pending *pending_new(enum op op, struct query *q)
+/* Phase-1 tail shared by the deferred operations: takes q, ns or ne. */
+static int defer(struct soap *soap, struct call *c, enum op op, struct query *q,
+		 struct nm_start *ns, struct nm_end *ne)
 {
-	struct svc_pending *p = calloc(1, sizeof(*p));
-
-	if (p) {
-		p->op = op;
-		p->q = q;
-	}
-	return p;
-}
-
-/* Phase-1 tail shared by the deferred operations. */
-static int defer(struct soap *soap, struct call *c, enum op op, struct query *q)
-{
-	c->p = pending_new(op, q);
+	c->p = calloc(1, sizeof(*c->p));
 	if (!c->p) {
 		query_free(q);
+		nm_start_free(ns);
+		nm_end_free(ne);
 		return fault1(soap, SVC0001, "out of memory");
 	}
+	c->p->op = op;
+	c->p->q = q;
+	c->p->ns = ns;
+	c->p->ne = ne;
+	c->p->nm = c->s->nm;
 	return SVC_DEFER;
 }
 
@@ -379,7 +442,7 @@ int __tss__getStatus(struct soap *soap, struct tsl__getStatus *req, struct tsl__
 	q = query_new_single(&c->s->env, req->address, &f);
 	if (!q)
 		return send_fault(soap, &f);
-	return defer(soap, c, OP_GET_STATUS, q);
+	return defer(soap, c, OP_GET_STATUS, q, NULL, NULL);
 }
 
 int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *req,
@@ -439,23 +502,105 @@ int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *r
 			    (size_t)req->__sizeaddresses, &f);
 	if (!q)
 		return send_fault(soap, &f);
-	return defer(soap, c, OP_GET_STATUS_FOR_GROUP, q);
+	return defer(soap, c, OP_GET_STATUS_FOR_GROUP, q, NULL, NULL);
 }
 
-/* --- not yet served -------------------------------------------------------- */
+/* --- notifications ---------------------------------------------------------- */
+
+static void time_in(const struct pxc__TimeMetric *t, struct nm_time *out)
+{
+	out->present = t != NULL;
+	if (t) {
+		out->metric = (enum nm_metric)t->metric;  /* same order as TimeMetrics */
+		out->units = t->units;
+	}
+}
+
+static ts_status status_in(enum ts__Status st)
+{
+	switch (st) {
+	case ts__Status__Busy: return TS_BUSY;
+	case ts__Status__Reachable: return TS_REACHABLE;
+	case ts__Status__Unreachable: break;
+	}
+	return TS_UNREACHABLE;
+}
 
 int __tsnms__startNotification(struct soap *soap, struct tsnml__startNotification *req,
 			       struct tsnml__startNotificationResponse *resp)
 {
-	(void)req; (void)resp;
-	return fault1(soap, SVC0001, "startNotification is not available in this version");
+	struct call *c = soap->user;
+	struct svc_pending *p;
+	struct nm_request r = { 0 };
+	ts_status crit[3];
+	struct nm_start *ns;
+	struct fault f;
+
+	(void)resp;
+	if ((p = phase2(c, OP_START_NOTIFICATION)) != NULL) {
+		if (p->start_failed)
+			return fault1(soap, SVC0001, "notification service unavailable");
+		if (nm_start_result(p->ns, &f) != 0)
+			return send_fault(soap, &f);
+		return SOAP_OK;
+	}
+	if (!c->s->nm)
+		return fault1(soap, SVC0001, "notifications are not enabled");
+	if (req->reference) {
+		r.endpoint = req->reference->endpoint;
+		r.interface_name = req->reference->interfaceName;
+		r.correlator = req->reference->correlator;
+	}
+	r.addresses = (const char *const *)req->addresses;
+	r.n_addresses = req->__sizeaddresses > 0 ? (size_t)req->__sizeaddresses : 0;
+	if (req->__sizecriteria > 3) {
+		/* three distinct values at most: a longer list repeats them */
+		unsigned seen = 0;
+		for (int i = 0; i < req->__sizecriteria; i++)
+			seen |= 1u << status_in(req->criteria[i]);
+		for (int k = 0; k < 3; k++)
+			if (seen & (1u << k))
+				crit[r.n_criteria++] = (ts_status)k;
+	} else {
+		for (int i = 0; i < req->__sizecriteria; i++)
+			crit[r.n_criteria++] = status_in(req->criteria[i]);
+	}
+	r.criteria = crit;
+	r.check_immediate = req->checkImmediate == xsd__boolean__true_;
+	time_in(req->frequency, &r.frequency);
+	time_in(req->duration, &r.duration);
+	r.has_count = req->count != NULL;
+	r.count = req->count ? *req->count : 0;
+	ns = nm_prepare(&r, &c->s->pol, c->s->env.groups, c->s->env.tel_domain, c->s->style, &f);
+	if (!ns)
+		return send_fault(soap, &f);
+	return defer(soap, c, OP_START_NOTIFICATION, NULL, ns, NULL);
 }
 
 int __tsnms__endNotification(struct soap *soap, struct tsnml__endNotification *req,
 			     struct tsnml__endNotificationResponse *resp)
 {
-	(void)req; (void)resp;
-	return fault1(soap, SVC0001, "endNotification is not available in this version");
+	struct call *c = soap->user;
+	struct svc_pending *p;
+	struct nm_end *ne;
+	struct fault f;
+
+	(void)resp;
+	if ((p = phase2(c, OP_END_NOTIFICATION)) != NULL) {
+		if (p->start_failed)
+			return fault1(soap, SVC0001, "notification service unavailable");
+		if (nm_end_result(p->ne, &f) != 0)
+			return send_fault(soap, &f);
+		return SOAP_OK;
+	}
+	if (!c->s->nm)
+		return fault1(soap, SVC0001, "notifications are not enabled");
+	if (!req->correlator || !*req->correlator)
+		return fault1(soap, SVC0002, "correlator");
+	ne = nm_end_new(req->correlator);
+	if (!ne)
+		return fault1(soap, SVC0001, "out of memory");
+	return defer(soap, c, OP_END_NOTIFICATION, NULL, NULL, ne);
 }
 
 /* The callback interface is implemented by clients, not by the gateway. */

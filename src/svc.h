@@ -29,8 +29,14 @@ struct svc_response {
 
 enum svc_rc { SVC_DONE, SVC_WAIT };
 
+struct nm;
+struct nm_policy;
+
 /* env is copied; the pointers in it must outlive the svc. */
 struct svc *svc_new(const struct query_env *env);
+/* Serves startNotification / endNotification through nm (without it they
+ * answer SVC0001). pol is copied. */
+void svc_set_notifications(struct svc *s, struct nm *nm, const struct nm_policy *pol, int style);
 void svc_free(struct svc *s);
 
 /* Phase 1. body must be NUL-terminated (len excludes the NUL). On SVC_DONE
