@@ -1,0 +1,434 @@
+#!/bin/bash
+#
+# tests/bench/run.sh - how fast is getStatus through pxtsgw, next to raw
+# presence fetches against the same Kamailio in the same run?
+#
+# One Kamailio (deploy/kamailio/kamailio.cfg, UDP) on a free port, with busy
+# presentities published (bench-busy, bench-g0..g9). Then:
+#   baseline  raw fetches (SUBSCRIBE Event: presence, Expires: 0 -> 2xx +
+#             terminated NOTIFY -> 200) straight to Kamailio:
+#               SIPp (fetch_uac.xml) at a fixed 500/s, and a max-throughput
+#               probe with at most 50 calls open (-l 50);
+#               raw_fetch.py closed loops at c=1, 10, 50 (SIPp cannot do c=1
+#               or time sub-millisecond: its clock has 4 ms ticks here)
+#   gateway   bin/pxtsgw against the same Kamailio; wrk (post.lua) POSTs
+#             getStatus(sip:bench-busy) at c=1, 10, 50 and
+#             getStatusForGroup(10 addresses) at c=10; every answer is checked
+#             (2xx and Busy)
+# and prints a table: gateway req/s and latency next to the baseline
+# (ratios), Kamailio SUBSCRIBEs per request, CPU of the gateway and Kamailio.
+# Figures come from a shared, noisy machine: compare within one run only.
+#
+# Usage: tests/bench/run.sh        (make bench builds bin/pxtsgw first)
+# Environment:
+#   PXTSGW_BIN=path        gateway binary (default bin/pxtsgw: the optimised one)
+#   BENCH_DURATION=5       seconds per gateway (wrk) run
+#   BENCH_PROBE=3          seconds per baseline closed-loop run
+#   BENCH_KAM_SHM_MB=1024  Kamailio shared memory. tests/lib/kamailio.sh passes
+#                          -m 256, which this load exhausts (each fetch holds
+#                          ~22 KB of tm state for ~5 s: 3,500 fetch/s need
+#                          ~400 MB; then Kamailio answers 500). Set 256 to see.
+#   RUN_DIR=/abs/dir       keep logs there (default: a temp dir, removed on success)
+# Total time ~55-70 s, waits between runs included. Exit 0 when everything
+# ran (no speed is asserted); 1 when something could not run or failed:
+# setup, a SIPp or raw fetch failure, a wrong answer, gateway errors above
+# 1 % (fewer: a WARNING), a gateway crash or a non-zero exit on SIGTERM.
+# Stops only the processes it started, by PID.
+
+set -u
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$BENCH_DIR/../lib/kamailio.sh"
+. "$BENCH_DIR/../lib/gateway.sh"
+
+DURATION=${BENCH_DURATION:-5}
+PROBE=${BENCH_PROBE:-3}
+SHM_MB=${BENCH_KAM_SHM_MB:-1024}
+export PXTSGW_BIN=${PXTSGW_BIN:-$REPO_ROOT/bin/pxtsgw}
+HZ=$(getconf CLK_TCK)
+T0=$(now_ms)
+
+PROBLEMS=()
+problem() {
+	PROBLEMS+=("$*")
+	echo "PROBLEM: $*" >&2
+}
+die() {
+	problem "$*"
+	exit 1
+}
+
+# --- preflight -------------------------------------------------------------------
+for tool in sipp wrk kamcmd curl sqlite3; do
+	command -v "$tool" >/dev/null 2>&1 || die "$tool not installed (make deps)"
+done
+KAM_REAL=$(command -v kamailio 2>/dev/null || echo /usr/sbin/kamailio)
+[[ -x $KAM_REAL ]] || die "kamailio not installed (make deps)"
+[[ -x $PXTSGW_BIN ]] || die "no gateway binary $PXTSGW_BIN (run make)"
+
+if [[ -n "${RUN_DIR:-}" ]]; then
+	mkdir -p "$RUN_DIR/bench" || exit 1
+	RUN_DIR=$(cd "$RUN_DIR/bench" && pwd)
+	KEEP_RUN_DIR=1
+else
+	RUN_DIR=$(mktemp -d /tmp/pxts-bench.XXXXXX) || exit 1
+	KEEP_RUN_DIR=0
+fi
+
+CHILD=""
+cleanup() {
+	local rc=$?
+	if [[ -n $CHILD ]]; then
+		stop_pid "$CHILD" 3 >/dev/null 2>&1
+		CHILD=""
+	fi
+	gateway_stop >/dev/null 2>&1
+	kamailio_stop >/dev/null 2>&1
+	if ((rc == 0 && KEEP_RUN_DIR == 0)); then
+		rm -rf "$RUN_DIR"
+	else
+		echo "logs: $RUN_DIR"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# bg_run LIMIT_S OUT ERR CMD...: runs CMD in the background (so a signal
+# reaches our trap at once; cleanup stops it by PID), killed after LIMIT_S.
+# Sets RC.
+bg_run() {
+	local limit=$1 out=$2 err=$3
+	shift 3
+	timeout -k 2 "$limit" "$@" >"$out" 2>"$err" </dev/null &
+	CHILD=$!
+	wait "$CHILD"
+	RC=$?
+	CHILD=""
+}
+
+# --- probes of the processes ---------------------------------------------------------
+kam_stat() { # kam_stat NAME: one Kamailio statistic (name without "group:")
+	kamcmd -s "$KAM_CTL" stats.get_statistics "$1" 2>/dev/null | awk -F' = ' 'NR == 1 { print $2 + 0 }'
+}
+shm_used_mb() {
+	kamcmd -s "$KAM_CTL" core.shmmem 2>/dev/null | awk '$1 == "real_used:" { printf "%d", $2 / 1048576 }'
+}
+proc_ticks() { # proc_ticks PID...: utime+stime of those processes, in clock ticks
+	local p sum=0 t
+	for p in "$@"; do
+		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || continue
+		sum=$((sum + ${t:-0}))
+	done
+	echo "$sum"
+}
+kam_pids() {
+	echo "$KAM_PID"
+	ps -o pid= --ppid "$KAM_PID" 2>/dev/null
+}
+udp_drops() { # udp_drops PORT: datagrams dropped by the UDP socket(s) bound to 127.0.0.1:PORT
+	[[ -n $1 ]] || { echo 0; return; }
+	awk -v p="$(printf '0100007F:%04X' "$1")" '$2 == p { d += $NF } END { print d + 0 }' /proc/net/udp 2>/dev/null
+}
+
+# snap_begin / snap_end NAME: Kamailio SUBSCRIBEs received (retransmissions
+# included), CPU of the gateway and of Kamailio, datagrams dropped by the
+# gateway's and Kamailio's UDP sockets (receive buffer full), wall time.
+# snap_end stores "subs gw_cpu% kam_cpu% gw_drops kam_drops shm_mb" in SNAP[NAME].
+declare -A SNAP
+snap_begin() {
+	S_SUBS=$(kam_stat rcv_requests_subscribe)
+	S_GW=$([[ -n ${GW_PID:-} ]] && proc_ticks "$GW_PID" || echo 0)
+	# shellcheck disable=SC2046 # one PID per word
+	S_KAM=$(proc_ticks $(kam_pids))
+	S_GWDROP=$(udp_drops "${GW_SIP_PORT:-}")
+	S_KAMDROP=$(udp_drops "$KAM_PORT")
+	S_T=$(now_ms)
+}
+snap_end() {
+	local subs gw kam gwdrop kamdrop wall
+	subs=$(($(kam_stat rcv_requests_subscribe) - S_SUBS))
+	gw=$(($([[ -n ${GW_PID:-} ]] && proc_ticks "$GW_PID" || echo 0) - S_GW))
+	# shellcheck disable=SC2046
+	kam=$(($(proc_ticks $(kam_pids)) - S_KAM))
+	gwdrop=$(($(udp_drops "${GW_SIP_PORT:-}") - S_GWDROP))
+	kamdrop=$(($(udp_drops "$KAM_PORT") - S_KAMDROP))
+	wall=$(($(now_ms) - S_T))
+	SNAP[$1]=$(awk -v s="$subs" -v g="$gw" -v k="$kam" -v d1="$gwdrop" -v d2="$kamdrop" -v w="$wall" \
+		-v hz="$HZ" -v m="$(shm_used_mb)" \
+		'BEGIN { printf "%d %.0f %.0f %d %d %d", s, 100 * g / hz / (w / 1000), 100 * k / hz / (w / 1000), d1, d2, m }')
+}
+
+# drain: tm keeps every transaction ~5 s after it ends; wait (at most 10 s)
+# until Kamailio's shared memory is back under a quarter, so that each run
+# starts with room to spare.
+drain() {
+	local limit=$((SHM_MB / 4)) t
+	t=$(now_ms)
+	while (($(shm_used_mb) > limit)); do
+		if (($(now_ms) - t > 10000)); then
+			echo "  (Kamailio shm still $(shm_used_mb) MB after 10 s)" >&2
+			return
+		fi
+		sleep 0.25
+	done
+}
+
+# --- Kamailio and the presentities ---------------------------------------------------
+echo "pxtsgw bench: $(nproc) cores, Kamailio -m $SHM_MB, gateway $PXTSGW_BIN; logs in $RUN_DIR"
+KAM_PORT=$(free_port) || die "no free port"
+export BENCH_KAM_SHM_MB=$SHM_MB BENCH_KAMAILIO_REAL=$KAM_REAL
+KAMAILIO="$BENCH_DIR/kamailio-shm.sh" kamailio_start "$RUN_DIR/kam" "$KAM_PORT" LOGLEVEL=1 ||
+	die "kamailio did not start (see $RUN_DIR/kam/kamailio.log)"
+SRV="127.0.0.1:$KAM_PORT"
+
+PRESENTITIES=(bench-busy bench-g{0..9})
+pub_pids=()
+for p in "${PRESENTITIES[@]}"; do
+	"$PY" "$SIP_PUBLISH" --server "$SRV" --basic open --activity on-the-phone --expires 3600 "$p" \
+		>"$RUN_DIR/pub-$p.out" 2>&1 &
+	pub_pids+=($!)
+done
+for i in "${!pub_pids[@]}"; do
+	wait "${pub_pids[$i]}" || die "publishing ${PRESENTITIES[$i]} failed: $(cat "$RUN_DIR/pub-${PRESENTITIES[$i]}.out")"
+done
+
+# --- baseline: raw fetches -------------------------------------------------------------
+# A watcher's first fetches must not run concurrently: with the SQLite DB,
+# Kamailio's workers race on the new watchers row and answer some of them 500
+# ("database is locked"). So each client does one fetch alone first.
+SIPP_SF="$BENCH_DIR/fetch_uac.xml"
+sipp_run() { # sipp_run NAME LIMIT_S SIPP-ARGS...
+	local name=$1 limit=$2 dir="$RUN_DIR/$1"
+	shift 2
+	mkdir -p "$dir"
+	(cd "$dir" && exec timeout -k 2 "$limit" sipp -sf "$SIPP_SF" -s bench-busy -i 127.0.0.1 -p "$(free_port)" \
+		-nd -default_behaviors abortunexp -nostdin -recv_timeout 5s \
+		-trace_stat -trace_rtt -rtt_freq 1 -trace_err -trace_screen "$@" "$SRV" \
+		>"$dir/sipp.out" 2>&1 </dev/null) &
+	CHILD=$!
+	wait "$CHILD"
+	RC=$?
+	CHILD=""
+}
+
+# sipp_result NAME: "ok rate mean p50 p99 max failed ok_calls" from the stat and rtt
+# files (times in ms; SIPp's are multiples of its 4 ms clock tick).
+sipp_result() {
+	local dir="$RUN_DIR/$1" stat rtt
+	stat=$(ls "$dir"/*_.csv 2>/dev/null | head -1)
+	rtt=$(ls "$dir"/*_rtt.csv 2>/dev/null | head -1)
+	[[ -n $stat && -n $rtt ]] || { echo "missing"; return; }
+	tail -n +2 "$rtt" | cut -d';' -f2 | sort -n | awk -v st="$(tail -1 "$stat")" '
+		{ v[++n] = $1; s += $1 }
+		END {
+			split(st, f, ";")
+			# 8 CallRate(C), 16 SuccessfulCall(C), 18 FailedCall(C)
+			if (n == 0) { printf "ok %.1f - - - - %d %d\n", f[8], f[18], f[16]; exit }
+			i50 = int(n * 0.50 + 0.999); i99 = int(n * 0.99 + 0.999)
+			printf "ok %.1f %.3f %.1f %.1f %.1f %d %d\n", f[8], s / n, v[i50], v[i99], v[n], f[18], f[16]
+		}'
+}
+
+echo "baseline: raw fetches against Kamailio ..."
+sipp_run sipp-warm 15 -m 1
+((RC == 0)) || die "SIPp warm-up fetch failed (rc $RC, see $RUN_DIR/sipp-warm)"
+
+declare -A BASE # name -> "rate mean p50 p99 max failed fetches" (ms)
+snap_begin
+sipp_run sipp-500 $((DURATION + 20)) -r 500 -m $((500 * DURATION)) -l 8000
+snap_end sipp-500
+read -r ok rate mean p50 p99 max failed count <<<"$(sipp_result sipp-500)"
+[[ $ok == ok ]] || problem "SIPp 500/s: no statistics (rc $RC)"
+BASE[sipp-500]="$rate $mean $p50 $p99 $max $failed $count"
+((RC == 0)) || problem "SIPp 500/s: exit $RC, $failed failed calls (see $RUN_DIR/sipp-500)"
+
+bg_run 10 "$RUN_DIR/raw-warm.out" "$RUN_DIR/raw-warm.err" "$PY" "$BENCH_DIR/raw_fetch.py" --server "$SRV" --duration 0.02 bench-busy
+((RC == 0)) || die "raw_fetch.py warm-up failed: $(cat "$RUN_DIR/raw-warm.out" "$RUN_DIR/raw-warm.err")"
+for c in 1 10 50; do
+	drain
+	snap_begin
+	bg_run $((PROBE + 15)) "$RUN_DIR/raw-c$c.out" "$RUN_DIR/raw-c$c.err" \
+		"$PY" "$BENCH_DIR/raw_fetch.py" --server "$SRV" --duration "$PROBE" --concurrency "$c" bench-busy
+	snap_end raw-c$c
+	line=$(grep '^RAW_RESULT' "$RUN_DIR/raw-c$c.out")
+	if [[ -z $line ]]; then
+		problem "raw_fetch.py c=$c did not run (rc $RC): $(tail -2 "$RUN_DIR/raw-c$c.err")"
+		continue
+	fi
+	BASE[raw-c$c]=$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "%s %.3f %.3f %.3f %.3f %s %s", v["rate"], v["mean_us"] / 1000, v["p50_us"] / 1000,
+			v["p99_us"] / 1000, v["max_us"] / 1000, v["failed"], v["fetches"] }' <<<"$line")
+	((RC == 0)) || problem "raw_fetch.py c=$c: $(grep -o 'failed=[0-9]*' <<<"$line") ($(grep -o 'first_error=.*' <<<"$line"))"
+done
+
+drain
+snap_begin
+sipp_run sipp-max $((PROBE + 20)) -r 100000 -l 50 -timeout "${PROBE}s"
+snap_end sipp-max
+read -r ok rate mean p50 p99 max failed count <<<"$(sipp_result sipp-max)"
+[[ $ok == ok ]] || problem "SIPp max probe: no statistics (rc $RC)"
+BASE[sipp-max]="$rate $mean $p50 $p99 $max $failed $count"
+((RC == 0)) || problem "SIPp max probe: exit $RC, $failed failed calls (see $RUN_DIR/sipp-max)"
+
+# --- the gateway ---------------------------------------------------------------------
+echo "gateway: getStatus through pxtsgw ..."
+drain
+gateway_start "$RUN_DIR/gw" "$KAM_PORT" || die "the gateway did not start (see $RUN_DIR/gw/pxtsgw.log)"
+GW_STARTED_PID=$GW_PID
+
+envelope() { # envelope OPERATION CHILDREN-XML
+	printf '%s\n' '<?xml version="1.0" encoding="UTF-8"?>' \
+		'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:loc="http://www.csapi.org/schema/parlayx/terminal_status/v2_3/local">' \
+		"<soapenv:Body><loc:$1>$2</loc:$1></soapenv:Body></soapenv:Envelope>"
+}
+envelope getStatus '<loc:address>sip:bench-busy@127.0.0.1</loc:address>' >"$RUN_DIR/getStatus.xml"
+group_children=""
+for i in {0..9}; do
+	group_children+="<loc:addresses>sip:bench-g$i@127.0.0.1</loc:addresses>"
+done
+envelope getStatusForGroup "$group_children" >"$RUN_DIR/getStatusForGroup.xml"
+
+# One answer of each must be right before any run; single fetches first
+# (the gateway is a new watcher: see the SQLite note above).
+soap_post TerminalStatus "$RUN_DIR/getStatus.xml"
+printf '%s\n' "$BODY" >"$RUN_DIR/getStatus.answer"
+[[ $HTTP_CODE == 200 && $BODY == *">Busy<"* ]] ||
+	die "getStatus(sip:bench-busy) is not 200 + Busy: HTTP $HTTP_CODE $(_short "$BODY")"
+for i in {0..9}; do
+	soap_post TerminalStatus "$(envelope getStatus "<loc:address>sip:bench-g$i@127.0.0.1</loc:address>")"
+	[[ $HTTP_CODE == 200 && $BODY == *">Busy<"* ]] ||
+		die "getStatus(sip:bench-g$i) is not 200 + Busy: HTTP $HTTP_CODE $(_short "$BODY")"
+done
+soap_post TerminalStatus "$RUN_DIR/getStatusForGroup.xml"
+printf '%s\n' "$BODY" >"$RUN_DIR/getStatusForGroup.answer"
+nbusy=$(grep -o '>Busy<' <<<"$BODY" | wc -l)
+[[ $HTTP_CODE == 200 && $nbusy -eq 10 ]] ||
+	die "getStatusForGroup(10) is not 200 + 10 x Busy: HTTP $HTTP_CODE, $nbusy Busy: $(_short "$BODY")"
+
+declare -A GW # name -> "rps mean p50 p99 max non2xx unexpected sockerr requests"
+wrk_run() { # wrk_run NAME THREADS CONNS BODY EXPECT_COUNT
+	local name=$1 t=$2 c=$3 body=$4 n=$5 line
+	drain
+	snap_begin
+	BENCH_BODY=$body BENCH_EXPECT=">Busy<" BENCH_EXPECT_COUNT=$n \
+		bg_run $((DURATION + 20)) "$RUN_DIR/$name.out" "$RUN_DIR/$name.err" \
+		wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 5s -s "$BENCH_DIR/post.lua" "$GW_URL/TerminalStatus"
+	snap_end "$name"
+	line=$(grep '^WRK_RESULT' "$RUN_DIR/$name.out")
+	if [[ -z $line ]]; then
+		problem "wrk $name did not run (rc $RC): $(tail -3 "$RUN_DIR/$name.err")"
+		return
+	fi
+	GW[$name]=$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "%s %.3f %.3f %.3f %.3f %d %d %d %d %s", v["rps"], v["mean_us"] / 1000, v["p50_us"] / 1000,
+			v["p99_us"] / 1000, v["max_us"] / 1000, v["non2xx"], v["unexpected"],
+			v["connect"] + v["read"] + v["write"] + v["timeout"], v["requests"], v["first_bad"] }' <<<"$line")
+	local rps mean p50 p99 max non2xx unexp sockerr reqs first
+	read -r rps mean p50 p99 max non2xx unexp sockerr reqs first <<<"${GW[$name]}"
+	local bad=$((non2xx + unexp + sockerr))
+	if ((reqs == 0)); then
+		problem "$name: no request completed"
+	elif ((bad * 100 > reqs)); then
+		problem "$name: $bad of $reqs requests failed (non-2xx $non2xx, not Busy $unexp, socket errors $sockerr; first: $first)"
+	elif ((bad > 0)); then
+		echo "WARNING: $name: $bad of $reqs requests failed (non-2xx $non2xx, not Busy $unexp, socket errors $sockerr; first: $first)" >&2
+	fi
+	pid_alive "$GW_STARTED_PID" || die "the gateway died during $name (see $RUN_DIR/gw/pxtsgw.log)"
+}
+wrk_run gw-c1 1 1 "$RUN_DIR/getStatus.xml" 1
+wrk_run gw-c10 2 10 "$RUN_DIR/getStatus.xml" 1
+wrk_run gw-c50 2 50 "$RUN_DIR/getStatus.xml" 1
+wrk_run gw-group-c10 2 10 "$RUN_DIR/getStatusForGroup.xml" 10
+
+GW_LOG_PROBLEMS=$(grep -cE ' (error|warn) ' "$RUN_DIR/gw/pxtsgw.log")
+gateway_stop
+GW_RC=$?
+((GW_RC == 0)) || problem "the gateway exited with status $GW_RC on SIGTERM (see $RUN_DIR/gw/pxtsgw.log)"
+((GW_LOG_PROBLEMS == 0)) || echo "note: $GW_LOG_PROBLEMS error/warn lines in $RUN_DIR/gw/pxtsgw.log" >&2
+KAM_ERRORS=$(grep -cE 'ERROR|CRITICAL|BUG:' "$KAM_LOG")
+KAM_PEAK=$(kam_stat max_used_size)
+
+# --- report --------------------------------------------------------------------------
+ms() { awk -v v="$1" 'BEGIN { if (v == "-" || v == "") print "-"; else printf "%.2f", v }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "-") printf "%.2f", a / b; else print "-" }'; }
+per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
+
+echo
+echo "== pxtsgw bench $(date -u +%Y-%m-%dT%H:%M:%SZ): nproc=$(nproc); clients, Kamailio and gateway share these cores =="
+echo "   A shared, noisy machine: rough figures, compare within one run only. UDP; Kamailio 2 workers, -m $SHM_MB."
+echo
+echo "baseline: raw fetches of sip:bench-busy (SUBSCRIBE Expires 0 -> 2xx + NOTIFY -> 200), straight to Kamailio"
+printf '  %-26s %8s %7s %6s %6s %6s %6s %6s %5s %5s %5s\n' client fetch/s "mean ms" p50 p99 max failed SUB/f kam% drop shmMB
+for name in sipp-500 sipp-max raw-c1 raw-c10 raw-c50; do
+	[[ -n ${BASE[$name]:-} ]] || continue
+	read -r rate mean p50 p99 max failed count <<<"${BASE[$name]}"
+	read -r subs _ kam _ kamdrop shm <<<"${SNAP[$name]:-0 0 0 0 0 0}"
+	case $name in
+	sipp-500) label="sipp 500/s x ${DURATION} s" ;;
+	sipp-max) label="sipp -l 50 (max) ${PROBE} s" ;;
+	raw-c*) label="raw_fetch.py c=${name#raw-c} ${PROBE} s" ;;
+	esac
+	t=""
+	[[ $name == sipp-* ]] && t="~"
+	printf '  %-26s %8.1f %7s %6s %6s %6s %6s %6s %4s%% %5s %5s\n' "$label" "$rate" "$(ms "$mean")$t" \
+		"$(ms "$p50")$t" "$(ms "$p99")$t" "$(ms "$max")$t" "$failed" "$(per "$subs" "$((count + failed))")" \
+		"$kam" "$kamdrop" "$shm"
+done
+echo "  ~ SIPp counts time in 4 ms clock ticks (CLOCK_MONOTONIC_COARSE) and starts calls on a tick: 0 means under"
+echo "    4 ms. For the same reason SIPp -l 1 / -l 10 would be capped at 250 / 2500 calls/s: raw_fetch.py (Python,"
+echo "    ns clock) gives the per-concurrency baseline."
+echo
+echo "gateway: wrk POST to bin/$(basename "$PXTSGW_BIN") (defaults: http.threads=2, UDP), ${DURATION} s per run; every answer checked (2xx + Busy)"
+printf '  %-16s %8s %7s %6s %6s %6s %6s %5s %7s %7s %5s %6s %5s %9s %5s\n' run req/s "mean ms" p50 p99 max non2xx !Busy sockerr SUB/req gw% gwus/r kam% "drop g/k" shmMB
+for name in gw-c1 gw-c10 gw-c50 gw-group-c10; do
+	[[ -n ${GW[$name]:-} ]] || continue
+	read -r rps mean p50 p99 max non2xx unexp sockerr reqs _ <<<"${GW[$name]}"
+	read -r subs gw kam gwdrop kamdrop shm <<<"${SNAP[$name]:-0 0 0 0 0 0}"
+	case $name in
+	gw-c1) label="getStatus c=1" ;;
+	gw-c10) label="getStatus c=10" ;;
+	gw-c50) label="getStatus c=50" ;;
+	gw-group-c10) label="group(10) c=10" ;;
+	esac
+	printf '  %-16s %8.1f %7s %6s %6s %6s %6d %5d %7d %7s %4s%% %6s %4s%% %9s %5s\n' "$label" "$rps" "$(ms "$mean")" \
+		"$(ms "$p50")" "$(ms "$p99")" "$(ms "$max")" "$non2xx" "$unexp" "$sockerr" "$(per "$subs" "$reqs")" \
+		"$gw" "$(awk -v g="$gw" -v r="$rps" 'BEGIN { if (r > 0) printf "%.0f", g / 100 / r * 1e6; else print "-" }')" \
+		"$kam" "$gwdrop/$kamdrop" "$shm"
+done
+echo "  SUB/f, SUB/req: SUBSCRIBEs Kamailio received per fetch / request (retransmissions included); gw%, kam%:"
+echo "  CPU in % of one core; gwus/r: gateway CPU microseconds per request; drop: datagrams dropped by the"
+echo "  gateway's / Kamailio's UDP socket (receive buffer full: each costs a 500 ms SIP retransmission);"
+echo "  shmMB: Kamailio shared memory in use after the run."
+echo
+echo "comparison: gateway vs raw fetches, same run (group rows count fetches, 10 per request, against raw c=10)"
+read -r sm_rate _ <<<"${BASE[sipp-max]:-- -}"
+printf '  %-16s %9s %9s %9s %9s %8s %8s %7s %8s %8s %7s\n' load "gw fetch/s" "/sipp max" "raw f/s" "/raw" \
+	"gw p50" "raw p50" "+ms" "gw p99" "raw p99" "x raw"
+for c in 1 10 50 group; do
+	if [[ $c == group ]]; then
+		name=gw-group-c10 base=raw-c10 label="group(10) c=10"
+	else
+		name=gw-c$c base=raw-c$c label="getStatus c=$c"
+	fi
+	[[ -n ${GW[$name]:-} ]] || continue
+	read -r rps _ p50 p99 _ <<<"${GW[$name]}"
+	read -r brate _ bp50 bp99 _ <<<"${BASE[$base]:-- - - -}"
+	frate=$rps
+	[[ $c == group ]] && frate=$(awk -v r="$rps" 'BEGIN { printf "%.1f", r * 10 }')
+	printf '  %-16s %9.1f %9s %9s %9s %8s %8s %7s %8s %8s %7s\n' "$label" "$frate" "$(ratio "$frate" "$sm_rate")" \
+		"$brate" "$(ratio "$frate" "$brate")" "$(ms "$p50")" "$(ms "$bp50")" \
+		"$(awk -v a="$p50" -v b="$bp50" 'BEGIN { if (b != "-") printf "%+.2f", a - b; else print "-" }')" \
+		"$(ms "$p99")" "$(ms "$bp99")" "$(ratio "$p99" "$bp99")"
+done
+echo
+echo "Kamailio: $KAM_ERRORS ERROR/CRITICAL log lines, peak shm $((KAM_PEAK / 1048576)) of $SHM_MB MB." \
+	"Gateway: $GW_LOG_PROBLEMS error/warn log lines, exit status $GW_RC. Total $((($(now_ms) - T0) / 1000)) s."
+((KAM_ERRORS == 0)) || grep -E 'ERROR|CRITICAL|BUG:' "$KAM_LOG" | sed 's/{[^}]*} //' | cut -c1-160 | sort | uniq -c | sort -rn | head -5 >&2
+
+if ((${#PROBLEMS[@]})); then
+	echo "FAILED: ${#PROBLEMS[@]} problem(s):"
+	printf '  - %s\n' "${PROBLEMS[@]}"
+	exit 1
+fi
+echo "OK (no speed is asserted)"
+exit 0
