@@ -29,8 +29,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sofia-sip/tport_tag.h>
+
 #include "log.h"
 #include "pidf.h"
+
+#define WATCH_UDP_RMEM (4 * 1024 * 1024)
 
 static void pump(struct watch *w);
 
@@ -435,6 +439,10 @@ static void *sip_thread(void *arg)
 				    SIPTAG_ALLOW_STR("NOTIFY"),
 				    NUTAG_MEDIA_ENABLE(0),
 				    NTATAG_UDP_MTU(65535),
+				    /* bursts of 200s and NOTIFYs (group fetches) overflow
+				     * the default 208 KiB and cost a retransmission */
+				    TPTAG_UDP_RMEM(WATCH_UDP_RMEM),
+				    TPTAG_UDP_WMEM(WATCH_UDP_RMEM),
 				    TAG_END());
 		if (w->nua)
 			state = 1;
