@@ -12,7 +12,7 @@
  * synchronous=NORMAL): it is durable against a crash of the process as
  * soon as store_track returns.
  */
-#include "store.h"
+#include "store_int.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -48,6 +48,36 @@ static const char *const migrations[] = {
 	" detail TEXT);"
 	"CREATE INDEX deliveries_correlator ON deliveries (correlator, id);"
 	"CREATE INDEX deliveries_delivery ON deliveries (delivery);",
+	/* 3: what survives a restart (part 3): running notifications with the
+	 * status last reported per address, and the outbox of callbacks not
+	 * yet finished. Times are wall-clock milliseconds since the epoch. */
+	"CREATE TABLE notifications ("
+	" correlator TEXT PRIMARY KEY,"
+	" endpoint TEXT NOT NULL,"
+	" interface_name TEXT NOT NULL,"
+	" criteria INTEGER NOT NULL,"
+	" frequency_ms INTEGER NOT NULL,"
+	" count INTEGER NOT NULL,"          /* 0 = unlimited */
+	" sent INTEGER NOT NULL,"           /* callbacks counted so far */
+	" style INTEGER NOT NULL,"
+	" end_ms INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE TABLE notification_addresses ("
+	" correlator TEXT NOT NULL REFERENCES notifications (correlator) ON DELETE CASCADE,"
+	" idx INTEGER NOT NULL,"
+	" address TEXT NOT NULL,"
+	" sip_uri TEXT NOT NULL,"
+	" reported INTEGER,"                /* ts_status, NULL = not known */
+	" PRIMARY KEY (correlator, idx));"
+	"CREATE TABLE outbox ("
+	" delivery INTEGER PRIMARY KEY,"    /* the delivery id: order of callbacks */
+	" correlator TEXT NOT NULL,"
+	" endpoint TEXT NOT NULL,"
+	" op INTEGER NOT NULL,"             /* enum dlv_op */
+	" payload TEXT NOT NULL,"           /* the callback's content, dlv.c's format */
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE INDEX outbox_correlator ON outbox (correlator, delivery);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -119,6 +149,7 @@ int store_open(const char *path, struct store **out, char *err, size_t cap)
 	}
 	sqlite3_busy_timeout(s->db, 5000);
 	if (exec_err(s->db, "PRAGMA journal_mode = WAL", e, sizeof(e)) != 0 ||
+	    exec_err(s->db, "PRAGMA foreign_keys = ON", e, sizeof(e)) != 0 ||
 	    exec_err(s->db, "PRAGMA synchronous = NORMAL", e, sizeof(e)) != 0 ||
 	    migrate(s->db, e, sizeof(e)) != 0) {
 		snprintf(err, cap, "%s: %s", path, e);
@@ -422,4 +453,16 @@ int store_deliveries_json(struct store *s, const char *correlator, char **json, 
 	if (len)
 		*len = b.len;
 	return 0;
+}
+
+int store_with_db(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg)
+{
+	int rc;
+
+	if (!s)
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	rc = fn(s->db, arg);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }

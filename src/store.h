@@ -38,4 +38,40 @@ int store_deliveries_json(struct store *s, const char *correlator, char **json, 
 /* The highest delivery id recorded (0 when none). Returns 0, or -1. */
 int store_max_delivery(struct store *s, uint64_t *max);
 
+/* --- running notifications (store_notif.c) ------------------------------- */
+
+struct store_notif {
+	const char *correlator;
+	const char *endpoint;
+	const char *interface_name;
+	unsigned criteria;          /* NOTIF_CRITERION bits */
+	int64_t frequency_ms;
+	long count;                 /* 0 = unlimited */
+	long sent;                  /* callbacks counted so far */
+	int style;                  /* enum notif_style */
+	int64_t end_ms;             /* wall clock, ms since the epoch */
+	int64_t created_ms;
+	size_t n;
+	const char *const *addresses;
+	const char *const *sip_uris;
+	const int *reported;        /* ts_status per address, -1 = not known */
+};
+
+/* Saves a notification that starts (replacing one of the same correlator).
+ * Returns 0 or -1. */
+int store_notif_save(struct store *s, const struct store_notif *n);
+/* Records progress: callbacks counted, the status last reported per
+ * address (-1 = not known). */
+int store_notif_progress(struct store *s, const char *correlator, long sent,
+			 const int *reported, size_t n);
+int store_notif_delete(struct store *s, const char *correlator);
+/* Calls fn for every saved notification, oldest first; the struct and its
+ * strings live during the call only, and fn must not call the store (its
+ * lock is held). Returns the number loaded, or -1. */
+typedef void (store_notif_h)(const struct store_notif *n, void *arg);
+int store_notif_load(struct store *s, store_notif_h *fn, void *arg);
+
+/* Wall clock in ms since the epoch. */
+int64_t store_wall_ms(void);
+
 #endif

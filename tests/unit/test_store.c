@@ -19,7 +19,7 @@
 #include "log.h"
 #include "store.h"
 
-#define CURRENT_VERSION 2
+#define CURRENT_VERSION 3
 
 struct tmp {
 	char dir[PATH_MAX];
