@@ -306,6 +306,23 @@ static bool envelope_ns_ok(const char *body)
 	return false;   /* an Envelope with no namespace of its own */
 }
 
+/* gSOAP refused a value of the request (an unknown enumeration value such
+ * as criteria "Sleeping", a number out of range, too many items): answer
+ * the Parlay X way, SVC0002 naming the element, rather than gSOAP's bare
+ * validation fault. */
+static int invalid_value_fault(struct soap *soap)
+{
+	const char *t = soap->tag, *colon = strrchr(t, ':');
+	char part[64];
+	struct fault f;
+
+	snprintf(part, sizeof(part), "%.63s", colon ? colon + 1 : t);
+	fault_set(&f, SVC0002, part[0] ? part : "Body", NULL);
+	soap->error = SOAP_OK;
+	soap->error = send_fault(soap, &f);
+	return soap->error;
+}
+
 /* Runs the generated dispatcher over body. Returns the gSOAP error (0). */
 static int run(struct svc *s, struct call *c, const char *body, const char *action,
 	       struct svc_response *out)
@@ -329,6 +346,8 @@ static int run(struct svc *s, struct call *c, const char *body, const char *acti
 		soap->error = SOAP_VERSIONMISMATCH;
 	}
 	err = soap->error ? soap->error : soap_serve_request(soap);
+	if (err == SOAP_TYPE || err == SOAP_LENGTH || err == SOAP_OCCURS)
+		err = invalid_value_fault(soap);
 	if (err == SVC_DEFER) {
 		soap->error = SOAP_OK;
 	} else {

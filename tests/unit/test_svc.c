@@ -1354,6 +1354,23 @@ static void test_notification_manager_not_yet(void **state)
 	expect_no_fetch();
 }
 
+/* A value gSOAP cannot take (an unknown criteria status) is SVC0002 naming
+ * the element, not a bare validation fault. */
+static void test_invalid_enum_value(void **state)
+{
+	struct fx *fx = *state;
+	struct answer a;
+	const struct xfault x = {
+		"Client", "ServiceException", "SVC0002",
+		"Invalid input value for message part %1", NULL, { "criteria", NULL },
+	};
+
+	serve_file(fx, "startNotification-bad-criteria.xml", &a);
+	assert_false(a.waited);
+	expect_fault(&a, &x);
+	expect_no_fetch();
+}
+
 static void test_callback_operation_refused(void **state)
 {
 	struct fx *fx = *state;
@@ -1495,6 +1512,7 @@ int main(void)
 		T(test_unknown_operation),
 		T(test_empty_body),
 		T(test_notification_manager_not_yet),
+		T(test_invalid_enum_value),
 		T(test_callback_operation_refused),
 		T(test_deep_nesting),
 		T(test_context_reuse),
