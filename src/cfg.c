@@ -95,6 +95,12 @@ static const struct cfg_key cfg_keys[] = {
 	  FIELD(sip_resubscribe_give_up_s), .min = 1, .max = 86400,
 	  .help = "How long a lost subscription is retried, with backoff, "
 		  "before its notifications get statusError, in seconds." },
+	{ .name = "sip.keepalive-s", .type = CFG_INT, .def = "5",
+	  FIELD(sip_keepalive_s), .min = 0, .max = 3600,
+	  .help = "Interval of the OPTIONS sent to the presence server to see "
+		  "that it is alive, in seconds (0: none). While it does not "
+		  "answer, /health says so; when it answers again, every "
+		  "subscription is renewed." },
 
 	{ .name = "status.busy-activities", .type = CFG_LIST, .def = "on-the-phone,busy",
 	  FIELD(status_busy_activities),
@@ -186,11 +192,20 @@ static const struct cfg_key cfg_keys[] = {
 	  FIELD(delivery_workers), .min = 1, .max = 256,
 	  .help = "Threads sending callbacks; a slow endpoint holds one of "
 		  "them per attempt." },
+	{ .name = "delivery.max-age-s", .type = CFG_INT, .def = "3600",
+	  FIELD(delivery_max_age_s), .min = 1, .max = 31536000,
+	  .help = "Oldest a callback may be (from when it was accepted) for "
+		  "another attempt, in seconds; an older one is recorded as "
+		  "failed ('expired after N s'), also after a restart." },
 
 	{ .name = "store.path", .type = CFG_STRING, .def = "pxtsgw.db",
 	  FIELD(store_path), .check = check_nonempty,
 	  .help = "SQLite database file where the gateway keeps its state; a "
 		  "relative path is relative to the working directory." },
+	{ .name = "store.tracking-retention-s", .type = CFG_INT, .def = "604800",
+	  FIELD(store_tracking_retention_s), .min = 60, .max = 315360000,
+	  .help = "How long delivery tracking records (GET /deliveries) are "
+		  "kept, in seconds; older ones are deleted in the background." },
 
 	{ .name = "log.level", .type = CFG_ENUM, .def = "info",
 	  FIELD(log_level),

@@ -32,6 +32,7 @@ struct cfg {
 	long sip_max_fetches;                /* sip.max-fetches: in flight at once */
 	long sip_subscribe_expires;          /* sip.subscribe-expires (s) */
 	long sip_resubscribe_give_up_s;      /* sip.resubscribe-give-up-s */
+	long sip_keepalive_s;                /* sip.keepalive-s */
 	/* status */
 	char status_busy_activities[CFG_STR_MAX]; /* status.busy-activities */
 	long status_fetch_timeout_ms;        /* status.fetch-timeout-ms */
@@ -55,8 +56,10 @@ struct cfg {
 	long delivery_backoff_max_ms;        /* delivery.backoff-max-ms */
 	long delivery_timeout_ms;            /* delivery.timeout-ms */
 	long delivery_workers;               /* delivery.workers */
+	long delivery_max_age_s;             /* delivery.max-age-s */
 	/* store, log */
 	char store_path[CFG_STR_MAX];        /* store.path */
+	long store_tracking_retention_s;     /* store.tracking-retention-s */
 	char log_level[16];                  /* log.level error|warn|info|debug */
 };
 

@@ -5,13 +5,24 @@
  *
  * DESIGN: dlv_enqueue() is called from the SIP thread and never blocks on
  * the network: it copies the item into a queue under a mutex and signals.
- * A small pool of worker threads sends with gSOAP client stubs (one
- * context per worker, HTTP keep-alive). Items of one correlator form a
- * FIFO and at most one of them is in flight, so a later callback never
- * overtakes an earlier one, including across retries. A failed attempt is
- * retried after backoff_ms * 2^(n-1) (capped), until max_attempts; the
- * waiting item blocks only its own correlator. Every attempt and every
- * final result is a tracking record (store + metrics).
+ * With a store it first writes the callback to the store's outbox and
+ * commits it (one small SQLite transaction, no network), so a callback
+ * that got an id survives a crash. A small pool of worker threads sends
+ * with gSOAP client stubs (one context per worker, HTTP keep-alive). Items
+ * of one correlator form a FIFO and at most one of them is in flight, so a
+ * later callback never overtakes an earlier one, including across retries
+ * and restarts. A failed attempt is retried after backoff_ms * 2^(n-1)
+ * (capped), until max_attempts or max_age_s; the waiting item blocks only
+ * its own correlator. Every attempt and every final result is a tracking
+ * record (store + metrics). A writer thread commits the records and the
+ * outbox updates (a finished callback's row is deleted in the same
+ * transaction as its records) as soon as they are there, everything
+ * pending in one transaction (group commit): a commit per batch, not per
+ * record, and a few milliseconds from the event to the commit. dlv_start
+ * sends again whatever the outbox holds (at-least-once: a callback is sent
+ * twice only when the process died while it was in flight or before its
+ * end was committed), and the writer thread prunes tracking records older
+ * than retention_s.
  */
 #ifndef PXTSGW_DLV_H
 #define PXTSGW_DLV_H
@@ -51,19 +62,51 @@ struct dlv_config {
 	long backoff_ms;            /* delivery.backoff-ms */
 	long backoff_max_ms;        /* delivery.backoff-max-ms */
 	long timeout_ms;            /* delivery.timeout-ms (connect + response) */
-	struct store *store;        /* tracking records; NULL = metrics only */
+	long max_age_s;             /* delivery.max-age-s: no attempt after that
+				     * age; 0 = the default, 3600 */
+	long retention_s;           /* store.tracking-retention-s: tracking
+				     * records older are pruned; 0 = 604800 */
+	struct store *store;        /* outbox and tracking records; NULL = metrics only */
 };
 
 struct dlv;
 
+/* Starts the workers. With a store, first queues again every callback of
+ * the outbox (by delivery id, so each correlator keeps its order; the
+ * attempts made continue), before any new enqueue; new ids continue above
+ * the highest one in the outbox and the tracking records. */
 int dlv_start(const struct dlv_config *cfg, struct dlv **out);
-/* Stops the workers after the attempts in flight; queued items are
- * dropped (part 3 keeps them in the store's outbox). NULL is fine. */
+/* Stops the workers after the attempts in flight and commits what is
+ * pending. Callbacks still queued or waiting for a retry stay in the
+ * outbox, without a _DeliveryResult: the next dlv_start sends them (without
+ * a store they are dropped). NULL is fine. */
 void dlv_stop(struct dlv *d);
 
-/* Queues a callback. From any thread; never blocks on I/O. Returns a
- * delivery id (> 0), or 0 when out of memory or stopping. */
+/* Queues a callback. From any thread; never blocks on the network. With a
+ * store the callback is committed to the outbox before this returns.
+ * Returns a delivery id (> 0), or 0 when the item is invalid, memory is
+ * short, the outbox write failed or dlv is stopping. */
 uint64_t dlv_enqueue(struct dlv *d, const struct dlv_item *item);
+
+/* Commits the pending tracking records and outbox updates now and returns
+ * when they are (the writer thread commits them within milliseconds
+ * anyway); for tests and tools. NULL is fine. */
+void dlv_flush(struct dlv *d);
+
+/* Frees the health record of a correlator (dlv_get_health), now when
+ * nothing of it is queued, else as soon as its queue is empty; a later
+ * enqueue for it cancels that. The notification manager calls it when a
+ * notification ends. Correlators resumed from the outbox are forgotten
+ * that way by themselves unless something new is queued for them. */
+void dlv_forget(struct dlv *d, const char *correlator);
+
+/* The outbox payload of an item: malloc'd text, NULL when the item is
+ * invalid or memory is short. Format (dlv.c): a first line
+ * "pxtsgw-callback 1 <operation>", then one line per field. */
+char *dlv_payload_encode(const struct dlv_item *item);
+/* For tests: decodes a payload of operation op as dlv_start does, and
+ * encodes the result again (malloc'd; NULL when the payload is invalid). */
+char *dlv_payload_roundtrip(enum dlv_op op, const char *payload);
 
 /* The wait before attempt n+1 after attempt n (n >= 1) failed. */
 long dlv_backoff_ms(const struct dlv_config *cfg, long n);

@@ -74,4 +74,64 @@ int store_notif_load(struct store *s, store_notif_h *fn, void *arg);
 /* Wall clock in ms since the epoch. */
 int64_t store_wall_ms(void);
 
+/* --- outbox (store_outbox.c) ---------------------------------------------- */
+
+/* One callback not yet finished (delivered or failed for good), in the
+ * outbox table: what dlv needs to send it again after a restart. */
+struct store_outbox_row {
+	uint64_t delivery;          /* the delivery id, > 0: the order of callbacks */
+	const char *correlator;
+	const char *endpoint;
+	int op;                     /* enum dlv_op */
+	const char *payload;        /* the callback's content, dlv.c's format */
+	int attempts;               /* attempts made so far */
+	int64_t created_ms;         /* wall clock when it was accepted */
+};
+
+/* Adds a row; committed when this returns (WAL, synchronous=NORMAL: it
+ * survives a crash of the process). Returns 0, or -1 (logged). */
+int store_outbox_add(struct store *s, const struct store_outbox_row *r);
+/* Sets the attempts made of a row / deletes a row (committed on return).
+ * A row that is not there is no error. Return 0, or -1 (logged). */
+int store_outbox_attempts(struct store *s, uint64_t delivery, int attempts);
+int store_outbox_remove(struct store *s, uint64_t delivery);
+/* Calls fn for every row, by delivery id ascending; the row lives during
+ * the call only, and fn must not call the store (its lock is held).
+ * Returns the number of rows, or -1. */
+typedef void (store_outbox_h)(const struct store_outbox_row *r, void *arg);
+int store_outbox_load(struct store *s, store_outbox_h *fn, void *arg);
+/* The number of rows (-1 on error), and the highest delivery id in the
+ * outbox (0 when empty; returns 0 or -1). */
+long store_outbox_count(struct store *s);
+int store_outbox_max_delivery(struct store *s, uint64_t *max);
+
+/* Several writes in one transaction, applied in order: tracking records
+ * (with the time of their event) and outbox updates. All or nothing.
+ * Returns 0, or -1 (logged, nothing written). */
+enum store_op_kind {
+	STORE_OP_TRACK,             /* a deliveries record, as store_track */
+	STORE_OP_ATTEMPTS,          /* store_outbox_attempts */
+	STORE_OP_REMOVE,            /* store_outbox_remove */
+};
+struct store_op {
+	enum store_op_kind kind;
+	uint64_t delivery;
+	int attempt;                /* TRACK: the attempt; ATTEMPTS: attempts made */
+	/* TRACK only */
+	const char *event;
+	const char *correlator;
+	const char *endpoint;
+	const char *detail;         /* NULL = JSON null */
+	bool delivered;
+	int64_t time_ms;            /* wall clock of the event */
+};
+int store_apply(struct store *s, const struct store_op *ops, size_t n);
+
+/* Deletes at most max_rows of the oldest tracking records whose time is
+ * before older_than_wall_ms (wall clock, ms since the epoch). Only the
+ * max_rows records with the lowest ids are looked at, so one call is
+ * bounded; call again while it returns max_rows. Returns the number
+ * deleted, or -1. */
+int store_prune_tracking(struct store *s, int64_t older_than_wall_ms, int max_rows);
+
 #endif

@@ -2,15 +2,22 @@
 #
 # test_delivery.sh - callback delivery (contract sections 5, 9, 9a) for
 # real, without SIP: tests/tools/dlv_drive.c (built here, with ASan+UBSan,
-# from src/dlv.c, src/store.c and the generated gSOAP client) enqueues
-# callbacks and prints the tracking records; tests/tools/callback_sink.py
-# plays the application's endpoint and is told how to fail.
+# from src/dlv.c, src/store.c, src/store_outbox.c and the generated gSOAP
+# client) enqueues callbacks and prints the tracking records;
+# tests/tools/callback_sink.py plays the application's endpoint and is told
+# how to fail.
 #
 # Checked: order per correlator; retries (HTTP 500, SOAP Fault, closed
 # connection, refused port, timeout) with the exact tracking records and
 # details; lower bounds of the backoff waits; a hanging endpoint does not
 # hold up another correlator; keep-alive reuse and per-callback latency;
 # delivery ids unique across restarts; dlv_stop bounded by the timeout.
+# Part 3 (the outbox): what dlv_stop leaves is sent by the next start;
+# after kill -9 mid-way every callback arrives, in order per correlator,
+# with duplicates only for those in flight at the kill, exactly one
+# _DeliveryResult each, attempt numbers continued; delivery.max-age-s
+# expiry (live and at resume); records readable within 200 ms; the outbox
+# empty at the end; retention pruning.
 #
 #   tests/integration/test_delivery.sh        (TEST_LOG_DIR keeps the logs)
 set -u
@@ -45,7 +52,7 @@ build_driver() {
 	local flags=(-std=c11 -D_GNU_SOURCE -DWITH_NOEMPTYSTRUCT -g -O1
 		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
 	local warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral)
-	local pkg libs g srcs=(tests/tools/dlv_drive.c src/dlv.c src/store.c src/fault.c src/log.c src/ts.c)
+	local pkg libs g srcs=(tests/tools/dlv_drive.c src/dlv.c src/store.c src/store_outbox.c src/fault.c src/log.c src/ts.c)
 	pkg=$(pkg-config --cflags gsoap sqlite3) || return 1
 	libs=$(pkg-config --libs gsoap sqlite3) || return 1
 	mkdir -p "$TOOLS"
@@ -75,10 +82,13 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktra
 
 # drive NAME [OPTIONS...] <commands: runs the driver on the shared store;
 # output in $RUN_DIR/NAME.out, log in NAME.err; checks its exit status.
-drive() {
-	local name=$1
-	shift
-	run_cmd "$name" "$DRIVE" "$DB" "$@"
+drive() { # NAME [OPTIONS...] (on the shared store $DB)
+	drive_on "$DB" "$@"
+}
+drive_on() { # STORE NAME [OPTIONS...]
+	local db=$1 name=$2
+	shift 2
+	run_cmd "$name" "$DRIVE" "$db" "$@"
 	if [[ $RC -eq 0 ]] && ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$RUN_DIR/$name.err"; then
 		ok "$name: driver ran clean (exit 0, no sanitizer report)"
 	else
@@ -87,9 +97,9 @@ drive() {
 }
 
 # --- the sinks ----------------------------------------------------------------
-start_sink() { # NAME -> sets SINK_PORT
+start_sink() { # NAME [PORT] -> sets SINK_PORT
 	local name=$1
-	"$PY" "$SINK" --port 0 --quiet --record "$RUN_DIR/$name.jsonl" >"$RUN_DIR/$name.port" 2>"$RUN_DIR/$name.err" &
+	"$PY" "$SINK" --port "${2:-0}" --quiet --record "$RUN_DIR/$name.jsonl" >"$RUN_DIR/$name.port" 2>"$RUN_DIR/$name.err" &
 	SINK_PIDS+=($!)
 	if ! wait_until 10 test -s "$RUN_DIR/$name.port"; then
 		fail "sink $name starts" "see $RUN_DIR/$name.err"
@@ -265,13 +275,92 @@ elif cmd == "ids":
 elif cmd == "stop":
     outf, corr, url = a
     recs = driver_json(outf, corr) or []
-    eq("stop: the attempt in flight at stop is recorded, nothing after it",
+    eq("stop: the attempt in flight at stop is recorded, no result",
        [("DeliveryAttempted", 1, "failed", "timeout")], summary_of(recs))
+elif cmd == "stopresumed":
+    outf, corr, url = a
+    recs = driver_json(outf, corr) or []
+    eq("stop: the next start sends it again, attempts continued (2 delivered), one result",
+       [("DeliveryAttempted", 1, "failed", "timeout"), ("DeliveryAttempted", 2, "delivered", None),
+        ("DeliveryResult", 2, "delivered", None)], summary_of(recs))
+    eq("stop: same delivery id across the restart", 1, len({r["delivery"] for r in recs}))
+elif cmd == "outboxdb":
+    # rows of the outbox table: "corr:attempts" by delivery id
+    import sqlite3
+    db, want = a
+    con = sqlite3.connect(db)
+    rows = ["%s:%d" % r for r in con.execute("SELECT correlator, attempts FROM outbox ORDER BY delivery")]
+    con.close()
+    out(re.fullmatch(want, " ".join(rows)) is not None, "outbox rows match %s" % want, " ".join(rows)[:300])
+elif cmd == "resume":
+    # runs: the .out files of the runs on the resume store; sinkf: what the
+    # endpoint got; corrs; per correlator callbacks 0..n-1 (address c-i)
+    sinkf, n, maxdup, corrs = a[0], int(a[1]), int(a[2]), a[3].split(",")
+    outs = a[4:]
+    got = json.load(open(sinkf))
+    dups = 0
+    for c in corrs:
+        addrs = [r.get("address") for r in got if r.get("correlator") == c]
+        merged = [x for i, x in enumerate(addrs) if i == 0 or addrs[i - 1] != x]
+        dups += len(addrs) - len(merged)
+        eq("resume: %s got every callback once, in order (repeats of one merged)" % c,
+           ["sip:%s-%d@example.com" % (c, i) for i in range(n)], merged)
+    print("measured|resume: %d duplicate(s) after kill -9" % dups)
+    out(dups <= maxdup, "resume: duplicates (%d) only for callbacks in flight at the kill (<= %d workers)" % (dups, maxdup),
+        "%d duplicates" % dups)
+    ids = {}
+    for k, f in enumerate(outs):
+        for w in driver_lines(f, "enqueued"):
+            ids.setdefault(k, []).append(int(w[2]))
+    allids = [i for k in sorted(ids) for i in ids[k]]
+    eq("resume: every callback got an id", len(corrs) * n, len([i for i in allids if i > 0]))
+    ok = all(max(ids[k]) < min(ids[k2]) for k in ids for k2 in ids if k < k2)
+    out(ok, "resume: ids of a later run are above those of the outbox", repr({k: (min(v), max(v)) for k, v in ids.items()}))
+    last = outs[-1]
+    bad = []
+    for c in corrs:
+        recs = driver_json(last, c) or []
+        per = {}
+        for r in recs:
+            per.setdefault(r["delivery"], []).append(r)
+        for d, rs in per.items():
+            att = [r["attempt"] for r in rs if r["event"].endswith("_DeliveryAttempted")]
+            res = [r for r in rs if r["event"].endswith("_DeliveryResult")]
+            if att != list(range(1, len(att) + 1)):
+                bad.append("%s %d attempts %r" % (c, d, att))
+            if len(res) != 1 or res[0]["result"] != "delivered" or res[0]["attempt"] != len(att):
+                bad.append("%s %d results %r" % (c, d, [(r["attempt"], r["result"]) for r in res]))
+            if not rs[-1]["event"].endswith("_DeliveryResult"):
+                bad.append("%s %d: the result is not last" % (c, d))
+        if len(per) != n:
+            bad.append("%s: %d delivery ids in the records" % (c, len(per)))
+    out(not bad, "resume: per callback, attempts numbered 1..n across restarts, then exactly one delivered result",
+        "; ".join(bad[:4]))
+    firsts = []
+    for c in corrs:
+        recs = driver_json(last, c) or []
+        if recs:
+            d0 = recs[0]["delivery"]
+            firsts.append(len([r for r in recs if r["delivery"] == d0 and r["result"] == "failed"]))
+    out(firsts and min(firsts) >= 1, "resume: the first callbacks carry the failed attempts made before the stop",
+        repr(firsts))
+elif cmd == "expired":
+    outf, corr, url, minatt = a
+    recs = driver_json(outf, corr) or []
+    shape("expired %s: records have the 9a fields" % corr, recs, corr, url)
+    s = summary_of(recs)
+    last = s[-1] if s else None
+    out(last is not None and last[0] == "DeliveryResult" and last[2] == "failed"
+        and re.fullmatch(r"expired after \d+ s", last[3] or "") is not None,
+        "expired %s: a failed result 'expired after N s'" % corr, repr(last))
+    att = [x for x in s if x[0] == "DeliveryAttempted"]
+    out(len(att) >= int(minatt) and all(x[2] == "failed" for x in att) and last and last[1] == len(att),
+        "expired %s: %s+ failed attempts before, the result counts them" % (corr, minatt), repr(s))
 EOF
 check() {
 	local st name msg
 	while IFS='|' read -r st name msg; do
-		if [[ $st == ok ]]; then ok "$name"; else fail "$name" "$msg"; fi
+		if [[ $st == ok ]]; then ok "$name"; elif [[ $st == measured ]]; then echo "measured: $name"; else fail "$name" "$msg"; fi
 	done < <("$PY" "$CHECK" "$@" 2>&1 | sed 's/^Traceback/fail|check.py crashed|Traceback/')
 }
 field() { # FILE WORD CORR KEY: value of KEY=... on the "WORD CORR ..." line
@@ -396,7 +485,7 @@ received "$PA" "$RUN_DIR/bench.sink.json"
 check peers "$RUN_DIR/bench.sink.json" k1 1
 check peers "$RUN_DIR/bench.sink.json" k2 4
 for b in bench bench2; do
-	read -r _ n t < <(grep '^bench ' "$RUN_DIR/$b.out")
+	read -r _ n t _ < <(grep '^bench ' "$RUN_DIR/$b.out")
 	if [[ -n ${t:-} ]] && ((n == 300)); then
 		echo "measured: $n sequential callbacks (one correlator, $b) in $t ms: $(awk -v t="$t" -v n="$n" 'BEGIN { printf "%.2f", t / n }') ms per callback (driver built with ASan)"
 		ok "$b: 300 callbacks delivered in ${t} ms"
@@ -411,11 +500,104 @@ printf 'notify st1 %s sip:a@example.com=Busy\nsleep 200\n' "$UA" | drive stop wo
 ctl "$PA" '{"mode":"ok"}'
 t=$(awk '$1 == "stopped" { print $2 }' "$RUN_DIR/stop.out")
 if [[ -n $t ]] && ((t >= 400 && t < 1500)); then ok "stop: waited for the attempt in flight, bounded by its timeout ($t ms)"; else fail "stop: duration" "'$t' ms"; fi
-printf 'json st1\n' | drive stopjson
+printf 'json st1\n' | drive stopjson nostore
 check stop "$RUN_DIR/stopjson.out" st1 "$UA"
+check outboxdb "$DB" "st1:1"
+printf 'wait st1\njson st1\noutbox\n' | drive stopresume
+check stopresumed "$RUN_DIR/stopresume.out" st1 "$UA"
+assert_contains "stop: the next start says it resumed one" "1 unfinished callback(s) resumed from the outbox" "$(cat "$RUN_DIR/stopresume.err")"
+assert_eq "outbox: empty once everything is finished" "outbox 0" "$(grep '^outbox' "$RUN_DIR/stopresume.out")"
 
 # --- 9. delivery ids are unique across restarts of the driver (same store) ------------
 check ids "$RUN_DIR/order.out" "$RUN_DIR/retry500.out" "$RUN_DIR/retryfault.out" "$RUN_DIR/retryclose.out" \
 	"$RUN_DIR/refused.out" "$RUN_DIR/slow.out" "$RUN_DIR/oneworker.out" "$RUN_DIR/stop.out"
+
+# --- 10. resume: dlv_stop, then kill -9 mid-way, then a clean run ----------------------
+# Three correlators, 20 callbacks each, to an endpoint that is down at first.
+RDB="$RUN_DIR/resume.db"
+rm -f "$RDB" "$RDB-wal" "$RDB-shm"
+RPORT=$(free_port)
+UR="http://127.0.0.1:$RPORT/cb"
+CORRS=(q1 q2 q3)
+{
+	for i in $(seq 0 9); do for c in "${CORRS[@]}"; do echo "changed $c $UR sip:$c-$i@example.com=Busy"; done; done
+	echo "sleep 300"
+	echo "outbox"
+} | drive_on "$RDB" resume1 workers=2 attempts=100 backoff=50 backoff_max=100 timeout=500
+assert_eq "resume: dlv_stop keeps the 30 unfinished callbacks in the outbox" "outbox 30" "$(grep '^outbox' "$RUN_DIR/resume1.out")"
+assert_contains "resume: dlv_stop says it kept them" "30 unfinished callback(s) kept in the outbox" "$(cat "$RUN_DIR/resume1.err")"
+check outboxdb "$RDB" "(q[123]:[1-9][0-9]* ){2}q[123]:[1-9][0-9]*( q[123]:0){27}"
+printf 'json q1\n' | drive_on "$RDB" resume1json nostore
+assert_not_contains "resume: no _DeliveryResult for what dlv_stop left" "_DeliveryResult" "$(cat "$RUN_DIR/resume1json.out")"
+
+# the endpoint comes up, slow (40 ms per answer); a start resumes the 30,
+# queues 10 more per correlator, and is killed (SIGKILL) half-way
+start_sink sinkR "$RPORT"
+ctl "$RPORT" '{"mode":"ok","delay_ms":40}'
+{
+	for i in $(seq 10 19); do for c in "${CORRS[@]}"; do echo "changed $c $UR sip:$c-$i@example.com=Busy"; done; done
+	echo "sleep 60000"
+} >"$RUN_DIR/resume2.in"
+"$DRIVE" "$RDB" workers=2 attempts=100 backoff=50 backoff_max=100 timeout=2000 <"$RUN_DIR/resume2.in" \
+	>"$RUN_DIR/resume2.out" 2>"$RUN_DIR/resume2.err" &
+rpid=$!
+count_received() { curl -fsS --max-time 2 "http://127.0.0.1:$RPORT/received" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+if wait_until 20 eval '(( $(count_received) >= 25 ))'; then ok "resume: the start resumed and delivers"; else fail "resume: delivering after the start" "received $(count_received)"; fi
+kill -KILL "$rpid"
+wait "$rpid" 2>/dev/null
+echo "measured: killed with $(count_received) callbacks received by the sink"
+assert_contains "resume: the start said it resumed the 30" "30 unfinished callback(s) resumed from the outbox" "$(cat "$RUN_DIR/resume2.err")"
+assert_eq "resume: the killed run enqueued its 30" "30" "$(grep -c '^enqueued ' "$RUN_DIR/resume2.out")"
+
+# a clean run sends the rest
+ctl "$RPORT" '{"mode":"ok","delay_ms":0}'
+{
+	for c in "${CORRS[@]}"; do echo "wait $c 20000"; done
+	for c in "${CORRS[@]}"; do echo "json $c"; done
+	echo "outbox"
+} | drive_on "$RDB" resume3 workers=2 attempts=100 backoff=50 backoff_max=100 timeout=2000
+received "$RPORT" "$RUN_DIR/resume.sink.json"
+check resume "$RUN_DIR/resume.sink.json" 20 2 q1,q2,q3 "$RUN_DIR/resume1.out" "$RUN_DIR/resume2.out" "$RUN_DIR/resume3.out"
+assert_contains "resume: the clean run resumed what the kill left" "callback(s) resumed from the outbox" "$(cat "$RUN_DIR/resume3.err")"
+assert_eq "resume: the outbox is empty once everything is delivered" "outbox 0" "$(grep '^outbox' "$RUN_DIR/resume3.out")"
+
+# --- 11. delivery.max-age-s: expiry while retrying, and at resume ---------------------
+EDB="$RUN_DIR/expiry.db"
+rm -f "$EDB" "$EDB-wal" "$EDB-shm"
+printf 'mark\nnotify x1 %s sip:a@example.com=Busy\nwait x1 5000\njson x1\noutbox\n' "$UDOWN" |
+	drive_on "$EDB" expiry workers=2 attempts=100 backoff=200 backoff_max=400 timeout=500 max_age=1
+check expired "$RUN_DIR/expiry.out" x1 "$UDOWN" 3
+t=$(elapsed "$RUN_DIR/expiry.out" waited x1)
+if [[ -n $t ]] && ((t >= 1000 && t < 1600)); then ok "expiry: given up at the age limit (1 s: $t ms)"; else fail "expiry: timing" "'$t' ms"; fi
+assert_eq "expiry: its outbox row is gone" "outbox 0" "$(grep '^outbox' "$RUN_DIR/expiry.out")"
+assert_contains "expiry: logged" "expired after 1 s" "$(cat "$RUN_DIR/expiry.err")"
+# queued with the default max age, one failed attempt, stopped; 1.2 s later
+# a start with max-age 1 s gives it up without an attempt
+printf 'notify x2 %s sip:a@example.com=Busy\nsleep 100\n' "$UDOWN" |
+	drive_on "$EDB" expiry2 workers=1 attempts=100 backoff=10000 timeout=500
+sleep 1.2
+printf 'mark\nwait x2 3000\njson x2\noutbox\n' | drive_on "$EDB" expiry3 workers=1 attempts=100 backoff=10000 timeout=500 max_age=1
+check expired "$RUN_DIR/expiry3.out" x2 "$UDOWN" 1
+t=$(elapsed "$RUN_DIR/expiry3.out" waited x2)
+if [[ -n $t ]] && ((t < 500)); then ok "expiry at resume: given up at once ($t ms)"; else fail "expiry at resume: at once" "'$t' ms"; fi
+assert_eq "expiry at resume: the outbox is empty" "outbox 0" "$(grep '^outbox' "$RUN_DIR/expiry3.out")"
+
+# --- 12. records readable within 200 ms; retention -------------------------------------
+VDB="$RUN_DIR/visible.db"
+rm -f "$VDB" "$VDB-wal" "$VDB-shm"
+printf 'mark\nnotify v1 %s sip:a@example.com=Busy\nvisible v1 1 2000\n' "$UDOWN" |
+	drive_on "$VDB" visible workers=1 attempts=1 timeout=500
+t=$(awk '$1 == "visible" { print $3 }' "$RUN_DIR/visible.out")
+echo "measured: a failed attempt's record was readable ${t:-?} ms after the enqueue (refused port)"
+if [[ -n $t ]] && ((t < 200)); then ok "tracking: the record is readable within 200 ms ($t ms)"; else fail "tracking: readable within 200 ms" "'$t' ms"; fi
+# retention: on a copy of the shared store, records older than 1 s are pruned at start
+cp "$DB" "$RUN_DIR/prune.db"
+[[ -f "$DB-wal" ]] && cp "$DB-wal" "$RUN_DIR/prune.db-wal"
+printf 'json o1\n' | drive_on "$RUN_DIR/prune.db" prunebefore nostore
+sleep 1.1
+printf 'sleep 300\njson o1\n' | drive_on "$RUN_DIR/prune.db" prune retention=1
+assert_contains "retention: records were there before" '"event":"statusNotification_DeliveryAttempted"' "$(cat "$RUN_DIR/prunebefore.out")"
+assert_eq "retention: records older than the retention are pruned at start" "json o1 []" "$(grep '^json o1' "$RUN_DIR/prune.out")"
+assert_contains "retention: logged" "tracking record(s) older than 1 s pruned" "$(cat "$RUN_DIR/prune.err")"
 
 summary

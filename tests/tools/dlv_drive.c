@@ -4,6 +4,11 @@
  * the tracking records. Built and used by tests/integration/test_delivery.sh.
  *
  *   dlv_drive STORE [workers=N] [attempts=N] [backoff=MS] [backoff_max=MS] [timeout=MS]
+ *             [max_age=S] [retention=S] [nostore]
+ *
+ * The store is opened (and its outbox resumed by dlv_start) unless
+ * nostore: then dlv runs without a store (metrics only; json still reads
+ * the store file).
  *
  * Commands, one per line (# starts a comment):
  *   notify CORR URL ADDR=STATUS...     statusNotification (STATUS Reachable|Unreachable|Busy)
@@ -12,14 +17,21 @@
  *   end CORR URL                       statusEnd
  *   mark                               restart the clock
  *   wait CORR [TIMEOUT_MS]             until nothing of CORR is queued or in flight
+ *                                      (then dlv_flush: its records are committed)
  *   health CORR | json CORR | metrics | sleep MS
+ *   visible CORR N [TIMEOUT_MS]        until CORR has N tracking records in the store
+ *   outbox                             the number of rows in the outbox
+ *   forget CORR                        dlv_forget
  *   bench CORR URL N                   N statusNotifications, wait, time them
  * Output lines: "enqueued CORR ID", "waited CORR MS delivered=.. failed=..
- * attempts_failed=.. queued=..", "json CORR [...]", "bench N MS", and at
- * the end "stopped MS" (how long dlv_stop took).
+ * attempts_failed=.. queued=..", "json CORR [...]", "visible CORR MS" (or
+ * "invisible CORR MS COUNT"), "outbox N", "bench N MS ENQUEUE_MS" (all, and
+ * the enqueue loop alone), and at the end "stopped MS" (how long dlv_stop
+ * took).
  *
  * Part of pxtsgw. License: GPL-2.0-or-later.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +118,9 @@ static int wait_corr(struct dlv *d, const char *corr, long timeout_ms)
 			break;
 		nanosleep(&nap, NULL);
 	}
+	/* the records of what finished are committed by dlv's writer thread
+	 * within a commit cycle; make them readable now */
+	dlv_flush(d);
 	print_health(h.queued ? "timeout" : "waited", corr, &h);
 	return h.queued ? -1 : 0;
 }
@@ -118,6 +133,7 @@ int main(int argc, char **argv)
 	struct dlv *d = NULL;
 	char err[256], line[8192];
 	int rc = 0;
+	bool nostore = false;
 	long long t;
 
 	if (argc < 2) {
@@ -138,6 +154,12 @@ int main(int argc, char **argv)
 			cfg.backoff_max_ms = v;
 		else if (sscanf(argv[i], "timeout=%ld", &v) == 1)
 			cfg.timeout_ms = v;
+		else if (sscanf(argv[i], "max_age=%ld", &v) == 1)
+			cfg.max_age_s = v;
+		else if (sscanf(argv[i], "retention=%ld", &v) == 1)
+			cfg.retention_s = v;
+		else if (strcmp(argv[i], "nostore") == 0)
+			nostore = true;
 		else {
 			fprintf(stderr, "unknown option %s\n", argv[i]);
 			return 2;
@@ -149,7 +171,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "store: %s\n", err);
 		return 1;
 	}
-	cfg.store = store;
+	cfg.store = nostore ? NULL : store;
 	if (dlv_start(&cfg, &d) != 0) {
 		fprintf(stderr, "dlv_start failed\n");
 		store_close(store);
@@ -213,6 +235,33 @@ int main(int argc, char **argv)
 				printf("json %s %s\n", tok[1], json);
 			}
 			free(json);
+		} else if (strcmp(tok[0], "visible") == 0 && n >= 3) {
+			long want = atol(tok[2]);
+			long long end = now_ms() + (n > 3 ? atol(tok[3]) : 2000);
+			long count = 0;
+
+			for (;;) {
+				char *json = NULL, *q;
+
+				count = 0;
+				if (store_deliveries_json(store, tok[1], &json, NULL) == 0)
+					for (q = json; (q = strstr(q, "{\"event\":")) != NULL; q++)
+						count++;
+				free(json);
+				if (count >= want || now_ms() >= end)
+					break;
+				usleep(2000);
+			}
+			if (count >= want) {
+				printf("visible %s %lld\n", tok[1], since_mark());
+			} else {
+				printf("invisible %s %lld %ld\n", tok[1], since_mark(), count);
+				rc = 1;
+			}
+		} else if (strcmp(tok[0], "outbox") == 0 && n == 1) {
+			printf("outbox %ld\n", store_outbox_count(store));
+		} else if (strcmp(tok[0], "forget") == 0 && n == 2) {
+			dlv_forget(d, tok[1]);
 		} else if (strcmp(tok[0], "metrics") == 0) {
 			char buf[4096];
 
@@ -223,16 +272,17 @@ int main(int argc, char **argv)
 		} else if (strcmp(tok[0], "bench") == 0 && n == 4) {
 			long count = atol(tok[3]);
 			struct dlv_status one = { "sip:bench@example.com", TS_BUSY };
-			long long start = now_ms();
+			long long start = now_ms(), enq;
 
 			it = (struct dlv_item){ .op = DLV_STATUS_NOTIFICATION, .correlator = tok[1],
 						.endpoint = tok[2], .entries = &one, .n = 1 };
 			for (long i = 0; i < count; i++)
 				if (!dlv_enqueue(d, &it))
 					rc = 1;
+			enq = now_ms() - start;
 			if (wait_corr(d, tok[1], 60000) != 0)
 				rc = 1;
-			printf("bench %ld %lld\n", count, now_ms() - start);
+			printf("bench %ld %lld %lld\n", count, now_ms() - start, enq);
 		} else {
 			goto bad;
 		}

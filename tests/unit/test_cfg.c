@@ -599,12 +599,13 @@ static void test_reference_content(void **state)
 		"status.fetch-timeout-ms", "status.group-concurrency", "group.file",
 		"policy.group-support", "policy.nested-groups", "policy.max-group-targets",
 		"policy.process-up-to-limit", "store.path", "log.level",
-		"sip.subscribe-expires", "sip.resubscribe-give-up-s",
+		"sip.subscribe-expires", "sip.resubscribe-give-up-s", "sip.keepalive-s",
 		"policy.max-notification-addresses", "policy.default-notification-duration-s",
 		"policy.max-notification-duration-s", "policy.min-notification-interval-ms",
 		"policy.max-notification-count", "policy.unlimited-count-allowed",
 		"notify.style", "delivery.max-attempts", "delivery.backoff-ms",
 		"delivery.backoff-max-ms", "delivery.timeout-ms", "delivery.workers",
+		"delivery.max-age-s", "store.tracking-retention-s",
 	};
 	char *ref = reference_text(NULL), *line, *save = NULL, path[64];
 	char *uncommented = malloc(strlen(ref) + 1);

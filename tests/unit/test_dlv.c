@@ -1,7 +1,9 @@
 /*
  * test_dlv.c - callback delivery: the backoff schedule, the metrics text,
  * input checks, and a few real deliveries to an in-process HTTP endpoint
- * (order per correlator, retries, failure details, stop).
+ * (order per correlator, retries, failure details, stop); part 3: the
+ * outbox payload format, resuming the outbox after a stop, expiry
+ * (max_age_s) and dlv_forget.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,8 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "dlv.h"
 #include "log.h"
+#include "store.h"
 
 /* The generated client side, compiled into this test: the "gen" module
  * would also bring soapServer.c, which needs the whole SOAP service (svc
@@ -544,6 +549,365 @@ static void test_order_and_retry(void **state)
 	dlv_stop(d);
 }
 
+/* --- part 3: payload, outbox, expiry, forget ------------------------------------- */
+
+static void check_payload(const struct dlv_item *it, const char *want)
+{
+	char *p = dlv_payload_encode(it), *again;
+
+	assert_non_null(p);
+	assert_string_equal(p, want);
+	again = dlv_payload_roundtrip(it->op, p);
+	assert_non_null(again);
+	assert_string_equal(again, p);
+	free(again);
+	free(p);
+}
+
+static void test_payload_format(void **state)
+{
+	struct dlv_status e[2] = { { "sip:a b%@x.com", TS_BUSY }, { "tel:+1555\n\t", TS_REACHABLE } };
+	struct dlv_status u = { "sip:\xc3\xbc@x.com", TS_UNREACHABLE };
+	struct fault f;
+	struct dlv_item it;
+
+	(void)state;
+	it = (struct dlv_item){ .op = DLV_STATUS_NOTIFICATION, .correlator = "c", .endpoint = "e",
+				.entries = e, .n = 2 };
+	check_payload(&it, "pxtsgw-callback 1 statusNotification\n"
+			   "s Busy sip:a%20b%25@x.com\n"
+			   "s Reachable tel:+1555%0A%09\n");
+	it = (struct dlv_item){ .op = DLV_STATUS_CHANGED, .correlator = "c", .endpoint = "e",
+				.entries = &u, .n = 1 };
+	check_payload(&it, "pxtsgw-callback 1 statusChanged\ns Unreachable sip:\xc3\xbc@x.com\n");
+	fault_set(&f, SVC0003, "", "a,b c", NULL);
+	it = (struct dlv_item){ .op = DLV_STATUS_ERROR, .correlator = "c", .endpoint = "e",
+				.address = "sip:a@x.com", .reason = &f };
+	check_payload(&it, "pxtsgw-callback 1 statusError\n"
+			   "a sip:a@x.com\n"
+			   "m SVC0003\n"
+			   "t Invalid%20input%20value%20for%20message%20part%20%251,%20valid%20values%20are%20%252\n"
+			   "v \n"
+			   "v a,b%20c\n");
+	fault_set(&f, POL0004, NULL);
+	it.address = NULL;
+	check_payload(&it, "pxtsgw-callback 1 statusError\n"
+			   "m POL0004\n"
+			   "t Unlimited%20notification%20request%20not%20supported\n");
+	it = (struct dlv_item){ .op = DLV_STATUS_END, .correlator = "c", .endpoint = "e" };
+	check_payload(&it, "pxtsgw-callback 1 statusEnd\n");
+
+	it.correlator = NULL;
+	assert_null(dlv_payload_encode(&it));
+	assert_null(dlv_payload_encode(NULL));
+}
+
+static void test_payload_invalid(void **state)
+{
+	static const struct {
+		enum dlv_op op;
+		const char *payload;
+	} bad[] = {
+		{ DLV_STATUS_END, "" },
+		{ DLV_STATUS_END, "pxtsgw-callback 1 statusEnd" },              /* no line break */
+		{ DLV_STATUS_END, "pxtsgw-callback 2 statusEnd\n" },            /* version */
+		{ DLV_STATUS_END, "pxtsgw-callback 1 statusChanged\ns Busy a\n" }, /* op column differs */
+		{ DLV_STATUS_END, "pxtsgw-callback 1 statusEnd\ns Busy a\n" },
+		{ DLV_STATUS_END, "pxtsgw-callback 1 statusEnd\n\n" },
+		{ DLV_STATUS_NOTIFICATION, "pxtsgw-callback 1 statusNotification\n" },  /* no entry */
+		{ DLV_STATUS_NOTIFICATION, "pxtsgw-callback 1 statusNotification\ns Idle a\n" },
+		{ DLV_STATUS_NOTIFICATION, "pxtsgw-callback 1 statusNotification\ns Busy\n" },
+		{ DLV_STATUS_NOTIFICATION, "pxtsgw-callback 1 statusNotification\ns Busy a b\n" },
+		{ DLV_STATUS_NOTIFICATION, "pxtsgw-callback 1 statusNotification\ns Busy a%G0\n" },
+		{ DLV_STATUS_NOTIFICATION, "pxtsgw-callback 1 statusNotification\ns Busy a%00\n" },
+		{ DLV_STATUS_NOTIFICATION, "pxtsgw-callback 1 statusNotification\ns Busy a%4\n" },
+		{ DLV_STATUS_NOTIFICATION, "pxtsgw-callback 1 statusNotification\nx Busy a\n" },
+		{ DLV_STATUS_NOTIFICATION, "pxtsgw-callback 1 statusNotification\ns Busy a\nm SVC0001\n" },
+		{ DLV_STATUS_CHANGED, "pxtsgw-callback 1 statusChanged\ns Busy a\ns Busy b\n" },
+		{ DLV_STATUS_CHANGED, "pxtsgw-callback 1 statusChanged\n" },
+		{ DLV_STATUS_ERROR, "pxtsgw-callback 1 statusError\nm SVC0001\n" },       /* no text */
+		{ DLV_STATUS_ERROR, "pxtsgw-callback 1 statusError\nt x\n" },             /* no id */
+		{ DLV_STATUS_ERROR, "pxtsgw-callback 1 statusError\nm A\nm B\nt x\n" },
+		{ DLV_STATUS_ERROR, "pxtsgw-callback 1 statusError\na x\na y\nm A\nt x\n" },
+		{ DLV_STATUS_ERROR, "pxtsgw-callback 1 statusError\nm A\nt x y\n" },
+		{ (enum dlv_op)7, "pxtsgw-callback 1 statusEnd\n" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *p = dlv_payload_roundtrip(bad[i].op, bad[i].payload);
+
+		if (p)
+			fail_msg("payload %zu accepted: %s", i, bad[i].payload);
+	}
+	assert_null(dlv_payload_roundtrip(DLV_STATUS_END, NULL));
+}
+
+/* A store in a temporary directory. */
+struct tmpstore {
+	char dir[256], db[300];
+	struct store *s;
+};
+
+static void tmpstore_open(struct tmpstore *t)
+{
+	const char *base = getenv("TMPDIR");
+	char err[256];
+
+	snprintf(t->dir, sizeof(t->dir), "%s/test_dlv.XXXXXX", base && *base ? base : "/tmp");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->db, sizeof(t->db), "%s/d.db", t->dir);
+	assert_int_equal(store_open(t->db, &t->s, err, sizeof(err)), 0);
+}
+
+static void tmpstore_close(struct tmpstore *t)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char p[320];
+
+	store_close(t->s);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s%s", t->db, suffix[i]);
+		unlink(p);
+	}
+	rmdir(t->dir);
+}
+
+/* Waits until correlator c has had n failed attempts. */
+static void wait_failed_attempts(struct dlv *d, const char *c, unsigned long n)
+{
+	long long end = now_ms() + 5000;
+	struct timespec nap = { 0, 2000000 };
+	struct dlv_health h;
+
+	for (;;) {
+		dlv_get_health(d, c, &h);
+		if (h.attempts_failed >= n)
+			return;
+		if (now_ms() > end)
+			fail_msg("%s: %lu failed attempts, not %lu", c, h.attempts_failed, n);
+		nanosleep(&nap, NULL);
+	}
+}
+
+static void outbox_row(const struct store_outbox_row *r, void *arg)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 512 - n, "%s:%d:%d ", r->correlator, r->op, r->attempts);
+}
+
+static void set_endpoint(const char *db, const char *url)
+{
+	sqlite3 *h;
+	char sql[256];
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "UPDATE outbox SET endpoint = '%s'", url);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static void test_outbox_resume(void **state)
+{
+	struct srv *s = *state;
+	struct tmpstore t;
+	struct dlv_config c = { .workers = 2, .max_attempts = 5, .backoff_ms = 60000,
+				.backoff_max_ms = 60000, .timeout_ms = 1000 };
+	struct dlv *d = NULL;
+	struct dlv_status e[2] = { { "sip:r1@example.com", TS_BUSY }, { "sip:r2@example.com", TS_REACHABLE } };
+	struct dlv_health h;
+	struct fault f;
+	char down[64], url[64], rows[512] = "", got[16][160], *json = NULL;
+	uint64_t ids[5];
+	int port, lfd = listen_any(&port);
+
+	close(lfd);   /* refused */
+	snprintf(down, sizeof(down), "http://127.0.0.1:%d/cb", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/TerminalStatusNotification", s->port);
+	fault_set(&f, SVC0001, "lost", NULL);
+	tmpstore_open(&t);
+	c.store = t.s;
+	assert_int_equal(dlv_start(&c, &d), 0);
+	{
+		struct dlv_item it[4] = {
+			{ .op = DLV_STATUS_NOTIFICATION, .correlator = "R", .endpoint = down, .entries = e, .n = 2 },
+			{ .op = DLV_STATUS_CHANGED, .correlator = "R", .endpoint = down, .entries = e + 1, .n = 1 },
+			{ .op = DLV_STATUS_ERROR, .correlator = "R", .endpoint = down, .address = "sip:r3@example.com",
+			  .reason = &f },
+			{ .op = DLV_STATUS_END, .correlator = "R2", .endpoint = down },
+		};
+
+		for (int i = 0; i < 4; i++) {
+			ids[i] = dlv_enqueue(d, &it[i]);
+			assert_true(ids[i] > 0);
+			/* in the outbox when dlv_enqueue returns */
+			assert_int_equal(store_outbox_count(t.s), i + 1);
+		}
+	}
+	wait_failed_attempts(d, "R", 1);
+	wait_failed_attempts(d, "R2", 1);
+	dlv_stop(d);
+
+	/* dlv_stop kept them, with the attempts made */
+	assert_int_equal(store_outbox_load(t.s, outbox_row, rows), 4);
+	assert_string_equal(rows, "R:0:1 R:1:0 R:2:0 R2:3:1 ");
+	assert_int_equal(store_deliveries_json(t.s, "R", &json, NULL), 0);
+	assert_null(strstr(json, "_DeliveryResult"));
+	free(json);
+
+	/* the endpoint moves to the live server; a start sends them all, in
+	 * order, before a new one */
+	set_endpoint(t.db, url);
+	c.backoff_ms = c.backoff_max_ms = 10;
+	assert_int_equal(dlv_start(&c, &d), 0);
+	{
+		struct dlv_item end = { .op = DLV_STATUS_END, .correlator = "R", .endpoint = url };
+
+		ids[4] = dlv_enqueue(d, &end);
+		assert_true(ids[4] > ids[3]);
+	}
+	wait_idle(d, "R", 5000, &h);
+	assert_int_equal(h.delivered, 4);   /* R is kept: something new was queued */
+	wait_idle(d, "R2", 5000, &h);
+	dlv_get_health(d, "R2", &h);       /* resumed only: forgotten once drained */
+	assert_int_equal(h.delivered + h.failed + h.queued, 0);
+	assert_int_equal(requests_of(s, "R", got, 16), 4);
+	assert_string_equal(got[0], "R statusNotification sip:r1@example.com");
+	assert_string_equal(got[1], "R statusChanged sip:r2@example.com");
+	assert_string_equal(got[2], "R statusError sip:r3@example.com");
+	assert_string_equal(got[3], "R statusEnd ");
+	assert_int_equal(requests_of(s, "R2", got, 16), 1);
+	dlv_flush(d);
+	assert_int_equal(store_outbox_count(t.s), 0);
+
+	/* the head's attempts continue across the restart */
+	assert_int_equal(store_deliveries_json(t.s, "R", &json, NULL), 0);
+	{
+		char want[512];
+
+		snprintf(want, sizeof(want),
+			 "{\"event\":\"statusNotification_DeliveryAttempted\",\"correlator\":\"R\",\"delivery\":%llu,"
+			 "\"attempt\":2,\"result\":\"delivered\"", (unsigned long long)ids[0]);
+		assert_non_null(strstr(json, want));
+		snprintf(want, sizeof(want),
+			 "{\"event\":\"statusNotification_DeliveryResult\",\"correlator\":\"R\",\"delivery\":%llu,"
+			 "\"attempt\":2,\"result\":\"delivered\"", (unsigned long long)ids[0]);
+		assert_non_null(strstr(json, want));
+		snprintf(want, sizeof(want),
+			 "{\"event\":\"statusChanged_DeliveryResult\",\"correlator\":\"R\",\"delivery\":%llu,"
+			 "\"attempt\":1,\"result\":\"delivered\"", (unsigned long long)ids[1]);
+		assert_non_null(strstr(json, want));
+		assert_non_null(strstr(json, "\"attempt\":1,\"result\":\"failed\""));
+		assert_non_null(strstr(json, "\"detail\":\"connection refused\""));
+	}
+	free(json);
+	dlv_stop(d);
+	tmpstore_close(&t);
+}
+
+static void test_expiry(void **state)
+{
+	struct tmpstore t;
+	struct dlv_config c = { .workers = 1, .max_attempts = 100, .backoff_ms = 150,
+				.backoff_max_ms = 300, .timeout_ms = 500, .max_age_s = 1 };
+	struct dlv *d = NULL;
+	struct dlv_item it = { .op = DLV_STATUS_END, .correlator = "X" };
+	struct dlv_health h;
+	char down[64], *json = NULL;
+	int port, lfd = listen_any(&port);
+	long long t0;
+
+	(void)state;
+	close(lfd);
+	snprintf(down, sizeof(down), "http://127.0.0.1:%d/cb", port);
+	it.endpoint = down;
+	tmpstore_open(&t);
+	c.store = t.s;
+	assert_int_equal(dlv_start(&c, &d), 0);
+	t0 = now_ms();
+	assert_true(dlv_enqueue(d, &it) > 0);
+	wait_idle(d, "X", 5000, &h);
+	t0 = now_ms() - t0;
+	assert_true(t0 >= 1000);
+	assert_true(t0 < 2000);
+	/* attempts at 0, 150, 450, 750 ms; the next (1050) is past the age
+	 * (3 when the attempts are slow, under valgrind) */
+	assert_int_equal(h.failed, 1);
+	assert_in_range(h.attempts_failed, 3, 4);
+	dlv_flush(d);
+	assert_int_equal(store_outbox_count(t.s), 0);
+	assert_int_equal(store_deliveries_json(t.s, "X", &json, NULL), 0);
+	assert_non_null(strstr(json, "{\"event\":\"statusEnd_DeliveryResult\",\"correlator\":\"X\""));
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "\"attempt\":%lu,\"result\":\"failed\"", h.attempts_failed);
+		assert_non_null(strstr(json, want));
+	}
+	assert_non_null(strstr(json, "\"detail\":\"expired after 1 s\"}]"));
+	free(json);
+	dlv_stop(d);
+	tmpstore_close(&t);
+}
+
+static void test_forget(void **state)
+{
+	struct srv *s = *state;
+	struct dlv_config c = { .workers = 2, .max_attempts = 2, .backoff_ms = 200,
+				.backoff_max_ms = 200, .timeout_ms = 1000 };
+	struct dlv *d = NULL;
+	struct dlv_status e = { "sip:f@example.com", TS_BUSY };
+	struct dlv_item it = { .op = DLV_STATUS_CHANGED, .entries = &e, .n = 1 };
+	struct dlv_health h;
+	struct timespec nap = { 0, 50 * 1000000 };
+	char url[64], down[64];
+	int port, lfd = listen_any(&port);
+
+	close(lfd);
+	snprintf(down, sizeof(down), "http://127.0.0.1:%d/cb", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/TerminalStatusNotification", s->port);
+	assert_int_equal(dlv_start(&c, &d), 0);
+
+	/* idle: freed at once */
+	it.correlator = "F";
+	it.endpoint = url;
+	assert_true(dlv_enqueue(d, &it) > 0);
+	wait_idle(d, "F", 5000, &h);
+	assert_int_equal(h.delivered, 1);
+	dlv_forget(d, "F");
+	dlv_get_health(d, "F", &h);
+	assert_int_equal(h.delivered + h.queued, 0);
+
+	/* busy: freed when its queue is empty */
+	it.correlator = "G";
+	it.endpoint = down;
+	assert_true(dlv_enqueue(d, &it) > 0);
+	nanosleep(&nap, NULL);
+	dlv_forget(d, "G");
+	dlv_get_health(d, "G", &h);
+	assert_int_equal(h.queued, 1);
+	assert_int_equal(h.attempts_failed, 1);
+	wait_idle(d, "G", 5000, &h);
+	assert_int_equal(h.failed + h.attempts_failed, 0);
+
+	/* a later enqueue cancels it */
+	it.correlator = "H";
+	assert_true(dlv_enqueue(d, &it) > 0);
+	dlv_forget(d, "H");
+	assert_true(dlv_enqueue(d, &it) > 0);
+	wait_idle(d, "H", 5000, &h);
+	assert_int_equal(h.failed, 2);
+
+	dlv_forget(d, "unknown");
+	dlv_forget(d, NULL);
+	dlv_forget(NULL, "H");
+	dlv_flush(d);   /* no store: nothing to do */
+	dlv_flush(NULL);
+	dlv_stop(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -554,6 +918,11 @@ int main(void)
 		cmocka_unit_test(test_enqueue_checks),
 		cmocka_unit_test(test_refused_retries),
 		cmocka_unit_test_setup_teardown(test_order_and_retry, srv_setup, srv_teardown),
+		cmocka_unit_test(test_payload_format),
+		cmocka_unit_test(test_payload_invalid),
+		cmocka_unit_test_setup_teardown(test_outbox_resume, srv_setup, srv_teardown),
+		cmocka_unit_test(test_expiry),
+		cmocka_unit_test_setup_teardown(test_forget, srv_setup, srv_teardown),
 	};
 
 	log_set_level(getenv("DLV_DEBUG") ? LOG_DEBUG : LOG_ERROR);
