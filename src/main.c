@@ -153,6 +153,8 @@ int main(int argc, char **argv)
 			.backoff_ms = s.cfg.delivery_backoff_ms,
 			.backoff_max_ms = s.cfg.delivery_backoff_max_ms,
 			.timeout_ms = s.cfg.delivery_timeout_ms,
+			.max_age_s = s.cfg.delivery_max_age_s,
+			.retention_s = s.cfg.store_tracking_retention_s,
 			.store = store,
 		};
 		if (dlv_start(&dc, &dlv) != 0) {
@@ -170,6 +172,7 @@ int main(int argc, char **argv)
 			.max_fetches = s.cfg.sip_max_fetches,
 			.subscribe_expires_s = s.cfg.sip_subscribe_expires,
 			.give_up_s = s.cfg.sip_resubscribe_give_up_s,
+			.keepalive_s = s.cfg.sip_keepalive_s,
 			.rules = &s.rules,
 		};
 		if (watch_start(&wc, &watch) != 0)
@@ -179,6 +182,7 @@ int main(int argc, char **argv)
 		struct nm_config nc = {
 			.watch = watch,
 			.dlv = dlv,
+			.store = store,
 			.start_timeout_ms = s.cfg.status_fetch_timeout_ms,
 		};
 		nm = nm_new(&nc);
@@ -186,6 +190,8 @@ int main(int argc, char **argv)
 			log_error("cannot set up the notification manager");
 			goto out;
 		}
+		if (nm_restore(nm) < 0)
+			log_warn("some notifications could not be restored from %s", s.cfg.store_path);
 	}
 	{
 		struct query_env env = {

@@ -30,6 +30,7 @@
 #include "addr.h"
 #include "dlv.h"
 #include "log.h"
+#include "store.h"
 
 struct nmn;
 
@@ -55,7 +56,9 @@ struct nmn {
 	int64_t end_mono;          /* monotonic ms */
 	time_t end_wall;           /* for display */
 	long dlv_enqueued;
+	long sent_base;            /* callbacks counted before a restart */
 	enum notif_style style;
+	bool restored;             /* brought back from the store */
 	bool running;
 	bool removing;
 	struct nmn *next;
@@ -99,10 +102,16 @@ static void nmn_free(struct nmn *n)
 	free(n);
 }
 
-/* Unlinks and frees (under the lock). */
-static void nmn_remove(struct nmn *n)
+/* Unlinks and frees (under the lock). forget: the notification is over
+ * for good (not a shutdown): remove it from the store too. */
+static void nmn_remove_ex(struct nmn *n, bool forget)
 {
 	struct nm *nm = n->nm;
+
+	if (forget && n->running) {
+		store_notif_delete(nm->cfg.store, n->correlator);
+		dlv_forget(nm->cfg.dlv, n->correlator);
+	}
 
 	pthread_mutex_lock(&nm->lock);
 	for (struct nmn **pp = &nm->list; *pp; pp = &(*pp)->next)
@@ -114,6 +123,66 @@ static void nmn_remove(struct nmn *n)
 		nm->nrunning--;
 	pthread_mutex_unlock(&nm->lock);
 	nmn_free(n);
+}
+
+static void nmn_remove(struct nmn *n)
+{
+	nmn_remove_ex(n, true);
+}
+
+/* Saves what a restart needs to continue: callbacks counted, statuses
+ * reported. After the callbacks are in the outbox: a crash in between
+ * repeats a callback rather than losing it. */
+static void save_progress(struct nmn *n)
+{
+	int rep[64], *r = rep;
+
+	if (!n->nm->cfg.store || !n->notif)
+		return;
+	if (n->naddr > sizeof(rep) / sizeof(rep[0]) && !(r = calloc(n->naddr, sizeof(*r))))
+		return;
+	pthread_mutex_lock(&n->nm->lock);
+	for (size_t i = 0; i < n->naddr; i++)
+		r[i] = notif_reported(n->notif, i);
+	pthread_mutex_unlock(&n->nm->lock);
+	store_notif_progress(n->nm->cfg.store, n->correlator, n->sent_base + notif_sent(n->notif), r,
+			     n->naddr);
+	if (r != rep)
+		free(r);
+}
+
+/* Saves a notification that starts running. */
+static int save_new(struct nmn *n, const struct nm_start *s)
+{
+	int rep[64], *r = rep;
+	struct store_notif sn = {
+		.correlator = n->correlator,
+		.endpoint = n->endpoint,
+		.interface_name = s->interface_name,
+		.criteria = s->params.criteria,
+		.frequency_ms = s->params.frequency_ms,
+		.count = s->params.count,
+		.sent = 0,
+		.style = (int)s->params.style,
+		.end_ms = store_wall_ms() + s->duration_ms,
+		.created_ms = store_wall_ms(),
+		.n = n->naddr,
+		.addresses = (const char *const *)n->addresses,
+		.sip_uris = (const char *const *)s->sip_uris,
+	};
+	int rc;
+
+	if (!n->nm->cfg.store)
+		return 0;
+	if (n->naddr > sizeof(rep) / sizeof(rep[0]) && !(r = calloc(n->naddr, sizeof(*r))))
+		return -1;
+	for (size_t i = 0; i < n->naddr; i++)
+		r[i] = notif_reported(n->notif, i);
+	sn.reported = r;
+	rc = store_notif_save(n->nm->cfg.store, &sn);
+	if (r != rep)
+		free(r);
+	return rc;
 }
 
 static void deliver(struct nmn *n, const struct notif_action *a)
@@ -164,7 +233,7 @@ static void pump(struct nmn *n)
 	struct notif_action a;
 	int64_t next;
 
-	bool more, finished;
+	bool more, finished, any = false;
 
 	for (;;) {
 		pthread_mutex_lock(&n->nm->lock);
@@ -174,6 +243,7 @@ static void pump(struct nmn *n)
 			break;
 		deliver(n, &a);
 		notif_action_release(&a);
+		any = true;
 	}
 	pthread_mutex_lock(&n->nm->lock);
 	finished = notif_finished(n->notif);
@@ -184,6 +254,8 @@ static void pump(struct nmn *n)
 		nmn_remove(n);
 		return;
 	}
+	if (any)
+		save_progress(n);
 	if (n->timer)
 		su_timer_reset(n->timer);
 	if (next != INT64_MAX && n->timer) {
@@ -232,12 +304,15 @@ static void on_sub(struct watch_sub *sub, enum watch_sub_event ev, ts_status st,
 	if (n->removing)
 		return;
 	if (!n->running) {
-		/* starting: collect baselines */
-		if (ev == WSUB_FAILED) {
+		/* starting: collect baselines; a subscription the server does
+		 * not take now refuses the request, as getStatus would */
+		if (ev == WSUB_FAILED || (ev == WSUB_LOST && !a->known)) {
 			sub_fault(why, n->addresses[a->idx], &f);
 			start_finish(n, &f);
 			return;
 		}
+		if (ev != WSUB_STATUS)
+			return;
 		if (!a->known) {
 			a->known = true;
 			n->known++;
@@ -246,6 +321,8 @@ static void on_sub(struct watch_sub *sub, enum watch_sub_event ev, ts_status st,
 			start_finish(n, NULL);
 		return;
 	}
+	if (ev == WSUB_LOST)
+		return;          /* re-established by the watcher; no false change */
 	pthread_mutex_lock(&n->nm->lock);
 	if (ev == WSUB_STATUS) {
 		notif_status(n->notif, a->idx, st, watch_now_ms());
@@ -283,13 +360,19 @@ static void start_finish(struct nmn *n, const struct fault *f)
 					notif_baseline(n->notif, i, st);
 			n->end_mono = s->params.end_ms;
 			n->end_wall = time(NULL) + (time_t)(s->duration_ms / 1000);
-			pthread_mutex_lock(&nm->lock);
-			n->running = true;
-			nm->nrunning++;
-			notif_start(n->notif, now);
-			pthread_mutex_unlock(&nm->lock);
-			log_info("nm: notification %s started: %zu address(es), endpoint %s",
-				 n->correlator, n->naddr, n->endpoint);
+			/* durable before the client hears it runs */
+			if (save_new(n, s) != 0) {
+				fault_set(&s->fault, SVC0001, "the notification cannot be stored", NULL);
+				s->failed = true;
+			} else {
+				pthread_mutex_lock(&nm->lock);
+				n->running = true;
+				nm->nrunning++;
+				notif_start(n->notif, now);
+				pthread_mutex_unlock(&nm->lock);
+				log_info("nm: notification %s started: %zu address(es), endpoint %s",
+					 n->correlator, n->naddr, n->endpoint);
+			}
 		}
 	} else {
 		s->failed = true;
@@ -422,6 +505,221 @@ int nm_end_async(struct nm *nm, struct nm_end *e, nm_done_h *done, void *arg)
 	return watch_post(nm->cfg.watch, end_on_sip, e);
 }
 
+/* --- restore after a restart ------------------------------------------------ */
+
+/* A saved notification, copied out of the store's load callback. */
+struct saved {
+	struct store_notif sn;
+	char *correlator, *endpoint, *interface_name;
+	char **addresses, **sip_uris;
+	int *reported;
+	struct saved *next;
+};
+
+static void saved_free(struct saved *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->sn.n; i++) {
+		free(v->addresses ? v->addresses[i] : NULL);
+		free(v->sip_uris ? v->sip_uris[i] : NULL);
+	}
+	free(v->addresses);
+	free(v->sip_uris);
+	free(v->reported);
+	free(v->correlator);
+	free(v->endpoint);
+	free(v->interface_name);
+	free(v);
+}
+
+struct restore {
+	struct nm *nm;
+	struct saved *list, **tail;
+	int restored, ended;
+	bool oom;
+};
+
+static void load_one(const struct store_notif *sn, void *arg)
+{
+	struct restore *r = arg;
+	struct saved *v = calloc(1, sizeof(*v));
+	bool ok;
+
+	if (!v) {
+		r->oom = true;
+		return;
+	}
+	v->sn = *sn;
+	v->correlator = strdup(sn->correlator);
+	v->endpoint = strdup(sn->endpoint);
+	v->interface_name = strdup(sn->interface_name ? sn->interface_name : "");
+	v->addresses = calloc(sn->n, sizeof(char *));
+	v->sip_uris = calloc(sn->n, sizeof(char *));
+	v->reported = calloc(sn->n, sizeof(int));
+	ok = v->correlator && v->endpoint && v->interface_name && v->addresses && v->sip_uris &&
+	     v->reported;
+	for (size_t i = 0; ok && i < sn->n; i++) {
+		v->addresses[i] = strdup(sn->addresses[i]);
+		v->sip_uris[i] = strdup(sn->sip_uris[i]);
+		v->reported[i] = sn->reported[i];
+		ok = v->addresses[i] && v->sip_uris[i];
+	}
+	if (!ok) {
+		v->sn.n = sn->n;
+		saved_free(v);
+		r->oom = true;
+		return;
+	}
+	*r->tail = v;
+	r->tail = &v->next;
+}
+
+/* Sends statusEnd for a notification that ended while the gateway was down. */
+static void end_saved(struct nm *nm, const struct saved *v, const char *why)
+{
+	struct dlv_item it = {
+		.op = DLV_STATUS_END, .correlator = v->correlator, .endpoint = v->endpoint,
+	};
+
+	log_info("nm: notification %s %s while the gateway was down: statusEnd", v->correlator, why);
+	if (dlv_enqueue(nm->cfg.dlv, &it) == 0)
+		log_error("nm: %s: cannot queue statusEnd", v->correlator);
+	store_notif_delete(nm->cfg.store, v->correlator);
+}
+
+static void restore_one(struct watch *w, struct nm *nm, struct saved *v, struct restore *r)
+{
+	int64_t now = watch_now_ms(), wall = store_wall_ms();
+	struct notif_params p = {
+		.n_addresses = v->sn.n,
+		.criteria = v->sn.criteria,
+		.frequency_ms = v->sn.frequency_ms,
+		.end_ms = now + (v->sn.end_ms - wall),
+		.count = v->sn.count,
+		.style = (enum notif_style)v->sn.style,
+	};
+	struct nmn *n;
+
+	if (v->sn.end_ms <= wall) {
+		end_saved(nm, v, "reached its duration");
+		r->ended++;
+		return;
+	}
+	if (v->sn.count > 0) {
+		p.count = v->sn.count - v->sn.sent;
+		if (p.count <= 0) {
+			end_saved(nm, v, "reached its count");
+			r->ended++;
+			return;
+		}
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		goto oom;
+	n->nm = nm;
+	n->style = p.style;
+	n->restored = true;
+	n->sent_base = v->sn.sent;
+	n->correlator = strdup(v->correlator);
+	n->endpoint = strdup(v->endpoint);
+	n->naddr = v->sn.n;
+	n->addresses = calloc(n->naddr, sizeof(char *));
+	n->addrs = calloc(n->naddr, sizeof(*n->addrs));
+	n->timer = su_timer_create(su_root_task(w->root), 1000);
+	n->notif = notif_new(&p);
+	if (!n->correlator || !n->endpoint || !n->addresses || !n->addrs || !n->timer || !n->notif)
+		goto oom_n;
+	for (size_t i = 0; i < n->naddr; i++) {
+		n->addresses[i] = strdup(v->addresses[i]);
+		if (!n->addresses[i])
+			goto oom_n;
+		if (v->reported[i] >= 0 && v->reported[i] <= TS_BUSY)
+			notif_baseline(n->notif, i, (ts_status)v->reported[i]);
+	}
+	n->end_mono = p.end_ms;
+	n->end_wall = (time_t)(v->sn.end_ms / 1000);
+	pthread_mutex_lock(&nm->lock);
+	n->running = true;
+	nm->nrunning++;
+	n->next = nm->list;
+	nm->list = n;
+	notif_start(n->notif, now);
+	pthread_mutex_unlock(&nm->lock);
+	/* subscribe again: the first NOTIFY of each is compared with the
+	 * status last reported, so a change while down is notified */
+	for (size_t i = 0; i < n->naddr; i++) {
+		struct nm_addr *a = &n->addrs[i];
+		ts_status st;
+
+		a->n = n;
+		a->idx = i;
+		a->known = true;
+		a->sub = watch_sub_open(w, v->sip_uris[i], on_sub, a);
+		if (a->sub && watch_sub_status(a->sub, &st)) {
+			pthread_mutex_lock(&nm->lock);
+			notif_status(n->notif, i, st, now);
+			pthread_mutex_unlock(&nm->lock);
+		}
+	}
+	log_info("nm: notification %s restored: %zu address(es), %ld callback(s) sent before",
+		 n->correlator, n->naddr, n->sent_base);
+	r->restored++;
+	pump(n);
+	return;
+oom_n:
+	nmn_free(n);
+oom:
+	log_error("nm: out of memory restoring %s; it stays in the store", v->correlator);
+	r->oom = true;
+}
+
+static void restore_on_sip(struct watch *w, void *arg)
+{
+	struct restore *r = arg;
+	struct nm *nm = r->nm;
+
+	for (struct saved *v = r->list; v; v = v->next)
+		restore_one(w, nm, v, r);
+	pthread_mutex_lock(&nm->sd_lock);
+	nm->sd_done = true;
+	pthread_cond_broadcast(&nm->sd_cond);
+	pthread_mutex_unlock(&nm->sd_lock);
+}
+
+int nm_restore(struct nm *nm)
+{
+	struct restore r = { .nm = nm };
+	struct saved *v, *next;
+	int rc;
+
+	if (!nm || !nm->cfg.store)
+		return 0;
+	r.tail = &r.list;
+	if (store_notif_load(nm->cfg.store, load_one, &r) < 0)
+		return -1;
+	rc = 0;
+	if (r.list) {
+		nm->sd_done = false;
+		if (watch_post(nm->cfg.watch, restore_on_sip, &r) != 0) {
+			rc = -1;
+		} else {
+			pthread_mutex_lock(&nm->sd_lock);
+			while (!nm->sd_done)
+				pthread_cond_wait(&nm->sd_cond, &nm->sd_lock);
+			nm->sd_done = false;
+			pthread_mutex_unlock(&nm->sd_lock);
+		}
+	}
+	for (v = r.list; v; v = next) {
+		next = v->next;
+		saved_free(v);
+	}
+	if (rc == 0 && (r.restored || r.ended))
+		log_info("nm: %d notification(s) restored, %d ended while down", r.restored, r.ended);
+	return rc == 0 && !r.oom ? r.restored : -1;
+}
+
 /* --- life cycle ------------------------------------------------------------ */
 
 struct nm *nm_new(const struct nm_config *cfg)
@@ -452,7 +750,7 @@ static void shutdown_on_sip(struct watch *w, void *arg)
 			continue;
 		}
 		n->removing = true;
-		nmn_remove(n);
+		nmn_remove_ex(n, false);   /* stays in the store for the next start */
 	}
 	pthread_mutex_lock(&nm->sd_lock);
 	nm->sd_done = true;
@@ -582,6 +880,7 @@ char *nm_list_json(struct nm *nm, size_t *len)
 		put_json_str(&b, n->correlator);
 		PUTS(&b, ",\"endpoint\":");
 		put_json_str(&b, n->endpoint);
+		putf(&b, ",\"restored\":%s", n->restored ? "true" : "false");
 		PUTS(&b, ",\"addresses\":[");
 		for (size_t i = 0; i < n->naddr; i++) {
 			if (i)
@@ -595,7 +894,7 @@ char *nm_list_json(struct nm *nm, size_t *len)
 		putf(&b, "],\"notifications_sent\":%ld,\"callbacks_queued\":%ld,\"ends\":\"%s\","
 		     "\"delivery\":{\"delivered\":%lu,\"failed\":%lu,\"failed_attempts\":%lu,"
 		     "\"pending\":%lu,\"healthy\":%s,\"last_error\":",
-		     notif_sent(n->notif), n->dlv_enqueued, when, h.delivered, h.failed,
+		     n->sent_base + notif_sent(n->notif), n->dlv_enqueued, when, h.delivered, h.failed,
 		     h.attempts_failed, h.queued, h.failed == 0 && !h.last_error[0] ? "true" : "false");
 		if (h.last_error[0])
 			put_json_str(&b, h.last_error);

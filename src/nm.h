@@ -84,17 +84,28 @@ const char *nm_start_sip_uri(const struct nm_start *s, size_t i);
  * value does not fit. */
 int64_t nm_time_ms(const struct nm_time *t);
 
+struct store;
+
 struct nm_config {
 	struct watch *watch;
 	struct dlv *dlv;
+	struct store *store;        /* running notifications survive restarts (NULL: not) */
 	long start_timeout_ms;      /* wait for the first NOTIFY of each address */
 };
 
 struct nm;
 
 struct nm *nm_new(const struct nm_config *cfg);
+/* Brings back the notifications saved in the store (after a restart or a
+ * crash): those whose duration ran out meanwhile get statusEnd; the others
+ * are subscribed again, and a status that differs from the one last
+ * reported is notified. Posts to the SIP thread and waits. Returns the
+ * number restored, or -1. */
+int nm_restore(struct nm *nm);
+
 /* Ends every notification (no callbacks) and releases the subscriptions;
- * posts to the SIP thread and waits. Call before watch_stop. */
+ * they stay in the store and nm_restore brings them back at the next start.
+ * Posts to the SIP thread and waits. Call before watch_stop. */
 void nm_shutdown(struct nm *nm);
 void nm_free(struct nm *nm);    /* after nm_shutdown; NULL is fine */
 

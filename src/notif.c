@@ -450,3 +450,10 @@ ts_status notif_current(const struct notif *n, size_t addr)
 		return TS_UNREACHABLE;
 	return (ts_status)n->cur[addr];
 }
+
+int notif_reported(const struct notif *n, size_t addr)
+{
+	if (!n || addr >= n->p.n_addresses || n->rep[addr] < 0)
+		return -1;
+	return n->rep[addr];
+}

@@ -109,5 +109,8 @@ bool notif_finished(const struct notif *n);
 /* counters, for /notifications */
 long notif_sent(const struct notif *n);       /* callbacks counted */
 ts_status notif_current(const struct notif *n, size_t addr);
+/* The status last reported for addr (or its baseline), as an int ts_status,
+ * or -1 when there is none: what a restart compares new statuses with. */
+int notif_reported(const struct notif *n, size_t addr);
 
 #endif
