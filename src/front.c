@@ -153,16 +153,18 @@ static enum MHD_Result serve_service_wsdl(struct front *f, struct MHD_Connection
 static enum MHD_Result serve_health(struct front *f, struct MHD_Connection *c)
 {
 	bool sip = watch_ready(f->cfg.watch);
+	bool server = sip && watch_server_up(f->cfg.watch);
 	bool st = store_ready(f->cfg.store);
+	bool ok = sip && server && st;
 	char *body;
 	int n;
 
-	n = asprintf(&body, "{\"status\":\"%s\",\"sip\":\"%s\",\"store\":\"%s\"}\n",
-		     sip && st ? "ok" : "unavailable", sip ? "ready" : "down", st ? "ready" : "down");
+	n = asprintf(&body, "{\"status\":\"%s\",\"sip\":\"%s\",\"presence_server\":\"%s\","
+		     "\"store\":\"%s\"}\n", ok ? "ok" : "unavailable", sip ? "ready" : "down",
+		     server ? "up" : "down", st ? "ready" : "down");
 	if (n < 0)
 		return reply_text(c, 503, "out of memory\n");
-	return reply(c, sip && st ? 200 : 503, "application/json", body, (size_t)n,
-		     MHD_RESPMEM_MUST_FREE);
+	return reply(c, ok ? 200 : 503, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_FREE);
 }
 
 static enum MHD_Result serve_notifications(struct front *f, struct MHD_Connection *c)
@@ -222,6 +224,12 @@ static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
 		"# HELP pxtsgw_requests_waiting SOAP requests waiting for SIP.\n"
 		"# TYPE pxtsgw_requests_waiting gauge\n"
 		"pxtsgw_requests_waiting %ld\n"
+		"# HELP pxtsgw_presence_server_up 1 while the presence server answers the keepalive OPTIONS.\n"
+		"# TYPE pxtsgw_presence_server_up gauge\n"
+		"pxtsgw_presence_server_up %d\n"
+		"# HELP pxtsgw_presence_server_outages_total Times the presence server stopped answering.\n"
+		"# TYPE pxtsgw_presence_server_outages_total counter\n"
+		"pxtsgw_presence_server_outages_total %lu\n"
 		"# HELP pxtsgw_notifications_active Notifications (startNotification) running.\n"
 		"# TYPE pxtsgw_notifications_active gauge\n"
 		"pxtsgw_notifications_active %zu\n"
@@ -244,7 +252,8 @@ static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
 		atomic_load(&f->soap_requests) - atomic_load(&f->soap_faults),
 		atomic_load(&f->soap_faults), atomic_load(&f->http_rejected),
 		ws.fetches_ok, ws.fetches_timeout, ws.fetches_failed, ws.fetches_running,
-		atomic_load(&f->suspended), f->cfg.nm ? nm_active(f->cfg.nm) : (size_t)0,
+		atomic_load(&f->suspended), watch_server_up(f->cfg.watch) ? 1 : 0, ws.server_outages,
+		f->cfg.nm ? nm_active(f->cfg.nm) : (size_t)0,
 		ws.subscriptions, ws.subscriptions_active, ws.subscription_notifies,
 		ws.subscription_retries, ws.subscription_failures);
 	if (n < 0)

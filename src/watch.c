@@ -209,6 +209,44 @@ static void on_notify(struct watch *w, struct fetch *f, int status, const char *
 		fetch_finish(w, f);
 }
 
+/* --- keepalive toward the presence server ---------------------------------- */
+
+static void ping_answer(struct watch *w, int status, const char *phrase)
+{
+	/* 408 and 5xx come from our own stack when the server is silent or
+	 * unreachable; any other answer comes from a live server */
+	bool up = status != 408 && status < 500;
+
+	if (w->ping_nh) {
+		nua_handle_destroy(w->ping_nh);
+		w->ping_nh = NULL;
+	}
+	if (up && w->server_state == 0) {
+		log_info("watch: presence server %s answers again", w->proxy_url);
+		sub_server_back(w);
+	} else if (!up && w->server_state != 0) {
+		log_warn("watch: presence server %s does not answer (%d %s)", w->proxy_url, status,
+			 phrase ? phrase : "");
+		atomic_fetch_add(&w->st_outages, 1);
+	}
+	w->server_state = up ? 1 : 0;
+	atomic_store(&w->server_up, up);
+}
+
+static void ping_fire(struct watch *w, su_timer_t *t, void *arg)
+{
+	(void)t; (void)arg;
+	if (w->shutting_down)
+		return;
+	if (w->ping_nh) {
+		/* the last one is still out: the server is silent */
+		ping_answer(w, 408, "no answer to OPTIONS");
+	}
+	w->ping_nh = nua_handle(w->nua, &w->ping_hm, SIPTAG_TO_STR(w->server_uri), TAG_END());
+	if (w->ping_nh)
+		nua_options(w->ping_nh, NUTAG_URL(w->server_uri), TAG_END());
+}
+
 static void nua_cb(nua_event_t event, int status, char const *phrase,
 		   nua_t *nua, struct watch *w, nua_handle_t *nh, struct hm *hm,
 		   sip_t const *sip, tagi_t tags[])
@@ -218,6 +256,11 @@ static void nua_cb(nua_event_t event, int status, char const *phrase,
 	(void)nua; (void)tags;
 	if (hm && hm->kind == HM_SUB) {
 		sub_nua_event(w, (struct pres *)hm, event, status, phrase, nh, sip);
+		return;
+	}
+	if (hm && hm->kind == HM_PING) {
+		if (event == nua_r_options && status >= 200 && nh == w->ping_nh)
+			ping_answer(w, status, phrase);
 		return;
 	}
 	switch (event) {
@@ -413,6 +456,8 @@ static void shutdown_on_sip(struct watch *w, void *arg)
 {
 	(void)arg;
 	w->shutting_down = true;
+	if (w->ping_timer)
+		su_timer_reset(w->ping_timer);
 	while (w->jobs)
 		job_expire(w, w->jobs, "gateway shutting down");
 	sub_shutdown(w);
@@ -444,8 +489,16 @@ static void *sip_thread(void *arg)
 				    TPTAG_UDP_RMEM(WATCH_UDP_RMEM),
 				    TPTAG_UDP_WMEM(WATCH_UDP_RMEM),
 				    TAG_END());
-		if (w->nua)
+		if (w->nua) {
 			state = 1;
+			w->ping_hm.kind = HM_PING;
+			w->server_state = -1;
+			if (w->keepalive_s > 0) {
+				w->ping_timer = su_timer_create(su_root_task(w->root), w->keepalive_s * 1000);
+				if (w->ping_timer)
+					su_timer_set_for_ever(w->ping_timer, ping_fire, NULL);
+			}
+		}
 		else
 			log_error("watch: cannot start the SIP stack on %s (port in use?)", w->listen_url);
 	} else {
@@ -461,6 +514,7 @@ static void *sip_thread(void *arg)
 		su_root_run(w->root);
 		atomic_store(&w->ready, false);
 		su_timer_destroy(w->shutdown_timer);
+		su_timer_destroy(w->ping_timer);
 		nua_destroy(w->nua);
 		w->nua = NULL;
 		sub_free_all(w);
@@ -496,6 +550,9 @@ int watch_start(const struct watch_config *cfg, struct watch **out)
 	w->max_fetches = cfg->max_fetches > 0 ? cfg->max_fetches : 1;
 	w->subscribe_expires_s = cfg->subscribe_expires_s > 0 ? cfg->subscribe_expires_s : 3600;
 	w->give_up_s = cfg->give_up_s > 0 ? cfg->give_up_s : 300;
+	w->keepalive_s = cfg->keepalive_s;
+	snprintf(w->server_uri, sizeof(w->server_uri), "%s", cfg->presence_server);
+	atomic_store(&w->server_up, true);
 	w->rules = *cfg->rules;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
@@ -562,6 +619,11 @@ bool watch_ready(const struct watch *w)
 	return w && atomic_load(&w->ready);
 }
 
+bool watch_server_up(const struct watch *w)
+{
+	return w && atomic_load(&w->server_up);
+}
+
 void watch_get_stats(const struct watch *w, struct watch_stats *st)
 {
 	st->fetches_started = atomic_load(&w->st_started);
@@ -575,6 +637,7 @@ void watch_get_stats(const struct watch *w, struct watch_stats *st)
 	st->subscription_notifies = atomic_load(&w->st_sub_notifies);
 	st->subscription_retries = atomic_load(&w->st_sub_retries);
 	st->subscription_failures = atomic_load(&w->st_sub_failures);
+	st->server_outages = atomic_load(&w->st_outages);
 }
 
 int64_t watch_now_ms(void)

@@ -32,6 +32,9 @@ struct watch_config {
 	long max_fetches;             /* fetches in flight at once, all jobs */
 	long subscribe_expires_s;     /* Expires of long-lived SUBSCRIBEs */
 	long give_up_s;               /* a lost subscription is retried this long */
+	long keepalive_s;             /* OPTIONS to the presence server every so often
+	                                 (0: never); after an outage every
+	                                 subscription is renewed */
 	const struct pstat_rules *rules; /* copied */
 };
 
@@ -79,6 +82,9 @@ int watch_start(const struct watch_config *cfg, struct watch **out);
 void watch_stop(struct watch *w);
 
 bool watch_ready(const struct watch *w);
+/* false while the presence server does not answer the keepalive OPTIONS
+ * (true before the first answer, and when keepalives are off). */
+bool watch_server_up(const struct watch *w);
 
 /* Hands a job to the SIP thread. From any thread. Returns 0, or -1 if the
  * watcher is not running (the job is then untouched and done is not called). */
@@ -102,7 +108,10 @@ int watch_post(struct watch *w, watch_fn_h *fn, void *arg);
  * sub closed ends the subscription with Expires: 0.
  */
 struct watch_sub;
-enum watch_sub_event { WSUB_STATUS, WSUB_FAILED };
+/* WSUB_LOST: not final, the subscription is being re-established (why
+ * says what happened); listeners that only wait for a first status may
+ * give up on it. */
+enum watch_sub_event { WSUB_STATUS, WSUB_FAILED, WSUB_LOST };
 /* st: the status (WSUB_STATUS); why: outcome and detail (WSUB_FAILED).
  * The handler may close its sub (or others) from inside. */
 typedef void (watch_sub_h)(struct watch_sub *sub, enum watch_sub_event ev, ts_status st,
@@ -124,6 +133,7 @@ struct watch_stats {
 	unsigned long jobs_open, fetches_running;
 	unsigned long subscriptions, subscriptions_active, subscription_notifies;
 	unsigned long subscription_retries, subscription_failures;
+	unsigned long server_outages;          /* presence server went quiet */
 };
 
 

@@ -31,7 +31,7 @@ struct pres;
 #include <sofia-sip/su_wait.h>
 
 /* The first member of every nua handle magic: which kind of handle. */
-enum hm_kind { HM_FETCH = 1, HM_SUB };
+enum hm_kind { HM_FETCH = 1, HM_SUB, HM_PING };
 struct hm {
 	enum hm_kind kind;
 };
@@ -66,6 +66,8 @@ struct watch {
 	long max_fetches;
 	long subscribe_expires_s;
 	long give_up_s;
+	long keepalive_s;
+	char server_uri[600];
 	struct pstat_rules rules;
 
 	pthread_t thread;
@@ -90,9 +92,15 @@ struct watch {
 	su_timer_t *shutdown_timer;
 	struct pres *pres[PRES_BUCKETS];  /* open subscriptions by URI */
 	struct pres *closing;     /* unsubscribing, waiting for the answer */
+	struct hm ping_hm;        /* magic of the keepalive handle */
+	nua_handle_t *ping_nh;    /* the OPTIONS in flight, or NULL */
+	su_timer_t *ping_timer;
+	int server_state;         /* -1 unknown, 0 down, 1 up */
 
 	/* any thread */
 	atomic_bool ready;
+	atomic_bool server_up;
+	atomic_ulong st_outages;
 	atomic_ulong st_started, st_ok, st_timeout, st_failed, st_jobs, st_running;
 	atomic_ulong st_subs, st_subs_active, st_sub_notifies, st_sub_retries, st_sub_failures;
 };
@@ -102,6 +110,9 @@ void sub_nua_event(struct watch *w, struct pres *p, nua_event_t event, int statu
 		   const char *phrase, nua_handle_t *nh, const sip_t *sip);
 void sub_shutdown(struct watch *w);
 void sub_free_all(struct watch *w);
+/* The presence server answers again after an outage: renew every
+ * subscription now. */
+void sub_server_back(struct watch *w);
 
 /* watch.c, for watch_sub.c */
 void watch_set_result(struct fetch_result *r, enum fetch_outcome o, const char *fmt, ...)

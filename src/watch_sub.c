@@ -155,6 +155,12 @@ static void lost(struct pres *p, long delay_ms, const char *why)
 
 	if (!p->lost_since)
 		p->lost_since = now;
+	{
+		struct fetch_result r = { .uri = p->uri };
+
+		watch_set_result(&r, FETCH_TIMEOUT, "%s", why);
+		dispatch(p, WSUB_LOST, TS_UNREACHABLE, &r);
+	}
 	if (now - p->lost_since > w->give_up_s * 1000) {
 		snprintf(detail, sizeof(detail), "subscription lost for over %ld s (%s), given up",
 			 w->give_up_s, why);
@@ -470,6 +476,25 @@ void sub_free_all(struct watch *w)
 		pres_free(p);
 	}
 	w->closing = NULL;
+}
+
+void sub_server_back(struct watch *w)
+{
+	int n = 0;
+
+	for (unsigned b = 0; b < PRES_BUCKETS; b++)
+		for (struct pres *p = w->pres[b]; p; p = p->next) {
+			if (p->state == PS_CLOSING || p->state == PS_FAILED)
+				continue;
+			if (p->timer)
+				su_timer_reset(p->timer);
+			p->retries = 0;
+			p->lost_since = 0;
+			subscribe(p);
+			n++;
+		}
+	if (n)
+		log_info("watch: presence server is back: renewing %d subscription(s)", n);
 }
 
 const char *watch_sub_state_name(const struct watch_sub *s)

@@ -92,7 +92,7 @@ assert_eq "GET on a SOAP endpoint 405" 405 "$(curl -s -o /dev/null -w '%{http_co
 big=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/xml' --data-binary @<(head -c 1100000 /dev/zero | tr '\0' ' ') "$GW_URL/TerminalStatus")
 assert_eq "body over http.max-body-bytes gets 413" 413 "$big"
 health=$(curl -s -w '%{http_code}' "$GW_URL/health")
-assert_eq "/health" '{"status":"ok","sip":"ready","store":"ready"}
+assert_eq "/health" '{"status":"ok","sip":"ready","presence_server":"up","store":"ready"}
 200' "$health"
 metrics=$(curl -s -D - "$GW_URL/metrics")
 assert_contains "/metrics content type" "text/plain; version=0.0.4" "$metrics"
