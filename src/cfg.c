@@ -11,6 +11,8 @@
  */
 #include "cfg.h"
 
+#include "textfile.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -716,32 +718,6 @@ int cfg_set_option(struct cfg *c, const char *kv, char *err, size_t cap)
 	return set_kv(c, kv, (size_t)(eq - kv), eq + 1, strlen(eq + 1), err, cap);
 }
 
-/*
- * Reads one line (newline dropped) into buf. Returns 1 for a line, 0 at the
- * end of the file, -1 for a line too long, -2 for a NUL byte, -3 for a read
- * error. The rest of a bad line is not consumed: the caller stops anyway.
- */
-static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	int ch;
-
-	while ((ch = getc(f)) != EOF && ch != '\n') {
-		if (ch == '\0')
-			return -2;
-		if (n + 1 >= cap)
-			return -1;
-		buf[n++] = (char)ch;
-	}
-	if (ch == EOF && ferror(f))
-		return -3;
-	if (ch == EOF && n == 0)
-		return 0;
-	buf[n] = '\0';
-	*len = n;
-	return 1;
-}
-
 int cfg_load_file(struct cfg *c, const char *path, char *err, size_t cap)
 {
 	char line[CFG_LINE_MAX + 1], why[CFG_STR_MAX + 300];
@@ -759,7 +735,7 @@ int cfg_load_file(struct cfg *c, const char *path, char *err, size_t cap)
 		seterr(err, cap, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	while ((r = read_line(f, line, sizeof(line), &len)) == 1) {
+	while ((r = text_read_line(f, line, sizeof(line), &len)) == 1) {
 		const char *s = line, *eq;
 
 		lineno++;

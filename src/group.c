@@ -29,6 +29,8 @@
  */
 #include "group.h"
 
+#include "textfile.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -123,28 +125,6 @@ static long lookup(const struct group_set *gs, const char *uri)
 bool group_is_group(const struct group_set *gs, const char *uri)
 {
 	return lookup(gs, uri) >= 0;
-}
-
-/* As in cfg.c: 1 line, 0 end, -1 too long, -2 NUL byte, -3 read error. */
-static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	int ch;
-
-	while ((ch = getc(f)) != EOF && ch != '\n') {
-		if (ch == '\0')
-			return -2;
-		if (n + 1 >= cap)
-			return -1;
-		buf[n++] = (char)ch;
-	}
-	if (ch == EOF && ferror(f))
-		return -3;
-	if (ch == EOF && n == 0)
-		return 0;
-	buf[n] = '\0';
-	*len = n;
-	return 1;
 }
 
 static bool is_blank(char ch)
@@ -348,7 +328,7 @@ int group_load(const char *path, struct group_set **out, char *err, size_t cap)
 		seterr(err, cap, "%s: out of memory", path);
 		goto fail;
 	}
-	while ((r = read_line(f, line, GROUP_LINE_MAX + 1, &len)) == 1) {
+	while ((r = text_read_line(f, line, GROUP_LINE_MAX + 1, &len)) == 1) {
 		lineno++;
 		if (parse_line(gs, line, lineno, &total, why, sizeof(why)) < 0) {
 			seterr(err, cap, "%s:%u: %s", path, lineno, why);

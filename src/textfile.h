@@ -1,0 +1,17 @@
+/*
+ * textfile.h - reading line-oriented configuration files (pxtsgw.conf,
+ * group files) with a cap on the line length.
+ */
+#ifndef PXTSGW_TEXTFILE_H
+#define PXTSGW_TEXTFILE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Reads one line (newline dropped, NUL-terminated) into buf. Returns 1 for
+ * a line, 0 at the end of the file, -1 for a line too long for cap, -2 for
+ * a NUL byte, -3 for a read error. The rest of a bad line is not consumed:
+ * the caller stops anyway. */
+int text_read_line(FILE *f, char *buf, size_t cap, size_t *len);
+
+#endif
