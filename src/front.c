@@ -230,6 +230,9 @@ static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
 		"# HELP pxtsgw_presence_server_outages_total Times the presence server stopped answering.\n"
 		"# TYPE pxtsgw_presence_server_outages_total counter\n"
 		"pxtsgw_presence_server_outages_total %lu\n"
+		"# HELP pxtsgw_outbox_callbacks Callbacks in the outbox: accepted, not yet delivered or failed.\n"
+		"# TYPE pxtsgw_outbox_callbacks gauge\n"
+		"pxtsgw_outbox_callbacks %ld\n"
 		"# HELP pxtsgw_notifications_active Notifications (startNotification) running.\n"
 		"# TYPE pxtsgw_notifications_active gauge\n"
 		"pxtsgw_notifications_active %zu\n"
@@ -253,6 +256,7 @@ static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
 		atomic_load(&f->soap_faults), atomic_load(&f->http_rejected),
 		ws.fetches_ok, ws.fetches_timeout, ws.fetches_failed, ws.fetches_running,
 		atomic_load(&f->suspended), watch_server_up(f->cfg.watch) ? 1 : 0, ws.server_outages,
+		store_outbox_count(f->cfg.store),
 		f->cfg.nm ? nm_active(f->cfg.nm) : (size_t)0,
 		ws.subscriptions, ws.subscriptions_active, ws.subscription_notifies,
 		ws.subscription_retries, ws.subscription_failures);

@@ -29,6 +29,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sofia-sip/su_log.h>
 #include <sofia-sip/tport_tag.h>
 
 #include "log.h"
@@ -467,12 +468,39 @@ static void shutdown_on_sip(struct watch *w, void *arg)
 	nua_shutdown(w->nua);
 }
 
+/* sofia-sip's own diagnostics (tport, nta, nua) come through here instead
+ * of going raw to stderr: one debug line per message, in our format. */
+static void sofia_log(void *stream, char const *fmt, va_list ap)
+{
+	static _Thread_local char line[512];
+	static _Thread_local size_t len;
+	char frag[512];
+	int n;
+
+	(void)stream;
+	n = vsnprintf(frag, sizeof(frag), fmt, ap);
+	if (n < 0)
+		return;
+	for (const char *p = frag; *p; p++) {
+		if (*p == '\n' || len + 1 >= sizeof(line)) {
+			line[len] = '\0';
+			if (len)
+				log_debug("sofia: %s", line);
+			len = 0;
+			if (*p == '\n')
+				continue;
+		}
+		line[len++] = *p;
+	}
+}
+
 static void *sip_thread(void *arg)
 {
 	struct watch *w = arg;
 	int state = -1;
 
 	su_init();
+	su_log_redirect(NULL, sofia_log, NULL);
 	w->root = su_root_create(w);
 	if (w->root) {
 		w->nua = nua_create(w->root, nua_cb, w,
