@@ -1,6 +1,6 @@
 /*
  * dlv.c - delivery of callbacks with retries and tracking (contract
- * sections 5, 9 and 9a).
+ * sections 5, 9 and 9a): when to send; svc_client sends.
  *
  * Scheduling: one mutex and one condition variable (CLOCK_MONOTONIC) guard
  * everything shared. Each correlator has a FIFO of jobs and a state:
@@ -17,12 +17,11 @@
  * worker while an attempt of it is in flight). Idle workers sleep until
  * the earliest due time; a new earliest timer wakes them all to re-arm.
  *
- * Sending: one gSOAP client context per worker, kept across calls so the
- * HTTP keep-alive connection is reused (gSOAP reconnects when the endpoint's
- * host or port differs, or when the server closed the connection). The
- * request structs are built once, at enqueue, and reused by every attempt.
- * After a failed attempt the connection is closed, so a half-read answer
- * never pollutes the next call.
+ * Sending is the SOAP glue's (svc_client.c; no gSOAP here): each worker
+ * has its own client, kept across calls so the HTTP keep-alive connection
+ * is reused. A job's request is prepared once (svc_callback_new, at
+ * enqueue or when resumed from the outbox) and reused by every attempt;
+ * svc_client_send makes one attempt and gives the detail of a failure.
  *
  * Outbox (with a store): dlv_enqueue writes the callback (payload format
  * below) to the outbox and commits it before the job is queued and its id
@@ -70,20 +69,17 @@
  */
 #include "dlv.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-
-#include "soapH.h"
 
 #include "log.h"
 #include "store.h"
+#include "svc_client.h"
 
 #define DLV_DEFAULT_WORKERS 4
 #define DLV_DETAIL_MAX 512
@@ -119,13 +115,7 @@ struct job {
 	enum dlv_op op;
 	char *endpoint;
 	char *correlator;
-	union {
-		struct tsnl__statusNotification notification;
-		struct tsnl__statusChanged changed;
-		struct tsnl__statusError error;
-		struct tsnl__statusEnd end;
-	} req;
-	struct pxc__ServiceError reason;        /* statusError */
+	struct svc_callback *cb;                /* the request, prepared once */
 	int attempts;                           /* made so far */
 	int64_t created_ms;                     /* wall clock, when accepted */
 	int64_t deadline;                       /* monotonic ms: no attempt from then on */
@@ -150,7 +140,7 @@ struct corr {
 struct worker {
 	struct dlv *d;
 	pthread_t thread;
-	struct soap *soap;
+	struct svc_client *client;
 	bool started;
 };
 
@@ -222,45 +212,6 @@ long dlv_backoff_ms(const struct dlv_config *cfg, long n)
 
 /* --- jobs ------------------------------------------------------------------- */
 
-static void job_free(struct job *j)
-{
-	if (!j)
-		return;
-	switch (j->op) {
-	case DLV_STATUS_NOTIFICATION:
-		for (int i = 0; i < j->req.notification.__sizeterminalStatus; i++)
-			free(j->req.notification.terminalStatus[i].address);
-		free(j->req.notification.terminalStatus);
-		break;
-	case DLV_STATUS_CHANGED:
-		free(j->req.changed.address);
-		break;
-	case DLV_STATUS_ERROR:
-		free(j->req.error.address);
-		free(j->reason.messageId);
-		free(j->reason.text);
-		for (int i = 0; i < j->reason.__sizevariables; i++)
-			free(j->reason.variables[i]);
-		free(j->reason.variables);
-		break;
-	case DLV_STATUS_END:
-		break;
-	}
-	free(j->endpoint);
-	free(j->correlator);
-	free(j);
-}
-
-static bool map_status(ts_status s, enum ts__Status *out)
-{
-	switch (s) {
-	case TS_REACHABLE: *out = ts__Status__Reachable; return true;
-	case TS_UNREACHABLE: *out = ts__Status__Unreachable; return true;
-	case TS_BUSY: *out = ts__Status__Busy; return true;
-	}
-	return false;
-}
-
 static char *dup_or_null(const char *s, bool *ok)
 {
 	char *p;
@@ -273,78 +224,75 @@ static char *dup_or_null(const char *s, bool *ok)
 	return p;
 }
 
-/* Copies an item into a job holding the ready-made request. NULL when the
- * item is invalid or memory is short. */
-static struct job *job_new(const struct dlv_item *it)
+static bool status_valid(ts_status s)
 {
-	struct job *j;
-	bool ok = true;
+	return s == TS_REACHABLE || s == TS_UNREACHABLE || s == TS_BUSY;
+}
 
+/* The content of an item as it is sent (pointing into the item; vars
+ * holds the variables of a statusError). false when the item is invalid. */
+static bool item_content(const struct dlv_item *it, struct svc_callback_data *c,
+			 const char *vars[FAULT_MAX_VARS])
+{
 	if (!it || !it->correlator || !it->endpoint || (unsigned)it->op >= DLV_N_OPS)
-		return NULL;
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return NULL;
-	j->op = it->op;
-	j->correlator = dup_or_null(it->correlator, &ok);
-	j->endpoint = dup_or_null(it->endpoint, &ok);
+		return false;
+	*c = (struct svc_callback_data){ .op = it->op, .correlator = it->correlator };
 	switch (it->op) {
-	case DLV_STATUS_NOTIFICATION: {
-		struct ts__StatusInformation *si;
-
-		if (it->n < 1 || it->n > DLV_MAX_ENTRIES || !it->entries ||
-		    !(si = calloc(it->n, sizeof(*si)))) {
-			ok = false;
-			break;
-		}
-		j->req.notification.terminalStatus = si;
-		j->req.notification.__sizeterminalStatus = (int)it->n;
-		for (size_t i = 0; i < it->n; i++) {
-			si[i].address = dup_or_null(it->entries[i].address, &ok);
-			if (!si[i].address || !map_status(it->entries[i].status, &si[i].currentStatus))
-				ok = false;
-		}
-		j->req.notification.correlator = j->correlator;
-		break;
-	}
+	case DLV_STATUS_NOTIFICATION:
 	case DLV_STATUS_CHANGED:
-		if (it->n != 1 || !it->entries || !it->entries[0].address ||
-		    !map_status(it->entries[0].status, &j->req.changed.currentStatus)) {
-			ok = false;
-			break;
-		}
-		j->req.changed.address = dup_or_null(it->entries[0].address, &ok);
-		j->req.changed.correlator = j->correlator;
-		break;
+		if (it->op == DLV_STATUS_NOTIFICATION ? it->n < 1 || it->n > DLV_MAX_ENTRIES : it->n != 1)
+			return false;
+		if (!it->entries)
+			return false;
+		for (size_t i = 0; i < it->n; i++)
+			if (!it->entries[i].address || !status_valid(it->entries[i].status))
+				return false;
+		c->entries = it->entries;
+		c->n = it->n;
+		return true;
 	case DLV_STATUS_ERROR: {
 		const struct fault *f = it->reason;
 
-		if (!f || !fault_msgid(f->id) || f->nvars < 0 || f->nvars > FAULT_MAX_VARS) {
-			ok = false;
-			break;
-		}
-		j->reason.messageId = dup_or_null(fault_msgid(f->id), &ok);
-		j->reason.text = dup_or_null(fault_template(f->id), &ok);
-		if (f->nvars > 0) {
-			j->reason.variables = calloc((size_t)f->nvars, sizeof(char *));
-			if (!j->reason.variables) {
-				ok = false;
-				break;
-			}
-			j->reason.__sizevariables = f->nvars;
-			for (int i = 0; i < f->nvars; i++)
-				j->reason.variables[i] = dup_or_null(f->vars[i], &ok);
-		}
-		j->req.error.address = dup_or_null(it->address, &ok);
-		j->req.error.reason = &j->reason;
-		j->req.error.correlator = j->correlator;
-		break;
+		if (!f || !fault_msgid(f->id) || f->nvars < 0 || f->nvars > FAULT_MAX_VARS)
+			return false;
+		for (int i = 0; i < f->nvars; i++)
+			vars[i] = f->vars[i];
+		c->address = it->address;
+		c->message_id = fault_msgid(f->id);
+		c->text = fault_template(f->id);
+		c->variables = vars;
+		c->nvariables = (size_t)f->nvars;
+		return true;
 	}
 	case DLV_STATUS_END:
-		j->req.end.correlator = j->correlator;
-		break;
+		return true;
 	}
-	if (!ok) {
+	return false;
+}
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	svc_callback_free(j->cb);
+	free(j->endpoint);
+	free(j->correlator);
+	free(j);
+}
+
+/* A job with the request of c ready-made. NULL when c is invalid or memory
+ * is short. */
+static struct job *job_new(const char *endpoint, const struct svc_callback_data *c)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	bool ok = true;
+
+	if (!j)
+		return NULL;
+	j->op = c->op;
+	j->correlator = dup_or_null(c->correlator, &ok);
+	j->endpoint = dup_or_null(endpoint, &ok);
+	if (!ok || !(j->cb = svc_callback_new(c))) {
 		job_free(j);
 		return NULL;
 	}
@@ -432,53 +380,49 @@ static void buf_line(struct buf *b, const char *tag, const char *v1, const char 
 	buf_put(b, "\n", 1);
 }
 
-static const char *status_word(enum ts__Status s)
+static const char *status_word(ts_status s)
 {
 	switch (s) {
-	case ts__Status__Reachable: return "Reachable";
-	case ts__Status__Unreachable: return "Unreachable";
-	case ts__Status__Busy: return "Busy";
+	case TS_REACHABLE: return "Reachable";
+	case TS_UNREACHABLE: return "Unreachable";
+	case TS_BUSY: return "Busy";
 	}
 	return "?";
 }
 
-static bool status_parse(const char *w, enum ts__Status *out)
+static bool status_parse(const char *w, ts_status *out)
 {
 	if (strcmp(w, "Reachable") == 0)
-		*out = ts__Status__Reachable;
+		*out = TS_REACHABLE;
 	else if (strcmp(w, "Unreachable") == 0)
-		*out = ts__Status__Unreachable;
+		*out = TS_UNREACHABLE;
 	else if (strcmp(w, "Busy") == 0)
-		*out = ts__Status__Busy;
+		*out = TS_BUSY;
 	else
 		return false;
 	return true;
 }
 
-/* The payload of a job: malloc'd, or NULL when memory is short. */
-static char *job_payload(const struct job *j)
+/* The payload of a callback's content (valid): malloc'd, or NULL when
+ * memory is short. */
+static char *payload_encode(const struct svc_callback_data *c)
 {
 	struct buf b = { .ok = true };
 
-	buf_line(&b, DLV_PAYLOAD_MAGIC, DLV_PAYLOAD_VERSION, op_names[j->op]);
-	switch (j->op) {
+	buf_line(&b, DLV_PAYLOAD_MAGIC, DLV_PAYLOAD_VERSION, op_names[c->op]);
+	switch (c->op) {
 	case DLV_STATUS_NOTIFICATION:
-		for (int i = 0; i < j->req.notification.__sizeterminalStatus; i++) {
-			const struct ts__StatusInformation *si = &j->req.notification.terminalStatus[i];
-
-			buf_line(&b, "s", status_word(si->currentStatus), si->address);
-		}
-		break;
 	case DLV_STATUS_CHANGED:
-		buf_line(&b, "s", status_word(j->req.changed.currentStatus), j->req.changed.address);
+		for (size_t i = 0; i < c->n; i++)
+			buf_line(&b, "s", status_word(c->entries[i].status), c->entries[i].address);
 		break;
 	case DLV_STATUS_ERROR:
-		if (j->req.error.address)
-			buf_line(&b, "a", j->req.error.address, NULL);
-		buf_line(&b, "m", j->reason.messageId ? j->reason.messageId : "", NULL);
-		buf_line(&b, "t", j->reason.text ? j->reason.text : "", NULL);
-		for (int i = 0; i < j->reason.__sizevariables; i++)
-			buf_line(&b, "v", j->reason.variables[i] ? j->reason.variables[i] : "", NULL);
+		if (c->address)
+			buf_line(&b, "a", c->address, NULL);
+		buf_line(&b, "m", c->message_id ? c->message_id : "", NULL);
+		buf_line(&b, "t", c->text ? c->text : "", NULL);
+		for (size_t i = 0; i < c->nvariables; i++)
+			buf_line(&b, "v", c->variables[i] ? c->variables[i] : "", NULL);
 		break;
 	case DLV_STATUS_END:
 		break;
@@ -537,8 +481,41 @@ static bool take_field(char *s, char **rest)
 	return unescape(s);
 }
 
-/* One line of a payload into j (op, correlator and endpoint set). */
-static bool payload_line(struct job *j, char *line, bool *seen_m, bool *seen_t)
+/* A callback's content decoded from a payload (everything owned). */
+struct decoded {
+	enum dlv_op op;
+	struct dlv_status *entries;     /* addresses malloc'd */
+	size_t n;
+	char *address, *message_id, *text;
+	char **vars;
+	size_t nvars;
+};
+
+static void decoded_free(struct decoded *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free((char *)p->entries[i].address);
+	free(p->entries);
+	free(p->address);
+	free(p->message_id);
+	free(p->text);
+	for (size_t i = 0; i < p->nvars; i++)
+		free(p->vars[i]);
+	free(p->vars);
+}
+
+/* The content of p as sent, for correlator. */
+static struct svc_callback_data decoded_content(const struct decoded *p, const char *correlator)
+{
+	return (struct svc_callback_data){
+		.op = p->op, .correlator = correlator, .entries = p->entries, .n = p->n,
+		.address = p->address, .message_id = p->message_id, .text = p->text,
+		.variables = (const char *const *)p->vars, .nvariables = p->nvars,
+	};
+}
+
+/* One line of a payload into p (op set). */
+static bool payload_line(struct decoded *p, char *line)
 {
 	char *tag = line, *v, *v2;
 
@@ -546,32 +523,21 @@ static bool payload_line(struct job *j, char *line, bool *seen_m, bool *seen_t)
 		return false;
 	switch (tag[0]) {
 	case 's': {
-		enum ts__Status st;
+		struct dlv_status *e;
+		ts_status st;
 
 		if (!take_field(v, &v2) || !v2 || strchr(v2, ' ') || !unescape(v2) || !status_parse(v, &st))
 			return false;
-		if (j->op == DLV_STATUS_NOTIFICATION) {
-			struct tsnl__statusNotification *n = &j->req.notification;
-			struct ts__StatusInformation *si;
-
-			if (n->__sizeterminalStatus >= DLV_MAX_ENTRIES)
-				return false;
-			si = realloc(n->terminalStatus, (size_t)(n->__sizeterminalStatus + 1) * sizeof(*si));
-			if (!si)
-				return false;
-			n->terminalStatus = si;
-			si += n->__sizeterminalStatus;
-			memset(si, 0, sizeof(*si));
-			if (!(si->address = strdup(v2)))
-				return false;
-			si->currentStatus = st;
-			n->__sizeterminalStatus++;
-			return true;
-		}
-		if (j->op != DLV_STATUS_CHANGED || j->req.changed.address)
+		if (p->op == DLV_STATUS_NOTIFICATION ? p->n >= DLV_MAX_ENTRIES
+						     : p->op != DLV_STATUS_CHANGED || p->n >= 1)
 			return false;
-		j->req.changed.currentStatus = st;
-		return (j->req.changed.address = strdup(v2)) != NULL;
+		e = realloc(p->entries, (p->n + 1) * sizeof(*e));
+		if (!e)
+			return false;
+		p->entries = e;
+		e[p->n].status = st;
+		e[p->n].address = strdup(v2);
+		return e[p->n++].address != NULL;
 	}
 	case 'a':
 	case 'm':
@@ -579,28 +545,25 @@ static bool payload_line(struct job *j, char *line, bool *seen_m, bool *seen_t)
 	case 'v': {
 		char **slot;
 
-		if (j->op != DLV_STATUS_ERROR || strchr(v, ' ') || !unescape(v))
+		if (p->op != DLV_STATUS_ERROR || strchr(v, ' ') || !unescape(v))
 			return false;
 		if (tag[0] == 'a') {
-			slot = &j->req.error.address;
+			slot = &p->address;
 		} else if (tag[0] == 'm') {
-			slot = &j->reason.messageId;
-			*seen_m = true;
+			slot = &p->message_id;
 		} else if (tag[0] == 't') {
-			slot = &j->reason.text;
-			*seen_t = true;
+			slot = &p->text;
 		} else {
 			char **vars;
 
-			if (j->reason.__sizevariables >= DLV_MAX_VARIABLES)
+			if (p->nvars >= DLV_MAX_VARIABLES)
 				return false;
-			vars = realloc(j->reason.variables,
-				       (size_t)(j->reason.__sizevariables + 1) * sizeof(*vars));
+			vars = realloc(p->vars, (p->nvars + 1) * sizeof(*vars));
 			if (!vars)
 				return false;
-			j->reason.variables = vars;
-			vars[j->reason.__sizevariables] = strdup(v);
-			return vars[j->reason.__sizevariables++] != NULL;
+			p->vars = vars;
+			vars[p->nvars] = strdup(v);
+			return vars[p->nvars++] != NULL;
 		}
 		if (*slot)
 			return false;   /* twice */
@@ -610,84 +573,86 @@ static bool payload_line(struct job *j, char *line, bool *seen_m, bool *seen_t)
 	return false;
 }
 
-/* Rebuilds a job from an outbox row's columns and payload. NULL when the
- * payload is invalid (or does not match op) or memory is short. */
-static struct job *job_from_payload(int op, const char *correlator, const char *endpoint,
-				    const char *payload)
+/* Decodes the payload of an outbox row of operation op into *p (freed
+ * with decoded_free either way). false when the payload is invalid (or
+ * does not match op) or memory is short. */
+static bool payload_decode(int op, const char *payload, struct decoded *p)
 {
 	char want[64], *text, *line, *next;
-	struct job *j;
-	bool ok = true, seen_m = false, seen_t = false;
+	bool ok = true;
 	size_t hl;
 
-	if (op < 0 || op >= DLV_N_OPS || !correlator || !endpoint || !payload)
-		return NULL;
+	memset(p, 0, sizeof(*p));
+	if (op < 0 || op >= DLV_N_OPS || !payload)
+		return false;
+	p->op = (enum dlv_op)op;
 	snprintf(want, sizeof(want), "%s %s %s\n", DLV_PAYLOAD_MAGIC, DLV_PAYLOAD_VERSION, op_names[op]);
 	hl = strlen(want);
-	if (strncmp(payload, want, hl) != 0 || !(j = calloc(1, sizeof(*j))))
-		return NULL;
-	j->op = (enum dlv_op)op;
-	j->correlator = dup_or_null(correlator, &ok);
-	j->endpoint = dup_or_null(endpoint, &ok);
-	text = dup_or_null(payload + hl, &ok);
-	if (op == DLV_STATUS_ERROR)
-		j->req.error.reason = &j->reason;
-	for (line = text; ok && line && *line; line = next) {
+	if (strncmp(payload, want, hl) != 0 || !(text = strdup(payload + hl)))
+		return false;
+	for (line = text; ok && *line; line = next) {
 		next = strchr(line, '\n');
 		if (!next) {
 			ok = false;   /* every line ends with a line break */
 			break;
 		}
 		*next++ = '\0';
-		ok = payload_line(j, line, &seen_m, &seen_t);
+		ok = payload_line(p, line);
 	}
 	free(text);
-	switch (j->op) {
+	switch (p->op) {
 	case DLV_STATUS_NOTIFICATION:
-		ok = ok && j->req.notification.__sizeterminalStatus > 0;
-		j->req.notification.correlator = j->correlator;
-		break;
 	case DLV_STATUS_CHANGED:
-		ok = ok && j->req.changed.address;
-		j->req.changed.correlator = j->correlator;
-		break;
+		return ok && p->n > 0;
 	case DLV_STATUS_ERROR:
-		ok = ok && seen_m && seen_t;
-		j->req.error.correlator = j->correlator;
-		break;
+		return ok && p->message_id && p->text;
 	case DLV_STATUS_END:
-		j->req.end.correlator = j->correlator;
 		break;
 	}
-	if (!ok) {
-		job_free(j);
+	return ok;
+}
+
+/* Rebuilds a job from an outbox row's columns and payload. NULL when the
+ * payload is invalid (or does not match op) or memory is short. */
+static struct job *job_from_payload(int op, const char *correlator, const char *endpoint,
+				    const char *payload)
+{
+	struct decoded p;
+	struct job *j = NULL;
+
+	if (!correlator || !endpoint)
 		return NULL;
+	if (payload_decode(op, payload, &p)) {
+		struct svc_callback_data c = decoded_content(&p, correlator);
+
+		j = job_new(endpoint, &c);
 	}
+	decoded_free(&p);
 	return j;
 }
 
 char *dlv_payload_encode(const struct dlv_item *item)
 {
-	struct job *j = job_new(item);
-	char *p;
+	struct svc_callback_data c;
+	const char *vars[FAULT_MAX_VARS];
 
-	if (!j)
+	if (!item_content(item, &c, vars))
 		return NULL;
-	p = job_payload(j);
-	job_free(j);
-	return p;
+	return payload_encode(&c);
 }
 
 char *dlv_payload_roundtrip(enum dlv_op op, const char *payload)
 {
-	struct job *j = job_from_payload((int)op, "c", "e", payload);
-	char *p;
+	struct decoded p;
+	char *s = NULL;
 
-	if (!j)
-		return NULL;
-	p = job_payload(j);
-	job_free(j);
-	return p;
+	if (payload_decode((int)op, payload, &p)) {
+		struct svc_callback_data c = decoded_content(&p, "c");
+
+		s = payload_encode(&c);
+	}
+	decoded_free(&p);
+	return s;
 }
 
 /* --- correlators (hash table), ready queue, timers; all under d->mu ------- */
@@ -1020,166 +985,11 @@ static void *writer_main(void *arg)
 
 /* --- sending --------------------------------------------------------------- */
 
-static void set_timeout(int *field, long ms)
-{
-	/* gSOAP: > 0 seconds, < 0 microseconds (an int) */
-	if (ms <= 0)
-		*field = 0;
-	else if (ms <= INT_MAX / 1000)
-		*field = -(int)(ms * 1000);
-	else
-		*field = (int)(ms / 1000 < INT_MAX ? ms / 1000 : INT_MAX);
-}
-
-/* Appends src to the detail, blanks for control characters, cut on a UTF-8
- * character boundary. */
-static void detail_add(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(dst);
-
-	if (n >= cap)
-		return;
-	for (; *src && n + 1 < cap; src++)
-		dst[n++] = (unsigned char)*src < 0x20 || *src == 0x7f ? ' ' : *src;
-	if (*src) {
-		/* cut: drop a multi-byte character left incomplete at the end */
-		size_t k = n;
-
-		while (k > 0 && ((unsigned char)dst[k - 1] & 0xc0) == 0x80)
-			k--;
-		if (k > 0 && (unsigned char)dst[k - 1] >= 0xc0) {
-			unsigned char lead = (unsigned char)dst[k - 1];
-			size_t len = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
-
-			if (n - (k - 1) < len)
-				n = k - 1;
-		}
-	}
-	dst[n] = '\0';
-}
-
-static bool host_lookup_failed(struct soap *soap)
-{
-	const char *s = soap->fault ? soap_fault_detail(soap) : NULL;
-
-	return s && strstr(s, "host by name") != NULL;
-}
-
-/* Why an attempt failed, in the contract's words (section 9a). */
-static void classify(struct soap *soap, int rc, int64_t elapsed, long timeout_ms,
-		     char *out, size_t cap)
-{
-	int http = soap->status;
-	bool has_http = http >= 100 && http < 600;
-	bool fault = soap_soap_error_check(rc) && soap->fault;
-	int e = soap->errnum;
-
-	out[0] = '\0';
-	if (has_http && (http < 200 || http > 299))
-		snprintf(out, cap, "HTTP %d", http);
-	if (fault) {
-		const char **code = soap_faultcode(soap);
-		const char *text = soap_fault_string(soap);
-
-		if (out[0])
-			detail_add(out, cap, ": ");
-		detail_add(out, cap, code && *code ? *code : "SOAP fault");
-		if (text && *text) {
-			detail_add(out, cap, " ");
-			detail_add(out, cap, text);
-		}
-	}
-	if (out[0])
-		return;
-	if (soap_tcp_error_check(rc)) {
-		const char *what = soap_fault_string(soap);
-
-		if (e == ECONNREFUSED)
-			snprintf(out, cap, "connection refused");
-		else if (e == ETIMEDOUT || e == EAGAIN || e == EWOULDBLOCK || e == EINPROGRESS ||
-			 (e == 0 && timeout_ms > 0 && elapsed + 5 >= timeout_ms))
-			snprintf(out, cap, "timeout");
-		else if (e == ECONNRESET || e == EPIPE || (e == 0 && rc == SOAP_EOF))
-			snprintf(out, cap, "connection closed");
-		else if (e == EHOSTUNREACH)
-			snprintf(out, cap, "host unreachable");
-		else if (e == ENETUNREACH)
-			snprintf(out, cap, "network unreachable");
-		else if (host_lookup_failed(soap))
-			snprintf(out, cap, "host not found: %s", what ? what : "?");
-		else if (e)
-			snprintf(out, cap, "network error: %s", strerror(e));
-		else
-			detail_add(out, cap, what ? what : "network error");
-		return;
-	}
-	if (soap_ssl_error_check(rc)) {
-		snprintf(out, cap, "TLS error");
-		if (soap->fault && soap_fault_string(soap)) {
-			detail_add(out, cap, ": ");
-			detail_add(out, cap, soap_fault_string(soap));
-		}
-		return;
-	}
-	snprintf(out, cap, "error %d", rc);
-	if (soap->fault && soap_fault_string(soap)) {
-		detail_add(out, cap, ": ");
-		detail_add(out, cap, soap_fault_string(soap));
-	}
-}
-
 /* One attempt of j; sets j->ok and j->detail, counts j->attempts. */
 static void attempt(struct worker *w, struct job *j)
 {
-	struct soap *soap = w->soap;
-	const struct dlv_config *cfg = &w->d->cfg;
-	int64_t t0 = mono_ms();
-	int rc = SOAP_OK;
-
-	set_timeout(&soap->connect_timeout, cfg->timeout_ms);
-	set_timeout(&soap->send_timeout, cfg->timeout_ms);
-	set_timeout(&soap->recv_timeout, cfg->timeout_ms);
-	set_timeout(&soap->transfer_timeout, cfg->timeout_ms);
-	soap->status = 0;
-	soap->errnum = 0;
-	switch (j->op) {
-	case DLV_STATUS_NOTIFICATION: {
-		struct tsnl__statusNotificationResponse r;
-
-		rc = soap_call___tsns__statusNotification(soap, j->endpoint, "", &j->req.notification, &r);
-		break;
-	}
-	case DLV_STATUS_CHANGED: {
-		struct tsnl__statusChangedResponse r;
-
-		rc = soap_call___tsns__statusChanged(soap, j->endpoint, "", &j->req.changed, &r);
-		break;
-	}
-	case DLV_STATUS_ERROR: {
-		struct tsnl__statusErrorResponse r;
-
-		rc = soap_call___tsns__statusError(soap, j->endpoint, "", &j->req.error, &r);
-		break;
-	}
-	case DLV_STATUS_END: {
-		struct tsnl__statusEndResponse r;
-
-		rc = soap_call___tsns__statusEnd(soap, j->endpoint, "", &j->req.end, &r);
-		break;
-	}
-	}
+	j->ok = svc_client_send(w->client, j->endpoint, j->cb, j->detail, sizeof(j->detail));
 	j->attempts++;
-	/* any 2xx answer without a SOAP fault counts as delivered, even an
-	 * empty 202 or a body we could not read */
-	j->ok = rc == SOAP_OK ||
-		(soap->status >= 200 && soap->status <= 299 && !soap_soap_error_check(rc));
-	j->detail[0] = '\0';
-	if (!j->ok)
-		classify(soap, rc, mono_ms() - t0, cfg->timeout_ms, j->detail, sizeof(j->detail));
-	if (rc != SOAP_OK)
-		soap_force_closesock(soap);
-	soap_destroy(soap);
-	soap_end(soap);
 }
 
 /* A log line composed under the lock and written after it is released
@@ -1218,7 +1028,7 @@ static void settle(struct dlv *d, struct corr *c, struct job *j, bool attempted,
 		if (!j->ok) {
 			c->h.attempts_failed++;
 			c->h.last_error[0] = '\0';
-			detail_add(c->h.last_error, sizeof(c->h.last_error), j->detail);
+			svc_detail_add(c->h.last_error, sizeof(c->h.last_error), j->detail);
 			/* warn once when a correlator starts failing, not per attempt */
 			if (!c->failing || log_get_level() >= LOG_DEBUG)
 				note_set(nt, c->failing ? LOG_DEBUG : LOG_WARN,
@@ -1377,15 +1187,8 @@ static void dlv_free(struct dlv *d)
 		log_info("dlv: %lu unfinished callback(s) kept in the outbox for the next start", left);
 	else if (left)
 		log_info("dlv: %lu queued callback(s) dropped at stop", left);
-	for (unsigned i = 0; d->workers && i < d->nworkers; i++) {
-		struct soap *soap = d->workers[i].soap;
-
-		if (soap) {
-			soap_destroy(soap);
-			soap_end(soap);
-			soap_free(soap);
-		}
-	}
+	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
+		svc_client_free(d->workers[i].client);
 	for (size_t i = 0; i < d->np; i++)
 		op_free(&d->pv[i]);
 	free(d->pv);
@@ -1563,13 +1366,9 @@ int dlv_start(const struct dlv_config *cfg, struct dlv **out)
 	if (cfg->store && resume_outbox(d) != 0)
 		goto fail;
 	for (unsigned i = 0; i < d->nworkers; i++) {
-		struct soap *soap = soap_new1(SOAP_C_UTFSTRING | SOAP_IO_KEEPALIVE);
-
-		if (!soap)
+		d->workers[i].client = svc_client_new(cfg->timeout_ms, DLV_RECV_MAXLENGTH);
+		if (!d->workers[i].client)
 			goto fail;
-		soap->socket_flags = MSG_NOSIGNAL;
-		soap->recv_maxlength = DLV_RECV_MAXLENGTH;
-		d->workers[i].soap = soap;
 		d->workers[i].d = d;
 	}
 	if (cfg->store) {
@@ -1607,16 +1406,18 @@ void dlv_stop(struct dlv *d)
 
 uint64_t dlv_enqueue(struct dlv *d, const struct dlv_item *item)
 {
+	struct svc_callback_data c;
+	const char *vars[FAULT_MAX_VARS];
 	struct job *j;
 	char *payload = NULL;
 	uint64_t id = 0;
 	bool stopping, queued;
 
-	if (!d || !(j = job_new(item)))
+	if (!d || !item_content(item, &c, vars) || !(j = job_new(item->endpoint, &c)))
 		return 0;
 	j->created_ms = wall_ms();
 	j->deadline = mono_ms() + d->max_age_ms;
-	if (d->cfg.store && !(payload = job_payload(j))) {
+	if (d->cfg.store && !(payload = payload_encode(&c))) {
 		job_free(j);
 		return 0;
 	}

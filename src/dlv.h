@@ -8,21 +8,21 @@
  * With a store it first writes the callback to the store's outbox and
  * commits it (one small SQLite transaction, no network), so a callback
  * that got an id survives a crash. A small pool of worker threads sends
- * with gSOAP client stubs (one context per worker, HTTP keep-alive). Items
- * of one correlator form a FIFO and at most one of them is in flight, so a
- * later callback never overtakes an earlier one, including across retries
- * and restarts. A failed attempt is retried after backoff_ms * 2^(n-1)
- * (capped), until max_attempts or max_age_s; the waiting item blocks only
- * its own correlator. Every attempt and every final result is a tracking
- * record (store + metrics). A writer thread commits the records and the
- * outbox updates (a finished callback's row is deleted in the same
- * transaction as its records) as soon as they are there, everything
- * pending in one transaction (group commit): a commit per batch, not per
- * record, and a few milliseconds from the event to the commit. dlv_start
- * sends again whatever the outbox holds (at-least-once: a callback is sent
- * twice only when the process died while it was in flight or before its
- * end was committed), and the writer thread prunes tracking records older
- * than retention_s.
+ * through svc_client, the SOAP glue's client side (one gSOAP context per
+ * worker, HTTP keep-alive). Items of one correlator form a FIFO and at
+ * most one of them is in flight, so a later callback never overtakes an
+ * earlier one, including across retries and restarts. A failed attempt
+ * is retried after backoff_ms * 2^(n-1) (capped), until max_attempts or
+ * max_age_s; the waiting item blocks only its own correlator. Every
+ * attempt and every final result is a tracking record (store + metrics).
+ * A writer thread commits the records and the outbox updates (a finished
+ * callback's row is deleted in the same transaction as its records) as
+ * soon as they are there, everything pending in one transaction (group
+ * commit): a commit per batch, not per record, and a few milliseconds
+ * from the event to the commit. dlv_start sends again whatever the outbox
+ * holds (at-least-once: a callback is sent twice only when the process
+ * died while it was in flight or before its end was committed), and the
+ * writer thread prunes tracking records older than retention_s.
  */
 #ifndef PXTSGW_DLV_H
 #define PXTSGW_DLV_H

@@ -1,7 +1,8 @@
 /*
  * svc.c - SOAP glue: gSOAP (plain mode, no sockets) <-> the core.
  *
- * The only file that includes the generated code. gSOAP data lives in a
+ * With svc_client.c (callbacks out) the only code that includes the
+ * generated code; it also defines namespaces[] for both. gSOAP data lives in a
  * per-thread context and dies with soap_end() at the end of each phase;
  * what must outlive a phase (the query) is ours.
  *

@@ -1,7 +1,8 @@
 /*
- * svc.h - the SOAP glue: the only module that includes the generated gSOAP
- * code. It turns request bytes into calls of the core (query_) and the
- * core's answers or faults into response bytes.
+ * svc.h - the SOAP glue for requests (with svc_client.h for callbacks, the
+ * only code that includes the generated gSOAP code). It turns request bytes
+ * into calls of the core (query_, nm_) and the core's answers or faults into
+ * response bytes.
  *
  * A request is served in up to two phases, both on HTTP threads:
  *   1. svc_handle() parses and checks it. Most requests end here (a fault,

@@ -3,7 +3,8 @@
  * input checks, and a few real deliveries to an in-process HTTP endpoint
  * (order per correlator, retries, failure details, stop); part 3: the
  * outbox payload format, resuming the outbox after a stop, expiry
- * (max_age_s) and dlv_forget.
+ * (max_age_s) and dlv_forget; svc_client (the sender) on its own: input
+ * checks, keep-alive, details.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +31,7 @@
 #include "dlv.h"
 #include "log.h"
 #include "store.h"
+#include "svc_client.h"
 
 /* The generated client side, compiled into this test: the "gen" module
  * would also bring soapServer.c, which needs the whole SOAP service (svc
@@ -908,6 +910,144 @@ static void test_forget(void **state)
 	dlv_stop(d);
 }
 
+/* --- svc_client on its own ------------------------------------------------------ */
+
+static void test_svc_callback_checks(void **state)
+{
+	struct dlv_status ok1 = { "sip:a@example.com", TS_BUSY }, two[2] = { ok1, ok1 };
+	struct dlv_status bad_status = { "sip:a@example.com", (ts_status)7 }, no_addr = { NULL, TS_BUSY };
+	const char *vars[2] = { "x", NULL };
+	struct svc_callback_data c;
+	struct svc_callback *cb;
+
+	(void)state;
+	assert_null(svc_callback_new(NULL));
+	c = (struct svc_callback_data){ .op = DLV_STATUS_NOTIFICATION, .correlator = "c", .entries = two, .n = 2 };
+	cb = svc_callback_new(&c);
+	assert_non_null(cb);
+	svc_callback_free(cb);
+	c.correlator = NULL;
+	assert_null(svc_callback_new(&c));
+	c.correlator = "c";
+	c.n = 0;
+	assert_null(svc_callback_new(&c));
+	c.n = 1;
+	c.entries = NULL;
+	assert_null(svc_callback_new(&c));
+	c.entries = &bad_status;
+	assert_null(svc_callback_new(&c));
+	c.entries = &no_addr;
+	assert_null(svc_callback_new(&c));
+	c.op = DLV_STATUS_CHANGED;
+	c.entries = two;
+	c.n = 2;
+	assert_null(svc_callback_new(&c));
+	c.op = (enum dlv_op)9;
+	c.n = 1;
+	assert_null(svc_callback_new(&c));
+
+	c = (struct svc_callback_data){ .op = DLV_STATUS_ERROR, .correlator = "c", .message_id = "SVC0001",
+					.text = "t %1", .variables = vars, .nvariables = 1 };
+	cb = svc_callback_new(&c);
+	assert_non_null(cb);
+	svc_callback_free(cb);
+	c.nvariables = 2;   /* a NULL variable */
+	assert_null(svc_callback_new(&c));
+	c.nvariables = 1;
+	c.variables = NULL;
+	assert_null(svc_callback_new(&c));
+	c.variables = vars;
+	c.text = NULL;
+	assert_null(svc_callback_new(&c));
+	c.text = "t";
+	c.message_id = NULL;
+	assert_null(svc_callback_new(&c));
+	c = (struct svc_callback_data){ .op = DLV_STATUS_END, .correlator = "c" };
+	cb = svc_callback_new(&c);
+	assert_non_null(cb);
+	svc_callback_free(cb);
+	svc_callback_free(NULL);
+	svc_client_free(NULL);
+}
+
+static void test_svc_detail_add(void **state)
+{
+	char d[8] = "";
+
+	(void)state;
+	svc_detail_add(d, sizeof(d), "a\nb\x7f");
+	assert_string_equal(d, "a b ");
+	svc_detail_add(d, sizeof(d), "cd\xc3\xbc");   /* 7 bytes fit: half a character is dropped */
+	assert_string_equal(d, "a b cd");
+	d[0] = '\0';
+	svc_detail_add(d, sizeof(d), "abcde\xc3\xbc");
+	assert_string_equal(d, "abcde\xc3\xbc");
+	svc_detail_add(d, 3, "x");   /* already longer than cap: unchanged */
+	assert_string_equal(d, "abcde\xc3\xbc");
+}
+
+/* The connections the endpoint accepted, once there are want (its thread
+ * counts a connection after it started serving it), or after a second. */
+static int conns(struct srv *s, int want)
+{
+	struct timespec nap = { 0, 2000000 };
+	long long end = now_ms() + 1000;
+
+	while (__atomic_load_n(&s->nconn, __ATOMIC_SEQ_CST) != want && now_ms() < end)
+		nanosleep(&nap, NULL);
+	return __atomic_load_n(&s->nconn, __ATOMIC_SEQ_CST);
+}
+
+static void test_svc_client_send(void **state)
+{
+	struct srv *s = *state;
+	struct dlv_status e[2] = { { "sip:k@example.com", TS_BUSY }, { "tel:+1555", TS_REACHABLE } };
+	const char *vars[1] = { "lost" };
+	struct svc_callback_data n = { .op = DLV_STATUS_NOTIFICATION, .correlator = "K", .entries = e, .n = 2 };
+	struct svc_callback_data er = { .op = DLV_STATUS_ERROR, .correlator = "K", .message_id = "SVC0001",
+					.text = "A service error occurred. Error code is %1", .variables = vars,
+					.nvariables = 1 };
+	struct svc_client *c = svc_client_new(2000, 1024 * 1024);
+	struct svc_callback *cn = svc_callback_new(&n), *ce = svc_callback_new(&er);
+	char url[64], detail[512], got[8][160];
+	int port, lfd;
+
+	assert_non_null(c);
+	assert_non_null(cn);
+	assert_non_null(ce);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/TerminalStatusNotification", s->port);
+	strcpy(detail, "x");
+	assert_true(svc_client_send(c, url, cn, detail, sizeof(detail)));
+	assert_string_equal(detail, "");
+	assert_true(svc_client_send(c, url, ce, detail, sizeof(detail)));
+	assert_int_equal(conns(s, 1), 1);   /* one connection, kept alive */
+
+	/* a failure closes the connection: the next attempt opens another */
+	pthread_mutex_lock(&s->mu);
+	s->fail_next = 1;
+	pthread_mutex_unlock(&s->mu);
+	assert_false(svc_client_send(c, url, cn, detail, sizeof(detail)));
+	assert_string_equal(detail, "HTTP 500");
+	assert_true(svc_client_send(c, url, cn, detail, sizeof(detail)));
+	assert_string_equal(detail, "");
+	assert_int_equal(conns(s, 2), 2);
+	assert_int_equal(requests_of(s, "K", got, 8), 3);
+	assert_string_equal(got[0], "K statusNotification sip:k@example.com");
+	assert_string_equal(got[1], "K statusError ");
+	assert_string_equal(got[2], "K statusNotification sip:k@example.com");
+
+	/* a callback is not tied to a client */
+	lfd = listen_any(&port);
+	close(lfd);   /* nobody listens there now */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cb", port);
+	assert_false(svc_client_send(c, url, ce, detail, sizeof(detail)));
+	assert_string_equal(detail, "connection refused");
+
+	svc_callback_free(cn);
+	svc_callback_free(ce);
+	svc_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -923,6 +1063,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_resume, srv_setup, srv_teardown),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test_setup_teardown(test_forget, srv_setup, srv_teardown),
+		cmocka_unit_test(test_svc_callback_checks),
+		cmocka_unit_test(test_svc_detail_add),
+		cmocka_unit_test_setup_teardown(test_svc_client_send, srv_setup, srv_teardown),
 	};
 
 	log_set_level(getenv("DLV_DEBUG") ? LOG_DEBUG : LOG_ERROR);

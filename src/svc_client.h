@@ -1,0 +1,66 @@
+/*
+ * svc_client.h - the SOAP glue's client side: sends one callback
+ * (statusNotification, statusChanged, statusError, statusEnd) to an
+ * application's endpoint and says how it went (contract sections 5, 9a).
+ *
+ * Only our own types here; gSOAP stays in svc_client.c. dlv decides when
+ * to send, retries and tracks; this module only sends.
+ */
+#ifndef PXTSGW_SVC_CLIENT_H
+#define PXTSGW_SVC_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dlv.h"
+
+/* A callback's content as it goes on the wire. The statusError reason is
+ * given by its fields, not by a fault id: a callback resumed from the
+ * outbox carries the text it was accepted with. */
+struct svc_callback_data {
+	enum dlv_op op;
+	const char *correlator;
+	/* DLV_STATUS_NOTIFICATION: n >= 1 entries; DLV_STATUS_CHANGED: 1 */
+	const struct dlv_status *entries;
+	size_t n;
+	/* DLV_STATUS_ERROR: address (may be NULL), then the ServiceError or
+	 * PolicyException: message_id and text required, variables (none may
+	 * be NULL) */
+	const char *address;
+	const char *message_id;
+	const char *text;
+	const char *const *variables;
+	size_t nvariables;
+};
+
+/* A prepared callback: the request is built once and reused by every
+ * attempt. svc_callback_new copies data; NULL when data is invalid (an
+ * unknown op or status, a field missing, n wrong for the op) or memory is
+ * short. svc_callback_free(NULL) is fine. */
+struct svc_callback;
+struct svc_callback *svc_callback_new(const struct svc_callback_data *data);
+void svc_callback_free(struct svc_callback *cb);
+
+/* A client: one per sending thread (not shared), keeps its HTTP keep-alive
+ * connection across calls. timeout_ms bounds connecting, sending and
+ * receiving (0: no limit); an answer longer than max_answer_bytes is not
+ * read. NULL when memory is short. svc_client_free(NULL) is fine. */
+struct svc_client;
+struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes);
+void svc_client_free(struct svc_client *c);
+
+/* One attempt: sends cb to endpoint. true when delivered (any 2xx answer
+ * without a SOAP fault; detail ""). Else false, and detail (cap bytes,
+ * NUL-terminated) says why in the contract's words (section 9a): "HTTP
+ * 500", "HTTP 500: SOAP-ENV:Server <faultstring>", "connection refused",
+ * "timeout", "connection closed", "host not found: ...", ... After a
+ * failure the connection is closed. */
+bool svc_client_send(struct svc_client *c, const char *endpoint, const struct svc_callback *cb,
+		     char *detail, size_t cap);
+
+/* Appends src to the detail dst (cap), as svc_client_send writes its
+ * details: blanks for control characters, cut on a UTF-8 character
+ * boundary. For callers that copy or shorten a detail. */
+void svc_detail_add(char *dst, size_t cap, const char *src);
+
+#endif
