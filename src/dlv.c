@@ -78,6 +78,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "sbuf.h"
 #include "store.h"
 #include "svc_client.h"
 
@@ -320,37 +321,10 @@ static struct job *job_new(const char *endpoint, const struct svc_callback_data 
 #define DLV_PAYLOAD_VERSION "1"
 #define DLV_MAX_VARIABLES 64
 
-/* A growing string; on allocation failure it stays failed (ok = false). */
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool ok;
-};
+/* largest payload of one callback in the outbox */
+#define DLV_PAYLOAD_MAX (4 * 1024 * 1024)
 
-static void buf_put(struct buf *b, const char *s, size_t n)
-{
-	if (!b->ok)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t want = b->cap ? b->cap : 128;
-		char *np;
-
-		while (want < b->len + n + 1)
-			want *= 2;
-		np = realloc(b->p, want);
-		if (!np) {
-			b->ok = false;
-			return;
-		}
-		b->p = np;
-		b->cap = want;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_esc(struct buf *b, const char *v)
+static void buf_esc(struct sbuf *b, const char *v)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -360,24 +334,24 @@ static void buf_esc(struct buf *b, const char *v)
 		if (c == '%' || c <= 0x20 || c == 0x7f) {
 			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
 
-			buf_put(b, e, 3);
+			sbuf_putn(b, e, 3);
 		} else {
-			buf_put(b, v, 1);
+			sbuf_putn(b, v, 1);
 		}
 	}
 }
 
 /* "tag v1 [v2]\n"; v2 may be NULL. */
-static void buf_line(struct buf *b, const char *tag, const char *v1, const char *v2)
+static void buf_line(struct sbuf *b, const char *tag, const char *v1, const char *v2)
 {
-	buf_put(b, tag, strlen(tag));
-	buf_put(b, " ", 1);
+	sbuf_putn(b, tag, strlen(tag));
+	sbuf_putn(b, " ", 1);
 	buf_esc(b, v1);
 	if (v2) {
-		buf_put(b, " ", 1);
+		sbuf_putn(b, " ", 1);
 		buf_esc(b, v2);
 	}
-	buf_put(b, "\n", 1);
+	sbuf_putn(b, "\n", 1);
 }
 
 static const char *status_word(ts_status s)
@@ -407,7 +381,7 @@ static bool status_parse(const char *w, ts_status *out)
  * memory is short. */
 static char *payload_encode(const struct svc_callback_data *c)
 {
-	struct buf b = { .ok = true };
+	struct sbuf b = SBUF_INIT(DLV_PAYLOAD_MAX);
 
 	buf_line(&b, DLV_PAYLOAD_MAGIC, DLV_PAYLOAD_VERSION, op_names[c->op]);
 	switch (c->op) {
@@ -427,11 +401,7 @@ static char *payload_encode(const struct svc_callback_data *c)
 	case DLV_STATUS_END:
 		break;
 	}
-	if (!b.ok) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
+	return sbuf_take(&b, NULL);
 }
 
 static int hexval(char c)

@@ -30,6 +30,7 @@
 #include "addr.h"
 #include "dlv.h"
 #include "log.h"
+#include "sbuf.h"
 #include "store.h"
 
 struct nmn;
@@ -792,76 +793,15 @@ size_t nm_active(struct nm *nm)
 
 /* --- listing ---------------------------------------------------------------- */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		char *np;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		np = realloc(b->p, cap);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
-
-static void putf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct buf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-static void put_json_str(struct buf *b, const char *s)
-{
-	put(b, "\"", 1);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			put(b, e, 2);
-		} else if (c < 0x20) {
-			putf(b, "\\u%04x", c);
-		} else {
-			put(b, s, 1);
-		}
-	}
-	put(b, "\"", 1);
-}
+#define NM_JSON_MAX (16 * 1024 * 1024)
 
 char *nm_list_json(struct nm *nm, size_t *len)
 {
-	struct buf b = { 0 };
+	struct sbuf b = SBUF_INIT(NM_JSON_MAX);
 	bool first = true;
 	char when[32];
 
-	PUTS(&b, "[");
+	sbuf_puts(&b, "[");
 	pthread_mutex_lock(&nm->lock);
 	for (struct nmn *n = nm->list; n; n = n->next) {
 		struct dlv_health h;
@@ -873,43 +813,38 @@ char *nm_list_json(struct nm *nm, size_t *len)
 		gmtime_r(&n->end_wall, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		if (!first)
-			PUTS(&b, ",");
-		PUTS(&b, "\n");
+			sbuf_puts(&b, ",");
+		sbuf_puts(&b, "\n");
 		first = false;
-		PUTS(&b, "{\"correlator\":");
-		put_json_str(&b, n->correlator);
-		PUTS(&b, ",\"endpoint\":");
-		put_json_str(&b, n->endpoint);
-		putf(&b, ",\"restored\":%s", n->restored ? "true" : "false");
-		PUTS(&b, ",\"addresses\":[");
+		sbuf_puts(&b, "{\"correlator\":");
+		sbuf_json_cstr(&b, n->correlator);
+		sbuf_puts(&b, ",\"endpoint\":");
+		sbuf_json_cstr(&b, n->endpoint);
+		sbuf_printf(&b, ",\"restored\":%s", n->restored ? "true" : "false");
+		sbuf_puts(&b, ",\"addresses\":[");
 		for (size_t i = 0; i < n->naddr; i++) {
 			if (i)
-				PUTS(&b, ",");
-			PUTS(&b, "{\"address\":");
-			put_json_str(&b, n->addresses[i]);
-			putf(&b, ",\"status\":\"%s\",\"subscription\":\"%s\"}",
+				sbuf_puts(&b, ",");
+			sbuf_puts(&b, "{\"address\":");
+			sbuf_json_cstr(&b, n->addresses[i]);
+			sbuf_printf(&b, ",\"status\":\"%s\",\"subscription\":\"%s\"}",
 			     ts_status_name(notif_current(n->notif, i)),
 			     watch_sub_state_name(n->addrs[i].sub));
 		}
-		putf(&b, "],\"notifications_sent\":%ld,\"callbacks_queued\":%ld,\"ends\":\"%s\","
+		sbuf_printf(&b, "],\"notifications_sent\":%ld,\"callbacks_queued\":%ld,\"ends\":\"%s\","
 		     "\"delivery\":{\"delivered\":%lu,\"failed\":%lu,\"failed_attempts\":%lu,"
 		     "\"pending\":%lu,\"healthy\":%s,\"last_error\":",
 		     n->sent_base + notif_sent(n->notif), n->dlv_enqueued, when, h.delivered, h.failed,
 		     h.attempts_failed, h.queued, h.failed == 0 && !h.last_error[0] ? "true" : "false");
 		if (h.last_error[0])
-			put_json_str(&b, h.last_error);
+			sbuf_json_cstr(&b, h.last_error);
 		else
-			PUTS(&b, "null");
-		PUTS(&b, "}}");
+			sbuf_puts(&b, "null");
+		sbuf_puts(&b, "}}");
 	}
 	pthread_mutex_unlock(&nm->lock);
 	if (!first)
-		PUTS(&b, "\n");
-	PUTS(&b, "]\n");
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	*len = b.len;
-	return b.p;
+		sbuf_puts(&b, "\n");
+	sbuf_puts(&b, "]\n");
+	return sbuf_take(&b, len);
 }

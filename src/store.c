@@ -24,6 +24,10 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "sbuf.h"
+
+/* largest /deliveries answer */
+#define STORE_JSON_MAX (64 * 1024 * 1024)
 
 struct store {
 	sqlite3 *db;
@@ -272,137 +276,23 @@ int store_max_delivery(struct store *s, uint64_t *max)
 	return rc;
 }
 
-/* A growing string; on allocation failure it stays failed (ok = false). */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool ok;
-};
-
-static void sb_grow(struct sbuf *b, size_t more)
-{
-	size_t want;
-	char *np;
-
-	if (!b->ok || b->len + more + 1 <= b->cap)
-		return;
-	want = b->cap ? b->cap : 256;
-	while (want < b->len + more + 1)
-		want *= 2;
-	np = realloc(b->p, want);
-	if (!np) {
-		b->ok = false;
-		return;
-	}
-	b->p = np;
-	b->cap = want;
-}
-
-static void sb_putn(struct sbuf *b, const char *s, size_t n)
-{
-	sb_grow(b, n);
-	if (!b->ok)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_putn(b, s, strlen(s));
-}
-
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1fu;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0fu;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3fu);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped;
- * bytes that are not UTF-8 become U+FFFD so the output is always valid. */
-static void sb_json_str(struct sbuf *b, const unsigned char *s, size_t n)
-{
-	char esc[8];
-	size_t i = 0, k;
-
-	sb_putn(b, "\"", 1);
-	while (i < n) {
-		unsigned char c = s[i];
-
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			sb_putn(b, esc, 2);
-			i++;
-		} else if (c < 0x20 || c == 0x7f) {
-			switch (c) {
-			case '\n': sb_puts(b, "\\n"); break;
-			case '\r': sb_puts(b, "\\r"); break;
-			case '\t': sb_puts(b, "\\t"); break;
-			case '\b': sb_puts(b, "\\b"); break;
-			case '\f': sb_puts(b, "\\f"); break;
-			default:
-				snprintf(esc, sizeof(esc), "\\u%04x", c);
-				sb_puts(b, esc);
-			}
-			i++;
-		} else if ((k = utf8_len(s + i, n - i)) > 0) {
-			sb_putn(b, (const char *)s + i, k);
-			i += k;
-		} else {
-			sb_puts(b, "\\ufffd");
-			i++;
-		}
-	}
-	sb_putn(b, "\"", 1);
-}
-
 static void sb_json_col(struct sbuf *b, sqlite3_stmt *st, int col)
 {
 	const unsigned char *t;
 
 	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-		sb_puts(b, "null");
+		sbuf_puts(b, "null");
 		return;
 	}
 	t = sqlite3_column_text(st, col);
-	sb_json_str(b, t ? t : (const unsigned char *)"", (size_t)sqlite3_column_bytes(st, col));
+	sbuf_json_str(b, t ? (const char *)t : "", (size_t)sqlite3_column_bytes(st, col));
 }
 
 int store_deliveries_json(struct store *s, const char *correlator, char **json, size_t *len)
 {
 	static const char *const names[] = { "event", "correlator", "delivery", "attempt",
 					      "result", "time", "endpoint", "detail" };
-	struct sbuf b = { .ok = true };
+	struct sbuf b = SBUF_INIT(STORE_JSON_MAX);
 	sqlite3_stmt *st = NULL;
 	char num[32];
 	int rc, rows = 0;
@@ -412,47 +302,48 @@ int store_deliveries_json(struct store *s, const char *correlator, char **json, 
 		*len = 0;
 	if (!s || !correlator)
 		return -1;
-	sb_puts(&b, "[");
+	sbuf_puts(&b, "[");
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(s->db, "SELECT event, correlator, delivery, attempt, result, time,"
 			       " endpoint, detail FROM deliveries WHERE correlator = ? ORDER BY id",
 			       -1, &st, NULL) != SQLITE_OK) {
 		log_error("store: cannot query the tracking records: %s", sqlite3_errmsg(s->db));
 		pthread_mutex_unlock(&s->lock);
-		free(b.p);
+		sbuf_free(&b);
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, correlator, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && b.ok) {
-		sb_puts(&b, rows++ ? ",{" : "{");
+		sbuf_puts(&b, rows++ ? ",{" : "{");
 		for (int c = 0; c < 8; c++) {
 			if (c)
-				sb_puts(&b, ",");
-			sb_puts(&b, "\"");
-			sb_puts(&b, names[c]);
-			sb_puts(&b, "\":");
+				sbuf_puts(&b, ",");
+			sbuf_puts(&b, "\"");
+			sbuf_puts(&b, names[c]);
+			sbuf_puts(&b, "\":");
 			if (c == 2 || c == 3) {
 				snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, c));
-				sb_puts(&b, num);
+				sbuf_puts(&b, num);
 			} else {
 				sb_json_col(&b, st, c);
 			}
 		}
-		sb_puts(&b, "}");
+		sbuf_puts(&b, "}");
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		log_error("store: reading the tracking records: %s", sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
-	sb_puts(&b, "]");
-	if (!b.ok || (rc != SQLITE_DONE && rc != SQLITE_ROW)) {
-		free(b.p);
+	sbuf_puts(&b, "]");
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		sbuf_free(&b);
 		return -1;
 	}
-	*json = b.p;
-	if (len)
-		*len = b.len;
-	return 0;
+	*json = sbuf_take(&b, len);
+	if (!*json)
+		log_error("store: the tracking records of %s do not fit in %d MiB", correlator,
+			  STORE_JSON_MAX >> 20);
+	return *json ? 0 : -1;
 }
 
 int store_with_db(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg)

@@ -2,7 +2,7 @@
 #
 # test_delivery.sh - callback delivery (contract sections 5, 9, 9a) for
 # real, without SIP: tests/tools/dlv_drive.c (built here, with ASan+UBSan,
-# from src/dlv.c, src/svc_client.c, src/store.c, src/store_outbox.c and the
+# from src/dlv.c, src/svc_client.c, src/store.c, src/store_outbox.c, src/sbuf.c and the
 # generated gSOAP client) enqueues callbacks and prints the tracking records;
 # tests/tools/callback_sink.py plays the application's endpoint and is told
 # how to fail.
@@ -52,7 +52,7 @@ build_driver() {
 	local flags=(-std=c11 -D_GNU_SOURCE -DWITH_NOEMPTYSTRUCT -g -O1
 		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
 	local warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral)
-	local pkg libs g srcs=(tests/tools/dlv_drive.c src/dlv.c src/svc_client.c src/store.c src/store_outbox.c src/fault.c src/log.c src/ts.c)
+	local pkg libs g srcs=(tests/tools/dlv_drive.c src/dlv.c src/svc_client.c src/store.c src/store_outbox.c src/sbuf.c src/fault.c src/log.c src/ts.c)
 	pkg=$(pkg-config --cflags gsoap sqlite3) || return 1
 	libs=$(pkg-config --libs gsoap sqlite3) || return 1
 	mkdir -p "$TOOLS"
