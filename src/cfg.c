@@ -232,20 +232,6 @@ static const struct {
 	{ "log", "Logging" },
 };
 
-static void seterr(char *err, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !cap)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
-
 static bool is_blank(char ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\r';
@@ -362,11 +348,11 @@ static int check_hostport(const char *v, unsigned minport, char *why, size_t cap
 	unsigned port;
 
 	if (cfg_split_hostport(v, host, sizeof(host), &port) < 0) {
-		seterr(why, cap, "expected host:port or [IPv6]:port");
+		text_error(why, cap, "expected host:port or [IPv6]:port");
 		return -1;
 	}
 	if (port < minport) {
-		seterr(why, cap, "port must be %u..65535", minport);
+		text_error(why, cap, "port must be %u..65535", minport);
 		return -1;
 	}
 	return 0;
@@ -430,7 +416,7 @@ static int check_presence_server(const char *v, char *why, size_t cap)
 	char host[CFG_STR_MAX];
 
 	if (parse_server_uri(v, host, sizeof(host)) < 0) {
-		seterr(why, cap, "expected sip:host[:port][;params]");
+		text_error(why, cap, "expected sip:host[:port][;params]");
 		return -1;
 	}
 	return 0;
@@ -444,23 +430,23 @@ static int check_watcher_uri(const char *v, char *why, size_t cap)
 	if (!*v)
 		return 0;
 	if (!has_sip_scheme(v)) {
-		seterr(why, cap, "expected a sip: URI");
+		text_error(why, cap, "expected a sip: URI");
 		return -1;
 	}
 	at = strchr(v + 4, '@');
 	if (!at || at == v + 4) {
-		seterr(why, cap, "a user part is needed (sip:user@host): "
+		text_error(why, cap, "a user part is needed (sip:user@host): "
 		       "presence servers refuse a watcher without one");
 		return -1;
 	}
 	for (p = v + 4; p < at; p++) {
 		if (uri_bad_char(*p)) {
-			seterr(why, cap, "invalid character in the user part");
+			text_error(why, cap, "invalid character in the user part");
 			return -1;
 		}
 	}
 	if (parse_hostpart(at + 1, host, sizeof(host)) < 0) {
-		seterr(why, cap, "expected sip:user@host[:port][;params]");
+		text_error(why, cap, "expected sip:user@host[:port][;params]");
 		return -1;
 	}
 	return 0;
@@ -473,7 +459,7 @@ static int check_tel_domain(const char *v, char *why, size_t cap)
 	if (!*v)
 		return 0;
 	if (scan_host(v, &len, &inner, &innerlen) < 0 || v[len] != '\0') {
-		seterr(why, cap, "expected a host name, an IPv4 address or "
+		text_error(why, cap, "expected a host name, an IPv4 address or "
 		       "a bracketed IPv6 address");
 		return -1;
 	}
@@ -483,7 +469,7 @@ static int check_tel_domain(const char *v, char *why, size_t cap)
 static int check_nonempty(const char *v, char *why, size_t cap)
 {
 	if (!*v) {
-		seterr(why, cap, "must not be empty");
+		text_error(why, cap, "must not be empty");
 		return -1;
 	}
 	return 0;
@@ -507,19 +493,19 @@ static int parse_int(const char *v, long *out, char *why, size_t cap)
 	if (*p == '-')
 		p++;
 	if (!*p) {
-		seterr(why, cap, "not a decimal integer");
+		text_error(why, cap, "not a decimal integer");
 		return -1;
 	}
 	for (; *p; p++) {
 		if (*p < '0' || *p > '9') {
-			seterr(why, cap, "not a decimal integer");
+			text_error(why, cap, "not a decimal integer");
 			return -1;
 		}
 	}
 	errno = 0;
 	x = strtol(v, &end, 10);
 	if (errno == ERANGE || *end) {
-		seterr(why, cap, "out of range");
+		text_error(why, cap, "out of range");
 		return -1;
 	}
 	*out = x;
@@ -552,27 +538,27 @@ static int parse_list(const char *v, char *out, size_t outcap, char *why, size_t
 
 		trim(&item, &n);
 		if (n == 0) {
-			seterr(why, cap, "empty item in the list");
+			text_error(why, cap, "empty item in the list");
 			return -1;
 		}
 		if (++items > CFG_LIST_ITEMS) {
-			seterr(why, cap, "more than %d items", CFG_LIST_ITEMS);
+			text_error(why, cap, "more than %d items", CFG_LIST_ITEMS);
 			return -1;
 		}
 		if (n >= CFG_LIST_ITEM_MAX) {
-			seterr(why, cap, "item longer than %d characters", CFG_LIST_ITEM_MAX - 1);
+			text_error(why, cap, "item longer than %d characters", CFG_LIST_ITEM_MAX - 1);
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++) {
 			char ch = item[i];
 
 			if (!is_alnum(ch) && ch != '.' && ch != '_' && ch != '-') {
-				seterr(why, cap, "items are made of A-Z a-z 0-9 . _ -");
+				text_error(why, cap, "items are made of A-Z a-z 0-9 . _ -");
 				return -1;
 			}
 		}
 		if (o + n + 2 > outcap) {
-			seterr(why, cap, "too long");
+			text_error(why, cap, "too long");
 			return -1;
 		}
 		if (o)
@@ -596,7 +582,7 @@ static int set_value(struct cfg *c, const struct cfg_key *k, const char *value,
 	why[0] = '\0';
 	trim(&value, &vlen);
 	if (vlen >= sizeof(buf) || (k->type == CFG_STRING && vlen >= k->size)) {
-		seterr(err, cap, "invalid value for key '%s': longer than %zu characters",
+		text_error(err, cap, "invalid value for key '%s': longer than %zu characters",
 		       k->name, (k->type == CFG_STRING ? k->size : sizeof(buf)) - 1);
 		return -1;
 	}
@@ -604,7 +590,7 @@ static int set_value(struct cfg *c, const struct cfg_key *k, const char *value,
 	buf[vlen] = '\0';
 	for (size_t i = 0; i < vlen; i++) {
 		if (((unsigned char)buf[i] < 0x20 && buf[i] != '\t') || buf[i] == 0x7f) {
-			seterr(err, cap, "invalid value for key '%s': control character",
+			text_error(err, cap, "invalid value for key '%s': control character",
 			       k->name);
 			return -1;
 		}
@@ -622,7 +608,7 @@ static int set_value(struct cfg *c, const struct cfg_key *k, const char *value,
 		if (parse_int(buf, &x, why, sizeof(why)) < 0)
 			goto bad;
 		if (x < k->min || x > k->max) {
-			seterr(why, sizeof(why), "out of range %ld..%ld", k->min, k->max);
+			text_error(why, sizeof(why), "out of range %ld..%ld", k->min, k->max);
 			goto bad;
 		}
 		memcpy(field, &x, sizeof(x));
@@ -632,7 +618,7 @@ static int set_value(struct cfg *c, const struct cfg_key *k, const char *value,
 		bool b;
 
 		if (parse_bool(buf, &b) < 0) {
-			seterr(why, sizeof(why), "expected true or false");
+			text_error(why, sizeof(why), "expected true or false");
 			goto bad;
 		}
 		memcpy(field, &b, sizeof(b));
@@ -665,7 +651,7 @@ static int set_value(struct cfg *c, const struct cfg_key *k, const char *value,
 	}
 	}
 bad:
-	seterr(err, cap, "invalid value '%s' for key '%s': %s", buf, k->name, why);
+	text_error(err, cap, "invalid value '%s' for key '%s': %s", buf, k->name, why);
 	return -1;
 }
 
@@ -676,12 +662,12 @@ static int set_kv(struct cfg *c, const char *key, size_t klen, const char *value
 
 	trim(&key, &klen);
 	if (klen == 0) {
-		seterr(err, cap, "missing key before '='");
+		text_error(err, cap, "missing key before '='");
 		return -1;
 	}
 	k = find_key(key, klen);
 	if (!k) {
-		seterr(err, cap, "unknown key '%.*s'", klen > 100 ? 100 : (int)klen, key);
+		text_error(err, cap, "unknown key '%.*s'", klen > 100 ? 100 : (int)klen, key);
 		return -1;
 	}
 	return set_value(c, k, value, vlen, err, cap);
@@ -701,7 +687,7 @@ void cfg_defaults(struct cfg *c)
 int cfg_set(struct cfg *c, const char *key, const char *value, char *err, size_t cap)
 {
 	if (!key || !value) {
-		seterr(err, cap, "missing key or value");
+		text_error(err, cap, "missing key or value");
 		return -1;
 	}
 	return set_kv(c, key, strlen(key), value, strlen(value), err, cap);
@@ -712,7 +698,7 @@ int cfg_set_option(struct cfg *c, const char *kv, char *err, size_t cap)
 	const char *eq = kv ? strchr(kv, '=') : NULL;
 
 	if (!eq) {
-		seterr(err, cap, "option '%.100s': expected KEY=VALUE", kv ? kv : "");
+		text_error(err, cap, "option '%.100s': expected KEY=VALUE", kv ? kv : "");
 		return -1;
 	}
 	return set_kv(c, kv, (size_t)(eq - kv), eq + 1, strlen(eq + 1), err, cap);
@@ -727,12 +713,12 @@ int cfg_load_file(struct cfg *c, const char *path, char *err, size_t cap)
 	int r, rc = -1;
 
 	if (!path || !*path) {
-		seterr(err, cap, "no configuration file named");
+		text_error(err, cap, "no configuration file named");
 		return -1;
 	}
 	f = fopen(path, "r");
 	if (!f) {
-		seterr(err, cap, "%s: cannot open: %s", path, strerror(errno));
+		text_error(err, cap, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	while ((r = text_read_line(f, line, sizeof(line), &len)) == 1) {
@@ -744,23 +730,23 @@ int cfg_load_file(struct cfg *c, const char *path, char *err, size_t cap)
 			continue;
 		eq = memchr(s, '=', len);
 		if (!eq) {
-			seterr(err, cap, "%s:%u: expected 'key = value', got '%.*s'",
+			text_error(err, cap, "%s:%u: expected 'key = value', got '%.*s'",
 			       path, lineno, len > 100 ? 100 : (int)len, s);
 			goto out;
 		}
 		if (set_kv(c, s, (size_t)(eq - s), eq + 1, len - (size_t)(eq + 1 - s),
 			   why, sizeof(why)) < 0) {
-			seterr(err, cap, "%s:%u: %s", path, lineno, why);
+			text_error(err, cap, "%s:%u: %s", path, lineno, why);
 			goto out;
 		}
 	}
 	if (r == -1)
-		seterr(err, cap, "%s:%u: line longer than %d characters", path, lineno + 1,
+		text_error(err, cap, "%s:%u: line longer than %d characters", path, lineno + 1,
 		       CFG_LINE_MAX);
 	else if (r == -2)
-		seterr(err, cap, "%s:%u: NUL byte in the line", path, lineno + 1);
+		text_error(err, cap, "%s:%u: NUL byte in the line", path, lineno + 1);
 	else if (r == -3)
-		seterr(err, cap, "%s: read error: %s", path, strerror(errno));
+		text_error(err, cap, "%s: read error: %s", path, strerror(errno));
 	else
 		rc = 0;
 out:
@@ -782,43 +768,43 @@ int cfg_finish(struct cfg *c, char *err, size_t cap)
 		if (k->type != CFG_STRING || !k->check)
 			continue;
 		if (!memchr(v, '\0', k->size)) {
-			seterr(err, cap, "invalid value for key '%s': not terminated", k->name);
+			text_error(err, cap, "invalid value for key '%s': not terminated", k->name);
 			return -1;
 		}
 		if (k->check(v, why, sizeof(why)) < 0) {
-			seterr(err, cap, "invalid value '%s' for key '%s': %s", v, k->name, why);
+			text_error(err, cap, "invalid value '%s' for key '%s': %s", v, k->name, why);
 			return -1;
 		}
 	}
 
 	if (c->policy_default_notification_duration_s > c->policy_max_notification_duration_s) {
-		seterr(err, cap, "invalid value %ld for key 'policy.default-notification-duration-s': "
+		text_error(err, cap, "invalid value %ld for key 'policy.default-notification-duration-s': "
 		       "above policy.max-notification-duration-s (%ld)",
 		       c->policy_default_notification_duration_s, c->policy_max_notification_duration_s);
 		return -1;
 	}
 	if (c->delivery_backoff_max_ms < c->delivery_backoff_ms) {
-		seterr(err, cap, "invalid value %ld for key 'delivery.backoff-max-ms': below "
+		text_error(err, cap, "invalid value %ld for key 'delivery.backoff-max-ms': below "
 		       "delivery.backoff-ms (%ld)", c->delivery_backoff_max_ms, c->delivery_backoff_ms);
 		return -1;
 	}
 
 	if (!c->sip_watcher_uri[0]) {
 		if (cfg_split_hostport(c->sip_listen, host, sizeof(host), &port) < 0) {
-			seterr(err, cap, "invalid value for key 'sip.listen'");
+			text_error(err, cap, "invalid value for key 'sip.listen'");
 			return -1;      /* not reached: checked above */
 		}
 		n = snprintf(c->sip_watcher_uri, sizeof(c->sip_watcher_uri),
 			     strchr(host, ':') ? "sip:pxtsgw@[%s]" : "sip:pxtsgw@%s", host);
 		if (n < 0 || (size_t)n >= sizeof(c->sip_watcher_uri)) {
 			c->sip_watcher_uri[0] = '\0';
-			seterr(err, cap, "sip.watcher-uri derived from sip.listen is too long");
+			text_error(err, cap, "sip.watcher-uri derived from sip.listen is too long");
 			return -1;
 		}
 	}
 	if (!c->sip_tel_domain[0]) {
 		if (parse_server_uri(c->sip_presence_server, host, sizeof(host)) < 0) {
-			seterr(err, cap, "invalid value for key 'sip.presence-server'");
+			text_error(err, cap, "invalid value for key 'sip.presence-server'");
 			return -1;      /* not reached: checked above */
 		}
 		snprintf(c->sip_tel_domain, sizeof(c->sip_tel_domain), "%s", host);

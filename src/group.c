@@ -59,20 +59,6 @@ struct group_set {
 	size_t n, cap;
 };
 
-static void seterr(char *err, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !cap)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
-
 static void group_clear(struct group *g)
 {
 	for (size_t i = 0; i < g->n; i++)
@@ -172,22 +158,22 @@ static int parse_line(struct group_set *gs, char *s, unsigned lineno, size_t *to
 			unsigned char u = (unsigned char)s[n];
 
 			if (u < 0x20 || u == 0x7f) {
-				seterr(err, cap, "control character");
+				text_error(err, cap, "control character");
 				return -1;
 			}
 			if (s[n] == '#') {
-				seterr(err, cap, "'#' inside an address (a comment starts "
+				text_error(err, cap, "'#' inside an address (a comment starts "
 				       "after a blank)");
 				return -1;
 			}
 		}
 		if (n >= TS_ADDR_MAX) {
-			seterr(err, cap, "address longer than %d characters", TS_ADDR_MAX - 1);
+			text_error(err, cap, "address longer than %d characters", TS_ADDR_MAX - 1);
 			return -1;
 		}
 		if (!g) {
 			if (gs->n >= GROUP_MAX_GROUPS) {
-				seterr(err, cap, "more than %d groups", GROUP_MAX_GROUPS);
+				text_error(err, cap, "more than %d groups", GROUP_MAX_GROUPS);
 				return -1;
 			}
 			if (gs->n == gs->cap) {
@@ -208,12 +194,12 @@ static int parse_line(struct group_set *gs, char *s, unsigned lineno, size_t *to
 			gs->n++;
 		} else {
 			if (g->n >= GROUP_MAX_MEMBERS) {
-				seterr(err, cap, "group has more than %d members",
+				text_error(err, cap, "group has more than %d members",
 				       GROUP_MAX_MEMBERS);
 				return -1;
 			}
 			if (*total >= GROUP_MAX_TOTAL) {
-				seterr(err, cap, "more than %d members in the file",
+				text_error(err, cap, "more than %d members in the file",
 				       GROUP_MAX_TOTAL);
 				return -1;
 			}
@@ -224,7 +210,7 @@ static int parse_line(struct group_set *gs, char *s, unsigned lineno, size_t *to
 		s += n;
 	}
 oom:
-	seterr(err, cap, "out of memory");
+	text_error(err, cap, "out of memory");
 	return -1;
 }
 
@@ -311,7 +297,7 @@ int group_load(const char *path, struct group_set **out, char *err, size_t cap)
 
 	gs = calloc(1, sizeof(*gs));
 	if (!gs) {
-		seterr(err, cap, "out of memory");
+		text_error(err, cap, "out of memory");
 		return -1;
 	}
 	if (!path || !*path) {
@@ -320,30 +306,30 @@ int group_load(const char *path, struct group_set **out, char *err, size_t cap)
 	}
 	f = fopen(path, "r");
 	if (!f) {
-		seterr(err, cap, "%s: cannot open: %s", path, strerror(errno));
+		text_error(err, cap, "%s: cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
 	line = malloc(GROUP_LINE_MAX + 1);
 	if (!line) {
-		seterr(err, cap, "%s: out of memory", path);
+		text_error(err, cap, "%s: out of memory", path);
 		goto fail;
 	}
 	while ((r = text_read_line(f, line, GROUP_LINE_MAX + 1, &len)) == 1) {
 		lineno++;
 		if (parse_line(gs, line, lineno, &total, why, sizeof(why)) < 0) {
-			seterr(err, cap, "%s:%u: %s", path, lineno, why);
+			text_error(err, cap, "%s:%u: %s", path, lineno, why);
 			goto fail;
 		}
 	}
 	if (r == -1) {
-		seterr(err, cap, "%s:%u: line longer than %d bytes", path, lineno + 1,
+		text_error(err, cap, "%s:%u: line longer than %d bytes", path, lineno + 1,
 		       GROUP_LINE_MAX);
 		goto fail;
 	} else if (r == -2) {
-		seterr(err, cap, "%s:%u: NUL byte in the line", path, lineno + 1);
+		text_error(err, cap, "%s:%u: NUL byte in the line", path, lineno + 1);
 		goto fail;
 	} else if (r == -3) {
-		seterr(err, cap, "%s: read error: %s", path, strerror(errno));
+		text_error(err, cap, "%s: read error: %s", path, strerror(errno));
 		goto fail;
 	}
 
@@ -357,13 +343,13 @@ int group_load(const char *path, struct group_set **out, char *err, size_t cap)
 			    (!dup || gs->g[i].line < dup[1].line))
 				dup = &gs->g[i - 1];
 		if (dup) {
-			seterr(err, cap, "%s:%u: group '%s' is already defined on line %u",
+			text_error(err, cap, "%s:%u: group '%s' is already defined on line %u",
 			       path, dup[1].line, dup[1].uri, dup[0].line);
 			goto fail;
 		}
 	}
 	if (link_groups(gs) < 0) {
-		seterr(err, cap, "%s: out of memory", path);
+		text_error(err, cap, "%s: out of memory", path);
 		goto fail;
 	}
 	free(line);

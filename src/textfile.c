@@ -3,6 +3,8 @@
  */
 #include "textfile.h"
 
+#include <stdarg.h>
+
 int text_read_line(FILE *f, char *buf, size_t cap, size_t *len)
 {
 	size_t n = 0;
@@ -22,4 +24,15 @@ int text_read_line(FILE *f, char *buf, size_t cap, size_t *len)
 	buf[n] = '\0';
 	*len = n;
 	return 1;
+}
+
+void text_error(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !cap)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, cap, fmt, ap);
+	va_end(ap);
 }

@@ -1,6 +1,6 @@
 /*
  * textfile.h - reading line-oriented configuration files (pxtsgw.conf,
- * group files) with a cap on the line length.
+ * group files) with a cap on the line length, and their error messages.
  */
 #ifndef PXTSGW_TEXTFILE_H
 #define PXTSGW_TEXTFILE_H
@@ -13,5 +13,8 @@
  * a NUL byte, -3 for a read error. The rest of a bad line is not consumed:
  * the caller stops anyway. */
 int text_read_line(FILE *f, char *buf, size_t cap, size_t *len);
+
+/* Writes a formatted error message to err (cap bytes); err may be NULL. */
+void text_error(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
