@@ -113,4 +113,21 @@ assert_eq "20 concurrent getStatus all Busy" 20 "$n"
 gateway_stop
 assert_eq "gateway stops cleanly on SIGTERM (exit 0, no sanitizer report)" 0 "$?"
 grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error" "$GW_LOG" && fail "sanitizers" "see $GW_LOG"
+
+# --- the same answers over TCP (sip.transport=tcp) ----------------------------
+gateway_start "$RUN_DIR/gw-tcp" "$KP" -o group.file="$cases/groups.txt" -o sip.transport=tcp \
+	-o status.fetch-timeout-ms=$FETCH_TIMEOUT_MS || { fail "gateway (tcp) starts" "see $RUN_DIR/gw-tcp"; summary; exit 1; }
+for name in 01-busy-rpid 03-reachable 05-never-published 07-tel 10-privacy 11-no-such-user 12-silent 20-group-mixed; do
+	soap_post TerminalStatus "$cases/$name.request.xml"
+	got=$(printf 'HTTP %s\n%s' "$HTTP_CODE" "$BODY")
+	if [[ "$got" == "$(cat "$cases/$name.expected")" ]]; then
+		ok "tcp: $name"
+	else
+		fail "tcp: $name" "reply differs from $name.expected"
+	fi
+done
+conns=$(ss -Htn state established "( dport = :$KP )" 2>/dev/null | wc -l)
+if ((conns > 0)); then ok "tcp: the fetches went over a TCP connection to the presence server"; else fail "tcp: connection" "no TCP connection to port $KP"; fi
+gateway_stop
+assert_eq "gateway (tcp) stops cleanly" 0 "$?"
 summary
