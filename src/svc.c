@@ -64,15 +64,29 @@ struct call {
 
 /* --- per-thread contexts ------------------------------------------------- */
 
-/* Called by gSOAP once the Header is read (present or not), before the
- * Body. The Envelope and Header are matched strictly, so unknown optional
- * headers are skipped; in the Body, elements are matched by local name: the
- * children of the types are unqualified on the wire, but some stacks
- * qualify them, and the contract says to accept both. */
-static int body_lenient(struct soap *soap)
+/* The request wrappers we know, matched with their namespace. */
+static const char *const wrappers[] = {
+	"tsl:getStatus", "tsl:getStatusForGroup",
+	"tsnml:startNotification", "tsnml:endNotification",
+	"tsnl:statusNotification", "tsnl:statusError", "tsnl:statusEnd", "tsnl:statusChanged",
+};
+
+/* Called once the Envelope, the Header and the Body start are read (all
+ * matched strictly, so unknown optional headers are skipped): when the
+ * Body's element is one of our wrappers in its own namespace, the rest is
+ * matched by local name: the children of the types are unqualified on the
+ * wire, but some stacks qualify them, and the contract says to accept
+ * both. An element in another namespace stays strict, and gSOAP answers
+ * that the method is not implemented. */
+static void body_lenient(struct soap *soap)
 {
-	soap->mode |= SOAP_XML_IGNORENS;
-	return SOAP_OK;
+	if (soap->error || soap_peek_element(soap) != SOAP_OK)
+		return;
+	for (size_t i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++)
+		if (soap_match_tag(soap, soap->tag, wrappers[i]) == SOAP_OK) {
+			soap->mode |= SOAP_XML_IGNORENS;
+			return;
+		}
 }
 
 static void soap_release(void *p)
@@ -94,7 +108,6 @@ static struct soap *thread_soap(struct svc *s)
 	if (!soap)
 		return NULL;
 	soap_set_namespaces(soap, s->ns);
-	soap->fheader = body_lenient;
 	soap->maxlevel = SVC_MAX_LEVEL;
 	soap->maxoccurs = SVC_MAX_OCCURS;
 	soap->maxlength = SVC_MAX_STRING;
@@ -341,11 +354,13 @@ static int run(struct svc *s, struct call *c, const char *body, const char *acti
 	soap->is = body;
 	soap->os = &res;
 	soap->action = soap_strdup(soap, action);
+	soap->mode &= ~SOAP_XML_IGNORENS;
 	soap_begin_serve(soap);
 	if (!envelope_ns_ok(body)) {
 		soap->version = 1;
 		soap->error = SOAP_VERSIONMISMATCH;
 	}
+	body_lenient(soap);
 	err = soap->error ? soap->error : soap_serve_request(soap);
 	if (err == SOAP_TYPE || err == SOAP_LENGTH || err == SOAP_OCCURS)
 		err = invalid_value_fault(soap);

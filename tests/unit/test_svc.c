@@ -1354,6 +1354,21 @@ static void test_notification_manager_not_yet(void **state)
 	expect_no_fetch();
 }
 
+/* The operation is recognised by its wrapper in its own namespace: a
+ * getStatus of another service is not ours (the children below it are
+ * matched by local name only once the wrapper is known). */
+static void test_foreign_wrapper_namespace(void **state)
+{
+	struct fx *fx = *state;
+	struct answer a;
+
+	serve_file(fx, "getStatus-foreign-wrapper-ns.xml", &a);
+	assert_false(a.waited);
+	expect_fault_code(&a, "Client");
+	expect_contains(a.body, "not implemented");
+	expect_no_fetch();
+}
+
 /* A value gSOAP cannot take (an unknown criteria status) is SVC0002 naming
  * the element, not a bare validation fault. */
 static void test_invalid_enum_value(void **state)
@@ -1513,6 +1528,7 @@ int main(void)
 		T(test_empty_body),
 		T(test_notification_manager_not_yet),
 		T(test_invalid_enum_value),
+		T(test_foreign_wrapper_namespace),
 		T(test_callback_operation_refused),
 		T(test_deep_nesting),
 		T(test_context_reuse),
