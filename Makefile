@@ -5,6 +5,7 @@
 #   make check      unit tests (ASan+UBSan, then valgrind) and integration tests
 #   make run        the demo: Kamailio + pxtsgw on 127.0.0.1, until Ctrl-C
 #   make gen        regenerate gen/ from wsdl/ (gSOAP)    make gen-check: is gen/ fresh?
+#   make install    binary, man page, systemd unit, config (PREFIX, DESTDIR)
 #   make unit       unit tests only                        make integration
 #   V=1             show full command lines
 
@@ -50,7 +51,7 @@ WSDL_FILES := $(sort $(wildcard wsdl/*.wsdl wsdl/*.xsd))
 
 PROG := $(if $(filter plain,$(FLAVOUR)),bin/pxtsgw,$(B)/pxtsgw)
 
-.PHONY: all deps check unit unit-asan unit-valgrind integration run gen gen-check clean asan bench
+.PHONY: all deps check unit unit-asan unit-valgrind integration run gen gen-check clean asan bench install
 all: $(PROG)
 
 $(PROG): $(B)/obj/main.o $(LIB) $(GEN_OBJ)
@@ -117,6 +118,22 @@ run: deps all
 
 asan:
 	@$(MAKE) --no-print-directory FLAVOUR=asan all unit-bins
+
+# Installs the binary, the man page, the systemd unit and (if none is there
+# yet) the reference configuration. DESTDIR and PREFIX as usual.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= /etc/systemd/system
+install: bin/pxtsgw
+	install -D -m 755 bin/pxtsgw $(DESTDIR)$(BINDIR)/pxtsgw
+	install -D -m 644 deploy/pxtsgw.8 $(DESTDIR)$(MANDIR)/man8/pxtsgw.8
+	@mkdir -p $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/bin/pxtsgw|$(BINDIR)/pxtsgw|g' deploy/pxtsgw.service > $(DESTDIR)$(UNITDIR)/pxtsgw.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/pxtsgw.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/pxtsgw/pxtsgw.conf || \
+		install -D -m 644 deploy/pxtsgw.conf $(DESTDIR)$(SYSCONFDIR)/pxtsgw/pxtsgw.conf
 
 include mk/gen.mk
 

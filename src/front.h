@@ -4,7 +4,8 @@
  *   POST /TerminalStatus, /TerminalStatusNotificationManager   SOAP 1.1
  *   GET  /<Endpoint>?wsdl      the service WSDL, soap:address = the URL used
  *   GET  /<file>.wsdl|.xsd     the documents the WSDL imports
- *   GET  /health               200 when SIP and the store are ready, else 503
+ *   GET  /health               200 when the SIP stack, the presence server (keepalive)
+ *                              and the store are ready, else 503
  *   GET  /metrics              Prometheus text format
  *   GET  /notifications        running notifications and their delivery health
  *   GET  /deliveries?correlator=C   delivery tracking records (JSON)

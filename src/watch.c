@@ -528,7 +528,7 @@ static void *sip_thread(void *arg)
 			}
 		}
 		else
-			log_error("watch: cannot start the SIP stack on %s (port in use?)", w->listen_url);
+			log_error("watch: cannot start the SIP stack on %s (port in use, or address not available?)", w->listen_url);
 	} else {
 		log_error("watch: cannot create the SIP event loop");
 	}
