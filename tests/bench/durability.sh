@@ -60,21 +60,9 @@ SINK_DELAY_MS=${SINK_DELAY_MS:-0}
 export PXTSGW_BIN=${PXTSGW_BIN:-$REPO_ROOT/bin/pxtsgw}
 MARGIN=0.5
 
-if [[ -n "${RUN_DIR:-}" ]]; then
-	RUN_DIR="$RUN_DIR/durability"
-	mkdir -p "$RUN_DIR"
-	KEEP_RUN_DIR=1
-else
-	RUN_DIR=$(mktemp -d /tmp/pxts-dur.XXXXXX)
-	KEEP_RUN_DIR=0
-fi
-RUN_DIR=$(cd "$RUN_DIR" && pwd)
-# a directory of an earlier run: its store, records and publish logs would
-# be taken for this run's (the directory is this script's own)
-find "$RUN_DIR" -mindepth 1 -delete
-
 # shellcheck source=../integration/restart/lib.sh
 . "$TESTS_DIR/integration/restart/lib.sh"
+TEST_LOG_DIR='' rs_run_dir durability pxts-dur || { echo "no run directory"; exit 1; }
 
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {

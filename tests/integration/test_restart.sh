@@ -59,25 +59,9 @@ set -u
 
 OUTAGE_S=${OUTAGE_S:-10}
 
-if [[ -n "${TEST_LOG_DIR:-}" ]]; then     # tests/run-all.sh
-	RUN_DIR=$TEST_LOG_DIR
-	mkdir -p "$RUN_DIR"
-	KEEP_RUN_DIR=1
-elif [[ -n "${RUN_DIR:-}" ]]; then
-	RUN_DIR="$RUN_DIR/restart"
-	mkdir -p "$RUN_DIR"
-	KEEP_RUN_DIR=1
-else
-	RUN_DIR=$(mktemp -d /tmp/pxts-rst.XXXXXX)
-	KEEP_RUN_DIR=0
-fi
-RUN_DIR=$(cd "$RUN_DIR" && pwd)
-# a directory of an earlier run: its store, records and publish logs would
-# be taken for this run's (the directory is this script's own)
-find "$RUN_DIR" -mindepth 1 -delete
-
 # shellcheck source=restart/lib.sh
 . "$TESTS_DIR/integration/restart/lib.sh"
+rs_run_dir restart pxts-rst || { echo "no run directory"; exit 1; }
 
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {

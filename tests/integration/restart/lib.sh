@@ -188,3 +188,23 @@ counts_line() {
 	echo "changes published ${a[0]}, callbacks delivered ${a[1]} (${a[2]} address changes), duplicates ${a[3]}"
 }
 
+
+# rs_run_dir SUBDIR TMP_PREFIX: sets RUN_DIR (TEST_LOG_DIR when run-all.sh
+# gives one, else RUN_DIR/SUBDIR, else a new temporary directory) and
+# KEEP_RUN_DIR (1: leave it), and empties it: the store, records and
+# publish logs of an earlier run would be taken for this run's (the
+# directory is the caller's own).
+rs_run_dir() {
+	if [[ -n "${TEST_LOG_DIR:-}" ]]; then
+		RUN_DIR=$TEST_LOG_DIR
+		KEEP_RUN_DIR=1
+	elif [[ -n "${RUN_DIR:-}" ]]; then
+		RUN_DIR="$RUN_DIR/$1"
+		KEEP_RUN_DIR=1
+	else
+		RUN_DIR=$(mktemp -d "/tmp/$2.XXXXXX") || return 1
+		KEEP_RUN_DIR=0
+	fi
+	mkdir -p "$RUN_DIR" && RUN_DIR=$(cd "$RUN_DIR" && pwd) || return 1
+	find "$RUN_DIR" -mindepth 1 -delete
+}
