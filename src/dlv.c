@@ -135,6 +135,8 @@ struct corr {
 	int64_t due;                /* C_WAITING: when the head may go (monotonic ms) */
 	bool failing;               /* warned about a failure, no delivery since */
 	bool forget;                /* free it when its queue is empty */
+	bool resumed;               /* queued from the outbox at start and not
+				     * yet kept (dlv_keep) or queued for again */
 	struct dlv_health h;
 };
 
@@ -766,8 +768,9 @@ static void op_free(struct store_op *o)
 }
 
 /* Appends writes for the writer (TRACK strings are copied). Returns the
- * number pending. */
-static size_t pend_add(struct dlv *d, const struct store_op *ops, size_t n)
+ * number pending; *seq is the sequence number of the last write, for
+ * flush_upto. */
+static size_t pend_add(struct dlv *d, const struct store_op *ops, size_t n, uint64_t *seq)
 {
 	size_t np;
 
@@ -802,6 +805,7 @@ static size_t pend_add(struct dlv *d, const struct store_op *ops, size_t n)
 		d->pv[d->np++] = o;
 	}
 	d->pseq += n;
+	*seq = d->pseq;
 	np = d->np;
 	pthread_mutex_unlock(&d->pmu);
 	return np;
@@ -873,7 +877,8 @@ static void record(struct dlv *d, const struct job *j, bool attempted, bool fini
 {
 	struct store_op ops[3];
 	int64_t now = wall_ms();
-	size_t n = 0;
+	size_t n = 0, np;
+	uint64_t seq;
 
 	if (!d->cfg.store)
 		return;
@@ -886,10 +891,20 @@ static void record(struct dlv *d, const struct job *j, bool attempted, bool fini
 		ops[n++] = (struct store_op){ .kind = STORE_OP_ATTEMPTS, .delivery = j->id,
 					      .attempt = j->attempts };
 	}
-	/* the store is slower than the workers: they wait for it rather than
-	 * pile up memory */
-	if (pend_add(d, ops, n) >= DLV_PENDING_MAX)
+	np = pend_add(d, ops, n, &seq);
+	if (finished) {
+		/* the callback's end is committed before this worker (and the
+		 * correlator) goes on: a crash repeats at most the one
+		 * callback per worker that is in flight or being committed,
+		 * and a repeat never follows a later callback of its
+		 * correlator. The commit is shared with whatever the other
+		 * workers have pending (group commit). */
+		flush_upto(d, seq);
+	} else if (np >= DLV_PENDING_MAX) {
+		/* the store is slower than the workers: they wait for it
+		 * rather than pile up memory */
 		flush_all(d);
+	}
 }
 
 /* --- the writer: commits pending writes, prunes old tracking records -------- */
@@ -1198,7 +1213,7 @@ static void stop_threads(struct dlv *d)
 
 /* Appends j to its correlator's queue (under d->mu). false when memory is
  * short. */
-static bool queue_job(struct dlv *d, struct job *j, bool forget)
+static bool queue_job(struct dlv *d, struct job *j, bool resumed)
 {
 	struct corr *c = corr_get(d, j->correlator);
 
@@ -1210,7 +1225,9 @@ static bool queue_job(struct dlv *d, struct job *j, bool forget)
 		c->head = j;
 	c->tail = j;
 	c->h.queued++;
-	c->forget = forget;
+	/* something new for it: its owner is alive, keep its health */
+	c->resumed = resumed;
+	c->forget = false;
 	if (c->state == C_IDLE) {
 		ready_push(d, c);
 		pthread_cond_signal(&d->cv);
@@ -1257,8 +1274,8 @@ static void resume_row(const struct store_outbox_row *r, void *arg)
 	age = wall_ms() - r->created_ms;
 	j->deadline = mono_ms() + (d->max_age_ms - (age > 0 ? age : 0));
 	pthread_mutex_lock(&d->mu);
-	/* resumed correlators are forgotten once drained, unless the
-	 * notification manager queues something new for them */
+	/* kept until dlv_resumed_done: the notification manager says which
+	 * of them belong to running notifications (dlv_keep) */
 	if (!queue_job(d, j, true)) {
 		pthread_mutex_unlock(&d->mu);
 		log_error("dlv: out of memory resuming outbox row %llu", (unsigned long long)r->delivery);
@@ -1450,6 +1467,41 @@ void dlv_forget(struct dlv *d, const char *correlator)
 		corr_drop(d, c);
 	else if (c)
 		c->forget = true;
+	pthread_mutex_unlock(&d->mu);
+}
+
+void dlv_keep(struct dlv *d, const char *correlator)
+{
+	struct corr *c;
+
+	if (!d || !correlator)
+		return;
+	pthread_mutex_lock(&d->mu);
+	c = corr_find(d, correlator);
+	if (c)
+		c->resumed = false;
+	pthread_mutex_unlock(&d->mu);
+}
+
+void dlv_resumed_done(struct dlv *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->mu);
+	for (size_t b = 0; b < d->nbuckets; b++) {
+		struct corr *c = d->buckets[b], *next;
+
+		for (; c; c = next) {
+			next = c->hnext;
+			if (!c->resumed)
+				continue;
+			c->resumed = false;
+			if (!c->head && c->state == C_IDLE)
+				corr_drop(d, c);
+			else
+				c->forget = true;
+		}
+	}
 	pthread_mutex_unlock(&d->mu);
 }
 

@@ -96,9 +96,17 @@ void dlv_flush(struct dlv *d);
 /* Frees the health record of a correlator (dlv_get_health), now when
  * nothing of it is queued, else as soon as its queue is empty; a later
  * enqueue for it cancels that. The notification manager calls it when a
- * notification ends. Correlators resumed from the outbox are forgotten
- * that way by themselves unless something new is queued for them. */
+ * notification ends. */
 void dlv_forget(struct dlv *d, const char *correlator);
+
+/* Correlators resumed from the outbox by dlv_start keep their health
+ * record (what was delivered since the start counts for /notifications)
+ * until dlv_resumed_done: then those that nobody kept, by dlv_keep or by
+ * a new enqueue, are forgotten as by dlv_forget. The notification manager
+ * keeps the correlators of the notifications it restores; main calls
+ * dlv_resumed_done once they are restored. NULL is fine. */
+void dlv_keep(struct dlv *d, const char *correlator);
+void dlv_resumed_done(struct dlv *d);
 
 /* The outbox payload of an item: malloc'd text, NULL when the item is
  * invalid or memory is short. Format (dlv.c): a first line

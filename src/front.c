@@ -173,7 +173,7 @@ static enum MHD_Result serve_notifications(struct front *f, struct MHD_Connectio
 	char *body = f->cfg.nm ? nm_list_json(f->cfg.nm, &len) : strdup("[]\n");
 
 	if (!body)
-		return reply_text(c, 503, "out of memory\n");
+		return reply_text(c, 503, "not available: out of memory or stopping\n");
 	if (!f->cfg.nm)
 		len = strlen(body);
 	return reply(c, 200, "application/json", body, len, MHD_RESPMEM_MUST_FREE);

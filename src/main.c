@@ -194,6 +194,9 @@ int main(int argc, char **argv)
 		}
 		if (nm_restore(nm) < 0)
 			log_warn("some notifications could not be restored from %s", s.cfg.store_path);
+		/* callbacks resumed for notifications that are not running
+		 * any more: their health records go once they are sent */
+		dlv_resumed_done(dlv);
 	}
 	{
 		struct query_env env = {

@@ -70,10 +70,6 @@ struct nm {
 	pthread_mutex_t lock;
 	struct nmn *list;          /* running and starting */
 	size_t nrunning;
-	/* shutdown handshake */
-	pthread_mutex_t sd_lock;
-	pthread_cond_t sd_cond;
-	bool sd_done;
 };
 
 /* --- running (SIP thread) ------------------------------------------------- */
@@ -586,6 +582,8 @@ static void end_saved(struct nm *nm, const struct saved *v, const char *why)
 	log_info("nm: notification %s %s while the gateway was down: statusEnd", v->correlator, why);
 	if (dlv_enqueue(nm->cfg.dlv, &it) == 0)
 		log_error("nm: %s: cannot queue statusEnd", v->correlator);
+	/* nothing more for it: its health record goes once that is sent */
+	dlv_forget(nm->cfg.dlv, v->correlator);
 	store_notif_delete(nm->cfg.store, v->correlator);
 }
 
@@ -663,6 +661,8 @@ static void restore_one(struct watch *w, struct nm *nm, struct saved *v, struct 
 			pthread_mutex_unlock(&nm->lock);
 		}
 	}
+	/* its callbacks resumed from the outbox count in its health */
+	dlv_keep(nm->cfg.dlv, n->correlator);
 	log_info("nm: notification %s restored: %zu address(es), %ld callback(s) sent before",
 		 n->correlator, n->naddr, n->sent_base);
 	r->restored++;
@@ -682,10 +682,6 @@ static void restore_on_sip(struct watch *w, void *arg)
 
 	for (struct saved *v = r->list; v; v = v->next)
 		restore_one(w, nm, v, r);
-	pthread_mutex_lock(&nm->sd_lock);
-	nm->sd_done = true;
-	pthread_cond_broadcast(&nm->sd_cond);
-	pthread_mutex_unlock(&nm->sd_lock);
 }
 
 int nm_restore(struct nm *nm)
@@ -700,18 +696,8 @@ int nm_restore(struct nm *nm)
 	if (store_notif_load(nm->cfg.store, load_one, &r) < 0)
 		return -1;
 	rc = 0;
-	if (r.list) {
-		nm->sd_done = false;
-		if (watch_post(nm->cfg.watch, restore_on_sip, &r) != 0) {
-			rc = -1;
-		} else {
-			pthread_mutex_lock(&nm->sd_lock);
-			while (!nm->sd_done)
-				pthread_cond_wait(&nm->sd_cond, &nm->sd_lock);
-			nm->sd_done = false;
-			pthread_mutex_unlock(&nm->sd_lock);
-		}
-	}
+	if (r.list && watch_post_wait(nm->cfg.watch, restore_on_sip, &r) != 0)
+		rc = -1;
 	for (v = r.list; v; v = next) {
 		next = v->next;
 		saved_free(v);
@@ -731,8 +717,6 @@ struct nm *nm_new(const struct nm_config *cfg)
 		return NULL;
 	nm->cfg = *cfg;
 	pthread_mutex_init(&nm->lock, NULL);
-	pthread_mutex_init(&nm->sd_lock, NULL);
-	pthread_cond_init(&nm->sd_cond, NULL);
 	return nm;
 }
 
@@ -753,22 +737,12 @@ static void shutdown_on_sip(struct watch *w, void *arg)
 		n->removing = true;
 		nmn_remove_ex(n, false);   /* stays in the store for the next start */
 	}
-	pthread_mutex_lock(&nm->sd_lock);
-	nm->sd_done = true;
-	pthread_cond_broadcast(&nm->sd_cond);
-	pthread_mutex_unlock(&nm->sd_lock);
 }
 
 void nm_shutdown(struct nm *nm)
 {
-	if (!nm)
-		return;
-	if (watch_post(nm->cfg.watch, shutdown_on_sip, nm) != 0)
-		return;
-	pthread_mutex_lock(&nm->sd_lock);
-	while (!nm->sd_done)
-		pthread_cond_wait(&nm->sd_cond, &nm->sd_lock);
-	pthread_mutex_unlock(&nm->sd_lock);
+	if (nm)
+		watch_post_wait(nm->cfg.watch, shutdown_on_sip, nm);
 }
 
 void nm_free(struct nm *nm)
@@ -776,8 +750,6 @@ void nm_free(struct nm *nm)
 	if (!nm)
 		return;
 	pthread_mutex_destroy(&nm->lock);
-	pthread_mutex_destroy(&nm->sd_lock);
-	pthread_cond_destroy(&nm->sd_cond);
 	free(nm);
 }
 
@@ -795,13 +767,21 @@ size_t nm_active(struct nm *nm)
 
 #define NM_JSON_MAX (16 * 1024 * 1024)
 
-char *nm_list_json(struct nm *nm, size_t *len)
+struct listing {
+	struct nm *nm;
+	struct sbuf b;
+	bool first;
+};
+
+/* On the SIP thread, which owns the subscriptions whose state is shown. */
+static void list_on_sip(struct watch *w, void *arg)
 {
-	struct sbuf b = SBUF_INIT(NM_JSON_MAX);
-	bool first = true;
+	struct listing *l = arg;
+	struct nm *nm = l->nm;
+	struct sbuf *b = &l->b;
 	char when[32];
 
-	sbuf_puts(&b, "[");
+	(void)w;
 	pthread_mutex_lock(&nm->lock);
 	for (struct nmn *n = nm->list; n; n = n->next) {
 		struct dlv_health h;
@@ -812,39 +792,50 @@ char *nm_list_json(struct nm *nm, size_t *len)
 		dlv_get_health(nm->cfg.dlv, n->correlator, &h);
 		gmtime_r(&n->end_wall, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		if (!first)
-			sbuf_puts(&b, ",");
-		sbuf_puts(&b, "\n");
-		first = false;
-		sbuf_puts(&b, "{\"correlator\":");
-		sbuf_json_cstr(&b, n->correlator);
-		sbuf_puts(&b, ",\"endpoint\":");
-		sbuf_json_cstr(&b, n->endpoint);
-		sbuf_printf(&b, ",\"restored\":%s", n->restored ? "true" : "false");
-		sbuf_puts(&b, ",\"addresses\":[");
+		if (!l->first)
+			sbuf_puts(b, ",");
+		sbuf_puts(b, "\n");
+		l->first = false;
+		sbuf_puts(b, "{\"correlator\":");
+		sbuf_json_cstr(b, n->correlator);
+		sbuf_puts(b, ",\"endpoint\":");
+		sbuf_json_cstr(b, n->endpoint);
+		sbuf_printf(b, ",\"restored\":%s", n->restored ? "true" : "false");
+		sbuf_puts(b, ",\"addresses\":[");
 		for (size_t i = 0; i < n->naddr; i++) {
 			if (i)
-				sbuf_puts(&b, ",");
-			sbuf_puts(&b, "{\"address\":");
-			sbuf_json_cstr(&b, n->addresses[i]);
-			sbuf_printf(&b, ",\"status\":\"%s\",\"subscription\":\"%s\"}",
+				sbuf_puts(b, ",");
+			sbuf_puts(b, "{\"address\":");
+			sbuf_json_cstr(b, n->addresses[i]);
+			sbuf_printf(b, ",\"status\":\"%s\",\"subscription\":\"%s\"}",
 			     ts_status_name(notif_current(n->notif, i)),
 			     watch_sub_state_name(n->addrs[i].sub));
 		}
-		sbuf_printf(&b, "],\"notifications_sent\":%ld,\"callbacks_queued\":%ld,\"ends\":\"%s\","
+		sbuf_printf(b, "],\"notifications_sent\":%ld,\"callbacks_queued\":%ld,\"ends\":\"%s\","
 		     "\"delivery\":{\"delivered\":%lu,\"failed\":%lu,\"failed_attempts\":%lu,"
 		     "\"pending\":%lu,\"healthy\":%s,\"last_error\":",
 		     n->sent_base + notif_sent(n->notif), n->dlv_enqueued, when, h.delivered, h.failed,
 		     h.attempts_failed, h.queued, h.failed == 0 && !h.last_error[0] ? "true" : "false");
 		if (h.last_error[0])
-			sbuf_json_cstr(&b, h.last_error);
+			sbuf_json_cstr(b, h.last_error);
 		else
-			sbuf_puts(&b, "null");
-		sbuf_puts(&b, "}}");
+			sbuf_puts(b, "null");
+		sbuf_puts(b, "}}");
 	}
 	pthread_mutex_unlock(&nm->lock);
-	if (!first)
-		sbuf_puts(&b, "\n");
-	sbuf_puts(&b, "]\n");
-	return sbuf_take(&b, len);
+}
+
+char *nm_list_json(struct nm *nm, size_t *len)
+{
+	struct listing l = { .nm = nm, .b = SBUF_INIT(NM_JSON_MAX), .first = true };
+
+	sbuf_puts(&l.b, "[");
+	if (watch_post_wait(nm->cfg.watch, list_on_sip, &l) != 0) {
+		sbuf_free(&l.b);
+		return NULL;
+	}
+	if (!l.first)
+		sbuf_puts(&l.b, "\n");
+	sbuf_puts(&l.b, "]\n");
+	return sbuf_take(&l.b, len);
 }

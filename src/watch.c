@@ -439,6 +439,45 @@ int watch_post(struct watch *w, watch_fn_h *fn, void *arg)
 	return rc;
 }
 
+struct post_wait {
+	watch_fn_h *fn;
+	void *arg;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+};
+
+static void post_wait_on_sip(struct watch *w, void *arg)
+{
+	struct post_wait *pw = arg;
+
+	pw->fn(w, pw->arg);
+	/* the waiter frees pw once it sees done: nothing of it after unlock */
+	pthread_mutex_lock(&pw->mu);
+	pw->done = true;
+	pthread_cond_signal(&pw->cv);
+	pthread_mutex_unlock(&pw->mu);
+}
+
+int watch_post_wait(struct watch *w, watch_fn_h *fn, void *arg)
+{
+	struct post_wait pw = { .fn = fn, .arg = arg };
+	int rc;
+
+	pthread_mutex_init(&pw.mu, NULL);
+	pthread_cond_init(&pw.cv, NULL);
+	rc = watch_post(w, post_wait_on_sip, &pw);
+	if (rc == 0) {
+		pthread_mutex_lock(&pw.mu);
+		while (!pw.done)
+			pthread_cond_wait(&pw.cv, &pw.mu);
+		pthread_mutex_unlock(&pw.mu);
+	}
+	pthread_cond_destroy(&pw.cv);
+	pthread_mutex_destroy(&pw.mu);
+	return rc;
+}
+
 int watch_submit(struct watch *w, struct watch_job *job)
 {
 	if (!w || !job || !job->done || (job->n && !job->results))

@@ -93,6 +93,11 @@ int watch_submit(struct watch *w, struct watch_job *job);
 typedef void (watch_fn_h)(struct watch *w, void *arg);
 /* Runs fn(w, arg) on the SIP thread. From any thread. Returns 0 or -1. */
 int watch_post(struct watch *w, watch_fn_h *fn, void *arg);
+/* Runs fn(w, arg) on the SIP thread and returns when it has returned: 0,
+ * or -1 (fn not run) when the watcher does not take messages any more.
+ * From any thread but the SIP thread; a message accepted before
+ * watch_stop is always run, so this never waits forever. */
+int watch_post_wait(struct watch *w, watch_fn_h *fn, void *arg);
 
 /*
  * Long-lived subscriptions (startNotification), SIP thread only.
@@ -124,7 +129,8 @@ struct watch_sub *watch_sub_open(struct watch *w, const char *sip_uri, watch_sub
 void watch_sub_close(struct watch_sub *sub);          /* NULL is fine */
 /* true with *st when a NOTIFY has told the presentity's status. */
 bool watch_sub_status(const struct watch_sub *sub, ts_status *st);
-/* "subscribing", "active", "waiting" (lost, retrying), "failed", "closing" */
+/* "subscribing", "active", "waiting" (lost, retrying), "failed", "closing";
+ * "none" for NULL (a restored notification that could not subscribe) */
 const char *watch_sub_state_name(const struct watch_sub *sub);
 
 /* Counters, readable from any thread (approximate). */

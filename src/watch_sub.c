@@ -499,5 +499,5 @@ void sub_server_back(struct watch *w)
 
 const char *watch_sub_state_name(const struct watch_sub *s)
 {
-	return state_names[s->p->state];
+	return s ? state_names[s->p->state] : "none";
 }

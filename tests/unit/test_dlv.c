@@ -269,7 +269,7 @@ static void *srv_main(void *arg)
 			close(fd);
 			continue;
 		}
-		s->nconn++;
+		__atomic_add_fetch(&s->nconn, 1, __ATOMIC_SEQ_CST);   /* conns() reads it */
 	}
 	for (int i = 0; i < s->nconn; i++)
 		pthread_join(s->conn[i], NULL);
@@ -353,7 +353,7 @@ static void test_start_rejects(void **state)
 static void test_enqueue_checks(void **state)
 {
 	struct dlv_config c = { .workers = 1, .max_attempts = 1, .backoff_ms = 10,
-				.backoff_max_ms = 100, .timeout_ms = 200 };
+				.backoff_max_ms = 100, .timeout_ms = 2000 };
 	struct dlv *d = NULL;
 	struct dlv_status ok1 = { "sip:a@example.com", TS_BUSY }, two[2] = { ok1, ok1 };
 	struct dlv_status bad_status = { "sip:a@example.com", (ts_status)7 }, no_addr = { NULL, TS_BUSY };
@@ -413,20 +413,22 @@ static void test_enqueue_checks(void **state)
 		assert_int_equal(h.queued + h.delivered + h.failed + h.attempts_failed, 0);
 		assert_string_equal(h.last_error, "");
 	}
-	/* stop with one in flight (no answer: it ends at the 200 ms timeout)
+	/* stop with one in flight (no answer: it ends at the 2 s timeout)
 	 * and one queued (dropped) */
 	{
-		struct timespec nap = { 0, 50 * 1000000 };
+		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
 		long long t;
 
-		nanosleep(&nap, NULL);
+		/* the worker's connection waits in the backlog: the attempt
+		 * is in flight from now on */
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
 		dlv_get_health(d, "c", &h);
 		assert_int_equal(h.queued, 2);
 		t = now_ms();
 		dlv_stop(d);
 		t = now_ms() - t;
-		assert_true(t >= 50);
-		assert_true(t < 1000);
+		assert_true(t >= 500);    /* it waited for the attempt in flight */
+		assert_true(t < 3000);    /* and no longer than its timeout */
 	}
 	close(lfd);
 }
@@ -722,7 +724,7 @@ static void test_outbox_resume(void **state)
 	struct dlv_health h;
 	struct fault f;
 	char down[64], url[64], rows[512] = "", got[16][160], *json = NULL;
-	uint64_t ids[5];
+	uint64_t ids[6];
 	int port, lfd = listen_any(&port);
 
 	close(lfd);   /* refused */
@@ -733,15 +735,16 @@ static void test_outbox_resume(void **state)
 	c.store = t.s;
 	assert_int_equal(dlv_start(&c, &d), 0);
 	{
-		struct dlv_item it[4] = {
+		struct dlv_item it[5] = {
 			{ .op = DLV_STATUS_NOTIFICATION, .correlator = "R", .endpoint = down, .entries = e, .n = 2 },
 			{ .op = DLV_STATUS_CHANGED, .correlator = "R", .endpoint = down, .entries = e + 1, .n = 1 },
 			{ .op = DLV_STATUS_ERROR, .correlator = "R", .endpoint = down, .address = "sip:r3@example.com",
 			  .reason = &f },
 			{ .op = DLV_STATUS_END, .correlator = "R2", .endpoint = down },
+			{ .op = DLV_STATUS_END, .correlator = "K", .endpoint = down },
 		};
 
-		for (int i = 0; i < 4; i++) {
+		for (int i = 0; i < 5; i++) {
 			ids[i] = dlv_enqueue(d, &it[i]);
 			assert_true(ids[i] > 0);
 			/* in the outbox when dlv_enqueue returns */
@@ -750,11 +753,12 @@ static void test_outbox_resume(void **state)
 	}
 	wait_failed_attempts(d, "R", 1);
 	wait_failed_attempts(d, "R2", 1);
+	wait_failed_attempts(d, "K", 1);
 	dlv_stop(d);
 
 	/* dlv_stop kept them, with the attempts made */
-	assert_int_equal(store_outbox_load(t.s, outbox_row, rows), 4);
-	assert_string_equal(rows, "R:0:1 R:1:0 R:2:0 R2:3:1 ");
+	assert_int_equal(store_outbox_load(t.s, outbox_row, rows), 5);
+	assert_string_equal(rows, "R:0:1 R:1:0 R:2:0 R2:3:1 K:3:1 ");
 	assert_int_equal(store_deliveries_json(t.s, "R", &json, NULL), 0);
 	assert_null(strstr(json, "_DeliveryResult"));
 	free(json);
@@ -767,14 +771,26 @@ static void test_outbox_resume(void **state)
 	{
 		struct dlv_item end = { .op = DLV_STATUS_END, .correlator = "R", .endpoint = url };
 
-		ids[4] = dlv_enqueue(d, &end);
-		assert_true(ids[4] > ids[3]);
+		ids[5] = dlv_enqueue(d, &end);
+		assert_true(ids[5] > ids[4]);
 	}
+	dlv_keep(d, "K");   /* as the notification manager does for a restored one */
 	wait_idle(d, "R", 5000, &h);
-	assert_int_equal(h.delivered, 4);   /* R is kept: something new was queued */
+	/* the resumed callbacks count in R's health, however fast they went */
+	assert_int_equal(h.delivered, 4);
+	assert_int_equal(h.failed + h.attempts_failed + h.queued, 0);
 	wait_idle(d, "R2", 5000, &h);
-	dlv_get_health(d, "R2", &h);       /* resumed only: forgotten once drained */
+	assert_int_equal(h.delivered, 1);   /* resumed: kept until dlv_resumed_done */
+	wait_idle(d, "K", 5000, &h);
+	assert_int_equal(h.delivered, 1);
+	dlv_resumed_done(d);
+	dlv_get_health(d, "R2", &h);       /* resumed only, nobody kept it: forgotten */
 	assert_int_equal(h.delivered + h.failed + h.queued, 0);
+	dlv_get_health(d, "K", &h);        /* kept */
+	assert_int_equal(h.delivered, 1);
+	dlv_get_health(d, "R", &h);        /* something new was queued: kept */
+	assert_int_equal(h.delivered, 4);
+	assert_int_equal(requests_of(s, "K", got, 16), 1);
 	assert_int_equal(requests_of(s, "R", got, 16), 4);
 	assert_string_equal(got[0], "R statusNotification sip:r1@example.com");
 	assert_string_equal(got[1], "R statusChanged sip:r2@example.com");
@@ -857,13 +873,14 @@ static void test_expiry(void **state)
 static void test_forget(void **state)
 {
 	struct srv *s = *state;
-	struct dlv_config c = { .workers = 2, .max_attempts = 2, .backoff_ms = 200,
-				.backoff_max_ms = 200, .timeout_ms = 1000 };
+	/* the backoff is the window in which G's second attempt must not have
+	 * happened yet: far longer than two calls take, even under valgrind */
+	struct dlv_config c = { .workers = 2, .max_attempts = 2, .backoff_ms = 1500,
+				.backoff_max_ms = 1500, .timeout_ms = 1000 };
 	struct dlv *d = NULL;
 	struct dlv_status e = { "sip:f@example.com", TS_BUSY };
 	struct dlv_item it = { .op = DLV_STATUS_CHANGED, .entries = &e, .n = 1 };
 	struct dlv_health h;
-	struct timespec nap = { 0, 50 * 1000000 };
 	char url[64], down[64];
 	int port, lfd = listen_any(&port);
 
@@ -886,12 +903,12 @@ static void test_forget(void **state)
 	it.correlator = "G";
 	it.endpoint = down;
 	assert_true(dlv_enqueue(d, &it) > 0);
-	nanosleep(&nap, NULL);
+	wait_failed_attempts(d, "G", 1);   /* waiting for its retry */
 	dlv_forget(d, "G");
 	dlv_get_health(d, "G", &h);
 	assert_int_equal(h.queued, 1);
 	assert_int_equal(h.attempts_failed, 1);
-	wait_idle(d, "G", 5000, &h);
+	wait_idle(d, "G", 10000, &h);
 	assert_int_equal(h.failed + h.attempts_failed, 0);
 
 	/* a later enqueue cancels it */
@@ -899,7 +916,7 @@ static void test_forget(void **state)
 	assert_true(dlv_enqueue(d, &it) > 0);
 	dlv_forget(d, "H");
 	assert_true(dlv_enqueue(d, &it) > 0);
-	wait_idle(d, "H", 5000, &h);
+	wait_idle(d, "H", 10000, &h);
 	assert_int_equal(h.failed, 2);
 
 	dlv_forget(d, "unknown");
