@@ -7,6 +7,8 @@
 #   make gen        regenerate gen/ from wsdl/ (gSOAP)    make gen-check: is gen/ fresh?
 #   make install    binary, man page, systemd unit, config (PREFIX, DESTDIR)
 #   make unit       unit tests only                        make integration
+#   make asan, make tsan   the gateway and unit tests with AddressSanitizer+UBSan
+#                   (build/asan) or ThreadSanitizer (build/tsan)
 #   V=1             show full command lines
 
 SHELL := /bin/bash
@@ -31,13 +33,19 @@ WARN_CFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -
 GEN_CFLAGS := -w
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-# Two flavours share the sources: build/plain (the product, valgrind) and
-# build/asan (AddressSanitizer + UBSan, used by the tests).
+# Three flavours share the sources: build/plain (the product, valgrind),
+# build/asan (AddressSanitizer + UBSan) and build/tsan (ThreadSanitizer),
+# the last two used by the tests.
 FLAVOUR ?= plain
 B := build/$(FLAVOUR)
 ifeq ($(FLAVOUR),asan)
 EXTRA_CFLAGS := $(SAN_FLAGS) -O1
 EXTRA_LDFLAGS := $(SAN_FLAGS)
+endif
+# build/tsan: ThreadSanitizer (data races), used by the tests too
+ifeq ($(FLAVOUR),tsan)
+EXTRA_CFLAGS := -fsanitize=thread -fno-omit-frame-pointer -O1
+EXTRA_LDFLAGS := -fsanitize=thread
 endif
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
@@ -51,7 +59,7 @@ WSDL_FILES := $(sort $(wildcard wsdl/*.wsdl wsdl/*.xsd))
 
 PROG := $(if $(filter plain,$(FLAVOUR)),bin/pxtsgw,$(B)/pxtsgw)
 
-.PHONY: all deps check unit unit-asan unit-valgrind integration run gen gen-check clean asan bench install
+.PHONY: all deps check unit unit-asan unit-valgrind integration run gen gen-check clean asan tsan bench install
 all: $(PROG)
 
 $(PROG): $(B)/obj/main.o $(LIB) $(GEN_OBJ)
@@ -84,9 +92,12 @@ $(B)/obj/wsdl_blob.o: $(B)/obj/wsdl_blob.c
 	$(Q)$(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) -Isrc -c -o $@ $<
 
 # A unit test links only the modules named in tests/unit/<test>.mods (object
-# base names; the word "gen" adds the generated gSOAP code, "wsdl_blob" the
-# embedded WSDL).
-mods_of = $(foreach m,$(shell cat tests/unit/$(1).mods 2>/dev/null),$(if $(filter gen,$(m)),$(GEN_OBJ),$(B)/obj/$(m).o))
+# base names; the word "gen" adds the generated gSOAP code, "gen-client" only
+# its serializers and client stubs, "wsdl_blob" the embedded WSDL). Test
+# tools (tests/tools/<tool>.c with a .mods file) are built the same way into
+# $(B)/tools/, so a test script never runs the compiler itself.
+mods_of = $(call mods_in,tests/unit/$(1).mods)
+mods_in = $(foreach m,$(shell cat $(1) 2>/dev/null),$(if $(filter gen,$(m)),$(GEN_OBJ),$(if $(filter gen-client,$(m)),$(B)/gen/soapC.o $(B)/gen/soapClient.o,$(B)/obj/$(m).o)))
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c tests/unit/%.mods $$(call mods_of,$$*)
 	$(call say,CC,$<)
@@ -95,7 +106,15 @@ $(B)/tests/%: tests/unit/%.c tests/unit/%.mods $$(call mods_of,$$*)
 		-DTEST_DATA_DIR='"$(CURDIR)/tests/data"' -DSRC_DIR='"$(CURDIR)"' \
 		-o $@ $< $(call mods_of,$*) $(EXTRA_LDFLAGS) -Wl,--as-needed $(PKG_LIBS) -lcmocka
 
-unit-bins: $(UNIT_BIN)
+TOOL_SRC := $(patsubst %.mods,%.c,$(wildcard tests/tools/*.mods))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+$(B)/tools/%: tests/tools/%.c tests/tools/%.mods $$(call mods_in,tests/tools/$$*.mods)
+	$(call say,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN_CFLAGS) $(EXTRA_CFLAGS) -Isrc -isystem gen $(PKG_CFLAGS) \
+		-o $@ $< $(call mods_in,tests/tools/$*.mods) $(EXTRA_LDFLAGS) -Wl,--as-needed $(PKG_LIBS)
+
+unit-bins: $(UNIT_BIN) $(TOOL_BIN)
 
 # --- tests -------------------------------------------------------------------
 deps:
@@ -119,6 +138,9 @@ run: deps all
 asan:
 	@$(MAKE) --no-print-directory FLAVOUR=asan all unit-bins
 
+tsan:
+	@$(MAKE) --no-print-directory FLAVOUR=tsan all unit-bins
+
 # Installs the binary, the man page, the systemd unit and (if none is there
 # yet) the reference configuration. DESTDIR and PREFIX as usual.
 PREFIX ?= /usr/local
@@ -140,4 +162,4 @@ include mk/gen.mk
 clean:
 	rm -rf build bin
 
--include $(OBJ:.o=.d) $(B)/obj/main.d $(UNIT_BIN:%=%.d)
+-include $(OBJ:.o=.d) $(B)/obj/main.d $(UNIT_BIN:%=%.d) $(TOOL_BIN:%=%.d)

@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
 # run-all.sh [unit|integration|all] - the whole test suite.
 #
-#   unit:        every tests/unit/test_* built with ASan+UBSan, then the same
-#                tests built plain and run under valgrind (leaks are errors)
-#   integration: every tests/integration/test_*.sh, against a real Kamailio
-#                and the gateway built with ASan+UBSan
+#   unit:        every tests/unit/test_* built with ASan+UBSan, then built
+#                plain and run under valgrind (leaks are errors), then built
+#                with ThreadSanitizer
+#   integration: every tests/integration/test_*.sh against a real Kamailio
+#                and the gateway built with ASan+UBSan; getstatus and
+#                notifications again against the shipped binary (bin/pxtsgw);
+#                notifications, delivery and restart again under
+#                ThreadSanitizer
+#
+# Every test runs in an empty directory of its own ($TEST_LOG_DIR/<name>)
+# and under a time limit (an integration script's "# time-limit: N" line,
+# else 300 s; 300 s for a unit test binary; TEST_TIME_LIMIT overrides both):
+# one that hangs is killed
+# (with everything it started: its process group) and counted as a FAIL
+# with the tail of its logs. A sanitizer report in any log a test leaves
+# is a failure too, whatever the test itself concluded.
 #
 # Ends with one line "N passed, M failed" (all tests, all suites) and exits
 # non-zero when anything failed or could not run.
@@ -16,6 +28,12 @@ failed=0
 problems=()
 logdir=${TEST_LOG_DIR:-build/test-logs}
 mkdir -p "$logdir"
+logdir=$(cd "$logdir" && pwd)
+
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=0 exitcode=66 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp print_suppressions=0}"
+
+. tests/lib/runner.sh
 
 count_cmocka() { # log name
 	local p f
@@ -26,62 +44,93 @@ count_cmocka() { # log name
 	echo "$2: $p passed, $f failed"
 }
 
-run_unit() {
-	echo "== unit tests (ASan + UBSan)"
-	if ! make -s FLAVOUR=asan unit-bins >"$logdir/build-asan.log" 2>&1; then
-		cat "$logdir/build-asan.log"; problems+=("ASan build failed"); failed=$((failed + 1)); return
+# unit_flavour FLAVOUR LABEL RUNNER...: builds the unit tests of FLAVOUR
+# and runs each (under RUNNER, e.g. valgrind).
+unit_flavour() {
+	local fl=$1 label=$2 t n log rc limit=${TEST_TIME_LIMIT:-300}
+	shift 2
+	echo "== unit tests ($label)"
+	if ! make -s FLAVOUR="$fl" unit-bins >"$logdir/build-$fl.log" 2>&1; then
+		cat "$logdir/build-$fl.log"; problems+=("$fl build failed"); failed=$((failed + 1)); return
 	fi
-	for t in build/asan/tests/test_*; do
+	for t in build/"$fl"/tests/test_*; do
 		[[ $t == *.d ]] && continue
 		n=$(basename "$t")
-		if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-			"$t" >"$logdir/$n.asan.log" 2>&1; then :; else
-			problems+=("$n (asan) exited non-zero: see $logdir/$n.asan.log")
-			grep -qE '^\[  FAILED  \]' "$logdir/$n.asan.log" || failed=$((failed + 1))
+		log="$logdir/$n.$label.log"
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+			limited "$limit" "$log" "$@" "$t"
+		rc=$?
+		if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+			timed_out "$n ($label)" "$log" "" "$limit"
+			continue
 		fi
-		count_cmocka "$logdir/$n.asan.log" "$n (asan)"
-	done
-	echo "== unit tests (valgrind)"
-	if ! make -s unit-bins >"$logdir/build-plain.log" 2>&1; then
-		cat "$logdir/build-plain.log"; problems+=("plain build failed"); failed=$((failed + 1)); return
-	fi
-	for t in build/plain/tests/test_*; do
-		[[ $t == *.d ]] && continue
-		n=$(basename "$t")
-		if valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-			"$t" >"$logdir/$n.valgrind.log" 2>&1; then :; else
-			problems+=("$n (valgrind) exited non-zero: see $logdir/$n.valgrind.log")
-			grep -qE '^\[  FAILED  \]' "$logdir/$n.valgrind.log" || failed=$((failed + 1))
+		if [[ $rc -ne 0 ]]; then
+			problems+=("$n ($label) exited $rc: see $log")
+			grep -qE '^\[  FAILED  \]' "$log" || failed=$((failed + 1))
 		fi
-		count_cmocka "$logdir/$n.valgrind.log" "$n (valgrind)"
+		count_cmocka "$log" "$n ($label)"
+		[[ $rc -eq 0 ]] && sanitizer_reports "$n ($label)" "$log"
 	done
 }
 
-run_integration() {
-	echo "== integration tests"
-	if ! make -s FLAVOUR=asan all >"$logdir/build-asan-gw.log" 2>&1 || ! make -s all >>"$logdir/build-asan-gw.log" 2>&1; then
-		cat "$logdir/build-asan-gw.log"; problems+=("gateway build failed"); failed=$((failed + 1)); return
+run_unit() {
+	unit_flavour asan asan
+	unit_flavour plain valgrind valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect
+	unit_flavour tsan tsan
+}
+
+# integration_run SCRIPT LABEL BINARY: one integration script against one
+# gateway binary, in an empty directory.
+integration_run() {
+	local t=$1 label=$2 bin=$3 n name dir log rc line p f limit
+	n=$(basename "$t" .sh)
+	limit=$(time_limit "$t" 300)
+	name=$n${label:+ ($label)}
+	dir="$logdir/$n${label:+.$label}"
+	log="$dir.log"
+	rm -rf "$dir" && mkdir -p "$dir"
+	echo "-- $name"
+	PXTSGW_BIN=$bin PXTSGW_FLAVOUR=${label:-asan} TEST_LOG_DIR=$dir limited "$limit" "$log" bash "$t"
+	rc=$?
+	if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+		timed_out "$name" "$log" "$dir" "$limit"
+		return
 	fi
-	export PXTSGW_BIN=${PXTSGW_BIN:-$PWD/build/asan/pxtsgw}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [[ -z $line ]]; then
+		problems+=("$name printed no result line (exit $rc): see $log")
+		failed=$((failed + 1))
+		tail -20 "$log"
+		return
+	fi
+	p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+	passed=$((passed + p)); failed=$((failed + f))
+	echo "$name: $line"
+	if [[ $rc -ne 0 ]]; then
+		grep -E '^(FAIL|not ok)' "$log" | head -20
+		[[ $f -eq 0 ]] && { problems+=("$name exited $rc"); failed=$((failed + 1)); }
+	fi
+	sanitizer_reports "$name" "$log" "$dir"
+}
+
+run_integration() {
+	local t
+	echo "== integration tests"
+	if ! { make -s FLAVOUR=asan all && make -s all && make -s FLAVOUR=tsan all; } >"$logdir/build-gw.log" 2>&1; then
+		cat "$logdir/build-gw.log"; problems+=("gateway build failed"); failed=$((failed + 1)); return
+	fi
 	for t in tests/integration/test_*.sh; do
-		n=$(basename "$t" .sh)
-		echo "-- $n"
-		TEST_LOG_DIR="$PWD/$logdir/$n" bash "$t" >"$logdir/$n.log" 2>&1
-		rc=$?
-		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/$n.log" | tail -1)
-		if [[ -z $line ]]; then
-			problems+=("$n printed no result line (exit $rc): see $logdir/$n.log")
-			failed=$((failed + 1))
-			tail -20 "$logdir/$n.log"
-			continue
-		fi
-		p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
-		passed=$((passed + p)); failed=$((failed + f))
-		echo "$n: $line"
-		if [[ $rc -ne 0 ]]; then
-			grep -E '^(FAIL|not ok)' "$logdir/$n.log" | head -20
-			[[ $f -eq 0 ]] && { problems+=("$n exited $rc"); failed=$((failed + 1)); }
-		fi
+		integration_run "$t" "" "$PWD/build/asan/pxtsgw"
+	done
+	echo "== integration tests against the shipped binary (bin/pxtsgw)"
+	for t in getstatus notifications; do
+		integration_run "tests/integration/test_$t.sh" plain "$PWD/bin/pxtsgw"
+	done
+	echo "== integration tests under ThreadSanitizer"
+	for t in notifications delivery restart; do
+		[[ -f tests/integration/test_$t.sh ]] || { problems+=("test_$t.sh is missing"); failed=$((failed + 1)); continue; }
+		integration_run "tests/integration/test_$t.sh" tsan "$PWD/build/tsan/pxtsgw"
 	done
 }
 
@@ -94,6 +143,7 @@ run_gen_check() {
 	fi
 }
 
+start=$(date +%s)
 case $what in
 unit) run_unit ;;
 integration) run_integration ;;
@@ -102,5 +152,6 @@ all) run_gen_check; run_unit; run_integration ;;
 esac
 
 for p in "${problems[@]}"; do echo "problem: $p"; done
+echo "wall time: $(($(date +%s) - start)) s"
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

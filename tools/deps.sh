@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(gcc make pkg-config
 	gsoap libgsoap-dev libsofia-sip-ua-dev libmicrohttpd-dev libsqlite3-dev libexpat1-dev libcmocka-dev
 	kamailio kamailio-presence-modules kamailio-sqlite-modules sqlite3
-	python3 python3-zeep curl valgrind sip-tester wrk iproute2 procps)
+	python3 python3-zeep curl valgrind sip-tester wrk iproute2 procps groff-base coreutils libtsan2)
 missing=()
 for p in "${pkgs[@]}"; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

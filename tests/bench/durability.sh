@@ -114,7 +114,7 @@ pub dur "${base[@]}"
 
 GW_OPTS=(-o delivery.max-attempts=100 -o delivery.backoff-ms=200 -o delivery.backoff-max-ms=2000
 	-o delivery.timeout-ms=2000)
-conf_has delivery.max-age-s && GW_OPTS+=(-o "delivery.max-age-s=$((OUTAGE_S * 10 + 600))")
+GW_OPTS+=(-o "delivery.max-age-s=$((OUTAGE_S * 10 + 600))")
 if ! gw_start gw "${GW_OPTS[@]}"; then
 	fail "gateway starts" "see $RUN_DIR/gw/pxtsgw.log"
 	summary
@@ -128,7 +128,7 @@ for k in $(seq 0 $((N_NOTIF - 1))); do
 	if ((k % 2 == 0)); then ep=$SINK1/cb/$c; else ep=$SINK2/cb/$c; fi
 	specs+=("$c=$ep=$al")
 done
-report < <(rs start "$GW_URL" "$RUN_DIR/dur.notifs.json" "${specs[@]}")
+rs_report start "$GW_URL" "$RUN_DIR/dur.notifs.json" "${specs[@]}"
 echo "# $N_NOTIF notifications started in $(($(now_ms) - T0)) ms"
 
 WINDOWS=()
@@ -151,7 +151,7 @@ crash() {
 	fi
 	WINDOWS+=(--window "$(plus "$tk" -$MARGIN):$(plus "$(now_s)" $MARGIN)")
 	T_FIRST_KILL=${T_FIRST_KILL:-$tk}
-	report < <(rs listed "$GW_URL" "$RUN_DIR/dur.notifs.json" dur- --restored true)
+	rs_report listed "$GW_URL" "$RUN_DIR/dur.notifs.json" dur- --restored true
 }
 
 pub_start dur "$PAUSE" "${PRES[@]}"
@@ -187,10 +187,10 @@ read -r n lmax lmed miss <<<"$(rs latency "$RUN_DIR/dur.pubs.jsonl" "$REC1" dur-
 echo "# healthy endpoint during the outage (dur-000): $n changes, latency median $lmed ms, max $lmax ms, $miss not delivered (the crash window included)"
 
 COUNTS=""
-report < <(rs check "$RUN_DIR/dur.pubs.jsonl" "$RUN_DIR/dur.notifs.json" dur- "$REC1,$REC2" \
-	"${WINDOWS[@]}" --dups "$T_FIRST_KILL:$(now_s)" 2>"$RUN_DIR/check.err")
-report < <(rs drain "$GW_URL" "$RUN_DIR/dur.notifs.json" dur- "$REC1" "$REC2")
-report < <(rs listed "$GW_URL" "$RUN_DIR/dur.notifs.json" dur- --restored true)
+rs_report check "$RUN_DIR/dur.pubs.jsonl" "$RUN_DIR/dur.notifs.json" dur- "$REC1,$REC2" \
+	"${WINDOWS[@]}" --dups "$T_FIRST_KILL:$(now_s)" 2>"$RUN_DIR/check.err"
+rs_report drain "$GW_URL" "$RUN_DIR/dur.notifs.json" dur- "$REC1" "$REC2"
+rs_report listed "$GW_URL" "$RUN_DIR/dur.notifs.json" dur- --restored true
 gw_stop gw
 read -r -a cnt <<<"${COUNTS:-0 0 0 0}"
 echo

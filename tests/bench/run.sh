@@ -176,8 +176,7 @@ drain() {
 # --- Kamailio and the presentities ---------------------------------------------------
 echo "pxtsgw bench: $(nproc) cores, Kamailio -m $SHM_MB, gateway $PXTSGW_BIN; logs in $RUN_DIR"
 KAM_PORT=$(free_port) || die "no free port"
-export BENCH_KAM_SHM_MB=$SHM_MB BENCH_KAMAILIO_REAL=$KAM_REAL
-KAMAILIO="$BENCH_DIR/kamailio-shm.sh" kamailio_start "$RUN_DIR/kam" "$KAM_PORT" LOGLEVEL=1 ||
+KAM_SHM_MB=$SHM_MB kamailio_start "$RUN_DIR/kam" "$KAM_PORT" LOGLEVEL=1 ||
 	die "kamailio did not start (see $RUN_DIR/kam/kamailio.log)"
 SRV="127.0.0.1:$KAM_PORT"
 
@@ -244,7 +243,7 @@ BASE[sipp-500]="$rate $mean $p50 $p99 $max $failed $count"
 
 bg_run 10 "$RUN_DIR/raw-warm.out" "$RUN_DIR/raw-warm.err" "$PY" "$BENCH_DIR/raw_fetch.py" --server "$SRV" --duration 0.02 bench-busy
 ((RC == 0)) || die "raw_fetch.py warm-up failed: $(cat "$RUN_DIR/raw-warm.out" "$RUN_DIR/raw-warm.err")"
-for c in 1 10 50; do
+for c in 1 10 50 100; do
 	drain
 	snap_begin
 	bg_run $((PROBE + 15)) "$RUN_DIR/raw-c$c.out" "$RUN_DIR/raw-c$c.err" \
@@ -355,11 +354,11 @@ per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; el
 
 echo
 echo "== pxtsgw bench $(date -u +%Y-%m-%dT%H:%M:%SZ): nproc=$(nproc); clients, Kamailio and gateway share these cores =="
-echo "   A shared, noisy machine: rough figures, compare within one run only. UDP; Kamailio 2 workers, -m $SHM_MB."
+echo "   A shared, noisy machine: rough figures, compare within one run only. UDP; Kamailio $(sed -nE 's/^#!define CHILDREN ([0-9]+).*/\1/p' "$KAM_CFG" | head -1) UDP worker(s) and as many TCP ones (deploy/kamailio/kamailio.cfg CHILDREN), -m $SHM_MB."
 echo
 echo "baseline: raw fetches of sip:bench-busy (SUBSCRIBE Expires 0 -> 2xx + NOTIFY -> 200), straight to Kamailio"
 printf '  %-26s %8s %7s %6s %6s %6s %6s %6s %5s %5s %5s\n' client fetch/s "mean ms" p50 p99 max failed SUB/f kam% drop shmMB
-for name in sipp-500 sipp-max raw-c1 raw-c10 raw-c50; do
+for name in sipp-500 sipp-max raw-c1 raw-c10 raw-c50 raw-c100; do
 	[[ -n ${BASE[$name]:-} ]] || continue
 	read -r rate mean p50 p99 max failed count <<<"${BASE[$name]}"
 	read -r subs _ kam _ kamdrop shm <<<"${SNAP[$name]:-0 0 0 0 0 0}"
@@ -400,13 +399,15 @@ echo "  CPU in % of one core; gwus/r: gateway CPU microseconds per request; drop
 echo "  gateway's / Kamailio's UDP socket (receive buffer full: each costs a 500 ms SIP retransmission);"
 echo "  shmMB: Kamailio shared memory in use after the run."
 echo
-echo "comparison: gateway vs raw fetches, same run (group rows count fetches, 10 per request, against raw c=10)"
+echo "comparison: gateway vs raw fetches, same run (the group row counts fetches, 10 per request: 10 clients, each"
+echo "  request fetching its 10 addresses at once (status.group-concurrency 32 by default), put up to 100 fetches in"
+echo "  flight: it is compared with raw c=100)"
 read -r sm_rate _ <<<"${BASE[sipp-max]:-- -}"
 printf '  %-16s %9s %9s %9s %9s %8s %8s %7s %8s %8s %7s\n' load "gw fetch/s" "/sipp max" "raw f/s" "/raw" \
 	"gw p50" "raw p50" "+ms" "gw p99" "raw p99" "x raw"
 for c in 1 10 50 group; do
 	if [[ $c == group ]]; then
-		name=gw-group-c10 base=raw-c10 label="group(10) c=10"
+		name=gw-group-c10 base=raw-c100 label="group(10) c=10"
 	else
 		name=gw-c$c base=raw-c$c label="getStatus c=$c"
 	fi

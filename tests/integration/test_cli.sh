@@ -1,4 +1,5 @@
 #!/bin/bash
+# time-limit: 120
 # shellcheck source-path=SCRIPTDIR
 #
 # test_cli.sh - the command line of pxtsgw (no presence server needed):
@@ -29,7 +30,7 @@ set -u
 
 if [[ -n "${TEST_LOG_DIR:-}" ]]; then
 	RUN_DIR=$TEST_LOG_DIR
-	mkdir -p "$RUN_DIR"
+	fresh_dir "$RUN_DIR" || exit 2
 	KEEP_RUN_DIR=1
 else
 	RUN_DIR=$(mktemp -d /tmp/pxts-cli.XXXXXX)
@@ -248,12 +249,9 @@ for o in $usage_opts; do
 	grep -qE "^\.BI? \\\\-$o( |\$)" "$MAN" || missing+="-$o "
 done
 assert_eq "drift: every option of the usage ($usage_opts) is in deploy/pxtsgw.8" "" "$missing"
-if command -v groff >/dev/null 2>&1; then
-	warn=$(groff -man -Tutf8 -ww -z "$MAN" 2>&1)
-	assert_eq "deploy/pxtsgw.8 renders without warnings" "" "$warn"
-else
-	echo "skip - groff not installed: deploy/pxtsgw.8 not rendered"
-fi
+# groff comes with tools/deps.sh (groff-base): no render, no pass
+warn=$(groff -man -Tutf8 -ww -z "$MAN" 2>&1)
+assert_eq "deploy/pxtsgw.8 renders without warnings (groff exit $?)" "" "$warn"
 
 if summary; then
 	((KEEP_RUN_DIR)) || rm -rf "$RUN_DIR"

@@ -1,9 +1,10 @@
 #!/bin/bash
+# time-limit: 180
 #
 # test_delivery.sh - callback delivery (contract sections 5, 9, 9a) for
-# real, without SIP: tests/tools/dlv_drive.c (built here, with ASan+UBSan,
-# from src/dlv.c, src/svc_client.c, src/store.c, src/store_outbox.c, src/sbuf.c and the
-# generated gSOAP client) enqueues callbacks and prints the tracking records;
+# real, without SIP: tests/tools/dlv_drive.c (built by the Makefile with the
+# modules it names in dlv_drive.mods, ASan+UBSan unless PXTSGW_FLAVOUR says
+# tsan or plain) enqueues callbacks and prints the tracking records;
 # tests/tools/callback_sink.py plays the application's endpoint and is told
 # how to fail.
 #
@@ -26,7 +27,7 @@ shopt -s lastpipe
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 RUN_DIR=${TEST_LOG_DIR:-$(mktemp -d /tmp/pxts-delivery.XXXXXX)}
-mkdir -p "$RUN_DIR"
+fresh_dir "$RUN_DIR" || exit 2
 cd "$REPO_ROOT" || exit 1
 
 SINK="$TESTS_DIR/tools/callback_sink.py"
@@ -42,32 +43,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- the driver -------------------------------------------------------------
-# Same flags as the Makefile, plus ASan+UBSan; the generated code is built
-# once into build/test-tools and reused while it is fresh; the driver and
-# the modules under test are rebuilt every run.
-TOOLS="$REPO_ROOT/build/test-tools"
-DRIVE="$TOOLS/dlv_drive"
-build_driver() {
-	# shellcheck disable=SC2054 # the commas belong to -fsanitize
-	local flags=(-std=c11 -D_GNU_SOURCE -DWITH_NOEMPTYSTRUCT -g -O1
-		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
-	local warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral)
-	local pkg libs g srcs=(tests/tools/dlv_drive.c src/dlv.c src/svc_client.c src/store.c src/store_outbox.c src/sbuf.c src/fault.c src/log.c src/ts.c)
-	pkg=$(pkg-config --cflags gsoap sqlite3) || return 1
-	libs=$(pkg-config --libs gsoap sqlite3) || return 1
-	mkdir -p "$TOOLS"
-	for g in soapC soapClient; do
-		if [[ ! -f $TOOLS/$g.o || gen/$g.c -nt $TOOLS/$g.o || gen/soapH.h -nt $TOOLS/$g.o ]]; then
-			# shellcheck disable=SC2086
-			cc "${flags[@]}" -w -Igen $pkg -c -o "$TOOLS/$g.o" "gen/$g.c" || return 1
-		fi
-	done
-	# shellcheck disable=SC2086
-	cc "${flags[@]}" "${warn[@]}" -Isrc -isystem gen $pkg -o "$DRIVE.tmp" "${srcs[@]}" \
-		"$TOOLS/soapC.o" "$TOOLS/soapClient.o" $libs -lpthread || return 1
-	mv "$DRIVE.tmp" "$DRIVE"
-}
-if ! build_driver >"$RUN_DIR/build.log" 2>&1; then
+# Built by the Makefile (tests/tools/dlv_drive.mods) in the flavour under
+# test: PXTSGW_FLAVOUR asan (default, ASan+UBSan), tsan or plain.
+FLAVOUR=${PXTSGW_FLAVOUR:-asan}
+DRIVE="$REPO_ROOT/build/$FLAVOUR/tools/dlv_drive"
+if ! make -s -C "$REPO_ROOT" FLAVOUR="$FLAVOUR" "build/$FLAVOUR/tools/dlv_drive" >"$RUN_DIR/build.log" 2>&1; then
 	cat "$RUN_DIR/build.log"
 	fail "dlv_drive builds" "see $RUN_DIR/build.log"
 	summary
@@ -89,7 +69,7 @@ drive_on() { # STORE NAME [OPTIONS...]
 	local db=$1 name=$2
 	shift 2
 	run_cmd "$name" "$DRIVE" "$db" "$@"
-	if [[ $RC -eq 0 ]] && ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$RUN_DIR/$name.err"; then
+	if [[ $RC -eq 0 ]] && ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:' "$RUN_DIR/$name.err"; then
 		ok "$name: driver ran clean (exit 0, no sanitizer report)"
 	else
 		fail "$name: driver ran clean" "exit $RC; see $RUN_DIR/$name.err: $(grep -m2 -E 'ERROR|runtime error|bad command' "$RUN_DIR/$name.err")"

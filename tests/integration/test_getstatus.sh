@@ -1,4 +1,5 @@
 #!/bin/bash
+# time-limit: 120
 #
 # test_getstatus.sh - getStatus and getStatusForGroup end to end, with curl:
 # a real Kamailio presence server, presence published over SIP, pxtsgw in
@@ -16,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/gateway.sh"
 cases=$here/getstatus
 RUN_DIR=${TEST_LOG_DIR:-$(mktemp -d /tmp/pxts-getstatus.XXXXXX)}
-mkdir -p "$RUN_DIR"
+fresh_dir "$RUN_DIR" || exit 2
 FETCH_TIMEOUT_MS=1000
 
 cleanup() { gateway_stop >/dev/null 2>&1; kamailio_stop; }
@@ -81,11 +82,25 @@ wsdl=$(curl -s "$GW_URL/TerminalStatus?wsdl")
 assert_contains "?wsdl soap:address is the URL used" "location=\"$GW_URL/TerminalStatus\"" "$wsdl"
 wsdl=$(curl -s -H "Host: gw.example:8080" "$GW_URL/TerminalStatus?wsdl")
 assert_contains "?wsdl soap:address follows the Host header" 'location="http://gw.example:8080/TerminalStatus"' "$wsdl"
-for imp in $(curl -s "$GW_URL/TerminalStatus?wsdl" "$GW_URL/parlayx_terminal_status_interface_2_3.wsdl" |
-	grep -oE '(location|schemaLocation)="[^"]+\.(wsdl|xsd)"' | sed -E 's/.*="([^"]+)"/\1/' | sort -u); do
-	code=$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/$imp")
-	assert_eq "import $imp resolves on the server" 200 "$code"
+# every import, followed from the service WSDL through what the server
+# serves: the set of documents is exact, and each one answers 200
+imports_of() { grep -oE '(location|schemaLocation)="[^"]+\.(wsdl|xsd)"' | sed -E 's/.*="([^"]+)"/\1/'; }
+todo=$(curl -s "$GW_URL/TerminalStatus?wsdl" | imports_of | sort -u)
+seen=""
+while [[ -n $todo ]]; do
+	next=""
+	for imp in $todo; do
+		[[ " $seen " == *" $imp "* ]] && continue
+		seen="$seen $imp"
+		code=$(curl -s -o "$RUN_DIR/import.body" -w '%{http_code}' "$GW_URL/$imp")
+		assert_eq "import $imp resolves on the server" 200 "$code"
+		next="$next $(imports_of <"$RUN_DIR/import.body")"
+	done
+	todo=$(tr ' ' '\n' <<<"$next" | sed '/^$/d' | sort -u)
 done
+assert_eq "the service WSDL's imports, transitively" \
+	"parlayx_common_faults_2_1.wsdl parlayx_common_types_2_1.xsd parlayx_terminal_status_interface_2_3.wsdl parlayx_terminal_status_types_2_3.xsd" \
+	"$(tr ' ' '\n' <<<"$seen" | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')"
 assert_eq "NotificationManager ?wsdl" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/TerminalStatusNotificationManager?wsdl")"
 assert_eq "unknown path 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/nope")"
 assert_eq "GET on a SOAP endpoint 405" 405 "$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/TerminalStatus")"
@@ -96,8 +111,8 @@ assert_eq "/health" '{"status":"ok","sip":"ready","presence_server":"up","store"
 200' "$health"
 metrics=$(curl -s -D - "$GW_URL/metrics")
 assert_contains "/metrics content type" "text/plain; version=0.0.4" "$metrics"
-assert_contains "/metrics counts fetch timeouts (12-silent, 20-group-mixed)" 'pxtsgw_fetches_total{result="timeout"} 2' "$metrics"
-assert_contains "/metrics counts failed fetches (403, 404, 500)" 'pxtsgw_fetches_total{result="failed"} 5' "$metrics"
+assert_eq "/metrics counts fetch timeouts (12-silent, 20-group-mixed)" 2 "$(metric "$metrics" 'pxtsgw_fetches_total{result="timeout"}')"
+assert_eq "/metrics counts failed fetches (403, 404, 500)" 5 "$(metric "$metrics" 'pxtsgw_fetches_total{result="failed"}')"
 
 # concurrent getStatus calls all get the right answer
 pids=()

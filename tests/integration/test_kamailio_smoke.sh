@@ -1,4 +1,5 @@
 #!/bin/bash
+# time-limit: 120
 #
 # test_kamailio_smoke.sh - is the test presence server what the gateway tests
 # expect? Starts Kamailio (deploy/kamailio/kamailio.cfg, WITH_TEST_USERS) on a
@@ -16,7 +17,7 @@ set -u
 
 if [[ -n "${RUN_DIR:-}" ]]; then
 	RUN_DIR="$RUN_DIR/kamailio_smoke"
-	mkdir -p "$RUN_DIR"
+	fresh_dir "$RUN_DIR" || exit 2
 	KEEP_RUN_DIR=1
 else
 	RUN_DIR=$(mktemp -d /tmp/pxts-kam.XXXXXX)

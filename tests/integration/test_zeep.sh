@@ -1,4 +1,5 @@
 #!/bin/bash
+# time-limit: 120
 # shellcheck source-path=SCRIPTDIR
 #
 # test_zeep.sh - pxtsgw's TerminalStatus service end to end, seen by a real
@@ -31,9 +32,13 @@ ZEEP="$TESTS_DIR/tools/zeep_client.py"
 FETCH_TIMEOUT_MS=1000
 LIMIT_MS=$((FETCH_TIMEOUT_MS + 1000))
 
-if [[ -n "${RUN_DIR:-}" ]]; then
+if [[ -n "${TEST_LOG_DIR:-}" ]]; then     # tests/run-all.sh
+	RUN_DIR=$TEST_LOG_DIR
+	fresh_dir "$RUN_DIR" || exit 2
+	KEEP_RUN_DIR=1
+elif [[ -n "${RUN_DIR:-}" ]]; then
 	RUN_DIR="$RUN_DIR/zeep"
-	mkdir -p "$RUN_DIR"
+	fresh_dir "$RUN_DIR" || exit 2
 	KEEP_RUN_DIR=1
 else
 	RUN_DIR=$(mktemp -d /tmp/pxts-zeep.XXXXXX)

@@ -8,6 +8,9 @@
 #   Paths      TESTS_DIR, REPO_ROOT, PY (/usr/bin/python3), SIP_PUBLISH, SIP_PROBE
 #   Ports      free_port [COUNT]            COUNT (default 1) distinct free TCP+UDP
 #                                           ports on 127.0.0.1, one line, space-separated
+#   Dirs       fresh_dir DIR                DIR exists and is empty
+#   Metrics    metric TEXT SERIES           the value of one Prometheus sample
+#   HTTP       curl                         always with --max-time (CURL_MAX_TIME, 20 s)
 #   Waiting    wait_http URL [TIMEOUT_S]    until URL answers 2xx/3xx (default 10 s)
 #              wait_until TIMEOUT_S CMD...  until CMD succeeds
 #   Processes  stop_pid PID [TIMEOUT_S]     SIGTERM, wait, SIGKILL after TIMEOUT_S
@@ -38,6 +41,34 @@ SIP_PROBE="$TESTS_DIR/tools/sip_probe.py"
 
 TESTS_PASSED=0
 TESTS_FAILED=0
+
+# Every curl of a test has a time limit: a gateway that hangs makes the
+# check fail within CURL_MAX_TIME seconds instead of hanging the suite (a
+# --max-time given by the caller comes later and wins).
+curl() {
+	command curl --max-time "${CURL_MAX_TIME:-20}" "$@"
+}
+
+# fresh_dir DIR: DIR exists and is empty (a test's run directory: nothing
+# left from an earlier run can be read as this run's result).
+fresh_dir() {
+	[[ -n "$1" && "$1" != / ]] || { echo "fresh_dir: refusing '$1'" >&2; return 1; }
+	rm -rf -- "$1" && mkdir -p -- "$1"
+}
+
+# metric TEXT SERIES: the value of the Prometheus sample SERIES (name with
+# its labels, exactly as printed, e.g. 'x_total{op="a"}') in TEXT, or
+# "absent". Compare it as a number: assert_eq NAME 2 "$(metric "$m" x)".
+metric() {
+	local line
+	while IFS= read -r line; do
+		if [[ "${line%% *}" == "$2" ]]; then
+			printf '%s\n' "${line##* }"
+			return 0
+		fi
+	done <<<"$1"
+	echo absent
+}
 
 # now_ms: monotonic-enough wall clock in milliseconds.
 now_ms() {

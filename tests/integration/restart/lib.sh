@@ -5,8 +5,7 @@
 # after tests/lib/kamailio.sh and tests/lib/gateway.sh, with RUN_DIR set.
 #
 #   report                 rs.py's PASS|/FAIL|/INFO|/COUNTS| lines -> ok/fail/notes
-#                          (use as: report < <(rs ...), not in a pipe)
-#   conf_has KEY           the reference configuration knows KEY
+#   rs_report ARGS...      rs ARGS | report, and a crash of rs.py is a failure
 #   u PREFIX N             presentity URI sip:PREFIXpN@example.com
 #   sink_start NAME PORT / sink_stop NAME / sink_mode NAME MODE
 #   health_is "CODE up|down"
@@ -62,8 +61,19 @@ report() {
 	done
 }
 
-# conf_has KEY: the gateway knows KEY (it is in the reference configuration)
-conf_has() { grep -qE "^# $1 = " "$CONF"; }
+# rs_report ARGS...: rs ARGS, its verdicts through report; a checker that
+# exits non-zero without a FAIL line of its own (a crash) is a failure too
+rs_report() {
+	local out rc
+	out=$(mktemp "$RUN_DIR/rs-$1.XXXXXX") || { fail "rs.py $1" "no temp file"; return; }
+	rs "$@" >"$out"
+	rc=$?
+	report <"$out"
+	if ((rc != 0)) && ! grep -q '^FAIL|' "$out"; then
+		fail "rs.py $1 ran to its end" "exit $rc without a verdict: $(tail -c 300 "$out")"
+	fi
+	rm -f "$out"
+}
 
 # u PREFIX N: a presentity URI
 u() { echo "sip:$1p$2@$D"; }
@@ -86,25 +96,8 @@ sink_mode() { sink_ctl "$1" "{\"mode\":\"$2\"}"; }
 # sink_ctl NAME JSON: POST /control
 sink_ctl() { curl -s -o /dev/null -d "$2" "http://127.0.0.1:${SINK_PORT[$1]}/control"; }
 
-# kam_restart: start Kamailio again on the same database and port (the
-# command line of kamailio_start, without recreating the database)
-kam_restart() {
-	local bin d
-	local -a defs=()
-	bin=$(_kam_binary)
-	for d in "${KAM_DEFS[@]}"; do defs+=(-A "$d"); done
-	rm -f "$KAM_RUN_DIR/kamailio.pid"
-	echo "=== restart $(date -u +%FT%T.%NZ)" >>"$KAM_LOG"
-	"$bin" -f "$KAM_CFG" -DD -E -m 256 -M 16 \
-		-P "$KAM_RUN_DIR/kamailio.pid" -Y "$KAM_RUN_DIR" -w "$KAM_RUN_DIR" \
-		-A "SIPPORT=$KAM_PORT" \
-		-A "DBURL=\"sqlite:///$KAM_DB\"" \
-		-A "CTLSOCK=\"$KAM_CTL\"" \
-		"${defs[@]}" >>"$KAM_LOG" 2>&1 </dev/null &
-	# shellcheck disable=SC2034  # kamailio_stop stops KAM_PID
-	KAM_PID=$!
-	wait_until 10 "$PY" "$SIP_PROBE" options --server "127.0.0.1:$KAM_PORT" --transport udp --timeout 0.3
-}
+# kam_restart: Kamailio again on the same database and port
+kam_restart() { kamailio_restart; }
 
 # gw_start NAME [-o K=V...]: gateway on RUN_DIR/NAME (the store is
 # RUN_DIR/NAME/pxtsgw.db, so a second start reuses it); the previous log of

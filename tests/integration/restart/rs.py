@@ -805,6 +805,17 @@ def cmd_count(a):
     return 0
 
 
+def cmd_calls(a):
+    # rs.py calls REC PREFIX SINCE: the callbacks delivered for correlators
+    # with PREFIX after SINCE, one line each: "operation address=status ..."
+    for r in delivered_callbacks([a[0]], a[1]):
+        if r["time"] >= float(a[2]):
+            print(" ".join([r.get("operation", "?")] +
+                           ["%s=%s" % (e.get("address"), e.get("currentStatus"))
+                            for e in r.get("entries") or []]))
+    return 0
+
+
 def cmd_latency(a):
     pubs_path, sink, corr, w0, w1 = a[0], a[1], a[2], float(a[3]), float(a[4])
     recs = delivered_callbacks([sink], corr)
@@ -850,13 +861,16 @@ def main():
          "listed": cmd_listed, "subs-active": cmd_subs_active, "pending": cmd_pending,
          "drain": cmd_drain, "settle": cmd_settle, "health": cmd_health, "count": cmd_count,
          "latency": cmd_latency, "arrivals": cmd_arrivals, "dlvacross": cmd_dlvacross,
-         "inflight": cmd_inflight, "end": cmd_end}.get(cmd)
+         "inflight": cmd_inflight, "end": cmd_end, "calls": cmd_calls}.get(cmd)
     if f is None:
         sys.exit("rs.py: unknown command " + cmd)
     try:
         rc = f(a)
-    except (OSError, ValueError, KeyError) as e:
-        # e.g. the gateway does not answer: a failure, not a traceback
+    except Exception as e:  # noqa: BLE001 - any crash of a checker is a failure
+        # e.g. the gateway does not answer: a FAIL line, and a traceback
+        # on stderr for whoever reads the logs
+        import traceback
+        traceback.print_exc()
         out("FAIL", "rs.py %s %s" % (cmd, " ".join(a[:3])), "%s: %s" % (type(e).__name__, e))
         rc = 1
     sys.exit(rc)
