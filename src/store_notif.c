@@ -88,6 +88,10 @@ out:
 
 int store_notif_save(struct store *s, const struct store_notif *n)
 {
+	/* a notification has a correlator, an endpoint and addresses (one
+	 * without could be saved but never loaded) */
+	if (!n || !n->correlator || !n->endpoint || n->n == 0 || !n->addresses || !n->sip_uris)
+		return -1;
 	return store_with_db(s, save_fn, (void *)n);
 }
 
@@ -138,6 +142,8 @@ int store_notif_progress(struct store *s, const char *correlator, long sent,
 {
 	struct progress p = { correlator, sent, reported, n };
 
+	if (!correlator || (n > 0 && !reported))
+		return -1;
 	return store_with_db(s, progress_fn, &p);
 }
 
@@ -158,6 +164,8 @@ static int delete_fn(sqlite3 *db, void *arg)
 
 int store_notif_delete(struct store *s, const char *correlator)
 {
+	if (!correlator)
+		return -1;
 	return store_with_db(s, delete_fn, (void *)correlator);
 }
 
@@ -264,5 +272,7 @@ int store_notif_load(struct store *s, store_notif_h *fn, void *arg)
 {
 	struct loader l = { fn, arg };
 
+	if (!fn)
+		return -1;
 	return store_with_db(s, load_fn, &l);
 }

@@ -123,6 +123,291 @@ static void test_defaults(void **state)
 	assert_string_equal(c.log_level, "info");
 }
 
+/*
+ * The defaults against an independent source: the values below are copied
+ * by hand from the contract (docs/terminal-status.md and the newer
+ * /work/shared/spec/terminal-status.md, which agree on them), section 8's
+ * key table and section 7's text, and are not read from cfg.c or from the
+ * markdown. When the code and the contract disagree, this test fails: fix
+ * the code or the contract, not this table.
+ */
+struct written_default {
+	const char *key;
+	const char *value;      /* as written in the source ("" = empty) */
+};
+
+static const struct written_default contract_defaults[] = {
+	/* section 8 */
+	{ "status.busy-activities", "on-the-phone,busy" },
+	{ "status.fetch-timeout-ms", "2000" },
+	{ "sip.presence-server", "sip:127.0.0.1:5060" },
+	{ "policy.group-support", "true" },
+	{ "policy.nested-groups", "true" },
+	{ "policy.max-group-targets", "100" },
+	{ "policy.process-up-to-limit", "true" },
+	{ "policy.max-notification-addresses", "100" },
+	{ "policy.default-notification-duration-s", "3600" },
+	{ "policy.max-notification-duration-s", "86400" },
+	{ "policy.min-notification-interval-ms", "0" },
+	{ "policy.max-notification-count", "1000" },
+	{ "policy.unlimited-count-allowed", "true" },
+	{ "notify.style", "statusNotification" },
+	{ "delivery.max-attempts", "5" },
+	{ "delivery.backoff-ms", "1000" },
+	{ "delivery.backoff-max-ms", "60000" },
+	{ "delivery.timeout-ms", "5000" },
+	/* section 7: "one long-lived SUBSCRIBE per presentity (Expires from
+	 * config, default 3600)" */
+	{ "sip.subscribe-expires", "3600" },
+};
+
+/*
+ * Keys the contract names that the code does not have yet (not implemented
+ * yet, so cfg_set calls them unknown). Once one appears in the table its
+ * default must be the contract's; until then it is only listed.
+ *   section 8:  delivery.allowed-endpoints (empty; the older
+ *               docs/terminal-status.md: "allowlist, part 4"),
+ *               policy.max-notifications = 100000,
+ *               policy.max-presence-subscriptions = 100000,
+ *               http.max-connections-per-client = 100
+ *   section 11: auth.users-file (empty), http.tls-cert (empty),
+ *               http.tls-key (empty), delivery.allowed-endpoints (empty),
+ *               delivery.ca-file ("the system CA bundle": no literal value,
+ *               so only its presence is reported),
+ *               policy.max-notifications-per-app = 1000,
+ *               policy.max-requests-per-s = 0,
+ *               http.max-connections-per-client = 100
+ *   section 13: store.usage-retention-s = 2592000
+ */
+static const struct written_default contract_future[] = {
+	{ "delivery.allowed-endpoints", "" },
+	{ "policy.max-notifications", "100000" },
+	{ "policy.max-presence-subscriptions", "100000" },
+	{ "http.max-connections-per-client", "100" },
+	{ "auth.users-file", "" },
+	{ "http.tls-cert", "" },
+	{ "http.tls-key", "" },
+	{ "delivery.ca-file", NULL },           /* the system CA bundle */
+	{ "policy.max-notifications-per-app", "1000" },
+	{ "policy.max-requests-per-s", "0" },
+	{ "store.usage-retention-s", "2592000" },
+};
+
+/*
+ * Keys of cfg.c that the contract does not name: their defaults as written
+ * in deploy/pxtsgw.conf ("# key = value") and in the man page
+ * deploy/pxtsgw.8 (".BR key \" = value\""), which say the same.
+ * sip.watcher-uri and sip.tel-domain are written empty there (= derived);
+ * their derived values are the contract's (section 8), checked below.
+ */
+static const struct written_default documented_defaults[] = {
+	{ "http.listen", "127.0.0.1:8080" },
+	{ "http.threads", "2" },
+	{ "http.max-body-bytes", "1048576" },
+	{ "http.max-connections", "1000" },
+	{ "sip.listen", "127.0.0.1:5070" },
+	{ "sip.transport", "udp" },
+	{ "sip.watcher-uri", "" },
+	{ "sip.tel-domain", "" },
+	{ "sip.max-fetches", "256" },
+	{ "sip.resubscribe-give-up-s", "300" },
+	{ "sip.keepalive-s", "5" },
+	{ "status.group-concurrency", "32" },
+	{ "group.file", "" },
+	{ "delivery.workers", "4" },
+	{ "delivery.max-age-s", "3600" },
+	{ "store.path", "pxtsgw.db" },
+	{ "store.tracking-retention-s", "604800" },
+	{ "log.level", "info" },
+};
+
+/* The "# key = value" line cfg_write_reference writes for key, or NULL
+ * when the key is not in the table. Points into ref. */
+__attribute__((noinline))
+static const char *reference_line(const char *ref, const char *key, size_t *len)
+{
+	char want[128];
+	const char *p;
+
+	snprintf(want, sizeof(want), "\n# %s =", key);
+	p = strstr(ref, want);
+	if (!p)
+		return NULL;
+	p++;
+	*len = strcspn(p, "\n");
+	return p;
+}
+
+/* The key's line in the reference is "# key = value" ("# key =" when the
+ * value is empty), and setting the key to that value on the defaults
+ * changes nothing: the default is that value, as the table parses it. */
+static void assert_written_default(const char *ref, const struct written_default *d)
+{
+	char want[256];
+	const char *line;
+	size_t len = 0;
+	struct cfg def, c;
+
+	line = reference_line(ref, d->key, &len);
+	if (!line)
+		fail_msg("key %s is not in the configuration table", d->key);
+	if (*d->value)
+		snprintf(want, sizeof(want), "# %s = %s", d->key, d->value);
+	else
+		snprintf(want, sizeof(want), "# %s =", d->key);
+	if (len != strlen(want) || strncmp(line, want, len) != 0)
+		fail_msg("default of %s: the table writes '%.*s', expected '%s'", d->key, (int)len,
+			 line, want);
+	memset(&def, 0, sizeof(def));
+	memset(&c, 0, sizeof(c));
+	cfg_defaults(&def);
+	cfg_defaults(&c);
+	if (*d->value) {
+		if (cfg_set(&c, d->key, d->value, err, sizeof(err)) != 0)
+			fail_msg("%s = %s is refused: %s", d->key, d->value, err);
+		if (memcmp(&c, &def, sizeof(c)) != 0)
+			fail_msg("default of %s differs from %s", d->key, d->value);
+	}
+}
+
+static void test_defaults_match_contract(void **state)
+{
+	char *ref = reference_text(NULL);
+	struct cfg c;
+	size_t len;
+
+	(void)state;
+	assert_non_null(ref);
+	for (size_t i = 0; i < sizeof(contract_defaults) / sizeof(contract_defaults[0]); i++)
+		assert_written_default(ref, &contract_defaults[i]);
+
+	/* The same values, field by field. */
+	memset(&c, 0x5a, sizeof(c));
+	cfg_defaults(&c);
+	assert_string_equal(c.status_busy_activities, "on-the-phone,busy");
+	assert_int_equal(c.status_fetch_timeout_ms, 2000);
+	assert_string_equal(c.sip_presence_server, "sip:127.0.0.1:5060");
+	assert_true(c.policy_group_support);
+	assert_true(c.policy_nested_groups);
+	assert_int_equal(c.policy_max_group_targets, 100);
+	assert_true(c.policy_process_up_to_limit);
+	assert_int_equal(c.policy_max_notification_addresses, 100);
+	assert_int_equal(c.policy_default_notification_duration_s, 3600);
+	assert_int_equal(c.policy_max_notification_duration_s, 86400);
+	assert_int_equal(c.policy_min_notification_interval_ms, 0);
+	assert_int_equal(c.policy_max_notification_count, 1000);
+	assert_true(c.policy_unlimited_count_allowed);
+	assert_string_equal(c.notify_style, "statusNotification");
+	assert_int_equal(c.delivery_max_attempts, 5);
+	assert_int_equal(c.delivery_backoff_ms, 1000);
+	assert_int_equal(c.delivery_backoff_max_ms, 60000);
+	assert_int_equal(c.delivery_timeout_ms, 5000);
+	assert_int_equal(c.sip_subscribe_expires, 3600);
+
+	/* Derived defaults (section 8): sip.watcher-uri = sip:pxtsgw@<host of
+	 * sip.listen>, sip.tel-domain = the presence server's host. */
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.sip_watcher_uri, "sip:pxtsgw@127.0.0.1");
+	assert_string_equal(c.sip_tel_domain, "127.0.0.1");
+
+	/* delivery.max-attempts: "5 (1..100)". */
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set(&c, "delivery.max-attempts", "1", err, sizeof(err)), 0);
+	assert_int_equal(c.delivery_max_attempts, 1);
+	assert_int_equal(cfg_set(&c, "delivery.max-attempts", "100", err, sizeof(err)), 0);
+	assert_int_equal(c.delivery_max_attempts, 100);
+	assert_int_equal(cfg_set(&c, "delivery.max-attempts", "0", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "delivery.max-attempts", "101", err, sizeof(err)), -1);
+	assert_int_equal(c.delivery_max_attempts, 100);
+
+	/* Keys the contract names that are not implemented yet: listed; once
+	 * in the table they must carry the contract's default. */
+	for (size_t i = 0; i < sizeof(contract_future) / sizeof(contract_future[0]); i++) {
+		const struct written_default *d = &contract_future[i];
+
+		if (!reference_line(ref, d->key, &len)) {
+			print_message("note: contract key %s is not implemented yet\n", d->key);
+			continue;
+		}
+		if (d->value)
+			assert_written_default(ref, d);
+		else {
+			print_message("note: contract key %s is implemented; its default (\"the system "
+				      "CA bundle\") is not checked here\n", d->key);
+		}
+	}
+	free(ref);
+}
+
+static void test_defaults_match_documentation(void **state)
+{
+	char *ref = reference_text(NULL);
+	struct cfg c;
+
+	(void)state;
+	assert_non_null(ref);
+	for (size_t i = 0; i < sizeof(documented_defaults) / sizeof(documented_defaults[0]); i++)
+		assert_written_default(ref, &documented_defaults[i]);
+
+	memset(&c, 0x5a, sizeof(c));
+	cfg_defaults(&c);
+	assert_string_equal(c.http_listen, "127.0.0.1:8080");
+	assert_int_equal(c.http_threads, 2);
+	assert_int_equal(c.http_max_body_bytes, 1048576);
+	assert_int_equal(c.http_max_connections, 1000);
+	assert_string_equal(c.sip_listen, "127.0.0.1:5070");
+	assert_string_equal(c.sip_transport, "udp");
+	assert_string_equal(c.sip_watcher_uri, "");
+	assert_string_equal(c.sip_tel_domain, "");
+	assert_int_equal(c.sip_max_fetches, 256);
+	assert_int_equal(c.sip_resubscribe_give_up_s, 300);
+	assert_int_equal(c.sip_keepalive_s, 5);
+	assert_int_equal(c.status_group_concurrency, 32);
+	assert_string_equal(c.group_file, "");
+	assert_int_equal(c.delivery_workers, 4);
+	assert_int_equal(c.delivery_max_age_s, 3600);
+	assert_string_equal(c.store_path, "pxtsgw.db");
+	assert_int_equal(c.store_tracking_retention_s, 604800);
+	assert_string_equal(c.log_level, "info");
+
+	/* Every key of the table is in one of the lists above: a key added
+	 * without a written default makes this fail. */
+	{
+		const char *p = ref;
+		int n = 0, future = 0;
+		size_t len;
+
+		for (size_t i = 0; i < sizeof(contract_future) / sizeof(contract_future[0]); i++)
+			future += reference_line(ref, contract_future[i].key, &len) != NULL;
+
+		while ((p = strstr(p, "\n# ")) != NULL) {
+			size_t k;
+			bool known = false;
+			char key[128];
+
+			p += 3;
+			k = strspn(p, "abcdefghijklmnopqrstuvwxyz.-");
+			if (k == 0 || k >= sizeof(key) || strncmp(p + k, " =", 2) != 0 ||
+			    (p[k + 2] != '\n' && p[k + 2] != ' '))
+				continue;
+			memcpy(key, p, k);
+			key[k] = '\0';
+			for (size_t i = 0; i < sizeof(contract_defaults) / sizeof(contract_defaults[0]); i++)
+				known |= strcmp(key, contract_defaults[i].key) == 0;
+			for (size_t i = 0; i < sizeof(documented_defaults) / sizeof(documented_defaults[0]); i++)
+				known |= strcmp(key, documented_defaults[i].key) == 0;
+			for (size_t i = 0; i < sizeof(contract_future) / sizeof(contract_future[0]); i++)
+				known |= strcmp(key, contract_future[i].key) == 0;
+			if (!known)
+				fail_msg("key %s has no default written in the contract or the docs list", key);
+			n++;
+		}
+		assert_int_equal(n, (int)(sizeof(contract_defaults) / sizeof(contract_defaults[0]) +
+					   sizeof(documented_defaults) / sizeof(documented_defaults[0])) + future);
+	}
+	free(ref);
+}
+
 static void test_finish_derives(void **state)
 {
 	struct cfg c;
@@ -665,6 +950,8 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_defaults_match_contract),
+		cmocka_unit_test(test_defaults_match_documentation),
 		cmocka_unit_test(test_finish_derives),
 		cmocka_unit_test(test_finish_rechecks),
 		cmocka_unit_test(test_load_file),
