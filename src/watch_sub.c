@@ -7,7 +7,8 @@
  *   listener on it. A hash table maps SIP URIs to open pres.
  * - States: SUBSCRIBING (SUBSCRIBE sent), ACTIVE (2xx seen), WAITING (lost,
  *   a retry is scheduled, no handle), FAILED (final, listeners told),
- *   CLOSING (last listener gone, un-SUBSCRIBE sent, waiting for its answer).
+ *   CLOSING (last listener gone, un-SUBSCRIBE sent, waiting for the final
+ *   NOTIFY, or an error answer, at most CLOSE_WAIT_MS).
  * - Listener handlers may close subs while an event is being dispatched:
  *   p->busy counts the nesting; closed subs and an unused pres are swept
  *   when the outermost event handler returns.
@@ -361,8 +362,10 @@ void sub_nua_event(struct watch *w, struct pres *p, nua_event_t event, int statu
 	if (nh != p->nh)
 		return;          /* a handle already given up */
 	if (p->state == PS_CLOSING) {
-		bool done = (event == nua_r_unsubscribe && status >= 200) ||
-			    (event == nua_r_subscribe && status >= 200) ||
+		/* a 2xx to the un-SUBSCRIBE is not the end: the notifier's
+		 * final NOTIFY follows and must get 200, not 481 from a freed
+		 * handle; an error answer is the end (CLOSE_WAIT_MS bounds it) */
+		bool done = ((event == nua_r_unsubscribe || event == nua_r_subscribe) && status >= 300) ||
 			    (event == nua_i_notify && sip && sip->sip_subscription_state &&
 			     sip->sip_subscription_state->ss_substate &&
 			     strcasecmp(sip->sip_subscription_state->ss_substate, "terminated") == 0);
