@@ -69,18 +69,21 @@ assert_contains "the FAIL line shows the tail of the gateway's log" "-- tail of 
 assert_contains "the FAIL line shows what the gateway logged" "pxtsgw ready" "$out"
 assert_contains "a hung test counts as one failure" "failed=1" "$out"
 
-# sanitizer reports in a test's logs
-mkdir -p "$RUN_DIR/san/a" "$RUN_DIR/san/b"
-printf 'ok   - fine\n1 passed, 0 failed\n' >"$RUN_DIR/san/a/clean.log"
-printf '==1==ERROR: AddressSanitizer: heap-use-after-free\nSUMMARY: AddressSanitizer: heap-use-after-free x.c:1 in f\n' >"$RUN_DIR/san/b/pxtsgw.log"
-printf 'WARNING: ThreadSanitizer: data race (pid=1)\nSUMMARY: ThreadSanitizer: data race x.c:2 in g\n' >"$RUN_DIR/san/b/tsan.log"
-printf 'src/x.c:10:5: runtime error: signed integer overflow\n' >"$RUN_DIR/san/a/ubsan.log"
-printf 'ok   - gateway exits 0 on SIGTERM, no sanitizer report\n' >"$RUN_DIR/san/a/words.log"
-out=$(failed=0; sanitizer_reports "san" "$RUN_DIR/san" >"$RUN_DIR/san.out"; sort "$RUN_DIR/san.out"; echo "failed=$failed")
+# sanitizer reports in a test's logs (planted outside RUN_DIR: run-all.sh
+# scans that for real reports)
+SAN=$(mktemp -d /tmp/pxts-san.XXXXXX) || exit 2
+trap 'rm -rf "$SAN" "$SAN.out"' EXIT
+mkdir -p "$SAN/a" "$SAN/b"
+printf 'ok   - fine\n1 passed, 0 failed\n' >"$SAN/a/clean.log"
+printf '==1==ERROR: AddressSanitizer: heap-use-after-free\nSUMMARY: AddressSanitizer: heap-use-after-free x.c:1 in f\n' >"$SAN/b/pxtsgw.log"
+printf 'WARNING: ThreadSanitizer: data race (pid=1)\nSUMMARY: ThreadSanitizer: data race x.c:2 in g\n' >"$SAN/b/tsan.log"
+printf 'src/x.c:10:5: runtime error: signed integer overflow\n' >"$SAN/a/ubsan.log"
+printf 'ok   - gateway exits 0 on SIGTERM, no sanitizer report\n' >"$SAN/a/words.log"
+out=$(failed=0; sanitizer_reports "san" "$SAN" >"$SAN.out"; sort "$SAN.out"; echo "failed=$failed")
 assert_eq "each log with an ASan, TSan or UBSan report is one failure, others none" \
-	"$(printf '%s\n' "FAIL - san: sanitizer report in $RUN_DIR/san/a/ubsan.log:" \
-		"FAIL - san: sanitizer report in $RUN_DIR/san/b/pxtsgw.log:" \
-		"FAIL - san: sanitizer report in $RUN_DIR/san/b/tsan.log:" "failed=3")" \
+	"$(printf '%s\n' "FAIL - san: sanitizer report in $SAN/a/ubsan.log:" \
+		"FAIL - san: sanitizer report in $SAN/b/pxtsgw.log:" \
+		"FAIL - san: sanitizer report in $SAN/b/tsan.log:" "failed=3")" \
 	"$(grep -E '^(FAIL|failed=)' <<<"$out")"
 
 # time limits
