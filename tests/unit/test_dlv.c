@@ -32,6 +32,7 @@
 #include "log.h"
 #include "store.h"
 #include "svc_client.h"
+#include "tmpstore.h"
 
 /* The generated client side, compiled into this test: the "gen" module
  * would also bring soapServer.c, which needs the whole SOAP service (svc
@@ -647,35 +648,6 @@ static void test_payload_invalid(void **state)
 	assert_null(dlv_payload_roundtrip(DLV_STATUS_END, NULL));
 }
 
-/* A store in a temporary directory. */
-struct tmpstore {
-	char dir[256], db[300];
-	struct store *s;
-};
-
-static void tmpstore_open(struct tmpstore *t)
-{
-	const char *base = getenv("TMPDIR");
-	char err[256];
-
-	snprintf(t->dir, sizeof(t->dir), "%s/test_dlv.XXXXXX", base && *base ? base : "/tmp");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(t->db, sizeof(t->db), "%s/d.db", t->dir);
-	assert_int_equal(store_open(t->db, &t->s, err, sizeof(err)), 0);
-}
-
-static void tmpstore_close(struct tmpstore *t)
-{
-	static const char *const suffix[] = { "", "-wal", "-shm" };
-	char p[320];
-
-	store_close(t->s);
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", t->db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(t->dir);
-}
 
 /* Waits until correlator c has had n failed attempts. */
 static void wait_failed_attempts(struct dlv *d, const char *c, unsigned long n)
@@ -731,7 +703,7 @@ static void test_outbox_resume(void **state)
 	snprintf(down, sizeof(down), "http://127.0.0.1:%d/cb", port);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/TerminalStatusNotification", s->port);
 	fault_set(&f, SVC0001, "lost", NULL);
-	tmpstore_open(&t);
+	assert_int_equal(tmpstore_make(&t, true), 0);
 	c.store = t.s;
 	assert_int_equal(dlv_start(&c, &d), 0);
 	{
@@ -822,7 +794,7 @@ static void test_outbox_resume(void **state)
 	}
 	free(json);
 	dlv_stop(d);
-	tmpstore_close(&t);
+	tmpstore_remove(&t);
 }
 
 static void test_expiry(void **state)
@@ -841,7 +813,7 @@ static void test_expiry(void **state)
 	close(lfd);
 	snprintf(down, sizeof(down), "http://127.0.0.1:%d/cb", port);
 	it.endpoint = down;
-	tmpstore_open(&t);
+	assert_int_equal(tmpstore_make(&t, true), 0);
 	c.store = t.s;
 	assert_int_equal(dlv_start(&c, &d), 0);
 	t0 = now_ms();
@@ -867,7 +839,7 @@ static void test_expiry(void **state)
 	assert_non_null(strstr(json, "\"detail\":\"expired after 1 s\"}]"));
 	free(json);
 	dlv_stop(d);
-	tmpstore_close(&t);
+	tmpstore_remove(&t);
 }
 
 static void test_forget(void **state)

@@ -17,51 +17,8 @@
 
 #include "log.h"
 #include "store.h"
+#include "tmpstore.h"
 
-struct tmp {
-	char dir[PATH_MAX];
-	char db[PATH_MAX + 16];
-	struct store *s;
-};
-
-static int setup(void **state)
-{
-	struct tmp *t = calloc(1, sizeof(*t));
-	const char *base = getenv("TMPDIR");
-	char err[256];
-
-	if (!t)
-		return -1;
-	log_set_level(LOG_ERROR);
-	snprintf(t->dir, sizeof(t->dir), "%s/test_outbox.XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(t->dir)) {
-		free(t);
-		return -1;
-	}
-	snprintf(t->db, sizeof(t->db), "%s/o.db", t->dir);
-	if (store_open(t->db, &t->s, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct tmp *t = *state;
-	char p[PATH_MAX + 32];
-	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-
-	store_close(t->s);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", t->db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(t->dir);
-	free(t);
-	return 0;
-}
 
 /* What store_outbox_load gave, as text lines. */
 struct seen {
@@ -90,7 +47,7 @@ static void add(struct store *s, uint64_t id, const char *corr, int op, const ch
 
 static void test_add_load_order(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct seen seen = { 0 };
 	uint64_t max = 99;
 
@@ -115,7 +72,7 @@ static void test_add_load_order(void **state)
 
 static void test_attempts_remove(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct seen seen = { 0 };
 
 	add(t->s, 1, "a", 0, "x");
@@ -132,7 +89,7 @@ static void test_attempts_remove(void **state)
 
 static void test_add_rejects(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct store_outbox_row r = { .delivery = 5, .correlator = "a", .endpoint = "http://e/cb",
 				      .payload = "p" };
 
@@ -164,7 +121,7 @@ static void test_add_rejects(void **state)
 
 static void test_survives_reopen(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct seen seen = { 0 };
 	char err[256];
 
@@ -187,7 +144,7 @@ static struct store_op track(uint64_t id, int attempt, bool ok, const char *deta
 
 static void test_apply(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct seen seen = { 0 };
 	char *json = NULL;
 	struct store_op ops[4];
@@ -244,7 +201,7 @@ static int records(struct store *s, const char *c)
 
 static void test_prune(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	int64_t now = store_wall_ms(), day = 86400000LL;
 	struct store_op ops[8];
 
@@ -272,7 +229,7 @@ static void test_prune(void **state)
 
 static void test_prune_looks_at_oldest_ids_only(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	int64_t now = store_wall_ms(), day = 86400000LL;
 	struct store_op ops[3] = {
 		track(1, 1, true, NULL, now),
@@ -291,13 +248,13 @@ static void test_prune_looks_at_oldest_ids_only(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_add_load_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_attempts_remove, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_add_rejects, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_survives_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_apply, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prune_looks_at_oldest_ids_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_load_order, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_attempts_remove, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_add_rejects, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_survives_reopen, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_apply, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_prune, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_prune_looks_at_oldest_ids_only, tmpstore_setup_open, tmpstore_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

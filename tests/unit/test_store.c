@@ -18,46 +18,10 @@
 
 #include "log.h"
 #include "store.h"
+#include "tmpstore.h"
 
 #define CURRENT_VERSION 3
 
-struct tmp {
-	char dir[PATH_MAX];
-	char db[PATH_MAX + 16];
-};
-
-static int setup_tmp(void **state)
-{
-	struct tmp *t = calloc(1, sizeof(*t));
-	const char *base = getenv("TMPDIR");
-
-	if (!t)
-		return -1;
-	snprintf(t->dir, sizeof(t->dir), "%s/test_store.XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(t->dir)) {
-		free(t);
-		return -1;
-	}
-	snprintf(t->db, sizeof(t->db), "%s/s.db", t->dir);
-	*state = t;
-	log_set_level(LOG_ERROR);
-	return 0;
-}
-
-static int teardown_tmp(void **state)
-{
-	struct tmp *t = *state;
-	char p[PATH_MAX + 32];
-	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", t->db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(t->dir);
-	free(t);
-	return 0;
-}
 
 /* Runs sql on the file directly, bypassing the store. */
 static void raw_exec(const char *path, const char *sql)
@@ -69,15 +33,6 @@ static void raw_exec(const char *path, const char *sql)
 	sqlite3_close(db);
 }
 
-static struct store *open_ok(const char *path)
-{
-	struct store *s = NULL;
-	char err[256] = "";
-
-	if (store_open(path, &s, err, sizeof(err)) != 0)
-		fail_msg("store_open %s: %s", path, err);
-	return s;
-}
 
 /* The JSON with every "time" value checked (YYYY-MM-DDTHH:MM:SS.mmmZ) and
  * replaced by "T", so the rest can be compared exactly. Caller frees. */
@@ -112,15 +67,15 @@ static char *json_of(struct store *s, const char *correlator)
 
 static void test_fresh_and_reopen(void **state)
 {
-	struct tmp *t = *state;
-	struct store *s = open_ok(t->db);
+	struct tmpstore *t = *state;
+	struct store *s = tmpstore_open_ok(t->db);
 
 	assert_int_equal(store_schema_version(s), CURRENT_VERSION);
 	assert_true(store_ready(s));
 	assert_int_equal(store_track(s, "statusEnd_DeliveryResult", "c", 7, 1, true, "http://e/", NULL), 0);
 	store_close(s);
 
-	s = open_ok(t->db);
+	s = tmpstore_open_ok(t->db);
 	assert_int_equal(store_schema_version(s), CURRENT_VERSION);
 	{
 		uint64_t max = 99;
@@ -134,8 +89,8 @@ static void test_fresh_and_reopen(void **state)
 
 static void test_too_new_refused(void **state)
 {
-	struct tmp *t = *state;
-	struct store *s = open_ok(t->db);
+	struct tmpstore *t = *state;
+	struct store *s = tmpstore_open_ok(t->db);
 	char err[256] = "";
 
 	store_close(s);
@@ -148,7 +103,7 @@ static void test_too_new_refused(void **state)
 
 static void test_migrates_from_v1(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct store *s;
 	char *json;
 
@@ -156,7 +111,7 @@ static void test_migrates_from_v1(void **state)
 	raw_exec(t->db, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 		 "INSERT INTO meta VALUES ('created', 'then');"
 		 "PRAGMA user_version = 1;");
-	s = open_ok(t->db);
+	s = tmpstore_open_ok(t->db);
 	assert_int_equal(store_schema_version(s), CURRENT_VERSION);
 	json = json_of(s, "nobody");
 	assert_string_equal(json, "[]");
@@ -166,7 +121,7 @@ static void test_migrates_from_v1(void **state)
 
 static void test_unwritable_path(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct store *s = NULL;
 	char path[PATH_MAX + 32], err[256] = "";
 
@@ -178,8 +133,8 @@ static void test_unwritable_path(void **state)
 
 static void test_track_json(void **state)
 {
-	struct tmp *t = *state;
-	struct store *s = open_ok(t->db);
+	struct tmpstore *t = *state;
+	struct store *s = tmpstore_open_ok(t->db);
 	char *json;
 	uint64_t max = 1;
 
@@ -216,8 +171,8 @@ static void test_track_json(void **state)
 
 static void test_json_escaping(void **state)
 {
-	struct tmp *t = *state;
-	struct store *s = open_ok(t->db);
+	struct tmpstore *t = *state;
+	struct store *s = tmpstore_open_ok(t->db);
 	const char *corr = "q\"b\\s/\x01\t\n";
 	char *json;
 
@@ -236,8 +191,8 @@ static void test_json_escaping(void **state)
 
 static void test_bad_arguments(void **state)
 {
-	struct tmp *t = *state;
-	struct store *s = open_ok(t->db);
+	struct tmpstore *t = *state;
+	struct store *s = tmpstore_open_ok(t->db);
 	char *json = (char *)"x";
 
 	assert_int_equal(store_track(s, NULL, "c", 1, 1, true, "e", NULL), -1);
@@ -253,13 +208,13 @@ static void test_bad_arguments(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fresh_and_reopen, setup_tmp, teardown_tmp),
-		cmocka_unit_test_setup_teardown(test_too_new_refused, setup_tmp, teardown_tmp),
-		cmocka_unit_test_setup_teardown(test_migrates_from_v1, setup_tmp, teardown_tmp),
-		cmocka_unit_test_setup_teardown(test_unwritable_path, setup_tmp, teardown_tmp),
-		cmocka_unit_test_setup_teardown(test_track_json, setup_tmp, teardown_tmp),
-		cmocka_unit_test_setup_teardown(test_json_escaping, setup_tmp, teardown_tmp),
-		cmocka_unit_test_setup_teardown(test_bad_arguments, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_fresh_and_reopen, tmpstore_setup_closed, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_too_new_refused, tmpstore_setup_closed, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_from_v1, tmpstore_setup_closed, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable_path, tmpstore_setup_closed, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_track_json, tmpstore_setup_closed, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_json_escaping, tmpstore_setup_closed, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_arguments, tmpstore_setup_closed, tmpstore_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,6 +36,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "tmpstore.h"
 
 /* Same values as notif.h / ts.h (not linked: only the numbers matter). */
 #define CRIT(st) (1u << (unsigned)(st))
@@ -46,69 +47,13 @@ enum { STYLE_NOTIFICATION = 0, STYLE_CHANGED = 1 };
 
 /* --- fixture ------------------------------------------------------------- */
 
-struct tmp {
-	char dir[PATH_MAX];
-	char db[PATH_MAX + 16];
-	struct store *s;
-};
-
-static struct store *open_ok(const char *path)
-{
-	struct store *s = NULL;
-	char err[256] = "";
-
-	if (store_open(path, &s, err, sizeof(err)) != 0)
-		fail_msg("store_open %s: %s", path, err);
-	return s;
-}
-
-static int setup(void **state)
-{
-	struct tmp *t = calloc(1, sizeof(*t));
-	const char *base = getenv("TMPDIR");
-	char err[256];
-
-	if (!t)
-		return -1;
-	log_set_level(LOG_ERROR);
-	snprintf(t->dir, sizeof(t->dir), "%s/test_store_notif.XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(t->dir)) {
-		free(t);
-		return -1;
-	}
-	snprintf(t->db, sizeof(t->db), "%s/n.db", t->dir);
-	if (store_open(t->db, &t->s, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		rmdir(t->dir);
-		free(t);
-		return -1;
-	}
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct tmp *t = *state;
-	char p[PATH_MAX + 32];
-	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-
-	store_close(t->s);
-	for (size_t i = 0; i < N_OF(suffix); i++) {
-		snprintf(p, sizeof(p), "%s%s", t->db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(t->dir);
-	free(t);
-	return 0;
-}
 
 /* Closes the store and opens the file again. */
-static void reopen(struct tmp *t)
+static void reopen(struct tmpstore *t)
 {
 	store_close(t->s);
 	t->s = NULL;
-	t->s = open_ok(t->db);
+	t->s = tmpstore_open_ok(t->db);
 }
 
 /* --- what a load gives, copied out of the callback ------------------------ */
@@ -398,7 +343,7 @@ static void test_wall_ms(void **state)
 
 static void test_empty_store(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct loaded l;
 
 	load_all(t->s, &l);
@@ -409,7 +354,7 @@ static void test_empty_store(void **state)
 
 static void test_save_load_every_field(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	static const char *const addrs[] = {
 		"sip:alice@example.com", "tel:+15550100", "sips:bob@example.org;transport=tcp",
 	};
@@ -450,7 +395,7 @@ static void test_save_load_every_field(void **state)
 
 static void test_extreme_values(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	static const char *const addrs[] = { "sip:a@x", "sip:b@x", "sip:c@x", "sip:d@x" };
 	static const int rep_in[] = { INT_MAX, -7, 0, INT_MIN };
 	struct store_notif n = {
@@ -496,7 +441,7 @@ static void test_extreme_values(void **state)
 
 static void test_optional_fields(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	static const char *const addrs[] = { "sip:a@x", "sip:b@x" };
 	const struct store_notif n = {
 		.correlator = "opt", .endpoint = "http://e/", .interface_name = NULL,
@@ -521,7 +466,7 @@ static void test_optional_fields(void **state)
 
 static void test_load_order(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	/* saved in this order; created_ms says which is oldest */
 	static const struct { const char *corr; int64_t created; } in[] = {
 		{ "m", 3000 }, { "z", 1000 }, { "a", 5000 }, { "q", 2000 }, { "b", 4000 },
@@ -550,7 +495,7 @@ static void test_load_order(void **state)
 
 static void test_load_many(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	enum { N = 300 };
 	struct gen *g = calloc(N, sizeof(*g));
 	struct gen big;
@@ -582,7 +527,7 @@ static void test_load_many(void **state)
 
 static void test_progress(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct gen a, b;
 	int rep[5];
 
@@ -686,7 +631,7 @@ static void test_progress(void **state)
 
 static void test_delete(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct gen g[3];
 	struct loaded l;
 
@@ -737,7 +682,7 @@ static void test_delete(void **state)
 
 static void test_duplicates(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct gen first, second, other;
 	static const char *const same[] = { "sip:dup@x", "sip:dup@x", "sip:other@x", "sip:dup@x" };
 	static const int same_rep[] = { BUSY, -1, REACHABLE, UNREACHABLE };
@@ -803,7 +748,7 @@ static void test_duplicates(void **state)
 
 static void test_failed_save_changes_nothing(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct gen keep;
 	const char *bad_addrs[] = { "sip:a@x", NULL, "sip:c@x" };
 	const char *good[] = { "sip:a@x", "sip:b@x", "sip:c@x" };
@@ -851,7 +796,7 @@ static void test_failed_save_changes_nothing(void **state)
 
 static void test_null_and_invalid(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct gen g;
 	static const char *const a[] = { "sip:a@x" };
 	int rep[1] = { BUSY };
@@ -913,7 +858,7 @@ static void test_null_and_invalid(void **state)
 
 static void test_rows_the_loader_skips(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct gen g;
 
 	gen_make(&g, "ok", 5, 2);
@@ -951,7 +896,7 @@ static void test_rows_the_loader_skips(void **state)
 
 static void test_quotes_and_unicode(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	static const char *const addrs[] = {
 		"sip:o'brien@example.com",
 		"sip:%22quoted%22@example.com",
@@ -1009,7 +954,7 @@ static void test_quotes_and_unicode(void **state)
 
 static void test_long_strings(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	enum { LEN = 100000 };
 	char *corr = malloc(LEN + 1), *ep = malloc(LEN + 1), *addr = malloc(LEN + 1);
 	const char *addrs[1], *uris[1];
@@ -1038,7 +983,7 @@ static void test_long_strings(void **state)
 
 static void test_durability_reopen(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct gen a, b, c;
 	struct loaded l;
 
@@ -1077,12 +1022,12 @@ static void test_durability_reopen(void **state)
  * first is still open (another process would see the same) reads it. */
 static void test_visible_to_another_connection(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct store *other;
 	struct gen a;
 
 	gen_make(&a, "vis", 1, 2);
-	other = open_ok(t->db);
+	other = tmpstore_open_ok(t->db);
 	assert_int_equal(count_loaded(other), 0);
 	assert_int_equal(store_notif_save(t->s, &a.sn), 0);
 	assert_only(other, &a.sn);
@@ -1102,7 +1047,7 @@ static void test_visible_to_another_connection(void **state)
  * the next open. */
 static void test_survives_sigkill(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	struct gen a, b;
 	pid_t pid;
 	int status = 0, ready[2];
@@ -1145,7 +1090,7 @@ static void test_survives_sigkill(void **state)
 	assert_int_equal(WTERMSIG(status), SIGKILL);
 	assert_int_equal(byte, 'k');
 
-	t->s = open_ok(t->db);
+	t->s = tmpstore_open_ok(t->db);
 	a.sn.sent = 8;
 	a.rep[0] = REACHABLE;
 	a.rep[1] = BUSY;
@@ -1197,7 +1142,7 @@ static void *work(void *arg)
 
 static void test_threads(void **state)
 {
-	struct tmp *t = *state;
+	struct tmpstore *t = *state;
 	pthread_t th[THREADS];
 	struct worker w[THREADS];
 	struct loaded l;
@@ -1238,24 +1183,24 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wall_ms),
-		cmocka_unit_test_setup_teardown(test_empty_store, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_save_load_every_field, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_extreme_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_optional_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_load_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_load_many, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_save_changes_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_null_and_invalid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rows_the_loader_skips, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quotes_and_unicode, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_long_strings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_durability_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_visible_to_another_connection, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_survives_sigkill, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_store, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_save_load_every_field, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_extreme_values, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_optional_fields, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_load_order, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_load_many, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_progress, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_delete, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_save_changes_nothing, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_null_and_invalid, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_rows_the_loader_skips, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_quotes_and_unicode, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_long_strings, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_durability_reopen, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_visible_to_another_connection, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_survives_sigkill, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_threads, tmpstore_setup_open, tmpstore_teardown),
 	};
 
 	return cmocka_run_group_tests_name("store_notif", tests, NULL, NULL);
