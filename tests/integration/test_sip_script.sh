@@ -85,14 +85,7 @@ T0=$(now_ms)
 u() { echo "sip:$1@$D"; }
 lines() { printf '%s\n' "$@"; }
 
-# post ENDPOINT XML: SOAP 1.1 POST; sets HTTP_CODE and BODY
-post() {
-	local out
-	out=$(curl -s --max-time 10 -w '\n%{http_code}' -H 'Content-Type: text/xml; charset=utf-8' \
-		-H 'SOAPAction: ""' --data-binary "$2" "$GW_URL/$1")
-	HTTP_CODE=${out##*$'\n'}
-	BODY=${out%$'\n'*}
-}
+post() { soap_post "$@"; }   # tests/lib/gateway.sh
 
 # start_xml CORR "ADDR...": a startNotification to the sink, no criteria,
 # checkImmediate false, no frequency/duration/count

@@ -14,7 +14,8 @@
 #       SIGTERM to exactly GW_PID and waits; returns the gateway's exit
 #       status (ASan reports make it non-zero). Safe to call twice.
 #   soap_post ENDPOINT FILE_OR_STRING
-#       POSTs a SOAP 1.1 request to $GW_URL/ENDPOINT; sets HTTP_CODE and BODY.
+#       POSTs a SOAP 1.1 request to $GW_URL/ENDPOINT; sets HTTP_CODE and BODY
+#       (HTTP_CODE 000 and BODY empty when no answer came: curl's time limit).
 
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -71,4 +72,5 @@ soap_post() {
 		--data-binary "$data" "$GW_URL/$ep")
 	HTTP_CODE=${out##*$'\n'}
 	BODY=${out%$'\n'*}
+	[[ $out == *$'\n'* ]] || BODY=
 }
