@@ -3,7 +3,8 @@
  *
  * sip: and sips: URIs (scheme in any case) are passed on unchanged after a
  * light check: something after the scheme, a host, no blanks, control
- * characters, non-ASCII bytes or <>", shorter than TS_ADDR_MAX.
+ * characters, non-ASCII bytes or <>", shorter than TS_ADDR_MAX; no URI
+ * headers and no URI parameter but user=phone or user=ip.
  *
  * tel: accepts global numbers only (RFC 3966 global-number-digits): '+'
  * then digits with the visual separators - . ( ) anywhere, which are
@@ -84,7 +85,20 @@ static int check_sip(const char *s)
 		if (d == 0 || d > 5 || port > 65535)
 			return -1;
 	}
-	if (*p && *p != ';' && *p != '?')
+	/* URI parameters: only user=phone and user=ip (RFC 3261 19.1.1), which
+	 * say what the user part is. Others would steer the request itself
+	 * (maddr, transport, ttl, method, lr: another host or transport than
+	 * the presence server's route) and are refused, as are URI headers
+	 * ("?..."), which would add header fields to the SUBSCRIBE. */
+	while (*p == ';') {
+		size_t len = strcspn(++p, ";?");
+
+		if (!((len == 7 && strncasecmp(p, "user=ip", 7) == 0) ||
+		      (len == 10 && strncasecmp(p, "user=phone", 10) == 0)))
+			return -1;
+		p += len;
+	}
+	if (*p)
 		return -1;
 	return 0;
 }

@@ -42,9 +42,11 @@ static void test_sip_as_is(void **state)
 		"Sips:bob@example.com",
 		"sip:example.com",
 		"sip:alice@127.0.0.1:5060",
-		"sip:alice@[2001:db8::1]:5061;transport=tcp",
-		"sip:alice:secret@example.com;transport=udp?subject=x",
+		"sip:alice@[2001:db8::1]:5061",
+		"sip:alice@[2001:db8::1]:5061;user=ip",
+		"sip:alice:secret@example.com",
 		"sip:+15551234567@ims.example.com;user=phone",
+		"sip:+15551234567@ims.example.com;USER=Phone",
 		"sip:+1555;phone-context=example.com@gw.example.com;user=phone",
 		"sip:%61lice@example.com",
 		"sip:alice@host_with_underscore.example",
@@ -65,6 +67,17 @@ static void test_sip_refused(void **state)
 		"sip:al\xc3\xa9@example.com", "sip:alice@example.com:", "sip:alice@example.com:99999",
 		"sip:alice@example.com:5060x", "sip:alice@[2001:db8::1", "sip:alice@[]",
 		"sip:alice@exa/mple.com", "sip", "sipx:alice@example.com",
+		/* URI headers would add header fields to the SUBSCRIBE */
+		"sip:alice@example.com?subject=x", "sip:alice@example.com;user=phone?Route=%3Csip:evil%3E",
+		"sip:alice@example.com?", "sip:alice:secret@example.com;transport=udp?subject=x",
+		/* parameters that steer the request (another host, transport) or
+		 * that nobody expects in a presentity */
+		"sip:alice@example.com;maddr=10.0.0.1", "sip:alice@[2001:db8::1]:5061;transport=tcp",
+		"sip:alice@example.com;transport=udp", "sip:alice@example.com;ttl=1",
+		"sip:alice@example.com;method=INVITE", "sip:alice@example.com;lr",
+		"sip:alice@example.com;user=phone;maddr=10.0.0.1", "sip:alice@example.com;",
+		"sip:alice@example.com;user=", "sip:alice@example.com;user=phones",
+		"sip:alice@example.com;user=i", "sip:alice@example.com;x=y",
 	};
 
 	(void)state;
