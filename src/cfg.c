@@ -14,6 +14,7 @@
 #include "textfile.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,7 +44,7 @@ struct cfg_key {
 };
 
 static cfg_check_h check_http_listen, check_sip_listen, check_presence_server,
-	check_watcher_uri, check_tel_domain, check_nonempty;
+	check_watcher_uri, check_tel_domain, check_nonempty, check_user;
 
 #define FIELD(f) .off = offsetof(struct cfg, f), .size = sizeof(((struct cfg *)0)->f)
 
@@ -213,6 +214,13 @@ static const struct cfg_key cfg_keys[] = {
 	  FIELD(log_level),
 	  .values = (const char *const[]){ "error", "warn", "info", "debug", NULL },
 	  .help = "Least severe messages written to stderr." },
+
+	{ .name = "run.user", .type = CFG_STRING, .def = "",
+	  FIELD(run_user), .check = check_user,
+	  .help = "When started as root: the user to run as once the ports are "
+		  "bound and the store is open (with that user's groups); the "
+		  "store's files are handed to it (give it the store's directory "
+		  "too). Empty: no switch." },
 };
 
 #define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -470,6 +478,21 @@ static int check_nonempty(const char *v, char *why, size_t cap)
 {
 	if (!*v) {
 		text_error(why, cap, "must not be empty");
+		return -1;
+	}
+	return 0;
+}
+
+/* run.user: empty, or a user this system knows */
+static int check_user(const char *v, char *why, size_t cap)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (!*v)
+		return 0;
+	if (getpwnam_r(v, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+		text_error(why, cap, "no such user");
 		return -1;
 	}
 	return 0;

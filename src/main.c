@@ -12,10 +12,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -83,6 +86,42 @@ static int wait_for_signal(void)
 	sigaddset(&set, SIGHUP);   /* no reload: a hangup stops gracefully */
 	sigwait(&set, &sig);
 	return sig;
+}
+
+/* run.user: started as root, switch to user for good once the ports are
+ * bound and the store is open, handing it the store's files (SQLite opens
+ * its -wal and -shm again). The switch applies to every thread (glibc). */
+static int drop_privileges(const char *user, const char *store_path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	struct passwd pw, *res = NULL;
+	char buf[4096], path[4200];
+
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+		log_error("run.user: no user '%s'", user);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		log_error("run.user = %s: pxtsgw must be started as root to switch users", user);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", store_path, suffix[i]);
+		if (chown(path, pw.pw_uid, pw.pw_gid) != 0 && errno != ENOENT) {
+			log_error("run.user: cannot hand %s to %s: %s", path, user, strerror(errno));
+			return -1;
+		}
+	}
+	if (initgroups(user, pw.pw_gid) != 0 || setgid(pw.pw_gid) != 0 || setuid(pw.pw_uid) != 0) {
+		log_error("run.user: cannot switch to %s: %s", user, strerror(errno));
+		return -1;
+	}
+	if (pw.pw_uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+		log_error("run.user: root could be regained after switching to %s", user);
+		return -1;
+	}
+	log_info("running as user %s (uid %u, gid %u)", user, (unsigned)pw.pw_uid, (unsigned)pw.pw_gid);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -244,6 +283,8 @@ int main(int argc, char **argv)
 		if (front_start(&fc, &front) != 0)
 			goto out;
 	}
+	if (s.cfg.run_user[0] && drop_privileges(s.cfg.run_user, s.cfg.store_path) != 0)
+		goto out;
 	log_info("pxtsgw ready");
 	rc = 0;
 	log_info("stopping on signal %d", wait_for_signal());

@@ -227,6 +227,48 @@ assert_contains "store in a missing directory: message names the store" "store: 
 	"$(cat "$RUN_DIR/store-missing.err")"
 no_sanitizer store-missing
 
+# --- run.user: started as root, the gateway switches user after binding ----
+# (the suite runs as root in CI; started by another user it must refuse)
+expect_error run-user-unknown "invalid value 'no-such-user-pxtsgw' for key 'run.user': no such user" \
+	-t -o run.user=no-such-user-pxtsgw
+read -r http_port sip_port <<<"$(free_port 2)"
+mkdir -p "$RUN_DIR/runuser"
+log=$RUN_DIR/runuser.log
+"$BIN" -o http.listen="127.0.0.1:$http_port" -o sip.listen="127.0.0.1:$sip_port" \
+	-o sip.presence-server="sip:127.0.0.1:$ps_port" -o sip.keepalive-s=0 -o run.user=nobody \
+	-o store.path="$RUN_DIR/runuser/pxtsgw.db" >"$log" 2>&1 &
+GW_PID=$!
+nobody_uid=$(id -u nobody)
+if (($(id -u) == 0)); then
+	if wait_http "http://127.0.0.1:$http_port/health" 8; then
+		assert_eq "run.user=nobody: real, effective, saved and fs uid are nobody's" \
+			"$nobody_uid $nobody_uid $nobody_uid $nobody_uid" "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$GW_PID/status")"
+		assert_eq "run.user=nobody: so are the gids" \
+			"$(id -g nobody) $(id -g nobody) $(id -g nobody) $(id -g nobody)" "$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "/proc/$GW_PID/status")"
+		assert_eq "run.user=nobody: the store is handed to nobody" "$nobody_uid" "$(stat -c %u "$RUN_DIR/runuser/pxtsgw.db")"
+		assert_contains "run.user=nobody: logged" "running as user nobody (uid $nobody_uid" "$(cat "$log")"
+		code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/notifications")
+		assert_eq "run.user=nobody: still serving, and reading its store" 200 "$code"
+	else
+		fail "run.user=nobody: the gateway starts as root and switches" "$(_short "$(tail -5 "$log")")"
+	fi
+	kill -TERM "$GW_PID" 2>/dev/null
+	if wait_until 8 eval "! pid_alive $GW_PID"; then
+		wait "$GW_PID"
+		assert_eq "run.user=nobody: SIGTERM, exit 0" 0 "$?"
+	else
+		fail "run.user=nobody: SIGTERM, exit 0" "still running"
+		kill -KILL "$GW_PID" 2>/dev/null
+	fi
+else
+	wait_until 8 eval "! pid_alive $GW_PID"
+	wait "$GW_PID"
+	assert_eq "run.user set, not started as root: exit 1" 1 "$?"
+	assert_contains "run.user set, not started as root: says why" "must be started as root" "$(cat "$log")"
+fi
+GW_PID=
+assert_not_contains "run.user=nobody: no sanitizer report" "Sanitizer" "$(cat "$log")"
+
 # --- the man page and the reference configuration cannot drift ------------
 # deploy/pxtsgw.conf: "# key = default"; deploy/pxtsgw.8: .BR key " = default"
 sed -nE 's/^# ([a-z]+\.[a-z0-9.-]+) =[[:space:]]?(.*)$/\1 = \2/p' "$CONF" | sort >"$RUN_DIR/keys.conf"

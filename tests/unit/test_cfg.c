@@ -219,6 +219,7 @@ static const struct written_default documented_defaults[] = {
 	{ "store.path", "pxtsgw.db" },
 	{ "store.tracking-retention-s", "604800" },
 	{ "log.level", "info" },
+	{ "run.user", "" },
 };
 
 /* The "# key = value" line cfg_write_reference writes for key, or NULL
@@ -672,6 +673,13 @@ static void test_enum(void **state)
 	assert_int_equal(cfg_set(&c, "log.level", "verbose", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "error, warn, info, debug"));
 	assert_int_equal(cfg_set(&c, "log.level", "", err, sizeof(err)), -1);
+	/* run.user: empty (no switch) or a user the system knows */
+	assert_int_equal(cfg_set(&c, "run.user", "nobody", err, sizeof(err)), 0);
+	assert_string_equal(c.run_user, "nobody");
+	assert_int_equal(cfg_set(&c, "run.user", "", err, sizeof(err)), 0);
+	assert_string_equal(c.run_user, "");
+	assert_int_equal(cfg_set(&c, "run.user", "no-such-user-pxtsgw", err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid value 'no-such-user-pxtsgw' for key 'run.user': no such user");
 	assert_string_equal(c.log_level, "error");
 }
 
@@ -890,7 +898,7 @@ static void test_reference_content(void **state)
 		"policy.max-notification-count", "policy.unlimited-count-allowed",
 		"notify.style", "delivery.max-attempts", "delivery.backoff-ms",
 		"delivery.backoff-max-ms", "delivery.timeout-ms", "delivery.workers",
-		"delivery.max-age-s", "store.tracking-retention-s",
+		"delivery.max-age-s", "store.tracking-retention-s", "run.user",
 	};
 	char *ref = reference_text(NULL), *line, *save = NULL, path[64];
 	char *uncommented = malloc(strlen(ref) + 1);
