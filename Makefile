@@ -26,7 +26,7 @@ endif
 PKGS := gsoap libmicrohttpd sofia-sip-ua sqlite3 expat
 # sofia-sip headers are not clean under all warnings: take them as system headers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lcrypt
 
 BASE_CFLAGS := -DPXTSGW_VERSION=\"$(VERSION)\" -std=c11 -D_GNU_SOURCE -DWITH_NOEMPTYSTRUCT -g -O2 -MMD -MP
 WARN_CFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
