@@ -65,6 +65,17 @@ static const struct cfg_key cfg_keys[] = {
 	  .help = "Most HTTP connections open at once, those waiting for a "
 		  "SIP answer included." },
 
+	{ .name = "auth.users-file", .type = CFG_STRING, .def = "",
+	  FIELD(auth_users_file),
+	  .help = "File of the users (applications) that may call the gateway: "
+		  "one user a line, name:hash or name:hash:role, '#' comments. "
+		  "The name is made of letters, digits and the characters "
+		  "'._-@'; the hash is a crypt(3) string ($y$, $6$ or $2b$, "
+		  "e.g. from openssl passwd -6); the role is app (the default) "
+		  "or admin. A malformed line stops start-up. Empty: no "
+		  "authentication (a warning at start when http.listen is not "
+		  "a loopback address)." },
+
 	{ .name = "sip.listen", .type = CFG_STRING, .def = "127.0.0.1:5070",
 	  FIELD(sip_listen), .check = check_sip_listen,
 	  .help = "Local address of the SIP watcher, as host:port or "
@@ -230,6 +241,7 @@ static const struct {
 	const char *title;
 } cfg_sections[] = {
 	{ "http", "SOAP/HTTP server" },
+	{ "auth", "Authentication" },
 	{ "sip", "SIP watcher (toward the presence server)" },
 	{ "status", "Presence to terminal status" },
 	{ "group", "Address groups" },

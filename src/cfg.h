@@ -23,6 +23,8 @@ struct cfg {
 	long http_threads;                   /* http.threads */
 	long http_max_body_bytes;            /* http.max-body-bytes */
 	long http_max_connections;           /* http.max-connections */
+	/* auth */
+	char auth_users_file[CFG_STR_MAX];   /* auth.users-file ("" = no authentication) */
 	/* sip */
 	char sip_listen[CFG_STR_MAX];        /* sip.listen host:port */
 	char sip_transport[8];               /* sip.transport udp|tcp */

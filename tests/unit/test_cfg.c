@@ -76,6 +76,7 @@ static void assert_cfg_equal(const struct cfg *a, const struct cfg *b)
 	assert_int_equal(a->http_threads, b->http_threads);
 	assert_int_equal(a->http_max_body_bytes, b->http_max_body_bytes);
 	assert_int_equal(a->http_max_connections, b->http_max_connections);
+	assert_string_equal(a->auth_users_file, b->auth_users_file);
 	assert_string_equal(a->sip_listen, b->sip_listen);
 	assert_string_equal(a->sip_transport, b->sip_transport);
 	assert_string_equal(a->sip_presence_server, b->sip_presence_server);
@@ -105,6 +106,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.http_threads, 2);
 	assert_int_equal(c.http_max_body_bytes, 1048576);
 	assert_int_equal(c.http_max_connections, 1000);
+	assert_string_equal(c.auth_users_file, "");
 	assert_string_equal(c.sip_listen, "127.0.0.1:5070");
 	assert_string_equal(c.sip_transport, "udp");
 	assert_string_equal(c.sip_presence_server, "sip:127.0.0.1:5060");
@@ -159,6 +161,8 @@ static const struct written_default contract_defaults[] = {
 	/* section 7: "one long-lived SUBSCRIBE per presentity (Expires from
 	 * config, default 3600)" */
 	{ "sip.subscribe-expires", "3600" },
+	/* section 11: "auth.users-file, empty by default = no authentication" */
+	{ "auth.users-file", "" },
 };
 
 /*
@@ -170,7 +174,7 @@ static const struct written_default contract_defaults[] = {
  *               policy.max-notifications = 100000,
  *               policy.max-presence-subscriptions = 100000,
  *               http.max-connections-per-client = 100
- *   section 11: auth.users-file (empty), http.tls-cert (empty),
+ *   section 11: http.tls-cert (empty),
  *               http.tls-key (empty), delivery.allowed-endpoints (empty),
  *               delivery.ca-file ("the system CA bundle": no literal value,
  *               so only its presence is reported),
@@ -184,7 +188,6 @@ static const struct written_default contract_future[] = {
 	{ "policy.max-notifications", "100000" },
 	{ "policy.max-presence-subscriptions", "100000" },
 	{ "http.max-connections-per-client", "100" },
-	{ "auth.users-file", "" },
 	{ "http.tls-cert", "" },
 	{ "http.tls-key", "" },
 	{ "delivery.ca-file", NULL },           /* the system CA bundle */
@@ -304,6 +307,7 @@ static void test_defaults_match_contract(void **state)
 	assert_int_equal(c.delivery_backoff_max_ms, 60000);
 	assert_int_equal(c.delivery_timeout_ms, 5000);
 	assert_int_equal(c.sip_subscribe_expires, 3600);
+	assert_string_equal(c.auth_users_file, "");
 
 	/* Derived defaults (section 8): sip.watcher-uri = sip:pxtsgw@<host of
 	 * sip.listen>, sip.tel-domain = the presence server's host. */
@@ -793,6 +797,13 @@ static void test_strings(void **state)
 	assert_non_null(strstr(err, "store.path"));
 	assert_int_equal(cfg_set(&c, "group.file", "", err, sizeof(err)), 0);
 	assert_int_equal(cfg_set(&c, "group.file", "a\x01z", err, sizeof(err)), -1);
+	/* auth.users-file too (empty: no authentication) */
+	assert_int_equal(cfg_set(&c, "auth.users-file", "/etc/pxtsgw/users", err, sizeof(err)), 0);
+	assert_string_equal(c.auth_users_file, "/etc/pxtsgw/users");
+	assert_int_equal(cfg_set(&c, "auth.users-file", "", err, sizeof(err)), 0);
+	assert_string_equal(c.auth_users_file, "");
+	assert_int_equal(cfg_set(&c, "auth.users-file", "a\x01z", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "auth.users-file"));
 
 	/* Unknown keys, case matters. */
 	assert_int_equal(cfg_set(&c, "HTTP.threads", "2", err, sizeof(err)), -1);
@@ -899,6 +910,7 @@ static void test_reference_content(void **state)
 		"notify.style", "delivery.max-attempts", "delivery.backoff-ms",
 		"delivery.backoff-max-ms", "delivery.timeout-ms", "delivery.workers",
 		"delivery.max-age-s", "store.tracking-retention-s", "run.user",
+		"auth.users-file",
 	};
 	char *ref = reference_text(NULL), *line, *save = NULL, path[64];
 	char *uncommented = malloc(strlen(ref) + 1);
