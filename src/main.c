@@ -4,7 +4,8 @@
  *
  *   pxtsgw [-c FILE] [-o KEY=VALUE]... [-t] [-h] [-V]
  *
- * Start order: configuration -> log -> groups -> store -> callback delivery
+ * Start order: configuration (with the users and group files) -> log ->
+ * store -> callback delivery
  * -> SIP watcher -> notification manager -> SOAP glue -> HTTP front.
  * Stop order: stop accepting HTTP, end the notifications (their
  * subscriptions), stop the SIP side (which answers every waiting request),
@@ -21,6 +22,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "cfg.h"
 #include "dlv.h"
 #include "front.h"
@@ -50,6 +52,7 @@ struct setup {
 	struct cfg cfg;
 	struct pstat_rules rules;
 	struct group_set *groups;
+	struct auth *auth;          /* NULL: no auth.users-file, no authentication */
 };
 
 static int load_setup(struct setup *s, const char *file, char **opts, int nopts, char *err, size_t cap)
@@ -72,7 +75,31 @@ static int load_setup(struct setup *s, const char *file, char **opts, int nopts,
 		snprintf(err, cap, "key 'group.file': %s", e);
 		return -1;
 	}
+	if (s->cfg.auth_users_file[0] &&
+	    auth_load(s->cfg.auth_users_file, &s->auth, e, sizeof(e)) != 0) {
+		snprintf(err, cap, "key 'auth.users-file': %s", e);
+		return -1;
+	}
 	return 0;
+}
+
+/* What start-up says about authentication (contract section 11). */
+static void log_auth(const struct setup *s)
+{
+	char host[CFG_STR_MAX];
+	unsigned port;
+
+	if (s->auth) {
+		log_info("auth: %zu users from %s", auth_count(s->auth), s->cfg.auth_users_file);
+		if (!auth_count(s->auth))
+			log_warn("auth: %s has no user: nobody can authenticate",
+				 s->cfg.auth_users_file);
+		return;
+	}
+	if (cfg_split_hostport(s->cfg.http_listen, host, sizeof(host), &port) != 0 ||
+	    !auth_listen_is_loopback(host))
+		log_warn("auth.users-file is empty: no authentication, and http.listen %s is not "
+			 "a loopback address", s->cfg.http_listen);
 }
 
 static int wait_for_signal(void)
@@ -161,6 +188,7 @@ int main(int argc, char **argv)
 	if (load_setup(&s, file, opts, nopts, err, sizeof(err)) != 0) {
 		fprintf(stderr, "pxtsgw: configuration error: %s\n", err);
 		group_free(s.groups);
+		auth_free(s.auth);
 		free(opts);
 		return 1;
 	}
@@ -168,6 +196,7 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("configuration OK\n");
 		group_free(s.groups);
+		auth_free(s.auth);
 		return 0;
 	}
 
@@ -182,6 +211,7 @@ int main(int argc, char **argv)
 
 	log_set_level((enum log_level)log_level_parse(s.cfg.log_level));
 	log_info("pxtsgw %s starting (groups: %zu)", PXTSGW_VERSION, group_count(s.groups));
+	log_auth(&s);
 
 	if (store_open(s.cfg.store_path, &store, err, sizeof(err)) != 0) {
 		log_error("store: %s", err);
@@ -298,6 +328,7 @@ out:
 	nm_free(nm);
 	store_close(store);
 	group_free(s.groups);
+	auth_free(s.auth);
 	log_info("pxtsgw stopped");
 	return rc;
 }
