@@ -144,8 +144,8 @@ if gw_start gw1 "${GW1_OPTS[@]}"; then
 	# callbacks then sent are received but never answered (in flight at the
 	# crash: at-least-once says they are sent again), the ones after them
 	# wait in the outbox (it must be resumed)
-	sink_ctl s1 '{"delay_ms":5000}'
 	T_HOLD=$(now_s)
+	sink_ctl s1 '{"delay_ms":5000}'
 	sleep 1
 	T_KILL=$(now_s)
 	gw_kill 1

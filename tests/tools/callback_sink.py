@@ -35,8 +35,9 @@
 #   address, currentStatus (statusChanged), address, messageId, text,
 #   variables (statusError), answer ("200", "202", "500", "fault", "close";
 #   for a hang "hang>" + how it ended: "hang>200", "hang>closed" when the
-#   client gave up, ...), body (raw request). A hanging callback is recorded
-#   when its hang ends.
+#   client gave up, ...), delay_ms (the wait before the answer, when there
+#   was one), body (raw request). A hanging callback is recorded when its
+#   hang ends.
 
 import argparse
 import json
@@ -260,6 +261,8 @@ class Handler(BaseHTTPRequestHandler):
             rec["answer"] = "hang>closed" if mode is None else "hang>" + self.answer_name(mode)
         else:
             rec["answer"] = self.answer_name(mode)
+        if delay > 0 and mode is not None:
+            rec["delay_ms"] = delay
         self.store(rec)
         if delay > 0 and mode is not None:
             time.sleep(delay / 1000.0)

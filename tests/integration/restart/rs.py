@@ -734,11 +734,13 @@ def cmd_dlvacross(a):
 
 
 def cmd_inflight(a):
-    """Callbacks the sink received in [HOLD, KILL] (answer held until after
-    the kill) must be received again after KILL."""
+    """Callbacks the sink held (answer delayed by 1 s or more, so still
+    unanswered at the kill) must be received again after KILL. HOLD is
+    when the hold was asked for; a callback received just before that may
+    be held too, so the sink's own record of the delay decides."""
     recs = delivered_callbacks([a[0]], a[1])
     hold, kill = float(a[2]), float(a[3])
-    held = [r for r in recs if hold <= r["time"] <= kill]
+    held = [r for r in recs if r.get("delay_ms", 0) >= 1000 and hold - 1 <= r["time"] <= kill]
     after = [r for r in recs if r["time"] > kill]
     missing = []
     for r in held:
