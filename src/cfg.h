@@ -23,6 +23,9 @@ struct cfg {
 	long http_threads;                   /* http.threads */
 	long http_max_body_bytes;            /* http.max-body-bytes */
 	long http_max_connections;           /* http.max-connections */
+	long http_max_connections_per_client; /* http.max-connections-per-client (0 = no limit) */
+	long http_idle_timeout_s;            /* http.idle-timeout-s */
+	long http_request_timeout_s;         /* http.request-timeout-s */
 	/* sip */
 	char sip_listen[CFG_STR_MAX];        /* sip.listen host:port */
 	char sip_transport[8];               /* sip.transport udp|tcp */
