@@ -81,10 +81,10 @@ static const struct cfg_key cfg_keys[] = {
 		  "when the answer is ready." },
 	{ .name = "http.request-timeout-s", .type = CFG_INT, .def = "60",
 	  FIELD(http_request_timeout_s), .min = 1, .max = 3600,
-	  .help = "Longest time the body of a SOAP request may take to arrive, "
-		  "from the end of its headers, in seconds; a body still "
-		  "incomplete then is dropped with its connection, with no "
-		  "answer. Headers alone are bounded by http.idle-timeout-s." },
+	  .help = "Longest time the body of a request may take to arrive, from "
+		  "the end of its headers, in seconds; a body still incomplete "
+		  "then is dropped with its connection, with no answer. Headers "
+		  "alone are bounded by http.idle-timeout-s." },
 
 	{ .name = "sip.listen", .type = CFG_STRING, .def = "127.0.0.1:5070",
 	  FIELD(sip_listen), .check = check_sip_listen,

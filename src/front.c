@@ -16,7 +16,7 @@
  * and close the connection. GET and HEAD are answered at the final call,
  * which keeps their connection alive.
  *
- * Timeouts: MHD closes a connection silent for cfg.idle_timeout_s. A SOAP
+ * Timeouts: MHD closes a connection silent for cfg.idle_timeout_s. A
  * body must also be complete within cfg.request_timeout_s of its headers:
  * at every piece of it the connection's timeout is cut to the time left
  * (MHD_CONNECTION_OPTION_TIMEOUT), so a client trickling bytes is dropped
@@ -175,9 +175,9 @@ static enum MHD_Result refuse_method(struct front *f, struct MHD_Connection *c, 
 }
 
 /*
- * The first call, headers in, no body byte read yet: refuses what can be
- * refused now (a response queued here makes MHD skip the body and close
- * the connection), else starts the body's clock.
+ * The first call, headers in, no body byte read yet: starts the body's
+ * clock, and refuses what can be refused now (a response queued here makes
+ * MHD skip the body and close the connection).
  */
 static enum MHD_Result on_headers(struct front *f, struct req *r, const char *url, bool get,
 				  bool post)
@@ -188,6 +188,9 @@ static enum MHD_Result on_headers(struct front *f, struct req *r, const char *ur
 	uint64_t len;
 	enum http_media m;
 
+	r->deadline_ms = now_ms() + (int64_t)f->cfg.request_timeout_s * 1000;
+	set_timeout(r, http_timeout_for(f->cfg.idle_timeout_s,
+					(int64_t)f->cfg.request_timeout_s * 1000));
 	if (get)
 		return MHD_YES;         /* answered at the final call */
 	if (!post || ep == N_ENDPOINTS || !endpoints[ep].soap)
@@ -209,9 +212,6 @@ static enum MHD_Result on_headers(struct front *f, struct req *r, const char *ur
 		atomic_fetch_add(&f->http_rejected, 1);
 		return reply_text(c, 413, "request body too large\n");
 	}
-	r->deadline_ms = now_ms() + (int64_t)f->cfg.request_timeout_s * 1000;
-	set_timeout(r, http_timeout_for(f->cfg.idle_timeout_s,
-					(int64_t)f->cfg.request_timeout_s * 1000));
 	return MHD_YES;
 }
 

@@ -36,7 +36,7 @@ struct front_config {
 	unsigned max_connections;
 	unsigned max_connections_per_client;  /* per client address; 0: no limit */
 	unsigned idle_timeout_s;     /* a silent connection is closed */
-	unsigned request_timeout_s;  /* a SOAP body still incomplete is dropped */
+	unsigned request_timeout_s;  /* a body still incomplete then is dropped */
 	struct svc *svc;
 	struct watch *watch;         /* for /health and /metrics */
 	struct store *store;         /* for /health and /deliveries */

@@ -20,7 +20,7 @@
 #        any body byte, and with curl -H 'Expect:'; a chunked body over the
 #        cap gets 413 once read; a body of exactly 4096 bytes is answered;
 #      - PUT, DELETE and a POST to the client's endpoint are refused
-#        (404/405) before their body;
+#        (404/405) before their body; a GET with a body is answered;
 #      - /metrics: every refusal counted, no SOAP request and no presence
 #        fetch for any of them;
 #      - three kept-alive connections from 127.0.0.1 held open: a fourth
@@ -182,6 +182,9 @@ assert_eq "DELETE /TerminalStatus: 405 before the body" "405 closed use POST for
 assert_eq "POST to the client's endpoint: 404 before the body" \
 	"404 closed this endpoint is implemented by the client" \
 	"$("$PY" "$FC" early "$GW_HTTP_PORT" POST /TerminalStatusNotification 100 'Content-Type: text/xml')"
+
+assert_eq "a GET with a body is still answered (its body within the request timeout)" 200 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -X GET --data-binary hello "$GW_URL/health")"
 
 # every refusal counted; none of them reached SOAP or the presence server
 m=$(curl -s "$GW_URL/metrics")
