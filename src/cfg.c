@@ -58,12 +58,34 @@ static const struct cfg_key cfg_keys[] = {
 	  .help = "Worker threads of the HTTP server." },
 	{ .name = "http.max-body-bytes", .type = CFG_INT, .def = "1048576",
 	  FIELD(http_max_body_bytes), .min = 1024, .max = 67108864,
-	  .help = "Largest request body accepted, in bytes; a larger request "
-		  "is refused." },
+	  .help = "Largest request body accepted, in bytes: a request whose "
+		  "Content-Length is larger gets 413 before its body is read, a "
+		  "chunked body that grows larger gets 413 once it is read." },
 	{ .name = "http.max-connections", .type = CFG_INT, .def = "1000",
 	  FIELD(http_max_connections), .min = 1, .max = 100000,
 	  .help = "Most HTTP connections open at once, those waiting for a "
 		  "SIP answer included." },
+	{ .name = "http.max-connections-per-client", .type = CFG_INT, .def = "100",
+	  FIELD(http_max_connections_per_client), .min = 0, .max = 100000,
+	  .help = "Most HTTP connections open at once from one client address, "
+		  "loopback included, those waiting for a SIP answer included; "
+		  "a connection beyond it is closed as soon as it is accepted, "
+		  "with no answer. 0: no limit." },
+	{ .name = "http.idle-timeout-s", .type = CFG_INT, .def = "30",
+	  FIELD(http_idle_timeout_s), .min = 1, .max = 3600,
+	  .help = "How long a connection may stay silent, in seconds (nothing "
+		  "received or sent: while a request arrives, while its answer "
+		  "is sent, between two requests of a kept-alive connection); "
+		  "then it is closed. A request waiting for the presence server "
+		  "is not cut: that wait ends with its fetches "
+		  "(status.fetch-timeout-ms), and the idle time starts again "
+		  "when the answer is ready." },
+	{ .name = "http.request-timeout-s", .type = CFG_INT, .def = "60",
+	  FIELD(http_request_timeout_s), .min = 1, .max = 3600,
+	  .help = "Longest time the body of a request may take to arrive, from "
+		  "the end of its headers, in seconds; a body still incomplete "
+		  "then is dropped with its connection, with no answer. Headers "
+		  "alone are bounded by http.idle-timeout-s." },
 
 	{ .name = "auth.users-file", .type = CFG_STRING, .def = "",
 	  FIELD(auth_users_file),

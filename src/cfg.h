@@ -25,6 +25,9 @@ struct cfg {
 	long http_max_connections;           /* http.max-connections */
 	/* auth */
 	char auth_users_file[CFG_STR_MAX];   /* auth.users-file ("" = no authentication) */
+	long http_max_connections_per_client; /* http.max-connections-per-client (0 = no limit) */
+	long http_idle_timeout_s;            /* http.idle-timeout-s */
+	long http_request_timeout_s;         /* http.request-timeout-s */
 	/* sip */
 	char sip_listen[CFG_STR_MAX];        /* sip.listen host:port */
 	char sip_transport[8];               /* sip.transport udp|tcp */

@@ -7,6 +7,23 @@
  * and MHD calls on_request() once more to produce the answer. req_wake()
  * and the handler agree through req->lock on who answers: if the work ends
  * before the handler got to suspend, the handler answers at once.
+ *
+ * Early refusal: MHD calls on_request() a first time when the headers are
+ * in, before any body byte is read. A POST to a SOAP endpoint is refused
+ * there when its media type is wrong (415) or its Content-Length too large
+ * (413), and so is every request that is neither a GET/HEAD nor a POST to
+ * a SOAP endpoint: a response queued at that point makes MHD skip the body
+ * and close the connection. GET and HEAD are answered at the final call,
+ * which keeps their connection alive.
+ *
+ * Timeouts: MHD closes a connection silent for cfg.idle_timeout_s. A
+ * body must also be complete within cfg.request_timeout_s of its headers:
+ * at every piece of it the connection's timeout is cut to the time left
+ * (MHD_CONNECTION_OPTION_TIMEOUT), so a client trickling bytes is dropped
+ * at the deadline; the idle timeout is restored once the body is in. A
+ * suspended connection never times out in MHD, and resuming it restarts
+ * its idle time: a request waiting for SIP is bounded by the SIP side's
+ * own timeouts, not cut by ours.
  */
 #include "front.h"
 
@@ -14,6 +31,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +44,7 @@
 
 #include "cfg.h"
 #include "dlv.h"
+#include "httphdr.h"
 #include "log.h"
 #include "nm.h"
 #include "store.h"
@@ -51,6 +70,8 @@ struct req {
 	enum req_state state;
 	struct svc_pending *pending;
 	char *action;
+	int64_t deadline_ms;         /* the body must be in by then (monotonic) */
+	unsigned timeout_s;          /* the connection's timeout as set now */
 	pthread_mutex_t lock;
 	bool woken, suspended;
 };
@@ -67,6 +88,37 @@ static const struct {
 	{ "/TerminalStatusNotification", "parlayx_terminal_status_notification_service_2_3.wsdl", false },
 };
 #define N_ENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
+
+static size_t find_endpoint(const char *url)
+{
+	size_t ep;
+
+	for (ep = 0; ep < N_ENDPOINTS; ep++)
+		if (strcmp(url, endpoints[ep].path) == 0)
+			break;
+	return ep;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The client's address as text, for the log. */
+static void client_text(struct MHD_Connection *c, char *buf, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	socklen_t len = sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+			sizeof(struct sockaddr_in);
+
+	if (!sa || getnameinfo(sa, len, buf, (socklen_t)cap, NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(buf, cap, "?");
+}
 
 static const struct wsdl_file *find_file(const char *name)
 {
@@ -98,6 +150,69 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 {
 	return reply(c, status, "text/plain; charset=utf-8", (void *)text, strlen(text),
 		     MHD_RESPMEM_PERSISTENT);
+}
+
+/* Sets the connection's timeout to s seconds unless it is that already. */
+static void set_timeout(struct req *r, unsigned s)
+{
+	if (r->timeout_s == s)
+		return;
+	MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, s);
+	r->timeout_s = s;
+}
+
+/* The answer to a request for endpoint ep (N_ENDPOINTS: none) that is
+ * neither a GET/HEAD nor a POST to a SOAP endpoint. */
+static enum MHD_Result refuse_method(struct front *f, struct MHD_Connection *c, size_t ep,
+				     bool post)
+{
+	atomic_fetch_add(&f->http_rejected, 1);
+	if (ep == N_ENDPOINTS)
+		return reply_text(c, 404, "not found\n");
+	if (post)
+		return reply_text(c, 404, "this endpoint is implemented by the client\n");
+	return reply_text(c, 405, "use POST for SOAP or GET ?wsdl\n");
+}
+
+/*
+ * The first call, headers in, no body byte read yet: starts the body's
+ * clock, and refuses what can be refused now (a response queued here makes
+ * MHD skip the body and close the connection).
+ */
+static enum MHD_Result on_headers(struct front *f, struct req *r, const char *url, bool get,
+				  bool post)
+{
+	struct MHD_Connection *c = r->conn;
+	size_t ep = find_endpoint(url);
+	const char *v;
+	uint64_t len;
+	enum http_media m;
+
+	r->deadline_ms = now_ms() + (int64_t)f->cfg.request_timeout_s * 1000;
+	set_timeout(r, http_timeout_for(f->cfg.idle_timeout_s,
+					(int64_t)f->cfg.request_timeout_s * 1000));
+	if (get)
+		return MHD_YES;         /* answered at the final call */
+	if (!post || ep == N_ENDPOINTS || !endpoints[ep].soap)
+		return refuse_method(f, c, ep, post);
+	m = http_media_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_CONTENT_TYPE));
+	if (!http_media_soap(m)) {
+		atomic_fetch_add(&f->http_rejected, 1);
+		return reply_text(c, 415, m == HTTP_MEDIA_NONE ?
+				  "no Content-Type: use text/xml or application/soap+xml\n" :
+				  "media type not accepted: use text/xml or application/soap+xml\n");
+	}
+	/* with Transfer-Encoding, Content-Length does not count (RFC 9112);
+	 * a chunked body is capped while it is read */
+	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (v && !MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					      MHD_HTTP_HEADER_TRANSFER_ENCODING) &&
+	    http_content_length(v, &len) == 0 && len > f->cfg.max_body) {
+		atomic_fetch_add(&f->http_rejected, 1);
+		return reply_text(c, 413, "request body too large\n");
+	}
+	return MHD_YES;
 }
 
 /* A Host header we are willing to echo into a WSDL. */
@@ -210,7 +325,7 @@ static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
 		"# TYPE pxtsgw_soap_requests_total counter\n"
 		"pxtsgw_soap_requests_total{outcome=\"ok\"} %lu\n"
 		"pxtsgw_soap_requests_total{outcome=\"fault\"} %lu\n"
-		"# HELP pxtsgw_http_rejected_total HTTP requests refused before SOAP (size, method, path).\n"
+		"# HELP pxtsgw_http_rejected_total HTTP requests refused before SOAP (media type, size, method, path, body too slow).\n"
 		"# TYPE pxtsgw_http_rejected_total counter\n"
 		"pxtsgw_http_rejected_total %lu\n"
 		"# HELP pxtsgw_fetches_total Presence fetches by outcome (timeout: no answer in time or 408; failed: any other failure).\n"
@@ -359,14 +474,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		r->f = f;
 		r->conn = c;
+		r->timeout_s = f->cfg.idle_timeout_s;
 		pthread_mutex_init(&r->lock, NULL);
 		*con_cls = r;
-		return MHD_YES;
+		return on_headers(f, r, url, get, post);
 	}
 	if (*upload_size) {
 		size_t n = *upload_size;
+		unsigned t = http_timeout_for(f->cfg.idle_timeout_s, r->deadline_ms - now_ms());
 
 		*upload_size = 0;
+		if (t == 0) {
+			char who[64];
+
+			client_text(c, who, sizeof(who));
+			log_info("http: %s: request body not complete %u s after its headers: "
+				 "connection dropped", who, f->cfg.request_timeout_s);
+			atomic_fetch_add(&f->http_rejected, 1);
+			return MHD_NO;
+		}
+		set_timeout(r, t);
 		if (r->too_big || r->len + n > f->cfg.max_body) {
 			r->too_big = true;
 			return MHD_YES;
@@ -397,9 +524,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->suspended = false;
 		return finish_soap(r);
 	}
-	for (ep = 0; ep < N_ENDPOINTS; ep++)
-		if (strcmp(url, endpoints[ep].path) == 0)
-			break;
+	set_timeout(r, f->cfg.idle_timeout_s);
+	ep = find_endpoint(url);
 	if (ep < N_ENDPOINTS) {
 		if (get && MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "wsdl", 4,
 							 NULL, NULL) == MHD_YES)
@@ -416,15 +542,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			}
 			return serve_soap(r);
 		}
-		atomic_fetch_add(&f->http_rejected, 1);
-		if (post)
-			return reply_text(c, 404, "this endpoint is implemented by the client\n");
-		return reply_text(c, 405, "use POST for SOAP or GET ?wsdl\n");
+		return refuse_method(f, c, ep, post);
 	}
-	if (!get) {
-		atomic_fetch_add(&f->http_rejected, 1);
-		return reply_text(c, 404, "not found\n");
-	}
+	if (!get)
+		return refuse_method(f, c, ep, post);
 	if (strcmp(url, "/health") == 0)
 		return serve_health(f, c);
 	if (strcmp(url, "/metrics") == 0)
@@ -509,7 +630,8 @@ int front_start(const struct front_config *cfg, struct front **out)
 				MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_client,
+				MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
 				MHD_OPTION_END);
 	freeaddrinfo(ai);
@@ -520,6 +642,10 @@ int front_start(const struct front_config *cfg, struct front **out)
 	}
 	log_info("http: listening on http://%s/ (WSDL: http://%s/TerminalStatus?wsdl)", cfg->listen,
 		 cfg->listen);
+	log_info("http: %u connections at most, %u per client (0: no limit); idle timeout %u s, "
+		 "request bodies within %u s and %zu bytes", cfg->max_connections,
+		 cfg->max_connections_per_client, cfg->idle_timeout_s, cfg->request_timeout_s,
+		 cfg->max_body);
 	*out = f;
 	return 0;
 }

@@ -11,7 +11,10 @@
  *   GET  /deliveries?correlator=C   delivery tracking records (JSON)
  *
  * Requests that wait for SIP are suspended (MHD_suspend_connection), not
- * parked on a thread.
+ * parked on a thread. A POST to a SOAP endpoint is refused before its body
+ * is read when its media type is not text/xml or application/soap+xml
+ * (415) or its Content-Length is too large (413); so is any request other
+ * than GET/HEAD that is not such a POST (404, 405).
  */
 #ifndef PXTSGW_FRONT_H
 #define PXTSGW_FRONT_H
@@ -29,8 +32,11 @@ struct dlv;
 struct front_config {
 	const char *listen;          /* host:port */
 	unsigned threads;
-	size_t max_body;
+	size_t max_body;             /* larger: 413 (announced: before reading) */
 	unsigned max_connections;
+	unsigned max_connections_per_client;  /* per client address; 0: no limit */
+	unsigned idle_timeout_s;     /* a silent connection is closed */
+	unsigned request_timeout_s;  /* a body still incomplete then is dropped */
 	struct svc *svc;
 	struct watch *watch;         /* for /health and /metrics */
 	struct store *store;         /* for /health and /deliveries */

@@ -77,6 +77,9 @@ static void assert_cfg_equal(const struct cfg *a, const struct cfg *b)
 	assert_int_equal(a->http_max_body_bytes, b->http_max_body_bytes);
 	assert_int_equal(a->http_max_connections, b->http_max_connections);
 	assert_string_equal(a->auth_users_file, b->auth_users_file);
+	assert_int_equal(a->http_max_connections_per_client, b->http_max_connections_per_client);
+	assert_int_equal(a->http_idle_timeout_s, b->http_idle_timeout_s);
+	assert_int_equal(a->http_request_timeout_s, b->http_request_timeout_s);
 	assert_string_equal(a->sip_listen, b->sip_listen);
 	assert_string_equal(a->sip_transport, b->sip_transport);
 	assert_string_equal(a->sip_presence_server, b->sip_presence_server);
@@ -107,6 +110,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c.http_max_body_bytes, 1048576);
 	assert_int_equal(c.http_max_connections, 1000);
 	assert_string_equal(c.auth_users_file, "");
+	assert_int_equal(c.http_max_connections_per_client, 100);
+	assert_int_equal(c.http_idle_timeout_s, 30);
+	assert_int_equal(c.http_request_timeout_s, 60);
 	assert_string_equal(c.sip_listen, "127.0.0.1:5070");
 	assert_string_equal(c.sip_transport, "udp");
 	assert_string_equal(c.sip_presence_server, "sip:127.0.0.1:5060");
@@ -163,6 +169,9 @@ static const struct written_default contract_defaults[] = {
 	{ "sip.subscribe-expires", "3600" },
 	/* section 11: "auth.users-file, empty by default = no authentication" */
 	{ "auth.users-file", "" },
+	/* sections 8 and 11: "connections from one client address (loopback
+	 * included); 0 = unlimited" */
+	{ "http.max-connections-per-client", "100" },
 };
 
 /*
@@ -172,22 +181,19 @@ static const struct written_default contract_defaults[] = {
  *   section 8:  delivery.allowed-endpoints (empty; the older
  *               docs/terminal-status.md: "allowlist, part 4"),
  *               policy.max-notifications = 100000,
- *               policy.max-presence-subscriptions = 100000,
- *               http.max-connections-per-client = 100
+ *               policy.max-presence-subscriptions = 100000
  *   section 11: http.tls-cert (empty),
  *               http.tls-key (empty), delivery.allowed-endpoints (empty),
  *               delivery.ca-file ("the system CA bundle": no literal value,
  *               so only its presence is reported),
  *               policy.max-notifications-per-app = 1000,
- *               policy.max-requests-per-s = 0,
- *               http.max-connections-per-client = 100
+ *               policy.max-requests-per-s = 0
  *   section 13: store.usage-retention-s = 2592000
  */
 static const struct written_default contract_future[] = {
 	{ "delivery.allowed-endpoints", "" },
 	{ "policy.max-notifications", "100000" },
 	{ "policy.max-presence-subscriptions", "100000" },
-	{ "http.max-connections-per-client", "100" },
 	{ "http.tls-cert", "" },
 	{ "http.tls-key", "" },
 	{ "delivery.ca-file", NULL },           /* the system CA bundle */
@@ -208,6 +214,8 @@ static const struct written_default documented_defaults[] = {
 	{ "http.threads", "2" },
 	{ "http.max-body-bytes", "1048576" },
 	{ "http.max-connections", "1000" },
+	{ "http.idle-timeout-s", "30" },
+	{ "http.request-timeout-s", "60" },
 	{ "sip.listen", "127.0.0.1:5070" },
 	{ "sip.transport", "udp" },
 	{ "sip.watcher-uri", "" },
@@ -308,6 +316,7 @@ static void test_defaults_match_contract(void **state)
 	assert_int_equal(c.delivery_timeout_ms, 5000);
 	assert_int_equal(c.sip_subscribe_expires, 3600);
 	assert_string_equal(c.auth_users_file, "");
+	assert_int_equal(c.http_max_connections_per_client, 100);
 
 	/* Derived defaults (section 8): sip.watcher-uri = sip:pxtsgw@<host of
 	 * sip.listen>, sip.tel-domain = the presence server's host. */
@@ -324,6 +333,12 @@ static void test_defaults_match_contract(void **state)
 	assert_int_equal(cfg_set(&c, "delivery.max-attempts", "0", err, sizeof(err)), -1);
 	assert_int_equal(cfg_set(&c, "delivery.max-attempts", "101", err, sizeof(err)), -1);
 	assert_int_equal(c.delivery_max_attempts, 100);
+
+	/* http.max-connections-per-client: "0 = unlimited" is a value. */
+	assert_int_equal(cfg_set(&c, "http.max-connections-per-client", "0", err, sizeof(err)), 0);
+	assert_int_equal(c.http_max_connections_per_client, 0);
+	assert_int_equal(cfg_set(&c, "http.max-connections-per-client", "-1", err, sizeof(err)), -1);
+	assert_int_equal(c.http_max_connections_per_client, 0);
 
 	/* Keys the contract names that are not implemented yet: listed; once
 	 * in the table they must carry the contract's default. */
@@ -360,6 +375,8 @@ static void test_defaults_match_documentation(void **state)
 	assert_int_equal(c.http_threads, 2);
 	assert_int_equal(c.http_max_body_bytes, 1048576);
 	assert_int_equal(c.http_max_connections, 1000);
+	assert_int_equal(c.http_idle_timeout_s, 30);
+	assert_int_equal(c.http_request_timeout_s, 60);
 	assert_string_equal(c.sip_listen, "127.0.0.1:5070");
 	assert_string_equal(c.sip_transport, "udp");
 	assert_string_equal(c.sip_watcher_uri, "");
@@ -649,6 +666,19 @@ static void test_int(void **state)
 	assert_int_equal(cfg_set(&c, "status.group-concurrency", "1001", err, sizeof(err)), -1);
 	assert_int_equal(cfg_set(&c, "sip.max-fetches", "100001", err, sizeof(err)), -1);
 	assert_int_equal(cfg_set(&c, "http.max-connections", "100001", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "http.max-connections-per-client", "100000", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "http.max-connections-per-client", "100001", err, sizeof(err)), -1);
+	/* a timeout of 0 would be no timeout: refused */
+	assert_int_equal(cfg_set(&c, "http.idle-timeout-s", "1", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "http.idle-timeout-s", "3600", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "http.idle-timeout-s", "0", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "'http.idle-timeout-s'"));
+	assert_int_equal(cfg_set(&c, "http.idle-timeout-s", "3601", err, sizeof(err)), -1);
+	assert_int_equal(c.http_idle_timeout_s, 3600);
+	assert_int_equal(cfg_set(&c, "http.request-timeout-s", "1", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "http.request-timeout-s", "0", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(&c, "http.request-timeout-s", "3601", err, sizeof(err)), -1);
+	assert_int_equal(c.http_request_timeout_s, 1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(cfg_set(&c, "http.threads", bad[i], err, sizeof(err)), -1);
 		assert_non_null(strstr(err, "'http.threads'"));
@@ -898,6 +928,7 @@ static void test_reference_content(void **state)
 {
 	static const char *const keys[] = {
 		"http.listen", "http.threads", "http.max-body-bytes", "http.max-connections",
+		"http.max-connections-per-client", "http.idle-timeout-s", "http.request-timeout-s",
 		"sip.listen", "sip.transport", "sip.presence-server", "sip.watcher-uri",
 		"sip.tel-domain", "sip.max-fetches", "status.busy-activities",
 		"status.fetch-timeout-ms", "status.group-concurrency", "group.file",
