@@ -42,6 +42,7 @@
 
 #include <microhttpd.h>
 
+#include "auth.h"
 #include "cfg.h"
 #include "dlv.h"
 #include "httphdr.h"
@@ -70,6 +71,7 @@ struct req {
 	enum req_state state;
 	struct svc_pending *pending;
 	char *action;
+	enum auth_role role;         /* with a users file: who asked */
 	int64_t deadline_ms;         /* the body must be in by then (monotonic) */
 	unsigned timeout_s;          /* the connection's timeout as set now */
 	pthread_mutex_t lock;
@@ -174,6 +176,59 @@ static enum MHD_Result refuse_method(struct front *f, struct MHD_Connection *c, 
 	return reply_text(c, 405, "use POST for SOAP or GET ?wsdl\n");
 }
 
+/* What anyone may GET with a users file (contract section 11): /health,
+ * the service WSDLs (?wsdl) and the documents they import. */
+static bool open_to_all(struct MHD_Connection *c, const char *url, bool get)
+{
+	size_t ep = find_endpoint(url);
+
+	if (!get)
+		return false;
+	if (strcmp(url, "/health") == 0)
+		return true;
+	if (ep < N_ENDPOINTS)
+		return MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "wsdl", 4, NULL,
+						     NULL) == MHD_YES;
+	return url[0] == '/' && !strchr(url + 1, '/') && find_file(url + 1);
+}
+
+/* With a users file: HTTP Basic credentials, checked before anything else
+ * of the request is looked at. 0 (r->role set), or -1 when the answer is
+ * a 401 (queued). A failing client is not delayed (section 11 allows it);
+ * auth_attempt still counts its failures. */
+static int authenticate(struct front *f, struct req *r, enum MHD_Result *res)
+{
+	struct MHD_Connection *c = r->conn;
+	char *pass = NULL, *user = MHD_basic_auth_get_username_password(c, &pass);
+	char who[64];
+	unsigned delay = 0;
+	int ok;
+	struct MHD_Response *resp;
+	static const char text[] = "authentication required\n";
+
+	client_text(c, who, sizeof(who));
+	ok = user && pass &&
+	     auth_attempt(f->cfg.auth, who, user, pass, now_ms(), &r->role, &delay) == 0;
+	if (!ok)   /* the user name is the client's text: not logged */
+		log_info("http: %s: %s: 401", who, user ? "wrong credentials" : "no credentials");
+	if (pass)
+		memset(pass, 0, strlen(pass));
+	MHD_free(user);
+	MHD_free(pass);
+	if (ok)
+		return 0;
+	atomic_fetch_add(&f->http_rejected, 1);
+	resp = MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		*res = MHD_NO;
+		return -1;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	*res = MHD_queue_basic_auth_fail_response(c, "pxtsgw", resp);
+	MHD_destroy_response(resp);
+	return -1;
+}
+
 /*
  * The first call, headers in, no body byte read yet: starts the body's
  * clock, and refuses what can be refused now (a response queued here makes
@@ -191,6 +246,12 @@ static enum MHD_Result on_headers(struct front *f, struct req *r, const char *ur
 	r->deadline_ms = now_ms() + (int64_t)f->cfg.request_timeout_s * 1000;
 	set_timeout(r, http_timeout_for(f->cfg.idle_timeout_s,
 					(int64_t)f->cfg.request_timeout_s * 1000));
+	if (f->cfg.auth && !open_to_all(c, url, get)) {
+		enum MHD_Result res;
+
+		if (authenticate(f, r, &res) != 0)
+			return res;
+	}
 	if (get)
 		return MHD_YES;         /* answered at the final call */
 	if (!post || ep == N_ENDPOINTS || !endpoints[ep].soap)
@@ -548,6 +609,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return refuse_method(f, c, ep, post);
 	if (strcmp(url, "/health") == 0)
 		return serve_health(f, c);
+	/* the operator's views: an admin's only, with a users file (an app's
+	 * own view of its notifications comes with per-application scope) */
+	if (f->cfg.auth && r->role != AUTH_ROLE_ADMIN &&
+	    (strcmp(url, "/metrics") == 0 || strcmp(url, "/notifications") == 0 ||
+	     strcmp(url, "/deliveries") == 0)) {
+		atomic_fetch_add(&f->http_rejected, 1);
+		return reply_text(c, 403, "forbidden: for an admin user\n");
+	}
 	if (strcmp(url, "/metrics") == 0)
 		return serve_metrics(f, c);
 	if (strcmp(url, "/notifications") == 0)

@@ -28,6 +28,7 @@ struct watch;
 struct store;
 struct nm;
 struct dlv;
+struct auth;
 
 struct front_config {
 	const char *listen;          /* host:port */
@@ -42,6 +43,7 @@ struct front_config {
 	struct store *store;         /* for /health and /deliveries */
 	struct nm *nm;               /* for /notifications (NULL: none) */
 	struct dlv *dlv;             /* for /metrics (NULL: none) */
+	struct auth *auth;           /* users (auth.users-file); NULL: no authentication */
 };
 
 int front_start(const struct front_config *cfg, struct front **out);

@@ -312,6 +312,7 @@ int main(int argc, char **argv)
 			.store = store,
 			.nm = nm,
 			.dlv = dlv,
+			.auth = s.auth,
 		};
 		if (front_start(&fc, &front) != 0)
 			goto out;

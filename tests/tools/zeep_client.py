@@ -30,6 +30,7 @@ Output (stdout, one item per line, fields separated by one space):
 Options:
   --timeout S   HTTP timeout of the WSDL load and of the call (default 10)
   --time        print elapsed_ms (see above)
+  --user U --password P   HTTP Basic credentials (a users file is set)
   -v            dump the request and answer envelopes to stderr
 
 Exit status: 0 a SOAP answer arrived (a fault included); 1 the answer was not
@@ -123,6 +124,8 @@ def main():
                "says, 2 usage, 3 transport error.")
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--time", action="store_true", help="print elapsed_ms last")
+    ap.add_argument("--user", help="HTTP Basic user (with --password)")
+    ap.add_argument("--password", default="")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("url")
     ap.add_argument("operation", choices=("getStatus", "getStatusForGroup"))
@@ -133,7 +136,10 @@ def main():
 
     wsdl = a.url.rstrip("/") + "/TerminalStatus?wsdl"
     history = HistoryPlugin()
-    transport = Transport(timeout=a.timeout, operation_timeout=a.timeout)
+    session = requests.Session()
+    if a.user is not None:
+        session.auth = requests.auth.HTTPBasicAuth(a.user, a.password)
+    transport = Transport(session=session, timeout=a.timeout, operation_timeout=a.timeout)
     try:
         client = zeep.Client(wsdl, transport=transport, plugins=[history])
     except (requests.RequestException, TransportError, OSError) as e:
