@@ -299,10 +299,13 @@ ts = [r["t"] for r in map(json.loads, open(sys.argv[1])) if r.get("ev") == "requ
 print(" ".join("%d" % ((b - a) * 1000) for a, b in zip(ts, ts[1:])))
 EOF
 )
-	if [[ $gaps =~ ^[0-9]+$ ]] && ((gaps >= 2000 && gaps < 3000)); then
+	# the gateway's 2 s timer starts when the 503 arrives, the gap is
+	# measured between two arrivals here; sofia-sip's timers were seen to
+	# fire up to 4 ms early (1996 ms under load): 50 ms of slack below
+	if [[ $gaps =~ ^[0-9]+$ ]] && ((gaps >= 1950 && gaps < 3000)); then
 		ok "b $who: the second re-SUBSCRIBE ${gaps} ms after the first (backoff 2 s)"
 	else
-		fail "b $who: backoff between the re-SUBSCRIBEs" "gaps '$gaps' ms, expected one of 2000..2999"
+		fail "b $who: backoff between the re-SUBSCRIBEs" "gaps '$gaps' ms, expected one of 1950..2999"
 	fi
 done
 en_gone "b give-up" g1
