@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "dest.h"
 #include "dlv.h"
 #include "front.h"
 #include "group.h"
@@ -47,6 +48,7 @@ struct setup {
 	struct cfg cfg;
 	struct pstat_rules rules;
 	struct group_set *groups;
+	struct dest *dest;          /* delivery.allowed-endpoints */
 };
 
 static int load_setup(struct setup *s, const char *file, char **opts, int nopts, char *err, size_t cap)
@@ -64,6 +66,10 @@ static int load_setup(struct setup *s, const char *file, char **opts, int nopts,
 	if (pstat_rules_parse(&s->rules, s->cfg.status_busy_activities) != 0) {
 		snprintf(err, cap, "invalid value for key 'status.busy-activities'");
 		return -1;
+	}
+	if (dest_new(s->cfg.delivery_allowed_endpoints, &s->dest, e, sizeof(e)) != 0) {
+		snprintf(err, cap, "invalid value for key 'delivery.allowed-endpoints': %s", e);
+		return -1;      /* not reached: cfg checked it */
 	}
 	if (group_load(s->cfg.group_file, &s->groups, e, sizeof(e)) != 0) {
 		snprintf(err, cap, "key 'group.file': %s", e);
@@ -122,6 +128,7 @@ int main(int argc, char **argv)
 	if (load_setup(&s, file, opts, nopts, err, sizeof(err)) != 0) {
 		fprintf(stderr, "pxtsgw: configuration error: %s\n", err);
 		group_free(s.groups);
+		dest_free(s.dest);
 		free(opts);
 		return 1;
 	}
@@ -129,6 +136,7 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("configuration OK\n");
 		group_free(s.groups);
+		dest_free(s.dest);
 		return 0;
 	}
 
@@ -143,6 +151,12 @@ int main(int argc, char **argv)
 
 	log_set_level((enum log_level)log_level_parse(s.cfg.log_level));
 	log_info("pxtsgw %s starting (groups: %zu)", PXTSGW_VERSION, group_count(s.groups));
+	if (dest_entries(s.dest) > 0)
+		log_info("callbacks may go to public unicast addresses and to %s",
+			 s.cfg.delivery_allowed_endpoints);
+	else
+		log_info("callbacks may go to public unicast addresses only "
+			 "(delivery.allowed-endpoints is empty)");
 
 	if (store_open(s.cfg.store_path, &store, err, sizeof(err)) != 0) {
 		log_error("store: %s", err);
@@ -219,6 +233,8 @@ int main(int argc, char **argv)
 			.max_count = s.cfg.policy_max_notification_count,
 			.unlimited_count_allowed = s.cfg.policy_unlimited_count_allowed,
 			.groups = env.policy,
+			.dest = s.dest,
+			.dns_timeout_ms = s.cfg.delivery_dns_timeout_ms,
 		};
 		svc = svc_new(&env);
 		if (!svc) {
@@ -257,6 +273,7 @@ out:
 	nm_free(nm);
 	store_close(store);
 	group_free(s.groups);
+	dest_free(s.dest);
 	log_info("pxtsgw stopped");
 	return rc;
 }
