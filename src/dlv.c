@@ -1357,7 +1357,8 @@ int dlv_start(const struct dlv_config *cfg, struct dlv **out)
 	if (cfg->store && resume_outbox(d) != 0)
 		goto fail;
 	for (unsigned i = 0; i < d->nworkers; i++) {
-		d->workers[i].client = svc_client_new(cfg->timeout_ms, DLV_RECV_MAXLENGTH);
+		d->workers[i].client = svc_client_new(cfg->timeout_ms, DLV_RECV_MAXLENGTH, cfg->dest,
+						      cfg->dns_timeout_ms);
 		if (!d->workers[i].client)
 			goto fail;
 		d->workers[i].d = d;

@@ -172,6 +172,8 @@ int main(int argc, char **argv)
 			.max_age_s = s.cfg.delivery_max_age_s,
 			.retention_s = s.cfg.store_tracking_retention_s,
 			.store = store,
+			.dest = s.dest,
+			.dns_timeout_ms = s.cfg.delivery_dns_timeout_ms,
 		};
 		if (dlv_start(&dc, &dlv) != 0) {
 			log_error("cannot start callback delivery");
