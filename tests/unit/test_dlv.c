@@ -1094,6 +1094,71 @@ static void test_svc_client_send(void **state)
 }
 
 
+/* Credentials in an endpoint: sent (HTTP Basic), kept in the outbox to be
+ * sent after a restart, shown as *** in the tracking records (contract
+ * section 11; /deliveries reads them). */
+static void test_credentials_hidden(void **state)
+{
+	struct srv *s = *state;
+	struct tmpstore t;
+	struct dlv_config c = { .workers = 1, .max_attempts = 1, .backoff_ms = 10,
+				.backoff_max_ms = 10, .timeout_ms = 1000 };
+	struct dlv *d = NULL;
+	struct dlv_status e = { "sip:cred@example.com", TS_BUSY };
+	struct dlv_item it = { .op = DLV_STATUS_CHANGED, .correlator = "CRED", .entries = &e, .n = 1 };
+	struct dlv_health h;
+	char url[128], shown[128], down[128], *json = NULL;
+	int port, lfd = listen_any(&port);
+
+	close(lfd);   /* refused: its row stays in the outbox until stop */
+	snprintf(url, sizeof(url), "http://app:s3cret@127.0.0.1:%d/cb", s->port);
+	snprintf(shown, sizeof(shown), "\"endpoint\":\"http://***@127.0.0.1:%d/cb\"", s->port);
+	snprintf(down, sizeof(down), "http://app:s3cret@127.0.0.1:%d/cb", port);
+	tmpstore_open(&t);
+	c.store = t.s;
+	c.dest = loopback;
+	assert_int_equal(dlv_start(&c, &d), 0);
+	it.endpoint = url;
+	assert_true(dlv_enqueue(d, &it) > 0);
+	wait_idle(d, "CRED", 5000, &h);
+	assert_int_equal(h.delivered, 1);
+	dlv_flush(d);
+	assert_int_equal(store_deliveries_json(t.s, "CRED", &json, NULL), 0);
+	assert_non_null(strstr(json, shown));
+	assert_null(strstr(json, "s3cret"));
+	free(json);
+	pthread_mutex_lock(&s->mu);
+	assert_string_equal(s->auth[s->nlog - 1], "Basic YXBwOnMzY3JldA==");   /* app:s3cret */
+	pthread_mutex_unlock(&s->mu);
+
+	c.max_attempts = 5;
+	c.backoff_ms = c.backoff_max_ms = 60000;
+	dlv_stop(d);
+	assert_int_equal(dlv_start(&c, &d), 0);
+	it.correlator = "CRED2";
+	it.endpoint = down;
+	assert_true(dlv_enqueue(d, &it) > 0);
+	wait_failed_attempts(d, "CRED2", 1);
+	dlv_stop(d);
+	{
+		sqlite3 *db;
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT endpoint FROM outbox", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), down);
+		sqlite3_finalize(st);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM deliveries WHERE endpoint "
+						    "LIKE '%s3cret%'", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 0);
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+	tmpstore_close(&t);
+}
+
 /* A resolver for the names of these tests (no query leaves the process):
  * rebind.test answers what rebind_to says, every time it is asked. */
 static const char *rebind_to[3];
@@ -1277,6 +1342,7 @@ int main(void)
 		cmocka_unit_test(test_svc_detail_add),
 		cmocka_unit_test_setup_teardown(test_svc_client_send, srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_svc_client_destinations, srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_credentials_hidden, srv_setup, srv_teardown),
 	};
 	char why[160];
 	int rc;
