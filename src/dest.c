@@ -742,8 +742,10 @@ enum dest_verdict dest_check(const struct dest *d, const struct dest_url *u, lon
 {
 	struct dest_addrs local, *a = out ? out : &local;
 
-	if (dest_resolve(u, timeout_ms, a, why, cap) != 0)
+	if (dest_resolve(u, timeout_ms, a, why, cap) != 0) {
+		a->n = 0;
 		return DEST_UNRESOLVED;
+	}
 	for (size_t i = 0; i < a->n; i++) {
 		if (!dest_addr_allowed(d, u, (const struct sockaddr *)&a->a[i])) {
 			char txt[INET6_ADDRSTRLEN];

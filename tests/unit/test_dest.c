@@ -70,7 +70,8 @@ static bool gate_open = true;
 static atomic_int fake_calls;
 
 /* app.test -> 10.0.0.5; mixed.test -> 8.8.8.8, 10.0.0.1; public.test ->
- * 8.8.8.8, 2001:4860::8888; v6.test -> fd00::1; slow.test -> 8.8.8.8 after
+ * 8.8.8.8, 2001:4860::8888; many.test -> 33 addresses; dups.test -> 40
+ * times 8.8.8.8; v6.test -> fd00::1; slow.test -> 8.8.8.8 after
  * fake_delay_ms; gate.test -> 8.8.8.8 once the gate is open; anything
  * else: EAI_NONAME (a "localhost" lookup goes to the system). */
 static int fake_lookup(const char *name, const struct addrinfo *hints, struct addrinfo **res)
@@ -89,6 +90,19 @@ static int fake_lookup(const char *name, const struct addrinfo *hints, struct ad
 	} else if (strcmp(name, "public.test") == 0) {
 		list[0] = "8.8.8.8";
 		list[1] = "2001:4860::8888";
+	} else if (strcmp(name, "many.test") == 0 || strcmp(name, "dups.test") == 0) {
+		/* 33 public addresses, or 40 answers of 8.8.8.8 */
+		for (int i = 0; i < 40; i++) {
+			char a[32];
+
+			if (name[0] == 'm' && i == DEST_ADDRS_MAX + 1)
+				break;
+			snprintf(a, sizeof(a), "8.8.8.%d", name[0] == 'm' ? i + 1 : 8);
+			*tail = numeric(a);
+			tail = &(*tail)->ai_next;
+		}
+		*res = head;
+		return 0;
 	} else if (strcmp(name, "v6.test") == 0) {
 		list[0] = "fd00::1";
 	} else if (strcmp(name, "slow.test") == 0) {
@@ -433,6 +447,15 @@ static void test_every_address(void **state)
 	assert_int_equal(ntohs(((struct sockaddr_in *)&a.a[0])->sin_port), 8080);
 	assert_int_equal(a.a[1].ss_family, AF_INET6);
 	assert_int_equal(ntohs(((struct sockaddr_in6 *)&a.a[1])->sin6_port), 8080);
+
+	/* more addresses than are kept: refused as not resolved; duplicates count once */
+	parse_ok("http://many.test/", &u);
+	assert_int_equal(dest_check(NULL, &u, 1000, &a, why, sizeof(why)), DEST_UNRESOLVED);
+	assert_string_equal(why, "more than 32 addresses");
+	assert_int_equal(a.n, 0);
+	parse_ok("http://dups.test/", &u);
+	assert_int_equal(dest_check(NULL, &u, 1000, &a, why, sizeof(why)), DEST_ALLOWED);
+	assert_int_equal(a.n, 1);
 
 	parse_ok("http://mixed.test/", &u);
 	assert_int_equal(dest_check(NULL, &u, 1000, &a, why, sizeof(why)), DEST_REFUSED);
