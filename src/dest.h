@@ -46,6 +46,8 @@
 #define DEST_ADDRS_MAX 32       /* addresses of one name; more are refused */
 #define DEST_ENTRIES_MAX 64     /* entries of delivery.allowed-endpoints */
 #define DEST_LOOKUPS_MAX 64     /* name lookups running at once, those given up included */
+#define DEST_DNS_TIMEOUT_MS 2000 /* a lookup's time limit when none is given
+				  * (delivery.dns-timeout-ms has the same default) */
 
 struct dest;
 

@@ -15,8 +15,6 @@
 #include "dest.h"
 #include "log.h"
 
-#define DNS_TIMEOUT_MS_DEFAULT 2000
-
 /* --- preparing (HTTP thread) --------------------------------------------- */
 
 int64_t nm_time_ms(const struct nm_time *t)
@@ -212,7 +210,7 @@ int nm_check_endpoint(const struct nm_start *s, const struct nm_policy *pol, str
 {
 	struct dest_url u;
 	char why[160], var[FAULT_VAR_MAX], shown[ENDPOINT_MAX];
-	long timeout = pol->dns_timeout_ms > 0 ? pol->dns_timeout_ms : DNS_TIMEOUT_MS_DEFAULT;
+	long timeout = pol->dns_timeout_ms > 0 ? pol->dns_timeout_ms : DEST_DNS_TIMEOUT_MS;
 	enum dest_verdict v;
 
 	if (dest_url_parse(s->endpoint, &u) != 0) {

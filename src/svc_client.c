@@ -54,7 +54,6 @@
 
 #include "dest.h"
 
-#define DNS_TIMEOUT_MS_DEFAULT 2000
 #define TLS_UNSUPPORTED "tls: not supported by this build (gSOAP without OpenSSL)"
 
 struct svc_client {
@@ -284,7 +283,7 @@ static SOAP_SOCKET open_checked(struct soap *soap, const char *endpoint, const c
 	struct dest_addrs a;
 	char why[160], detail[sizeof(c->open_detail)];
 	int64_t deadline = c->timeout_ms > 0 ? mono_ms() + c->timeout_ms : 0;
-	long dns = c->dns_timeout_ms > 0 ? c->dns_timeout_ms : DNS_TIMEOUT_MS_DEFAULT;
+	long dns = c->dns_timeout_ms > 0 ? c->dns_timeout_ms : DEST_DNS_TIMEOUT_MS;
 	int err = 0;
 
 	(void)host;
