@@ -59,10 +59,13 @@ sip:team@groups.example  sip:alice@example.com sip:bob@example.com sip:carol@exa
 GEOF
 
 echo "demo: starting pxtsgw on http://127.0.0.1:$HTTP_PORT (log: $DIR/pxtsgw.log)"
+# callbacks to this machine (127.0.0.0/8) are refused unless allowed: the
+# demo allows them, so a callback endpoint on localhost can be tried
 "$repo/bin/pxtsgw" -c "$repo/deploy/pxtsgw.conf" \
 	-o http.listen="127.0.0.1:$HTTP_PORT" -o sip.listen="127.0.0.1:$GW_SIP_PORT" \
 	-o sip.presence-server="sip:127.0.0.1:$SIP_PORT" -o store.path="$DIR/pxtsgw.db" \
-	-o group.file="$DIR/groups.txt" >"$DIR/pxtsgw.log" 2>&1 &
+	-o group.file="$DIR/groups.txt" -o delivery.allowed-endpoints=127.0.0.0/8 \
+	>"$DIR/pxtsgw.log" 2>&1 &
 GW_PID=$!
 if ! wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/health"; then
 	echo "demo: pxtsgw did not become healthy:" >&2

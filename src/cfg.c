@@ -11,6 +11,7 @@
  */
 #include "cfg.h"
 
+#include "dest.h"
 #include "textfile.h"
 
 #include <errno.h>
@@ -44,7 +45,8 @@ struct cfg_key {
 };
 
 static cfg_check_h check_http_listen, check_sip_listen, check_presence_server,
-	check_watcher_uri, check_tel_domain, check_nonempty, check_user;
+	check_watcher_uri, check_tel_domain, check_nonempty, check_user,
+	check_allowed_endpoints;
 
 #define FIELD(f) .off = offsetof(struct cfg, f), .size = sizeof(((struct cfg *)0)->f)
 
@@ -233,6 +235,28 @@ static const struct cfg_key cfg_keys[] = {
 	  .help = "Oldest a callback may be (from when it was accepted) for "
 		  "another attempt, in seconds; an older one is recorded as "
 		  "failed ('expired after N s'), also after a restart." },
+	{ .name = "delivery.allowed-endpoints", .type = CFG_STRING, .def = "",
+	  FIELD(delivery_allowed_endpoints), .check = check_allowed_endpoints,
+	  .help = "Callback destinations allowed beyond public unicast "
+		  "addresses, a comma list of: CIDR blocks (10.1.0.0/16, "
+		  "fd00::/8; an address alone is that one address), host names "
+		  "(app.internal: the endpoint's host, case-blind, allows every "
+		  "address it resolves to) and host:port (app.internal:8080, "
+		  "[::1]:8080; 80 or 443 when the URL has no port). Every "
+		  "address an endpoint's host resolves to must be allowed, at "
+		  "startNotification (else POL0001) and at each connect. Refused "
+		  "unless listed: 0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, "
+		  "127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, 192.0.0.0/24, "
+		  "192.168.0.0/16, 198.18.0.0/15, 224.0.0.0/3, ::, ::1, "
+		  "fc00::/7, fe80::/10, ff00::/8 and the IPv4-mapped, "
+		  "IPv4-compatible, NAT64 and 6to4 forms of those IPv4 "
+		  "addresses. Empty: public unicast addresses only." },
+	{ .name = "delivery.dns-timeout-ms", .type = CFG_INT, .def = "2000",
+	  FIELD(delivery_dns_timeout_ms), .min = 100, .max = 60000,
+	  .help = "Time limit of the DNS lookup of a callback endpoint's host "
+		  "name, in milliseconds: at startNotification, where a name "
+		  "that does not resolve in time gives POL0001, and before each "
+		  "connect, within delivery.timeout-ms." },
 
 	{ .name = "store.path", .type = CFG_STRING, .def = "pxtsgw.db",
 	  FIELD(store_path), .check = check_nonempty,
@@ -508,6 +532,11 @@ static int check_tel_domain(const char *v, char *why, size_t cap)
 	return 0;
 }
 
+static int check_allowed_endpoints(const char *v, char *why, size_t cap)
+{
+	return dest_new(v, NULL, why, cap);
+}
+
 static int check_nonempty(const char *v, char *why, size_t cap)
 {
 	if (!*v) {
@@ -633,7 +662,7 @@ static int parse_list(const char *v, char *out, size_t outcap, char *why, size_t
 static int set_value(struct cfg *c, const struct cfg_key *k, const char *value,
 		     size_t vlen, char *err, size_t cap)
 {
-	char buf[CFG_STR_MAX], why[160];
+	char buf[CFG_LINE_MAX + 1], why[160];
 	char *field = (char *)c + k->off;
 
 	why[0] = '\0';

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #define CFG_STR_MAX 512
+#define CFG_ENDPOINTS_MAX 2048   /* delivery.allowed-endpoints */
 
 struct cfg {
 	/* http */
@@ -62,6 +63,8 @@ struct cfg {
 	long delivery_timeout_ms;            /* delivery.timeout-ms */
 	long delivery_workers;               /* delivery.workers */
 	long delivery_max_age_s;             /* delivery.max-age-s */
+	char delivery_allowed_endpoints[CFG_ENDPOINTS_MAX]; /* delivery.allowed-endpoints ("" = none) */
+	long delivery_dns_timeout_ms;        /* delivery.dns-timeout-ms */
 	/* store, log */
 	char store_path[CFG_STR_MAX];        /* store.path */
 	long store_tracking_retention_s;     /* store.tracking-retention-s */

@@ -81,6 +81,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dest.h"
 #include "log.h"
 #include "sbuf.h"
 #include "store.h"
@@ -119,6 +120,7 @@ struct job {
 	uint64_t id;
 	enum dlv_op op;
 	char *endpoint;
+	char *shown;                            /* endpoint with credentials as *** (logs, records) */
 	char *correlator;
 	struct svc_callback *cb;                /* the request, prepared once */
 	int attempts;                           /* made so far */
@@ -283,6 +285,7 @@ static void job_free(struct job *j)
 		return;
 	svc_callback_free(j->cb);
 	free(j->endpoint);
+	free(j->shown);
 	free(j->correlator);
 	free(j);
 }
@@ -299,6 +302,8 @@ static struct job *job_new(const char *endpoint, const struct svc_callback_data 
 	j->op = c->op;
 	j->correlator = dup_or_null(c->correlator, &ok);
 	j->endpoint = dup_or_null(endpoint, &ok);
+	if (endpoint && !(j->shown = dest_redact_dup(endpoint)))
+		ok = false;
 	if (!ok || !(j->cb = svc_callback_new(c))) {
 		job_free(j);
 		return NULL;
@@ -869,7 +874,7 @@ static struct store_op track_op(const struct job *j, int kind, int64_t now)
 {
 	return (struct store_op){
 		.kind = STORE_OP_TRACK, .delivery = j->id, .attempt = j->attempts,
-		.event = event_names[j->op][kind], .correlator = j->correlator, .endpoint = j->endpoint,
+		.event = event_names[j->op][kind], .correlator = j->correlator, .endpoint = j->shown,
 		.detail = j->ok ? NULL : j->detail, .delivered = j->ok, .time_ms = now,
 	};
 }
@@ -1022,13 +1027,13 @@ static void settle(struct dlv *d, struct corr *c, struct job *j, bool attempted,
 			if (!c->failing || log_get_level() >= LOG_DEBUG)
 				note_set(nt, c->failing ? LOG_DEBUG : LOG_WARN,
 					 "dlv: %s for correlator %s to %s failed: %s (attempt %d of %ld)",
-					 op, j->correlator, j->endpoint, j->detail, j->attempts,
+					 op, j->correlator, j->shown, j->detail, j->attempts,
 					 d->cfg.max_attempts);
 			c->failing = true;
 		} else if (c->failing) {
 			c->failing = false;
 			note_set(nt, LOG_INFO, "dlv: %s for correlator %s delivered to %s again (attempt %d)",
-				 op, j->correlator, j->endpoint, j->attempts);
+				 op, j->correlator, j->shown, j->attempts);
 		}
 	}
 	if (finished) {
@@ -1038,7 +1043,7 @@ static void settle(struct dlv *d, struct corr *c, struct job *j, bool attempted,
 		} else {
 			c->h.failed++;
 			note_set(nt, LOG_WARN, "dlv: %s for correlator %s to %s given up after %d attempts: %s",
-				 op, j->correlator, j->endpoint, j->attempts, j->detail);
+				 op, j->correlator, j->shown, j->attempts, j->detail);
 		}
 		c->h.queued--;
 		c->head = j->next;
@@ -1357,7 +1362,8 @@ int dlv_start(const struct dlv_config *cfg, struct dlv **out)
 	if (cfg->store && resume_outbox(d) != 0)
 		goto fail;
 	for (unsigned i = 0; i < d->nworkers; i++) {
-		d->workers[i].client = svc_client_new(cfg->timeout_ms, DLV_RECV_MAXLENGTH);
+		d->workers[i].client = svc_client_new(cfg->timeout_ms, DLV_RECV_MAXLENGTH, cfg->dest,
+						      cfg->dns_timeout_ms);
 		if (!d->workers[i].client)
 			goto fail;
 		d->workers[i].d = d;

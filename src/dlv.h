@@ -35,6 +35,7 @@
 #include "ts.h"
 
 struct store;
+struct dest;
 
 enum dlv_op { DLV_STATUS_NOTIFICATION, DLV_STATUS_CHANGED, DLV_STATUS_ERROR, DLV_STATUS_END };
 
@@ -67,6 +68,9 @@ struct dlv_config {
 	long retention_s;           /* store.tracking-retention-s: tracking
 				     * records older are pruned; 0 = 604800 */
 	struct store *store;        /* outbox and tracking records; NULL = metrics only */
+	const struct dest *dest;    /* delivery.allowed-endpoints, checked at every
+				     * connect (NULL: the default refusals only) */
+	long dns_timeout_ms;        /* delivery.dns-timeout-ms (0: 2000) */
 };
 
 struct dlv;

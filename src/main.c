@@ -24,6 +24,7 @@
 
 #include "auth.h"
 #include "cfg.h"
+#include "dest.h"
 #include "dlv.h"
 #include "front.h"
 #include "group.h"
@@ -53,6 +54,7 @@ struct setup {
 	struct pstat_rules rules;
 	struct group_set *groups;
 	struct auth *auth;          /* NULL: no auth.users-file, no authentication */
+	struct dest *dest;          /* delivery.allowed-endpoints */
 };
 
 static int load_setup(struct setup *s, const char *file, char **opts, int nopts, char *err, size_t cap)
@@ -70,6 +72,10 @@ static int load_setup(struct setup *s, const char *file, char **opts, int nopts,
 	if (pstat_rules_parse(&s->rules, s->cfg.status_busy_activities) != 0) {
 		snprintf(err, cap, "invalid value for key 'status.busy-activities'");
 		return -1;
+	}
+	if (dest_new(s->cfg.delivery_allowed_endpoints, &s->dest, e, sizeof(e)) != 0) {
+		snprintf(err, cap, "invalid value for key 'delivery.allowed-endpoints': %s", e);
+		return -1;      /* not reached: cfg checked it */
 	}
 	if (group_load(s->cfg.group_file, &s->groups, e, sizeof(e)) != 0) {
 		snprintf(err, cap, "key 'group.file': %s", e);
@@ -189,6 +195,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pxtsgw: configuration error: %s\n", err);
 		group_free(s.groups);
 		auth_free(s.auth);
+		dest_free(s.dest);
 		free(opts);
 		return 1;
 	}
@@ -197,6 +204,7 @@ int main(int argc, char **argv)
 		printf("configuration OK\n");
 		group_free(s.groups);
 		auth_free(s.auth);
+		dest_free(s.dest);
 		return 0;
 	}
 
@@ -212,6 +220,12 @@ int main(int argc, char **argv)
 	log_set_level((enum log_level)log_level_parse(s.cfg.log_level));
 	log_info("pxtsgw %s starting (groups: %zu)", PXTSGW_VERSION, group_count(s.groups));
 	log_auth(&s);
+	if (dest_entries(s.dest) > 0)
+		log_info("callbacks may go to public unicast addresses and to %s",
+			 s.cfg.delivery_allowed_endpoints);
+	else
+		log_info("callbacks may go to public unicast addresses only "
+			 "(delivery.allowed-endpoints is empty)");
 
 	if (store_open(s.cfg.store_path, &store, err, sizeof(err)) != 0) {
 		log_error("store: %s", err);
@@ -227,6 +241,8 @@ int main(int argc, char **argv)
 			.max_age_s = s.cfg.delivery_max_age_s,
 			.retention_s = s.cfg.store_tracking_retention_s,
 			.store = store,
+			.dest = s.dest,
+			.dns_timeout_ms = s.cfg.delivery_dns_timeout_ms,
 		};
 		if (dlv_start(&dc, &dlv) != 0) {
 			log_error("cannot start callback delivery");
@@ -288,6 +304,8 @@ int main(int argc, char **argv)
 			.max_count = s.cfg.policy_max_notification_count,
 			.unlimited_count_allowed = s.cfg.policy_unlimited_count_allowed,
 			.groups = env.policy,
+			.dest = s.dest,
+			.dns_timeout_ms = s.cfg.delivery_dns_timeout_ms,
 		};
 		svc = svc_new(&env);
 		if (!svc) {
@@ -333,6 +351,7 @@ out:
 	store_close(store);
 	group_free(s.groups);
 	auth_free(s.auth);
+	dest_free(s.dest);
 	log_info("pxtsgw stopped");
 	return rc;
 }

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "dest.h"
 #include "dlv.h"
 #include "log.h"
 #include "sbuf.h"
@@ -367,8 +368,11 @@ static void start_finish(struct nmn *n, const struct fault *f)
 				nm->nrunning++;
 				notif_start(n->notif, now);
 				pthread_mutex_unlock(&nm->lock);
+				char shown[ENDPOINT_MAX];
+
+				dest_redact(n->endpoint, shown, sizeof(shown));
 				log_info("nm: notification %s started: %zu address(es), endpoint %s",
-					 n->correlator, n->naddr, n->endpoint);
+					 n->correlator, n->naddr, shown);
 			}
 		}
 	} else {
@@ -779,7 +783,7 @@ static void list_on_sip(struct watch *w, void *arg)
 	struct listing *l = arg;
 	struct nm *nm = l->nm;
 	struct sbuf *b = &l->b;
-	char when[32];
+	char when[32], shown[ENDPOINT_MAX];
 
 	(void)w;
 	pthread_mutex_lock(&nm->lock);
@@ -799,7 +803,8 @@ static void list_on_sip(struct watch *w, void *arg)
 		sbuf_puts(b, "{\"correlator\":");
 		sbuf_json_cstr(b, n->correlator);
 		sbuf_puts(b, ",\"endpoint\":");
-		sbuf_json_cstr(b, n->endpoint);
+		dest_redact(n->endpoint, shown, sizeof(shown));   /* credentials as *** */
+		sbuf_json_cstr(b, shown);
 		sbuf_printf(b, ",\"restored\":%s", n->restored ? "true" : "false");
 		sbuf_puts(b, ",\"addresses\":[");
 		for (size_t i = 0; i < n->naddr; i++) {

@@ -25,6 +25,7 @@
 
 struct watch;
 struct dlv;
+struct dest;
 
 /* Policies of contract section 8 that startNotification checks. */
 struct nm_policy {
@@ -35,6 +36,9 @@ struct nm_policy {
 	long max_count;                 /* policy.max-notification-count */
 	bool unlimited_count_allowed;   /* policy.unlimited-count-allowed */
 	struct group_policy groups;     /* group support and nesting */
+	/* callback destinations (contract section 11), nm_check_endpoint */
+	const struct dest *dest;        /* delivery.allowed-endpoints (NULL: none) */
+	long dns_timeout_ms;            /* delivery.dns-timeout-ms (0: 2000) */
 };
 
 /* Parlay X TimeMetrics, in the order of the common types. */
@@ -71,6 +75,15 @@ struct nm_start *nm_prepare(const struct nm_request *req, const struct nm_policy
 			    const struct group_set *groups, const char *tel_domain,
 			    enum notif_style style, struct fault *f);
 void nm_start_free(struct nm_start *s);   /* NULL is fine */
+
+/* The callback destination check of contract section 11 for a prepared
+ * start: its endpoint's host is resolved and every address must be
+ * allowed (pol->dest). Returns 0, or -1 with POL0001 "callback endpoint
+ * not allowed: <host as written>" for a refused endpoint or one whose
+ * host does not resolve within pol->dns_timeout_ms. A host name blocks the
+ * calling thread up to that long: call it on the HTTP thread, after
+ * nm_prepare and before nm_start_async, never on the SIP thread. */
+int nm_check_endpoint(const struct nm_start *s, const struct nm_policy *pol, struct fault *f);
 
 /* For tests: what nm_prepare decided. */
 const struct notif_params *nm_start_params(const struct nm_start *s);

@@ -1,7 +1,8 @@
 /*
  * nmreq.c - startNotification / endNotification requests: the contract's
  * checks and policies (sections 5, 6, 8), group expansion and address
- * mapping. Pure: runs on the HTTP thread, touches no SIP state.
+ * mapping. Pure: runs on the HTTP thread, touches no SIP state;
+ * nm_check_endpoint may wait for a DNS answer (on that HTTP thread).
  */
 #include "nm_int.h"
 
@@ -11,6 +12,8 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "dest.h"
+#include "log.h"
 
 /* --- preparing (HTTP thread) --------------------------------------------- */
 
@@ -45,9 +48,10 @@ void nm_start_free(struct nm_start *s)
 	free(s);
 }
 
-/* An absolute http or https URL with a host. */
+/* An absolute http or https URL with a host (and a valid port). */
 static bool endpoint_ok(const char *e)
 {
+	struct dest_url u;
 	const char *h;
 
 	if (!e || strlen(e) >= ENDPOINT_MAX)
@@ -63,7 +67,7 @@ static bool endpoint_ok(const char *e)
 	for (const char *p = e; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
 			return false;
-	return true;
+	return dest_url_parse(e, &u) == 0;
 }
 
 static bool correlator_ok(const char *c)
@@ -200,6 +204,28 @@ oom:
 	nm_start_free(s);
 	fault_set(f, SVC0001, "out of memory", NULL);
 	return NULL;
+}
+
+int nm_check_endpoint(const struct nm_start *s, const struct nm_policy *pol, struct fault *f)
+{
+	struct dest_url u;
+	char why[160], var[FAULT_VAR_MAX], shown[ENDPOINT_MAX];
+	long timeout = pol->dns_timeout_ms > 0 ? pol->dns_timeout_ms : DEST_DNS_TIMEOUT_MS;
+	enum dest_verdict v;
+
+	if (dest_url_parse(s->endpoint, &u) != 0) {
+		fault_set(f, SVC0002, "reference.endpoint", NULL);   /* nm_prepare checked it */
+		return -1;
+	}
+	v = dest_check(pol->dest, &u, timeout, NULL, why, sizeof(why));
+	if (v == DEST_ALLOWED)
+		return 0;
+	dest_redact(s->endpoint, shown, sizeof(shown));
+	log_info("nm: startNotification %s refused: callback endpoint %s %s: %s", s->correlator, shown,
+		 v == DEST_REFUSED ? "not allowed" : "does not resolve", why);
+	snprintf(var, sizeof(var), "callback endpoint not allowed: %s", u.host);
+	fault_set(f, POL0001, var, NULL);
+	return -1;
 }
 
 const struct notif_params *nm_start_params(const struct nm_start *s) { return &s->params; }

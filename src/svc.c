@@ -609,6 +609,13 @@ int __tsnms__startNotification(struct soap *soap, struct tsnml__startNotificatio
 	ns = nm_prepare(&r, &c->s->pol, c->s->env.groups, c->s->env.tel_domain, c->s->style, &f);
 	if (!ns)
 		return send_fault(soap, &f);
+	/* the endpoint's destination (contract section 11), here on the HTTP
+	 * thread: its DNS lookup may take up to delivery.dns-timeout-ms and
+	 * must never hold up the SIP thread; refused, nothing is created */
+	if (nm_check_endpoint(ns, &c->s->pol, &f) != 0) {
+		nm_start_free(ns);
+		return send_fault(soap, &f);
+	}
 	return defer(soap, c, OP_START_NOTIFICATION, NULL, ns, NULL);
 }
 

@@ -18,23 +18,50 @@
  * closed, so a half-read answer never pollutes the next call. The request
  * is only read while it is sent: a callback can be sent by any client,
  * though by one at a time.
+ *
+ * Destinations (contract section 11): gSOAP opens connections through
+ * soap->fopen, which is ours (open_checked): it resolves the endpoint's
+ * host itself (dest_check: address literals and numeric forms as they
+ * are, names with the DNS time limit), refuses the connection when any
+ * address is not allowed ("endpoint not allowed"), and connects to
+ * exactly the addresses it checked, never looking the name up again. A
+ * kept-alive connection is reused only for the same host and port, so it
+ * goes to an address checked when it was opened. gSOAP's C stubs do not
+ * follow redirects: a 3xx answer is a failed attempt. gSOAP takes
+ * user:password@ from the URL (percent-decoded) as soap->userid/passwd
+ * and sends them as HTTP Basic; they are cleared before every call, so
+ * they never go to another endpoint. This build of gSOAP has no TLS: an
+ * https endpoint fails with "tls: ..." rather than going out in clear.
  */
 #include "svc_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "soapH.h"
+
+#include "dest.h"
+
+#define TLS_UNSUPPORTED "tls: not supported by this build (gSOAP without OpenSSL)"
 
 struct svc_client {
 	struct soap *soap;
 	long timeout_ms;
+	const struct dest *dest;
+	long dns_timeout_ms;
+	char open_detail[512];      /* why open_checked refused, or "" */
 };
 
 struct svc_callback {
@@ -178,7 +205,118 @@ struct svc_callback *svc_callback_new(const struct svc_callback_data *data)
 
 /* --- clients ------------------------------------------------------------------ */
 
-struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes)
+/* --- connections: only to checked addresses ------------------------------------ */
+
+/* A failed open: the detail for the attempt (NULL: classify reads errnum). */
+static SOAP_SOCKET open_failed(struct soap *soap, struct svc_client *c, int err, const char *detail)
+{
+	if (detail)
+		snprintf(c->open_detail, sizeof(c->open_detail), "%s", detail);
+	soap->errnum = err;
+	soap_set_receiver_error(soap, err ? strerror(err) : detail, "connect failed in open_checked()",
+				SOAP_TCP_ERROR);
+	return SOAP_INVALID_SOCKET;
+}
+
+/* Connects to sa, waiting until deadline (monotonic ms; 0: no limit).
+ * Returns the socket, or -1 with *err. */
+static int connect_one(const struct sockaddr_storage *sa, socklen_t len, int64_t deadline,
+		       bool stay_nonblocking, int *err)
+{
+	int sk = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+
+	if (sk < 0) {
+		*err = errno;
+		return -1;
+	}
+	if (connect(sk, (const struct sockaddr *)sa, len) != 0) {
+		socklen_t elen = sizeof(*err);
+
+		if (errno != EINPROGRESS) {
+			*err = errno;
+			close(sk);
+			return -1;
+		}
+		for (;;) {
+			struct pollfd pfd = { .fd = sk, .events = POLLOUT };
+			int64_t left = deadline ? deadline - mono_ms() : -1;
+			int r;
+
+			if (deadline && left <= 0) {
+				*err = ETIMEDOUT;
+				close(sk);
+				return -1;
+			}
+			r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+			if (r > 0)
+				break;
+			if (r < 0 && errno != EINTR) {
+				*err = errno;
+				close(sk);
+				return -1;
+			}
+		}
+		*err = 0;
+		if (getsockopt(sk, SOL_SOCKET, SO_ERROR, err, &elen) != 0)
+			*err = errno;
+		if (*err) {
+			close(sk);
+			return -1;
+		}
+	}
+	setsockopt(sk, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* as gSOAP's own connect leaves it: non-blocking when it waits with
+	 * timeouts, blocking otherwise */
+	if (!stay_nonblocking)
+		fcntl(sk, F_SETFL, fcntl(sk, F_GETFL) & ~O_NONBLOCK);
+	*err = 0;
+	return sk;
+}
+
+/* soap->fopen: resolve, check every address (contract section 11), then
+ * connect to one of exactly those addresses. gSOAP's own parse of the
+ * endpoint (host, port) is not used: the URL is read by dest. */
+static SOAP_SOCKET open_checked(struct soap *soap, const char *endpoint, const char *host, int port)
+{
+	struct svc_client *c = soap->user;
+	struct dest_url u;
+	struct dest_addrs a;
+	char why[160], detail[sizeof(c->open_detail)];
+	int64_t deadline = c->timeout_ms > 0 ? mono_ms() + c->timeout_ms : 0;
+	long dns = c->dns_timeout_ms > 0 ? c->dns_timeout_ms : DEST_DNS_TIMEOUT_MS;
+	int err = 0;
+
+	(void)host;
+	(void)port;
+	if (dest_url_parse(endpoint, &u) != 0)
+		return open_failed(soap, c, 0, "invalid endpoint URL");
+	if (c->timeout_ms > 0 && c->timeout_ms < dns)
+		dns = c->timeout_ms;
+	switch (dest_check(c->dest, &u, dns, &a, why, sizeof(why))) {
+	case DEST_ALLOWED:
+		break;
+	case DEST_REFUSED:
+		return open_failed(soap, c, 0, "endpoint not allowed");
+	case DEST_UNRESOLVED:
+		snprintf(detail, sizeof(detail), "host not found: %s: %s", u.host, why);
+		return open_failed(soap, c, 0, detail);
+	}
+	if (u.https)
+		return open_failed(soap, c, 0, TLS_UNSUPPORTED);
+	for (size_t i = 0; i < a.n; i++) {
+		int sk = connect_one(&a.a[i], a.len[i], deadline,
+				     soap->send_timeout || soap->recv_timeout, &err);
+
+		if (sk >= 0)
+			return sk;
+		if (err == ETIMEDOUT)
+			break;          /* the attempt's time is up */
+	}
+	return open_failed(soap, c, err ? err : ECONNREFUSED, NULL);
+}
+
+struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes,
+				  const struct dest *dest, long dns_timeout_ms)
 {
 	struct svc_client *c = calloc(1, sizeof(*c));
 
@@ -191,7 +329,11 @@ struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes)
 	}
 	c->soap->socket_flags = MSG_NOSIGNAL;
 	c->soap->recv_maxlength = max_answer_bytes;
+	c->soap->user = c;
+	c->soap->fopen = open_checked;
 	c->timeout_ms = timeout_ms;
+	c->dest = dest;
+	c->dns_timeout_ms = dns_timeout_ms;
 	return c;
 }
 
@@ -241,13 +383,6 @@ void svc_detail_add(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-static bool host_lookup_failed(struct soap *soap)
-{
-	const char *s = soap->fault ? soap_fault_detail(soap) : NULL;
-
-	return s && strstr(s, "host by name") != NULL;
-}
-
 /* Why an attempt failed, in the contract's words (section 9a). */
 static void classify(struct soap *soap, int rc, int64_t elapsed, long timeout_ms,
 		     char *out, size_t cap)
@@ -288,8 +423,6 @@ static void classify(struct soap *soap, int rc, int64_t elapsed, long timeout_ms
 			snprintf(out, cap, "host unreachable");
 		else if (e == ENETUNREACH)
 			snprintf(out, cap, "network unreachable");
-		else if (host_lookup_failed(soap))
-			snprintf(out, cap, "host not found: %s", what ? what : "?");
 		else if (e)
 			snprintf(out, cap, "network error: %s", strerror(e));
 		else
@@ -325,8 +458,22 @@ bool svc_client_send(struct svc_client *c, const char *endpoint, const struct sv
 	set_timeout(&soap->send_timeout, c->timeout_ms);
 	set_timeout(&soap->recv_timeout, c->timeout_ms);
 	set_timeout(&soap->transfer_timeout, c->timeout_ms);
+	if (cap > 0)
+		detail[0] = '\0';
+	if (strncasecmp(endpoint, "https:", 6) == 0) {
+		/* checked before gSOAP sees it: this gSOAP (no OpenSSL) would
+		 * reuse a kept-alive connection to the same host and port, or
+		 * connect to port 80, and send the callback in clear */
+		svc_detail_add(detail, cap, TLS_UNSUPPORTED);
+		return false;
+	}
 	soap->status = 0;
 	soap->errnum = 0;
+	c->open_detail[0] = '\0';
+	/* gSOAP sets these from the URL's user:password@ and keeps them until
+	 * soap_end: never carry one endpoint's credentials to another */
+	soap->userid = NULL;
+	soap->passwd = NULL;
 	switch (req->op) {
 	case DLV_STATUS_NOTIFICATION: {
 		struct tsnl__statusNotificationResponse r;
@@ -358,8 +505,12 @@ bool svc_client_send(struct svc_client *c, const char *endpoint, const struct sv
 	ok = rc == SOAP_OK || (soap->status >= 200 && soap->status <= 299 && !soap_soap_error_check(rc));
 	if (cap > 0)
 		detail[0] = '\0';
-	if (!ok && cap > 0)
-		classify(soap, rc, mono_ms() - t0, c->timeout_ms, detail, cap);
+	if (!ok && cap > 0) {
+		if (c->open_detail[0])
+			svc_detail_add(detail, cap, c->open_detail);
+		else
+			classify(soap, rc, mono_ms() - t0, c->timeout_ms, detail, cap);
+	}
 	if (rc != SOAP_OK)
 		soap_force_closesock(soap);
 	soap_destroy(soap);

@@ -42,18 +42,27 @@ struct svc_callback *svc_callback_new(const struct svc_callback_data *data);
 void svc_callback_free(struct svc_callback *cb);
 
 /* A client: one per sending thread (not shared), keeps its HTTP keep-alive
- * connection across calls. timeout_ms bounds connecting, sending and
- * receiving (0: no limit); an answer longer than max_answer_bytes is not
- * read. NULL when memory is short. svc_client_free(NULL) is fine. */
+ * connection across calls. timeout_ms bounds connecting (the DNS lookup
+ * included), sending and receiving (0: no limit); an answer longer than
+ * max_answer_bytes is not read. Every connection it opens goes to an
+ * address it resolved itself and checked against dest (contract section
+ * 11; NULL: the default refusals only): a refused address is not
+ * contacted. dns_timeout_ms (0: 2000) limits the lookup of a host name.
+ * NULL when memory is short. svc_client_free(NULL) is fine. */
 struct svc_client;
-struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes);
+struct dest;
+struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes,
+				  const struct dest *dest, long dns_timeout_ms);
 void svc_client_free(struct svc_client *c);
 
 /* One attempt: sends cb to endpoint. true when delivered (any 2xx answer
  * without a SOAP fault; detail ""). Else false, and detail (cap bytes,
- * NUL-terminated) says why in the contract's words (section 9a): "HTTP
- * 500", "HTTP 500: SOAP-ENV:Server <faultstring>", "connection refused",
- * "timeout", "connection closed", "host not found: ...", ... After a
+ * NUL-terminated) says why in the contract's words (sections 9a, 11):
+ * "HTTP 500", "HTTP 500: SOAP-ENV:Server <faultstring>", "connection
+ * refused", "timeout", "connection closed", "host not found: ...",
+ * "endpoint not allowed", "tls: ...", ... A redirect is not followed (it
+ * is "HTTP 302" and so on). Credentials in the URL (user:password@,
+ * percent-decoded) go as HTTP Basic to that endpoint only. After a
  * failure the connection is closed. */
 bool svc_client_send(struct svc_client *c, const char *endpoint, const struct svc_callback *cb,
 		     char *detail, size_t cap);

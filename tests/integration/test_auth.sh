@@ -105,7 +105,7 @@ assert_eq "/notifications of an admin: 200" 200 "$(get notifications -u 'ops:pw 
 
 # --- a malformed users file stops start-up -------------------------------------------
 printf 'app1:%s\napp1:%s\n' "$(openssl passwd -6 -salt a x)" "$(openssl passwd -6 -salt b y)" >"$RUN_DIR/users.dup"
-"$PXTSGW_BIN" -t -o auth.users-file="$RUN_DIR/users.dup" >"$RUN_DIR/dup.out" 2>"$RUN_DIR/dup.err"
+"${PXTSGW_BIN:-$REPO_ROOT/build/asan/pxtsgw}" -t -o auth.users-file="$RUN_DIR/users.dup" >"$RUN_DIR/dup.out" 2>"$RUN_DIR/dup.err"
 assert_eq "a users file with a name twice: -t exits 1" 1 "$?"
 assert_contains "the message names the file and the line" "$RUN_DIR/users.dup:2" "$(cat "$RUN_DIR/dup.err")"
 

@@ -130,6 +130,15 @@ expect_error bad-bool "'policy.group-support'" -t -o policy.group-support=maybe
 expect_error bad-int "'delivery.timeout-ms'" -t -o delivery.timeout-ms=5s
 expect_error bad-listen "'http.listen'" -t -o http.listen=127.0.0.1:99999
 expect_error bad-rule "'delivery.backoff-max-ms'" -t -o delivery.backoff-ms=5000 -o delivery.backoff-max-ms=1000
+expect_error bad-allowed-endpoints "invalid value '127.0.0.0/33' for key 'delivery.allowed-endpoints'" \
+	-t -o delivery.allowed-endpoints=127.0.0.0/33
+expect_error bad-allowed-endpoints-start "key 'delivery.allowed-endpoints': item '127.1'" \
+	-o "delivery.allowed-endpoints=10.0.0.0/8, 127.1"
+printf 'delivery.allowed-endpoints = localhost:8080, a..b\n' >"$RUN_DIR/bad-endpoints.conf"
+expect_error bad-allowed-endpoints-file "bad-endpoints.conf:1: invalid value 'localhost:8080, a..b' for key 'delivery.allowed-endpoints': item 'a..b'" \
+	-t -c "$RUN_DIR/bad-endpoints.conf"
+run_cmd t-allowed-endpoints "$BIN" -t -o "delivery.allowed-endpoints=127.0.0.0/8, ::1, localhost:8080, [::1]:9, fd00::/8"
+assert_eq "-t with an allow list of every kind of entry: exit 0" 0 "$RC"
 printf 'log.level = info\nsip.transport = sctp\n' >"$RUN_DIR/bad-value.conf"
 expect_error bad-value-file "bad-value.conf:2: invalid value 'sctp' for key 'sip.transport'" -t -c "$RUN_DIR/bad-value.conf"
 printf 'http.threads\n' >"$RUN_DIR/no-equals.conf"

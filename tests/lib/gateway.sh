@@ -6,8 +6,11 @@
 #       Starts $PXTSGW_BIN (default: build/asan/pxtsgw if built, else
 #       bin/pxtsgw) on free HTTP and SIP ports, pointed at the presence
 #       server 127.0.0.1:KAM_PORT, store in RUN_DIR/pxtsgw.db, log in
-#       RUN_DIR/pxtsgw.log; extra -o options are passed on. Waits until
-#       /health answers 200. Sets GW_PID, GW_URL (http://127.0.0.1:PORT),
+#       RUN_DIR/pxtsgw.log, callbacks allowed to 127.0.0.0/8 where the
+#       tests' sinks listen (-o delivery.allowed-endpoints=127.0.0.0/8;
+#       an extra -o delivery.allowed-endpoints=... overrides it, "=" alone
+#       restores the default refusals); extra -o options are passed on.
+#       Waits until /health answers 200. Sets GW_PID, GW_URL (http://127.0.0.1:PORT),
 #       GW_HTTP_PORT, GW_SIP_PORT, GW_LOG. Returns 1 (log tail printed) on
 #       failure. Call it in the test's own shell, never in $(...).
 #   gateway_stop
@@ -36,6 +39,7 @@ gateway_start() {
 		-o sip.listen="127.0.0.1:$GW_SIP_PORT" \
 		-o sip.presence-server="sip:127.0.0.1:$kam_port" \
 		-o store.path="$run_dir/pxtsgw.db" \
+		-o delivery.allowed-endpoints=127.0.0.0/8 \
 		"$@" >"$GW_LOG" 2>&1 &
 	GW_PID=$!
 	if ! wait_until 10 curl -sf -o /dev/null "$GW_URL/health"; then

@@ -30,8 +30,9 @@
 # first; GET /control returns the state. Each record (also appended as one
 # JSON line to --record FILE):
 #   time (arrival, epoch seconds), path, peer ("host:port", one per TCP
-#   connection), operation (local name of the Body's first element),
-#   correlator, entries [{address, currentStatus}] (statusNotification),
+#   connection), authorization (the Authorization header, or null),
+#   operation (local name of the Body's first element), correlator, entries
+#   [{address, currentStatus}] (statusNotification),
 #   address, currentStatus (statusChanged), address, messageId, text,
 #   variables (statusError), answer ("200", "202", "500", "fault", "close";
 #   for a hang "hang>" + how it ended: "hang>200", "hang>closed" when the
@@ -236,6 +237,7 @@ class Handler(BaseHTTPRequestHandler):
             time=time.time(),
             path=self.path,
             peer="%s:%s" % self.client_address[:2],
+            authorization=self.headers.get("Authorization"),
             **rec,
         )
         rec["body"] = body.decode("utf-8", "replace")

@@ -4,7 +4,10 @@
  * the tracking records. Built and used by tests/integration/test_delivery.sh.
  *
  *   dlv_drive STORE [workers=N] [attempts=N] [backoff=MS] [backoff_max=MS] [timeout=MS]
- *             [max_age=S] [retention=S] [nostore]
+ *             [max_age=S] [retention=S] [allow=LIST] [nostore]
+ *
+ * allow=LIST is delivery.allowed-endpoints (default 127.0.0.0/8: the
+ * sinks of the tests listen there; allow= alone: none).
  *
  * The store is opened (and its outbox resumed by dlv_start) unless
  * nostore: then dlv runs without a store (metrics only; json still reads
@@ -41,6 +44,7 @@
 
 #include "TerminalStatusBinding.nsmap"
 
+#include "dest.h"
 #include "dlv.h"
 #include "fault.h"
 #include "log.h"
@@ -134,6 +138,8 @@ int main(int argc, char **argv)
 	char err[256], line[8192];
 	int rc = 0;
 	bool nostore = false;
+	const char *allow = "127.0.0.0/8";
+	struct dest *dest = NULL;
 	long long t;
 
 	if (argc < 2) {
@@ -158,6 +164,8 @@ int main(int argc, char **argv)
 			cfg.max_age_s = v;
 		else if (sscanf(argv[i], "retention=%ld", &v) == 1)
 			cfg.retention_s = v;
+		else if (strncmp(argv[i], "allow=", 6) == 0)
+			allow = argv[i] + 6;
 		else if (strcmp(argv[i], "nostore") == 0)
 			nostore = true;
 		else {
@@ -167,14 +175,21 @@ int main(int argc, char **argv)
 	}
 	if (getenv("DLV_DEBUG"))
 		log_set_level(LOG_DEBUG);
+	if (dest_new(allow, &dest, err, sizeof(err)) != 0) {
+		fprintf(stderr, "allow=%s: %s\n", allow, err);
+		return 2;
+	}
+	cfg.dest = dest;
 	if (store_open(argv[1], &store, err, sizeof(err)) != 0) {
 		fprintf(stderr, "store: %s\n", err);
+		dest_free(dest);
 		return 1;
 	}
 	cfg.store = nostore ? NULL : store;
 	if (dlv_start(&cfg, &d) != 0) {
 		fprintf(stderr, "dlv_start failed\n");
 		store_close(store);
+		dest_free(dest);
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -296,5 +311,6 @@ bad:
 	dlv_stop(d);
 	printf("stopped %lld\n", now_ms() - t);
 	store_close(store);
+	dest_free(dest);
 	return rc;
 }

@@ -164,6 +164,8 @@ static const struct written_default contract_defaults[] = {
 	{ "delivery.backoff-ms", "1000" },
 	{ "delivery.backoff-max-ms", "60000" },
 	{ "delivery.timeout-ms", "5000" },
+	/* sections 8 and 11: "(empty: public unicast only)" */
+	{ "delivery.allowed-endpoints", "" },
 	/* section 7: "one long-lived SUBSCRIBE per presentity (Expires from
 	 * config, default 3600)" */
 	{ "sip.subscribe-expires", "3600" },
@@ -178,12 +180,10 @@ static const struct written_default contract_defaults[] = {
  * Keys the contract names that the code does not have yet (not implemented
  * yet, so cfg_set calls them unknown). Once one appears in the table its
  * default must be the contract's; until then it is only listed.
- *   section 8:  delivery.allowed-endpoints (empty; the older
- *               docs/terminal-status.md: "allowlist, part 4"),
- *               policy.max-notifications = 100000,
+ *   section 8:  policy.max-notifications = 100000,
  *               policy.max-presence-subscriptions = 100000
  *   section 11: http.tls-cert (empty),
- *               http.tls-key (empty), delivery.allowed-endpoints (empty),
+ *               http.tls-key (empty),
  *               delivery.ca-file ("the system CA bundle": no literal value,
  *               so only its presence is reported),
  *               policy.max-notifications-per-app = 1000,
@@ -191,7 +191,6 @@ static const struct written_default contract_defaults[] = {
  *   section 13: store.usage-retention-s = 2592000
  */
 static const struct written_default contract_future[] = {
-	{ "delivery.allowed-endpoints", "" },
 	{ "policy.max-notifications", "100000" },
 	{ "policy.max-presence-subscriptions", "100000" },
 	{ "http.tls-cert", "" },
@@ -227,6 +226,7 @@ static const struct written_default documented_defaults[] = {
 	{ "group.file", "" },
 	{ "delivery.workers", "4" },
 	{ "delivery.max-age-s", "3600" },
+	{ "delivery.dns-timeout-ms", "2000" },
 	{ "store.path", "pxtsgw.db" },
 	{ "store.tracking-retention-s", "604800" },
 	{ "log.level", "info" },
@@ -314,6 +314,7 @@ static void test_defaults_match_contract(void **state)
 	assert_int_equal(c.delivery_backoff_ms, 1000);
 	assert_int_equal(c.delivery_backoff_max_ms, 60000);
 	assert_int_equal(c.delivery_timeout_ms, 5000);
+	assert_string_equal(c.delivery_allowed_endpoints, "");
 	assert_int_equal(c.sip_subscribe_expires, 3600);
 	assert_string_equal(c.auth_users_file, "");
 	assert_int_equal(c.http_max_connections_per_client, 100);
@@ -388,6 +389,7 @@ static void test_defaults_match_documentation(void **state)
 	assert_string_equal(c.group_file, "");
 	assert_int_equal(c.delivery_workers, 4);
 	assert_int_equal(c.delivery_max_age_s, 3600);
+	assert_int_equal(c.delivery_dns_timeout_ms, 2000);
 	assert_string_equal(c.store_path, "pxtsgw.db");
 	assert_int_equal(c.store_tracking_retention_s, 604800);
 	assert_string_equal(c.log_level, "info");
@@ -940,8 +942,8 @@ static void test_reference_content(void **state)
 		"policy.max-notification-count", "policy.unlimited-count-allowed",
 		"notify.style", "delivery.max-attempts", "delivery.backoff-ms",
 		"delivery.backoff-max-ms", "delivery.timeout-ms", "delivery.workers",
-		"delivery.max-age-s", "store.tracking-retention-s", "run.user",
-		"auth.users-file",
+		"delivery.max-age-s", "delivery.allowed-endpoints", "delivery.dns-timeout-ms",
+		"store.tracking-retention-s", "run.user", "auth.users-file",
 	};
 	char *ref = reference_text(NULL), *line, *save = NULL, path[64];
 	char *uncommented = malloc(strlen(ref) + 1);

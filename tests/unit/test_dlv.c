@@ -4,7 +4,13 @@
  * (order per correlator, retries, failure details, stop); part 3: the
  * outbox payload format, resuming the outbox after a stop, expiry
  * (max_age_s) and dlv_forget; svc_client (the sender) on its own: input
- * checks, keep-alive, details.
+ * checks, keep-alive, details; callback destinations at connect (contract
+ * section 11: the address used is the one checked, a name that resolves
+ * to a refused address is not contacted), no redirects, credentials as
+ * HTTP Basic.
+ *
+ * The endpoints listen on 127.0.0.1: the deliveries run with
+ * delivery.allowed-endpoints = 127.0.0.0/8 (loopback below).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +34,7 @@
 
 #include <sqlite3.h>
 
+#include "dest.h"
 #include "dlv.h"
 #include "log.h"
 #include "store.h"
@@ -40,6 +47,8 @@
 #include "TerminalStatusBinding.nsmap"
 #include "soapC.c"
 #include "soapClient.c"
+
+static struct dest *loopback;      /* delivery.allowed-endpoints = 127.0.0.0/8 */
 
 static long long now_ms(void)
 {
@@ -145,8 +154,10 @@ struct srv {
 	int nconn;
 	pthread_mutex_t mu;
 	char log[SRV_MAX_LOG][160];    /* "correlator operation first-address" per request */
+	char auth[SRV_MAX_LOG][128];   /* its Authorization header, or "" */
 	int nlog;
 	int fail_next;                 /* answer 500 to this many requests */
+	char redirect[128];            /* when set: answer 302 to this Location */
 	_Atomic int stop;
 };
 
@@ -218,11 +229,21 @@ static void *conn_main(void *arg)
 		copy_between(buf, "<SOAP-ENV:Body><tsnl:", ">", op, sizeof(op));
 		copy_between(buf, "address>", "<", addr, sizeof(addr));
 		pthread_mutex_lock(&s->mu);
-		if (s->nlog < SRV_MAX_LOG)
+		if (s->nlog < SRV_MAX_LOG) {
+			copy_between(buf, "\r\nAuthorization: ", "\r\n", s->auth[s->nlog], sizeof(s->auth[0]));
 			snprintf(s->log[s->nlog++], sizeof(s->log[0]), "%s %s %s", corr, op, addr);
+		}
 		if (s->fail_next > 0) {
 			s->fail_next--;
 			status = 500;
+		}
+		if (s->redirect[0]) {
+			len = snprintf(resp, sizeof(resp), "HTTP/1.1 302 Found\r\nLocation: %s\r\n"
+				       "Content-Length: 0\r\n\r\n", s->redirect);
+			pthread_mutex_unlock(&s->mu);
+			if (write(fd, resp, (size_t)len) != len)
+				break;
+			continue;
 		}
 		pthread_mutex_unlock(&s->mu);
 		if (status == 200)
@@ -370,6 +391,7 @@ static void test_enqueue_checks(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cb", port);
 	fault_set(&f, SVC0001, "lost", NULL);
 	memset(&none, 0, sizeof(none));
+	c.dest = loopback;
 	assert_int_equal(dlv_start(&c, &d), 0);
 
 	it = (struct dlv_item){ .op = DLV_STATUS_NOTIFICATION, .correlator = NULL, .endpoint = url,
@@ -450,6 +472,7 @@ static void test_refused_retries(void **state)
 	close(lfd);   /* nobody listens there now */
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cb", port);
 	it.endpoint = url;
+	c.dest = loopback;
 	assert_int_equal(dlv_start(&c, &d), 0);
 	t = now_ms();
 	assert_true(dlv_enqueue(d, &it) > 0);
@@ -504,6 +527,7 @@ static void test_order_and_retry(void **state)
 	s->fail_next = 2;   /* the first two requests fail: a retry must keep the order */
 	pthread_mutex_unlock(&s->mu);
 	fault_set(&f, POL0002, "sip:a@example.com", NULL);
+	c.dest = loopback;
 	assert_int_equal(dlv_start(&c, &d), 0);
 	for (int i = 0; i < N; i++) {
 		struct dlv_status e[2] = { { addr[i], TS_BUSY }, { "sip:z@example.com", TS_REACHABLE } };
@@ -705,6 +729,7 @@ static void test_outbox_resume(void **state)
 	fault_set(&f, SVC0001, "lost", NULL);
 	assert_int_equal(tmpstore_make(&t, true), 0);
 	c.store = t.s;
+	c.dest = loopback;
 	assert_int_equal(dlv_start(&c, &d), 0);
 	{
 		struct dlv_item it[5] = {
@@ -739,6 +764,7 @@ static void test_outbox_resume(void **state)
 	 * order, before a new one */
 	set_endpoint(t.db, url);
 	c.backoff_ms = c.backoff_max_ms = 10;
+	c.dest = loopback;
 	assert_int_equal(dlv_start(&c, &d), 0);
 	{
 		struct dlv_item end = { .op = DLV_STATUS_END, .correlator = "R", .endpoint = url };
@@ -815,6 +841,7 @@ static void test_expiry(void **state)
 	it.endpoint = down;
 	assert_int_equal(tmpstore_make(&t, true), 0);
 	c.store = t.s;
+	c.dest = loopback;
 	assert_int_equal(dlv_start(&c, &d), 0);
 	t0 = now_ms();
 	assert_true(dlv_enqueue(d, &it) > 0);
@@ -859,6 +886,7 @@ static void test_forget(void **state)
 	close(lfd);
 	snprintf(down, sizeof(down), "http://127.0.0.1:%d/cb", port);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/TerminalStatusNotification", s->port);
+	c.dest = loopback;
 	assert_int_equal(dlv_start(&c, &d), 0);
 
 	/* idle: freed at once */
@@ -996,7 +1024,7 @@ static void test_svc_client_send(void **state)
 	struct svc_callback_data er = { .op = DLV_STATUS_ERROR, .correlator = "K", .message_id = "SVC0001",
 					.text = "A service error occurred. Error code is %1", .variables = vars,
 					.nvariables = 1 };
-	struct svc_client *c = svc_client_new(2000, 1024 * 1024);
+	struct svc_client *c = svc_client_new(2000, 1024 * 1024, loopback, 0);
 	struct svc_callback *cn = svc_callback_new(&n), *ce = svc_callback_new(&er);
 	char url[64], detail[512], got[8][160];
 	int port, lfd;
@@ -1037,6 +1065,236 @@ static void test_svc_client_send(void **state)
 	svc_client_free(c);
 }
 
+
+/* Credentials in an endpoint: sent (HTTP Basic), kept in the outbox to be
+ * sent after a restart, shown as *** in the tracking records (contract
+ * section 11; /deliveries reads them). */
+static void test_credentials_hidden(void **state)
+{
+	struct srv *s = *state;
+	struct tmpstore t;
+	struct dlv_config c = { .workers = 1, .max_attempts = 1, .backoff_ms = 10,
+				.backoff_max_ms = 10, .timeout_ms = 1000 };
+	struct dlv *d = NULL;
+	struct dlv_status e = { "sip:cred@example.com", TS_BUSY };
+	struct dlv_item it = { .op = DLV_STATUS_CHANGED, .correlator = "CRED", .entries = &e, .n = 1 };
+	struct dlv_health h;
+	char url[128], shown[128], down[128], *json = NULL;
+	int port, lfd = listen_any(&port);
+
+	close(lfd);   /* refused: its row stays in the outbox until stop */
+	snprintf(url, sizeof(url), "http://app:s3cret@127.0.0.1:%d/cb", s->port);
+	snprintf(shown, sizeof(shown), "\"endpoint\":\"http://***@127.0.0.1:%d/cb\"", s->port);
+	snprintf(down, sizeof(down), "http://app:s3cret@127.0.0.1:%d/cb", port);
+	assert_int_equal(tmpstore_make(&t, true), 0);
+	c.store = t.s;
+	c.dest = loopback;
+	assert_int_equal(dlv_start(&c, &d), 0);
+	it.endpoint = url;
+	assert_true(dlv_enqueue(d, &it) > 0);
+	wait_idle(d, "CRED", 5000, &h);
+	assert_int_equal(h.delivered, 1);
+	dlv_flush(d);
+	assert_int_equal(store_deliveries_json(t.s, "CRED", &json, NULL), 0);
+	assert_non_null(strstr(json, shown));
+	assert_null(strstr(json, "s3cret"));
+	free(json);
+	pthread_mutex_lock(&s->mu);
+	assert_string_equal(s->auth[s->nlog - 1], "Basic YXBwOnMzY3JldA==");   /* app:s3cret */
+	pthread_mutex_unlock(&s->mu);
+
+	c.max_attempts = 5;
+	c.backoff_ms = c.backoff_max_ms = 60000;
+	dlv_stop(d);
+	assert_int_equal(dlv_start(&c, &d), 0);
+	it.correlator = "CRED2";
+	it.endpoint = down;
+	assert_true(dlv_enqueue(d, &it) > 0);
+	wait_failed_attempts(d, "CRED2", 1);
+	dlv_stop(d);
+	{
+		sqlite3 *db;
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT endpoint FROM outbox", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), down);
+		sqlite3_finalize(st);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM deliveries WHERE endpoint "
+						    "LIKE '%s3cret%'", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 0);
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+	tmpstore_remove(&t);
+}
+
+/* A resolver for the names of these tests (no query leaves the process):
+ * rebind.test answers what rebind_to says, every time it is asked. */
+static const char *rebind_to[3];
+static _Atomic int rebind_lookups;
+
+static int test_lookup(const char *name, const struct addrinfo *hints, struct addrinfo **res)
+{
+	struct addrinfo h = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+			      .ai_flags = AI_NUMERICHOST };
+	struct addrinfo *head = NULL, **tail = &head;
+
+	if (strcmp(name, "rebind.test") != 0)
+		return getaddrinfo(name, NULL, hints, res);    /* localhost: /etc/hosts */
+	rebind_lookups++;
+	for (int i = 0; rebind_to[i]; i++) {
+		if (getaddrinfo(rebind_to[i], NULL, &h, tail) != 0)
+			fail_msg("getaddrinfo(%s)", rebind_to[i]);
+		while (*tail)
+			tail = &(*tail)->ai_next;
+	}
+	*res = head;
+	return head ? 0 : EAI_NONAME;
+}
+
+/* Contract section 11 at every connect: the address used is the one
+ * checked; a refused address is never contacted. */
+static void test_svc_client_destinations(void **state)
+{
+	struct srv *s = *state;
+	struct dlv_status e = { "sip:d@example.com", TS_BUSY };
+	struct svc_callback_data n = { .op = DLV_STATUS_NOTIFICATION, .correlator = "D", .entries = &e, .n = 1 };
+	struct svc_callback *cb = svc_callback_new(&n);
+	struct svc_client *c;
+	struct dest *d = NULL;
+	char url[128], detail[512], got[16][160], why[160];
+	int before;
+
+	assert_non_null(cb);
+	dest_set_lookup(test_lookup);
+
+	/* no allow list: loopback is refused in every form, nothing connects */
+	c = svc_client_new(2000, 1024 * 1024, NULL, 0);
+	assert_non_null(c);
+	{
+		static const char *const hosts[] = { "127.0.0.1", "0x7f000001", "2130706433", "127.1",
+						     "localhost", "LOCALHOST", "[::ffff:127.0.0.1]" };
+
+		for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+			snprintf(url, sizeof(url), "http://%s:%d/cb", hosts[i], s->port);
+			assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
+			assert_string_equal(detail, "endpoint not allowed");
+		}
+	}
+	assert_int_equal(conns(s, 0), 0);
+	svc_client_free(c);
+
+	/* a name that re-resolves to a refused address is not contacted */
+	c = svc_client_new(2000, 1024 * 1024, loopback, 0);
+	assert_non_null(c);
+	snprintf(url, sizeof(url), "http://rebind.test:%d/cb", s->port);
+	rebind_to[0] = "169.254.169.254";
+	rebind_lookups = 0;
+	assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	assert_string_equal(detail, "endpoint not allowed");
+	assert_int_equal(rebind_lookups, 1);
+	rebind_to[0] = "127.0.0.1";               /* an allowed address next to a refused one */
+	rebind_to[1] = "10.0.0.1";
+	assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	assert_string_equal(detail, "endpoint not allowed");
+	assert_int_equal(conns(s, 0), 0);
+	/* allowed: one lookup, and the connection goes to that address */
+	rebind_to[1] = NULL;
+	rebind_lookups = 0;
+	assert_true(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	assert_int_equal(rebind_lookups, 1);
+	assert_int_equal(conns(s, 1), 1);
+	/* the kept-alive connection is reused: no new lookup, no new connect */
+	rebind_to[0] = "169.254.169.254";
+	assert_true(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	assert_int_equal(rebind_lookups, 1);
+	/* a new connection is checked again */
+	pthread_mutex_lock(&s->mu);
+	s->fail_next = 1;                         /* a failure closes it */
+	pthread_mutex_unlock(&s->mu);
+	assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	assert_string_equal(detail, "HTTP 500");
+	assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	assert_string_equal(detail, "endpoint not allowed");
+	assert_int_equal(rebind_lookups, 2);
+	assert_int_equal(conns(s, 1), 1);
+	rebind_to[0] = NULL;                      /* does not resolve */
+	assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	assert_true(strncmp(detail, "host not found: rebind.test: ", 29) == 0);
+	rebind_to[0] = "127.0.0.1";
+
+	/* credentials in the URL: HTTP Basic to that endpoint only */
+	snprintf(url, sizeof(url), "http://al%%40ice:s%%3Acret@127.0.0.1:%d/cb", s->port);
+	assert_true(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cb", s->port);
+	assert_true(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	pthread_mutex_lock(&s->mu);
+	assert_true(s->nlog >= 3);
+	assert_string_equal(s->auth[s->nlog - 2], "Basic YWxAaWNlOnM6Y3JldA==");  /* al@ice:s:cret */
+	assert_string_equal(s->auth[s->nlog - 1], "");
+	assert_string_equal(s->auth[s->nlog - 3], "");
+	pthread_mutex_unlock(&s->mu);
+
+	/* https: no TLS in this build, and never in clear */
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/cb", s->port);
+	before = __atomic_load_n(&s->nconn, __ATOMIC_SEQ_CST);
+	assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	assert_true(strncmp(detail, "tls: ", 5) == 0);
+	assert_int_equal(conns(s, before), before);
+
+	/* redirects are not followed */
+	{
+		int port, lfd = listen_any(&port);
+		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+
+		pthread_mutex_lock(&s->mu);
+		snprintf(s->redirect, sizeof(s->redirect), "http://127.0.0.1:%d/elsewhere", port);
+		pthread_mutex_unlock(&s->mu);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/cb", s->port);
+		assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
+		assert_string_equal(detail, "HTTP 302");
+		assert_int_equal(poll(&pfd, 1, 100), 0);      /* nobody came */
+		close(lfd);
+		pthread_mutex_lock(&s->mu);
+		s->redirect[0] = '\0';
+		pthread_mutex_unlock(&s->mu);
+	}
+	svc_client_free(c);
+
+	/* host and host:port entries */
+	assert_int_equal(dest_new("localhost", &d, why, sizeof(why)), 0);
+	c = svc_client_new(2000, 1024 * 1024, d, 0);
+	snprintf(url, sizeof(url), "http://localhost:%d/cb", s->port);
+	assert_true(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cb", s->port);
+	assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	assert_string_equal(detail, "endpoint not allowed");
+	svc_client_free(c);
+	dest_free(d);
+	snprintf(why, sizeof(why), "127.0.0.1:%d", s->port + 1 > 65535 ? 1 : s->port + 1);
+	assert_int_equal(dest_new(why, &d, why, sizeof(why)), 0);
+	c = svc_client_new(2000, 1024 * 1024, d, 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cb", s->port);
+	assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
+	assert_string_equal(detail, "endpoint not allowed");
+	svc_client_free(c);
+	dest_free(d);
+
+	/* what reached the endpoint: the first allowed send, the kept-alive
+	 * one, the 500, with and without credentials, the redirect, localhost */
+	pthread_mutex_lock(&s->mu);
+	assert_int_equal(s->nlog, 7);
+	pthread_mutex_unlock(&s->mu);
+	assert_int_equal(requests_of(s, "D", got, 16), 1);   /* all the same request */
+	svc_callback_free(cb);
+	dest_set_lookup(NULL);
+	while (dest_lookups_running() > 0)
+		usleep(1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1055,8 +1313,16 @@ int main(void)
 		cmocka_unit_test(test_svc_callback_checks),
 		cmocka_unit_test(test_svc_detail_add),
 		cmocka_unit_test_setup_teardown(test_svc_client_send, srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_svc_client_destinations, srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_credentials_hidden, srv_setup, srv_teardown),
 	};
+	char why[160];
+	int rc;
 
 	log_set_level(getenv("DLV_DEBUG") ? LOG_DEBUG : LOG_ERROR);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (dest_new("127.0.0.0/8", &loopback, why, sizeof(why)) != 0)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	dest_free(loopback);
+	return rc;
 }

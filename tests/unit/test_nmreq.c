@@ -13,7 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dest.h"
+#include "fault.h"
 #include "group.h"
+#include "log.h"
 #include "nm.h"
 
 static const char *const one_addr[] = { "sip:alice@example.com" };
@@ -81,7 +84,8 @@ static void test_endpoint_and_correlator(void **state)
 {
 	static const char *const bad_endpoints[] = {
 		"", "ftp://x/cb", "/relative/cb", "http://", "http:///x", "callback",
-		"http://host/with space", "mailto:a@b",
+		"http://host/with space", "mailto:a@b", "http://h:0/cb", "http://h:65536/cb",
+		"http://h:8o/cb", "http://user@/cb", "http://[::1/cb", "http://[zzz]/cb",
 	};
 	struct nm_request r = request();
 	struct nm_policy p = policy();
@@ -294,11 +298,104 @@ static void test_time_metrics(void **state)
 			 100000 * 365 * 86400000LL);
 }
 
+/* Names of the .test domain do not resolve; everything else goes to the
+ * system (only address literals and localhost are used). */
+static int lookups;
+
+static int no_test_names(const char *name, const struct addrinfo *hints, struct addrinfo **res)
+{
+	lookups++;
+	if (strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".test") == 0)
+		return EAI_NONAME;
+	return getaddrinfo(name, NULL, hints, res);
+}
+
+/* nm_check_endpoint on a prepared start toward endpoint: "" when allowed,
+ * else the fault's message id and variable in *var. */
+static const char *check_ep(const char *endpoint, const struct nm_policy *p, char *var, size_t cap)
+{
+	struct nm_request r = request();
+	struct nm_start *s;
+	struct fault f;
+	const char *id = "";
+
+	r.endpoint = endpoint;
+	s = nm_prepare(&r, p, NULL, "tel.example", NOTIF_STYLE_STATUS_NOTIFICATION, &f);
+	if (!s)
+		fail_msg("nm_prepare refused %s: %s", endpoint, fault_msgid(f.id));
+	var[0] = '\0';
+	if (nm_check_endpoint(s, p, &f) != 0) {
+		id = fault_msgid(f.id);
+		assert_int_equal(f.nvars, 1);
+		snprintf(var, cap, "%s", f.vars[0]);
+	}
+	nm_start_free(s);
+	return id;
+}
+
+/* Contract section 11: POL0001 "callback endpoint not allowed: <host>"
+ * for a refused endpoint or one that does not resolve. */
+static void test_endpoint_destination(void **state)
+{
+	static const char *const refused[][2] = {
+		{ "http://127.0.0.1:9/cb", "127.0.0.1" },
+		{ "http://0x7f000001:9/cb", "0x7f000001" },
+		{ "http://2130706433/cb", "2130706433" },
+		{ "http://127.1/cb", "127.1" },
+		{ "http://169.254.169.254/latest/meta-data/", "169.254.169.254" },
+		{ "http://user:secret@10.0.0.1/cb", "10.0.0.1" },
+		{ "https://[::1]:8443/cb", "[::1]" },
+		{ "http://[::ffff:192.168.0.1]/cb", "[::ffff:192.168.0.1]" },
+		{ "http://LocalHost:9/cb", "LocalHost" },
+		{ "http://nowhere.test/cb", "nowhere.test" },
+	};
+	struct nm_policy p = policy();
+	struct dest *d = NULL;
+	char var[FAULT_VAR_MAX], text[700];
+	struct fault f;
+
+	(void)state;
+	log_set_level(LOG_ERROR);
+	dest_set_lookup(no_test_names);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char want[300];
+
+		assert_string_equal(check_ep(refused[i][0], &p, var, sizeof(var)), "POL0001");
+		snprintf(want, sizeof(want), "callback endpoint not allowed: %s", refused[i][1]);
+		assert_string_equal(var, want);
+	}
+	fault_set(&f, POL0001, "callback endpoint not allowed: 127.1", NULL);
+	fault_format(&f, text, sizeof(text));
+	assert_string_equal(text, "A policy error occurred. Error code is callback endpoint not allowed: 127.1");
+
+	/* public addresses pass (nothing is contacted) */
+	assert_string_equal(check_ep("http://8.8.8.8:8080/cb", &p, var, sizeof(var)), "");
+	assert_string_equal(check_ep("https://[2001:4860:4860::8888]/cb", &p, var, sizeof(var)), "");
+
+	/* with loopback allowed */
+	assert_int_equal(dest_new("127.0.0.0/8", &d, var, sizeof(var)), 0);
+	p.dest = d;
+	assert_string_equal(check_ep("http://127.0.0.1:9/cb", &p, var, sizeof(var)), "");
+	assert_string_equal(check_ep("http://0x7f000001:9/cb", &p, var, sizeof(var)), "");
+	assert_string_equal(check_ep("http://localhost:9/cb", &p, var, sizeof(var)), "");
+	assert_string_equal(check_ep("http://[::1]:9/cb", &p, var, sizeof(var)), "POL0001");
+	assert_string_equal(check_ep("http://169.254.169.254/", &p, var, sizeof(var)), "POL0001");
+	lookups = 0;
+	p.dns_timeout_ms = 50;
+	assert_string_equal(check_ep("http://nowhere.test:9/cb", &p, var, sizeof(var)), "POL0001");
+	assert_string_equal(var, "callback endpoint not allowed: nowhere.test");
+	assert_int_equal(lookups, 1);
+	dest_free(d);
+	dest_set_lookup(NULL);
+	log_set_level(LOG_INFO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_endpoint_and_correlator),
+		cmocka_unit_test(test_endpoint_destination),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_criteria_and_check_immediate),
