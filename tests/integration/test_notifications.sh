@@ -389,8 +389,10 @@ assert_eq "4 the immediate notification counts: count=1 ends right after it" \
 	"$(lines "$(sn_line n4c "$(u grace)=Reachable")" "statusEnd n4c")" "$CB"
 
 # --- 5. frequency ------------------------------------------------------------------------
-sn "5 frequency 1 Second" n5 "$SINK1/cb/n5" "$(u gina) $(u hank)" freq=Second:1
-sn "5 frequency, ended with a change held" n5x "$SINK1/cb/n5x" "$(u ivan)" freq=Second:1
+# a 3 s window: the six PUBLISHes below (a Python process each) fit in it
+# even on a loaded machine
+sn "5 frequency 3 Second" n5 "$SINK1/cb/n5" "$(u gina) $(u hank)" freq=Second:3
+sn "5 frequency, ended with a change held" n5x "$SINK1/cb/n5x" "$(u ivan)" freq=Second:3
 setst gina Busy
 t5=$(now_ms)
 setst ivan Busy
@@ -400,9 +402,9 @@ setst gina Reachable
 setst ivan Reachable
 wait_cb "$SINK1" n5x 1
 en "5 while a change is held" n5x
-wait_cb "$SINK1" n5 2 3
+wait_cb "$SINK1" n5 2 6
 setst gina Busy     # right after the window closed: held for the next window
-wait_cb "$SINK1" n5 3 3
+wait_cb "$SINK1" n5 3 6
 assert_eq "5 first change at once, the rest coalesced (latest per address)" \
 	"$(lines "$(sn_line n5 "$(u gina)=Busy")" "$(sn_line n5 "$(u gina)=Reachable" "$(u hank)=Busy")" "$(sn_line n5 "$(u gina)=Busy")")" "$CB"
 assert_eq "5 a change held when the notification ends is not sent" "$(sn_line n5x "$(u ivan)=Busy")" "$(cb "$SINK1" n5x)"
@@ -410,12 +412,14 @@ mapfile -t tt < <("$PY" "$NT" times "$SINK1" n5)
 if ((${#tt[@]} >= 2)); then
 	first=$(awk -v a="${tt[0]}" -v b="$t5" 'BEGIN { printf "%d", a * 1000 - b }')
 	gap=$(awk -v a="${tt[0]}" -v b="${tt[1]}" 'BEGIN { printf "%d", (b - a) * 1000 }')
-	if ((first < 500)); then ok "5 first callback at once (${first} ms after the publish returned)"; else fail "5 first callback at once" "${first} ms"; fi
-	if ((gap >= 900 && gap <= 1600)); then ok "5 coalesced callback at the window's end (${gap} ms later)"; else fail "5 window" "second callback ${gap} ms after the first, expected about 1000"; fi
+	if ((first < 1000)); then ok "5 first callback at once (${first} ms after the publish returned)"; else fail "5 first callback at once" "${first} ms"; fi
+	if ((gap >= 2900 && gap <= 3600)); then ok "5 coalesced callback at the window's end (${gap} ms later)"; else fail "5 window" "second callback ${gap} ms after the first, expected about 3000"; fi
+else
+	fail "5 window" "${#tt[@]} callbacks, not 3"
 fi
 if ((${#tt[@]} >= 3)); then
 	gap=$(awk -v a="${tt[1]}" -v b="${tt[2]}" 'BEGIN { printf "%d", (b - a) * 1000 }')
-	if ((gap >= 900 && gap <= 1600)); then ok "5 the coalesced callback opens a new window (${gap} ms to the next)"; else fail "5 next window" "third callback ${gap} ms after the second, expected about 1000"; fi
+	if ((gap >= 2900 && gap <= 3600)); then ok "5 the coalesced callback opens a new window (${gap} ms to the next)"; else fail "5 next window" "third callback ${gap} ms after the second, expected about 3000"; fi
 fi
 en "5" n5
 
