@@ -22,7 +22,9 @@
  * never both; wake runs exactly once when a start succeeded and never when
  * it failed; every response has a body of the length it says, HTTP 200 or
  * 500, and is a well-formed XML document (expat) whose root is a SOAP 1.1
- * Envelope with a Fault exactly when the status is 500.
+ * Envelope with a Fault exactly when the status is 500; and an input
+ * served twice in a row gets the same answer both times, whatever the
+ * input before it left in the gateway's per-thread gSOAP context.
  *
  * FUZZ_SOAP_DUMP=1 prints every response on stderr (with the input files
  * as arguments: build/fuzz/fuzz_soap FILE...).
@@ -292,8 +294,9 @@ static void wake(void *arg)
 	(*woken)++;
 }
 
-/* Serves body (NUL-terminated, len bytes before the NUL) as src/front.c does. */
-static void serve(struct svc *s, const char *body, size_t len)
+/* Serves body (NUL-terminated, len bytes before the NUL) as src/front.c
+ * does. Returns the response body (malloc'd) with *status. */
+static char *serve(struct svc *s, const char *body, size_t len, int *status)
 {
 	struct svc_pending *p = (struct svc_pending *)&fake_watch_token;   /* must be set */
 	struct svc_response out;
@@ -316,7 +319,8 @@ static void serve(struct svc *s, const char *body, size_t len)
 		CHECK(p == NULL);
 	}
 	check_response(&out);
-	free(out.body);
+	*status = out.http_status;
+	return out.body;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -358,8 +362,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	gw_init(&gws[NO_GROUPS], &no_groups, &open_pol);
 	gw_init(&gws[TIGHT], &tight, &tight_pol);
 	/* each gateway makes its per-thread gSOAP context before the first input */
-	for (int i = 0; i < NGW; i++)
-		serve(gws[i].s, warm, sizeof(warm) - 1);
+	for (int i = 0; i < NGW; i++) {
+		int status;
+
+		free(serve(gws[i].s, warm, sizeof(warm) - 1, &status));
+	}
 	return 0;
 }
 
@@ -370,8 +377,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(body);
 	memcpy(body, data, size);
 	body[size] = '\0';
-	for (int i = 0; i < NGW; i++)
-		serve(gws[i].s, body, size);
+	for (int i = 0; i < NGW; i++) {
+		int st1, st2;
+		char *a1 = serve(gws[i].s, body, size, &st1), *a2;
+
+		if (i == PERMISSIVE) {
+			a2 = serve(gws[i].s, body, size, &st2);
+			if (st1 != st2 || strcmp(a1, a2) != 0) {
+				fprintf(stderr, "fuzz_soap: the same request answered twice differently:\n"
+					"--- HTTP %d\n%s\n--- HTTP %d\n%s\n", st1, a1, st2, a2);
+				abort();
+			}
+			free(a2);
+		}
+		free(a1);
+	}
 	free(body);
 	return 0;
 }

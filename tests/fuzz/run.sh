@@ -55,6 +55,15 @@ figures() {
 	       printf "%s runs, cov %s ft %s, corpus %s\n", r, c, f, k }' <<<"$line"
 }
 
+# report LOG INPUT: why a run failed (the target's own check, the
+# sanitizer's or libFuzzer's first error line), which input, the log's tail
+report() {
+	grep -a -m 3 -E '^fuzz_[a-z]+: |^==[0-9]+== ?ERROR|runtime error:|^SUMMARY' "$1" | sed 's/^/    /'
+	[[ -n $2 ]] && echo "    input: $2"
+	echo "    tail of $1:"
+	tail -15 "$1" | sed 's/^/      /'
+}
+
 failed=0
 for t in "${targets[@]}"; do
 	bin=build/fuzz/fuzz_$t
@@ -87,8 +96,8 @@ for t in "${targets[@]}"; do
 		echo "-- fuzz_$t: ${#files[@]} regression and corpus files"
 		if [[ ${#files[@]} -gt 0 ]] &&
 			! "$bin" -timeout="$timeout_s" -artifact_prefix="$work/" "${files[@]}" >"$work/replay.log" 2>&1; then
-			echo "FAIL - fuzz_$t: a regression or corpus file fails; tail of $work/replay.log:"
-			tail -30 "$work/replay.log" | sed 's/^/    /'
+			echo "FAIL - fuzz_$t: a regression or corpus file fails:"
+			report "$work/replay.log" "$(grep -a '^Running: ' "$work/replay.log" | tail -1 | cut -d' ' -f2-)"
 			failed=$((failed + 1))
 			continue
 		fi
@@ -107,10 +116,9 @@ for t in "${targets[@]}"; do
 		"$corpus" "${dirs[@]}" >"$log" 2>&1
 	rc=$?
 	if [[ $rc -ne 0 ]]; then
-		echo "FAIL - fuzz_$t: libFuzzer exited $rc; tail of $log:"
-		tail -40 "$log" | sed 's/^/    /'
-		ls "$artifacts" 2>/dev/null | grep -E '^(crash|leak|timeout|oom|slow-unit)-' |
-			sed "s|^|    input kept: $artifacts|"
+		echo "FAIL - fuzz_$t: libFuzzer exited $rc:"
+		report "$log" "$(ls -t "$artifacts" 2>/dev/null | grep -E '^(crash|leak|timeout|oom|slow-unit)-' |
+			head -1 | sed "s|^|$artifacts|")"
 		failed=$((failed + 1))
 		continue
 	fi
