@@ -2,7 +2,8 @@
 #
 #   make            build bin/pxtsgw
 #   make deps       install the Debian packages the project needs (root or sudo)
-#   make check      unit tests (ASan+UBSan, then valgrind) and integration tests
+#   make check      unit tests (ASan+UBSan, then valgrind), the fuzz targets' short
+#                   pass and integration tests
 #   make run        the demo: Kamailio + pxtsgw on 127.0.0.1, until Ctrl-C
 #   make gen        regenerate gen/ from wsdl/ (gSOAP)    make gen-check: is gen/ fresh?
 #   make install    binary, man page, systemd unit, config (PREFIX, DESTDIR)
