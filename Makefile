@@ -2,13 +2,18 @@
 #
 #   make            build bin/pxtsgw
 #   make deps       install the Debian packages the project needs (root or sudo)
-#   make check      unit tests (ASan+UBSan, then valgrind) and integration tests
+#   make check      unit tests (ASan+UBSan, then valgrind), the fuzz targets' short
+#                   pass and integration tests
 #   make run        the demo: Kamailio + pxtsgw on 127.0.0.1, until Ctrl-C
 #   make gen        regenerate gen/ from wsdl/ (gSOAP)    make gen-check: is gen/ fresh?
 #   make install    binary, man page, systemd unit, config (PREFIX, DESTDIR)
 #   make unit       unit tests only                        make integration
 #   make asan, make tsan   the gateway and unit tests with AddressSanitizer+UBSan
 #                   (build/asan) or ThreadSanitizer (build/tsan)
+#   make fuzz       libFuzzer targets (tests/fuzz, clang, build/fuzz), each run
+#                   FUZZ_SECONDS (300); FUZZ_TARGETS="pidf addr" picks some
+#   make fuzz-check the short pass of make check: every regression and corpus
+#                   file once, then FUZZ_CHECK_SECONDS (20) of fuzzing per target
 #   V=1             show full command lines
 
 SHELL := /bin/bash
@@ -47,6 +52,16 @@ ifeq ($(FLAVOUR),tsan)
 EXTRA_CFLAGS := -fsanitize=thread -fno-omit-frame-pointer -O1
 EXTRA_LDFLAGS := -fsanitize=thread
 endif
+# build/fuzz: libFuzzer targets (tests/fuzz), clang with the fuzzer,
+# AddressSanitizer and UBSan on every object, the generated code included;
+# the same package flags as the product (gSOAP's -D flags change its structs)
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ifeq ($(FLAVOUR),fuzz)
+override CC := $(FUZZ_CC)
+EXTRA_CFLAGS := $(FUZZ_FLAGS) -O1
+EXTRA_LDFLAGS := $(FUZZ_FLAGS)
+endif
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 GEN_SRC := gen/soapC.c gen/soapServer.c gen/soapClient.c
@@ -59,7 +74,8 @@ WSDL_FILES := $(sort $(wildcard wsdl/*.wsdl wsdl/*.xsd))
 
 PROG := $(if $(filter plain,$(FLAVOUR)),bin/pxtsgw,$(B)/pxtsgw)
 
-.PHONY: all deps check unit unit-asan unit-valgrind integration run gen gen-check clean asan tsan bench install
+.PHONY: all deps check unit unit-asan unit-valgrind integration run gen gen-check clean asan tsan bench install \
+	fuzz fuzz-check fuzz-bins
 all: $(PROG)
 
 $(PROG): $(B)/obj/main.o $(LIB) $(GEN_OBJ)
@@ -116,6 +132,18 @@ $(B)/tools/%: tests/tools/%.c tests/tools/%.mods $$(call mods_in,tests/tools/$$*
 
 unit-bins: $(UNIT_BIN) $(TOOL_BIN)
 
+# A fuzz target tests/fuzz/fuzz_<name>.c links the modules of its .mods file
+# (as a unit test does); built in FLAVOUR=fuzz only (make fuzz-bins there).
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/%)
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_%.mods $$(call mods_in,tests/fuzz/fuzz_$$*.mods)
+	$(call say,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN_CFLAGS) $(EXTRA_CFLAGS) -Isrc -isystem gen $(PKG_CFLAGS) \
+		-o $@ $< $(call mods_in,tests/fuzz/fuzz_$*.mods) $(EXTRA_LDFLAGS) -Wl,--as-needed $(PKG_LIBS)
+
+fuzz-bins: $(FUZZ_BIN)
+
 # --- tests -------------------------------------------------------------------
 deps:
 	@bash tools/deps.sh
@@ -137,6 +165,20 @@ run: deps all
 
 asan:
 	@$(MAKE) --no-print-directory FLAVOUR=asan all unit-bins
+
+# Fuzzing (tests/fuzz/run.sh says how a target is run; each target's
+# -max_len is the "fuzz-max-len:" line of its source). make fuzz keeps what
+# it learns in build/fuzz/corpus/ and crashes in build/fuzz/artifacts/.
+FUZZ_SECONDS ?= 300
+FUZZ_CHECK_SECONDS ?= 20
+FUZZ_TARGETS ?=
+fuzz: deps
+	@$(MAKE) --no-print-directory FLAVOUR=fuzz fuzz-bins
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh fuzz $(FUZZ_TARGETS)
+
+fuzz-check: deps
+	@$(MAKE) --no-print-directory FLAVOUR=fuzz fuzz-bins
+	@FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) bash tests/fuzz/run.sh check $(FUZZ_TARGETS)
 
 tsan:
 	@$(MAKE) --no-print-directory FLAVOUR=tsan all unit-bins
@@ -162,4 +204,4 @@ include mk/gen.mk
 clean:
 	rm -rf build bin
 
--include $(OBJ:.o=.d) $(B)/obj/main.d $(UNIT_BIN:%=%.d) $(TOOL_BIN:%=%.d)
+-include $(OBJ:.o=.d) $(B)/obj/main.d $(UNIT_BIN:%=%.d) $(TOOL_BIN:%=%.d) $(FUZZ_BIN:%=%.d)

@@ -337,6 +337,57 @@ static int invalid_value_fault(struct soap *soap)
 	return soap->error;
 }
 
+/* Length of the UTF-8 sequence at p (n bytes left) when it encodes a
+ * character XML 1.0 allows (#x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD,
+ * #x10000-#x10FFFF), else 0. */
+static size_t xml_char_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+
+	if (c < 0x80)
+		return c >= 0x20 || c == '\t' || c == '\n' || c == '\r' ? 1 : 0;
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && p[1] < 0xa0) ||            /* overlong */
+		    (c == 0xed && p[1] >= 0xa0) ||            /* surrogates */
+		    (c == 0xef && p[1] == 0xbf && p[2] >= 0xbe)) /* U+FFFE, U+FFFF */
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
+			return 0;                                 /* overlong, over U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+/* gSOAP echoes parts of a request in its answer as it read them: an
+ * element name in a fault string ("Method '...' not implemented"), a
+ * string value such as an address. A byte that is not UTF-8, or a
+ * character XML does not allow (a surrogate or U+FFFE, written raw or as a
+ * character reference), would make the whole answer unreadable to the
+ * client's XML parser, so each byte of such a sequence becomes '?'. */
+static void xml_chars_fix(char *s, size_t len)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < len) {
+		k = xml_char_len(p + i, len - i);
+		if (k == 0) {
+			p[i] = '?';
+			k = 1;
+		}
+		i += k;
+	}
+}
+
 /* Runs the generated dispatcher over body. Returns the gSOAP error (0). */
 static int run(struct svc *s, struct call *c, const char *body, const char *action,
 	       struct svc_response *out)
@@ -372,8 +423,10 @@ static int run(struct svc *s, struct call *c, const char *body, const char *acti
 		if (res) {
 			out->len = strlen(res);
 			out->body = malloc(out->len + 1);
-			if (out->body)
+			if (out->body) {
 				memcpy(out->body, res, out->len + 1);
+				xml_chars_fix(out->body, out->len);
+			}
 		}
 		out->http_status = err ? 500 : 200;
 	}

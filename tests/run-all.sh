@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# run-all.sh [unit|integration|all] - the whole test suite.
+# run-all.sh [unit|fuzz|integration|all] - the whole test suite.
 #
 #   unit:        every tests/unit/test_* built with ASan+UBSan, then built
 #                plain and run under valgrind (leaks are errors), then built
 #                with ThreadSanitizer
+#   fuzz:        the short pass of every libFuzzer target (tests/fuzz, make
+#                fuzz-check): its regression and corpus files once, then
+#                FUZZ_CHECK_SECONDS (20) of fuzzing; one result per target.
+#                Needs clang with libFuzzer: without it every target fails
 #   integration: every tests/integration/test_*.sh against a real Kamailio
 #                and the gateway built with ASan+UBSan; getstatus and
 #                notifications again against the shipped binary (bin/pxtsgw);
@@ -80,6 +84,55 @@ run_unit() {
 	unit_flavour tsan tsan
 }
 
+# run_fuzz: the short pass of each fuzz target (tests/fuzz/run.sh check),
+# a pass or a fail per target, the tail of its log on failure.
+run_fuzz() {
+	local f n t log rc limit names=() secs=${FUZZ_CHECK_SECONDS:-20}
+	echo "== fuzzing (short pass)"
+	for f in tests/fuzz/fuzz_*.c; do
+		n=${f#tests/fuzz/fuzz_}
+		names+=("${n%.c}")
+	done
+	if ! command -v "${FUZZ_CC:-clang}" >/dev/null; then
+		for n in "${names[@]}"; do
+			echo "FAIL - fuzz_$n: ${FUZZ_CC:-clang} not found (make deps installs clang and libclang-rt-14-dev)"
+			problems+=("fuzz_$n: no clang")
+			failed=$((failed + 1))
+		done
+		return
+	fi
+	if ! make -s FLAVOUR=fuzz fuzz-bins >"$logdir/build-fuzz.log" 2>&1; then
+		tail -30 "$logdir/build-fuzz.log"
+		for n in "${names[@]}"; do
+			echo "FAIL - fuzz_$n: the fuzz targets did not build: see $logdir/build-fuzz.log"
+			problems+=("fuzz_$n: build failed")
+			failed=$((failed + 1))
+		done
+		return
+	fi
+	# the replay and the fuzzing, with room to spare
+	limit=${TEST_TIME_LIMIT:-$((secs + 120))}
+	for n in "${names[@]}"; do
+		t="fuzz_$n"
+		log="$logdir/$t.log"
+		FUZZ_CHECK_SECONDS=$secs limited "$limit" "$log" bash tests/fuzz/run.sh check "$n"
+		rc=$?
+		if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+			timed_out "$t" "$log" "" "$limit"
+			continue
+		fi
+		if [[ $rc -ne 0 ]]; then
+			echo "FAIL - $t (exit $rc); tail of $log:"
+			tail -25 "$log" | sed 's/^/    /'
+			problems+=("$t failed: see $log")
+			failed=$((failed + 1))
+			continue
+		fi
+		passed=$((passed + 1))
+		grep -E "^$t: ok" "$log" || echo "$t: ok"
+	done
+}
+
 # integration_run SCRIPT LABEL BINARY: one integration script against one
 # gateway binary, in an empty directory.
 integration_run() {
@@ -146,9 +199,10 @@ run_gen_check() {
 start=$(date +%s)
 case $what in
 unit) run_unit ;;
+fuzz) run_fuzz ;;
 integration) run_integration ;;
-all) run_gen_check; run_unit; run_integration ;;
-*) echo "usage: $0 [unit|integration|all]" >&2; exit 2 ;;
+all) run_gen_check; run_unit; run_fuzz; run_integration ;;
+*) echo "usage: $0 [unit|fuzz|integration|all]" >&2; exit 2 ;;
 esac
 
 for p in "${problems[@]}"; do echo "problem: $p"; done

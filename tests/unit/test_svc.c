@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <expat.h>
+
 #include "group.h"
 #include "query.h"
 #include "svc.h"
@@ -992,6 +994,42 @@ static void test_group_utf8_and_char_refs(void **state)
 	assert_string_equal(fake.asked[1], "sip:online@x");
 }
 
+/* The answer is a well-formed XML document (read by expat). */
+static void expect_well_formed(const char *body)
+{
+	XML_Parser xp = XML_ParserCreate(NULL);
+	enum XML_Status st;
+
+	assert_non_null(xp);
+	st = XML_Parse(xp, body, (int)strlen(body), XML_TRUE);
+	if (st != XML_STATUS_OK)
+		fail_msg("answer not well-formed (%s, line %lu column %lu):\n%s",
+			 XML_ErrorString(XML_GetErrorCode(xp)),
+			 (unsigned long)XML_GetCurrentLineNumber(xp),
+			 (unsigned long)XML_GetCurrentColumnNumber(xp), body);
+	XML_ParserFree(xp);
+}
+
+/* gSOAP echoes what a request held: a byte that is not UTF-8, or a
+ * character XML does not allow, comes back as '?' (one per byte), so that
+ * the answer stays well-formed; a byte gSOAP reads as Latin-1 comes back
+ * as that character in UTF-8 (found by tests/fuzz/fuzz_soap). */
+static void test_group_chars_xml_cannot_carry(void **state)
+{
+	struct fx *fx = *state;
+	struct answer a;
+	struct entry e[6];
+
+	serve_file(fx, "getStatusForGroup-bad-chars.xml", &a);
+	expect_well_formed(a.body);
+	assert_int_equal(serve_group(fx, "getStatusForGroup-bad-chars.xml", e, 6), 5);
+	expect_retrieved(&e[0], "sip:busy@x", "Busy");
+	expect_error(&e[1], "sip:a???@x", "SVC0002", "addresses");
+	expect_error(&e[2], "sip:b???@x", "SVC0002", "addresses");
+	expect_error(&e[3], "sip:c???@x", "SVC0002", "addresses");
+	expect_error(&e[4], "sip:d\xc2\x94@x", "SVC0002", "addresses");
+}
+
 /* Groups are replaced by their member URIs; duplicates dropped, first seen wins. */
 static void test_group_expansion(void **state)
 {
@@ -1321,6 +1359,21 @@ static void test_unknown_operation(void **state)
 	expect_client_fault(*state, "unknown-operation.xml");
 }
 
+/* gSOAP names the element it does not know in its fault string: bytes
+ * there that are not UTF-8 come back as '?' (found by tests/fuzz/fuzz_soap,
+ * tests/fuzz/regress/soap/crash-13d604c22f458b6114122799ae874052159c7c86). */
+static void test_unknown_operation_name_not_utf8(void **state)
+{
+	struct fx *fx = *state;
+	struct answer a;
+
+	serve_file(fx, "invalid-utf8-name.xml", &a);
+	expect_fault_code(&a, "Client");
+	expect_contains(a.body, "Method 'x:get??Status' not implemented");
+	expect_well_formed(a.body);
+	expect_no_fetch();
+}
+
 static void test_empty_body(void **state)
 {
 	struct fx *fx = *state;
@@ -1505,6 +1558,7 @@ int main(void)
 		T(test_group_mixed),
 		T(test_group_unqualified_addresses),
 		T(test_group_utf8_and_char_refs),
+		T(test_group_chars_xml_cannot_carry),
 		T(test_group_expansion),
 		T(test_group_duplicates),
 		T(test_group_nested),
@@ -1526,6 +1580,7 @@ int main(void)
 		T(test_malformed_xml),
 		T(test_not_soap),
 		T(test_unknown_operation),
+		T(test_unknown_operation_name_not_utf8),
 		T(test_empty_body),
 		T(test_notification_manager_not_yet),
 		T(test_invalid_enum_value),
