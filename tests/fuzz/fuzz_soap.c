@@ -42,7 +42,9 @@
 #include <unistd.h>
 
 #include <expat.h>
+#include <netdb.h>
 
+#include "dest.h"
 #include "group.h"
 #include "nm.h"
 #include "nm_int.h"
@@ -323,6 +325,18 @@ static char *serve(struct svc *s, const char *body, size_t len, int *status)
 	return out.body;
 }
 
+/* startNotification checks its callback endpoint's destination, which
+ * resolves host names: the fuzzer's names must never reach a DNS server,
+ * so only numeric hosts are read (as getaddrinfo reads them) and every
+ * name is unknown. */
+static int numeric_lookup(const char *name, const struct addrinfo *hints, struct addrinfo **res)
+{
+	struct addrinfo h = hints ? *hints : (struct addrinfo){ 0 };
+
+	h.ai_flags |= AI_NUMERICHOST;
+	return getaddrinfo(name, NULL, &h, res);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char warm[] =
@@ -346,6 +360,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	};
 	char path[64], err[512];
 	int fd;
+
+	dest_set_lookup(numeric_lookup);
 
 	(void)argc;
 	(void)argv;
