@@ -412,15 +412,8 @@ int auth_load(const char *path, struct auth **out, char *err, size_t cap)
 			goto fail;
 		}
 	}
-	if (r == -1) {
-		text_error(err, cap, "%s:%u: line longer than %d bytes", path, lineno + 1,
-			   AUTH_LINE_MAX);
-		goto fail;
-	} else if (r == -2) {
-		text_error(err, cap, "%s:%u: NUL byte in the line", path, lineno + 1);
-		goto fail;
-	} else if (r == -3) {
-		text_error(err, cap, "%s: read error: %s", path, strerror(errno));
+	if (r < 0) {
+		text_read_error(err, cap, path, lineno, r, AUTH_LINE_MAX);
 		goto fail;
 	}
 	fclose(f);

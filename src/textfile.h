@@ -14,6 +14,10 @@
  * the caller stops anyway. */
 int text_read_line(FILE *f, char *buf, size_t cap, size_t *len);
 
+/* The message for text_read_line's failure r (-1, -2, -3) at the line
+ * after lineno of path, lines being at most max bytes. */
+void text_read_error(char *err, size_t cap, const char *path, unsigned lineno, int r, int max);
+
 /* Writes a formatted error message to err (cap bytes); err may be NULL. */
 void text_error(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
