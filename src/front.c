@@ -72,6 +72,7 @@ struct req {
 	struct svc_pending *pending;
 	char *action;
 	enum auth_role role;         /* with a users file: who asked */
+	struct svc_caller who;       /* its application ("" without a users file) */
 	int64_t deadline_ms;         /* the body must be in by then (monotonic) */
 	unsigned timeout_s;          /* the connection's timeout as set now */
 	pthread_mutex_t lock;
@@ -211,6 +212,10 @@ static int authenticate(struct front *f, struct req *r, enum MHD_Result *res)
 	     auth_attempt(f->cfg.auth, who, user, pass, now_ms(), &r->role, &delay) == 0;
 	if (!ok)   /* the user name is the client's text: not logged */
 		log_info("http: %s: %s: 401", who, user ? "wrong credentials" : "no credentials");
+	if (ok) {
+		snprintf(r->who.app, sizeof(r->who.app), "%s", user);
+		r->who.admin = r->role == AUTH_ROLE_ADMIN;
+	}
 	if (pass)
 		memset(pass, 0, strlen(pass));
 	MHD_free(user);
@@ -499,7 +504,7 @@ static enum MHD_Result serve_soap(struct req *r)
 	r->action = strdup(action ? action : "");
 	if (!r->action)
 		return reply_text(r->conn, 503, "out of memory\n");
-	rc = svc_handle(r->f->cfg.svc, r->body, r->len, r->action, &r->pending, &out);
+	rc = svc_handle(r->f->cfg.svc, r->body, r->len, r->action, &r->who, &r->pending, &out);
 	if (rc == SVC_DONE)
 		return send_soap(r, &out);
 

@@ -52,6 +52,7 @@ struct nm_time {
 
 /* A startNotification request as the client sent it (borrowed strings). */
 struct nm_request {
+	const char *app;            /* the application asking (NULL or "": anonymous) */
 	const char *endpoint;
 	const char *interface_name;
 	const char *correlator;
@@ -133,7 +134,9 @@ int nm_start_async(struct nm *nm, struct nm_start *s, nm_done_h *done, void *arg
 int nm_start_result(const struct nm_start *s, struct fault *f);
 
 struct nm_end;
-struct nm_end *nm_end_new(const char *correlator);
+/* Ends the notification that application app (NULL or "": the anonymous
+ * one) started with correlator: another application's is not found. */
+struct nm_end *nm_end_new(const char *app, const char *correlator);
 void nm_end_free(struct nm_end *e);
 int nm_end_async(struct nm *nm, struct nm_end *e, nm_done_h *done, void *arg);
 /* 0 when it was ended, or -1 with *f (SVC0002 unknown correlator). */

@@ -12,6 +12,7 @@
 #define SIP_URI_MAX (TS_ADDR_MAX + 64)
 
 struct nm_start {
+	char *app;                 /* the owner: "" = the anonymous application */
 	char *correlator;
 	char *endpoint;
 	char *interface_name;
@@ -30,6 +31,7 @@ struct nm_start {
 };
 
 struct nm_end {
+	char *app;
 	char *correlator;
 	bool failed;
 	struct fault fault;

@@ -42,6 +42,7 @@ void nm_start_free(struct nm_start *s)
 	}
 	free(s->addresses);
 	free(s->sip_uris);
+	free(s->app);
 	free(s->correlator);
 	free(s->endpoint);
 	free(s->interface_name);
@@ -175,12 +176,13 @@ struct nm_start *nm_prepare(const struct nm_request *req, const struct nm_policy
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		goto oom;
+	s->app = strdup(req->app ? req->app : "");
 	s->correlator = strdup(req->correlator);
 	s->endpoint = strdup(req->endpoint);
 	s->interface_name = strdup(req->interface_name ? req->interface_name : "");
 	s->addresses = calloc(ex.n, sizeof(char *));
 	s->sip_uris = calloc(ex.n, sizeof(char *));
-	if (!s->correlator || !s->endpoint || !s->interface_name || !s->addresses || !s->sip_uris)
+	if (!s->app || !s->correlator || !s->endpoint || !s->interface_name || !s->addresses || !s->sip_uris)
 		goto oom;
 	for (size_t i = 0; i < ex.n; i++) {
 		addr_to_sip(ex.targets[i], tel_domain, uri, sizeof(uri));
@@ -242,13 +244,17 @@ int nm_start_result(const struct nm_start *s, struct fault *f)
 	return -1;
 }
 
-struct nm_end *nm_end_new(const char *correlator)
+struct nm_end *nm_end_new(const char *app, const char *correlator)
 {
 	struct nm_end *e = calloc(1, sizeof(*e));
 
-	if (e && !(e->correlator = strdup(correlator ? correlator : ""))) {
-		free(e);
-		e = NULL;
+	if (!e)
+		return NULL;
+	e->app = strdup(app ? app : "");
+	e->correlator = strdup(correlator ? correlator : "");
+	if (!e->app || !e->correlator) {
+		nm_end_free(e);
+		return NULL;
 	}
 	return e;
 }
@@ -256,6 +262,7 @@ struct nm_end *nm_end_new(const char *correlator)
 void nm_end_free(struct nm_end *e)
 {
 	if (e) {
+		free(e->app);
 		free(e->correlator);
 		free(e);
 	}

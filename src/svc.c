@@ -58,6 +58,7 @@ struct svc_pending {
 /* What the service functions see through soap->user. */
 struct call {
 	struct svc *s;
+	const char *app;           /* the caller's application ("" anonymous) */
 	int phase;                 /* 1 or 2 */
 	struct svc_pending *p;     /* phase 1: set when deferred; phase 2: in */
 };
@@ -439,9 +440,10 @@ static int run(struct svc *s, struct call *c, const char *body, const char *acti
 }
 
 enum svc_rc svc_handle(struct svc *s, const char *body, size_t len, const char *soap_action,
-		       struct svc_pending **pending, struct svc_response *out)
+		       const struct svc_caller *who, struct svc_pending **pending,
+		       struct svc_response *out)
 {
-	struct call c = { .s = s, .phase = 1 };
+	struct call c = { .s = s, .app = who ? who->app : "", .phase = 1 };
 	int err;
 
 	(void)len;
@@ -479,7 +481,7 @@ int svc_start(struct svc_pending *p, svc_wake_h *wake, void *arg)
 void svc_finish(struct svc *s, struct svc_pending *p, const char *body, size_t len,
 		const char *soap_action, struct svc_response *out)
 {
-	struct call c = { .s = s, .phase = 2, .p = p };
+	struct call c = { .s = s, .app = "", .phase = 2, .p = p };
 
 	(void)len;
 	run(s, &c, body, soap_action, out);
@@ -634,6 +636,7 @@ int __tsnms__startNotification(struct soap *soap, struct tsnml__startNotificatio
 	}
 	if (!c->s->nm)
 		return fault1(soap, SVC0001, "notifications are not enabled");
+	r.app = c->app;
 	if (req->reference) {
 		r.endpoint = req->reference->endpoint;
 		r.interface_name = req->reference->interfaceName;
@@ -692,7 +695,7 @@ int __tsnms__endNotification(struct soap *soap, struct tsnml__endNotification *r
 		return fault1(soap, SVC0001, "notifications are not enabled");
 	if (!req->correlator || !*req->correlator)
 		return fault1(soap, SVC0002, "correlator");
-	ne = nm_end_new(req->correlator);
+	ne = nm_end_new(c->app, req->correlator);
 	if (!ne)
 		return fault1(soap, SVC0001, "out of memory");
 	return defer(soap, c, OP_END_NOTIFICATION, NULL, NULL, ne);

@@ -15,8 +15,10 @@
 #ifndef PXTSGW_SVC_H
 #define PXTSGW_SVC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "auth.h"
 #include "query.h"
 
 struct svc;
@@ -30,6 +32,14 @@ struct svc_response {
 
 enum svc_rc { SVC_DONE, SVC_WAIT };
 
+/* Who sent a request (contract section 11): its notifications belong to
+ * app. Without a users file every request is the anonymous application,
+ * app "". */
+struct svc_caller {
+	char app[AUTH_NAME_MAX];
+	bool admin;
+};
+
 struct nm;
 struct nm_policy;
 
@@ -40,10 +50,12 @@ struct svc *svc_new(const struct query_env *env);
 void svc_set_notifications(struct svc *s, struct nm *nm, const struct nm_policy *pol, int style);
 void svc_free(struct svc *s);
 
-/* Phase 1. body must be NUL-terminated (len excludes the NUL). On SVC_DONE
- * *out is filled; on SVC_WAIT *pending is set. */
+/* Phase 1. body must be NUL-terminated (len excludes the NUL); who is the
+ * caller (NULL: anonymous). On SVC_DONE *out is filled; on SVC_WAIT
+ * *pending is set. */
 enum svc_rc svc_handle(struct svc *s, const char *body, size_t len, const char *soap_action,
-		       struct svc_pending **pending, struct svc_response *out);
+		       const struct svc_caller *who, struct svc_pending **pending,
+		       struct svc_response *out);
 
 typedef void (svc_wake_h)(void *arg);
 /* Starts the pending work. Returns 0; or -1 when it cannot start (the

@@ -305,7 +305,7 @@ static char *serve(struct svc *s, const char *body, size_t len, int *status)
 	enum svc_rc rc;
 
 	memset(&out, 0, sizeof(out));
-	rc = svc_handle(s, body, len, ACTION, &p, &out);
+	rc = svc_handle(s, body, len, ACTION, NULL, &p, &out);
 	if (rc == SVC_WAIT) {
 		int woken = 0, start;
 

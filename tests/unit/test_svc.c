@@ -241,7 +241,7 @@ static void serve(struct fx *fx, const char *body, size_t len, struct answer *a)
 	out.http_status = -1;
 	free(fx->body);
 	fx->body = NULL;
-	rc = svc_handle(fx->s, body, len, ACTION, &p, &out);
+	rc = svc_handle(fx->s, body, len, ACTION, NULL, &p, &out);
 	if (rc == SVC_WAIT) {
 		assert_non_null(p);
 		assert_ptr_not_equal(p, (struct svc_pending *)&fake_watch_token);
@@ -808,7 +808,7 @@ static void test_pending_dropped(void **state)
 
 	free(fx->req);
 	fx->req = load("getStatus-busy.xml", &len);
-	assert_int_equal(svc_handle(fx->s, fx->req, len, ACTION, &p, &out), SVC_WAIT);
+	assert_int_equal(svc_handle(fx->s, fx->req, len, ACTION, NULL, &p, &out), SVC_WAIT);
 	assert_non_null(p);
 	assert_null(out.body);
 	svc_pending_free(p);
