@@ -121,7 +121,9 @@ struct job {
 	enum dlv_op op;
 	char *endpoint;
 	char *shown;                            /* endpoint with credentials as *** (logs, records) */
+	char *app;                              /* the notification's application ("" anonymous) */
 	char *correlator;
+	char *key;                              /* its queue: key_dup(app, correlator) */
 	struct svc_callback *cb;                /* the request, prepared once */
 	int attempts;                           /* made so far */
 	int64_t created_ms;                     /* wall clock, when accepted */
@@ -286,13 +288,28 @@ static void job_free(struct job *j)
 	svc_callback_free(j->cb);
 	free(j->endpoint);
 	free(j->shown);
+	free(j->app);
 	free(j->correlator);
+	free(j->key);
 	free(j);
 }
 
-/* A job with the request of c ready-made. NULL when c is invalid or memory
- * is short. */
-static struct job *job_new(const char *endpoint, const struct svc_callback_data *c)
+/* The name of a correlator's queue and health record: correlators are
+ * unique per application (contract section 11), so the key is both,
+ * "<app>/<correlator>" (an application name has no '/'). malloc'd; NULL
+ * when memory is short. */
+static char *key_dup(const char *app, const char *correlator)
+{
+	char *k = NULL;
+
+	if (asprintf(&k, "%s/%s", app ? app : "", correlator) < 0)
+		return NULL;
+	return k;
+}
+
+/* A job with the request of c ready-made, for application app (NULL: "").
+ * NULL when c is invalid or memory is short. */
+static struct job *job_new(const char *endpoint, const char *app, const struct svc_callback_data *c)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	bool ok = true;
@@ -300,7 +317,10 @@ static struct job *job_new(const char *endpoint, const struct svc_callback_data 
 	if (!j)
 		return NULL;
 	j->op = c->op;
+	j->app = dup_or_null(app ? app : "", &ok);
 	j->correlator = dup_or_null(c->correlator, &ok);
+	if (ok && !(j->key = key_dup(app, c->correlator)))
+		ok = false;
 	j->endpoint = dup_or_null(endpoint, &ok);
 	if (endpoint && !(j->shown = dest_redact_dup(endpoint)))
 		ok = false;
@@ -595,8 +615,8 @@ static bool payload_decode(int op, const char *payload, struct decoded *p)
 
 /* Rebuilds a job from an outbox row's columns and payload. NULL when the
  * payload is invalid (or does not match op) or memory is short. */
-static struct job *job_from_payload(int op, const char *correlator, const char *endpoint,
-				    const char *payload)
+static struct job *job_from_payload(int op, const char *app, const char *correlator,
+				    const char *endpoint, const char *payload)
 {
 	struct decoded p;
 	struct job *j = NULL;
@@ -606,7 +626,7 @@ static struct job *job_from_payload(int op, const char *correlator, const char *
 	if (payload_decode(op, payload, &p)) {
 		struct svc_callback_data c = decoded_content(&p, correlator);
 
-		j = job_new(endpoint, &c);
+		j = job_new(endpoint, app, &c);
 	}
 	decoded_free(&p);
 	return j;
@@ -770,6 +790,7 @@ static void timers_promote(struct dlv *d, int64_t now)
 static void op_free(struct store_op *o)
 {
 	if (o->kind == STORE_OP_TRACK) {
+		free((char *)o->app);
 		free((char *)o->correlator);
 		free((char *)o->endpoint);
 		free((char *)o->detail);
@@ -800,6 +821,7 @@ static size_t pend_add(struct dlv *d, const struct store_op *ops, size_t n, uint
 			d->pcap = nc;
 		}
 		if (o.kind == STORE_OP_TRACK) {
+			o.app = dup_or_null(o.app, &ok);
 			o.correlator = dup_or_null(o.correlator, &ok);
 			o.endpoint = dup_or_null(o.endpoint, &ok);
 			o.detail = dup_or_null(o.detail, &ok);
@@ -874,7 +896,8 @@ static struct store_op track_op(const struct job *j, int kind, int64_t now)
 {
 	return (struct store_op){
 		.kind = STORE_OP_TRACK, .delivery = j->id, .attempt = j->attempts,
-		.event = event_names[j->op][kind], .correlator = j->correlator, .endpoint = j->shown,
+		.event = event_names[j->op][kind], .app = j->app, .correlator = j->correlator,
+		.endpoint = j->shown,
 		.detail = j->ok ? NULL : j->detail, .delivered = j->ok, .time_ms = now,
 	};
 }
@@ -1224,7 +1247,7 @@ static void stop_threads(struct dlv *d)
  * short. */
 static bool queue_job(struct dlv *d, struct job *j, bool resumed)
 {
-	struct corr *c = corr_get(d, j->correlator);
+	struct corr *c = corr_get(d, j->key);
 
 	if (!c)
 		return false;
@@ -1258,7 +1281,7 @@ static void resume_row(const struct store_outbox_row *r, void *arg)
 {
 	struct resume *rs = arg;
 	struct dlv *d = rs->d;
-	struct job *j = job_from_payload(r->op, r->correlator, r->endpoint, r->payload);
+	struct job *j = job_from_payload(r->op, r->app, r->correlator, r->endpoint, r->payload);
 	int64_t age;
 
 	if (!j) {
@@ -1410,7 +1433,7 @@ uint64_t dlv_enqueue(struct dlv *d, const struct dlv_item *item)
 	uint64_t id = 0;
 	bool stopping, queued;
 
-	if (!d || !item_content(item, &c, vars) || !(j = job_new(item->endpoint, &c)))
+	if (!d || !item_content(item, &c, vars) || !(j = job_new(item->endpoint, item->app, &c)))
 		return 0;
 	j->created_ms = wall_ms();
 	j->deadline = mono_ms() + d->max_age_ms;
@@ -1426,7 +1449,8 @@ uint64_t dlv_enqueue(struct dlv *d, const struct dlv_item *item)
 	pthread_mutex_unlock(&d->mu);
 	if (!stopping && d->cfg.store) {
 		struct store_outbox_row row = {
-			.delivery = id, .correlator = j->correlator, .endpoint = j->endpoint, .op = (int)j->op,
+			.delivery = id, .app = j->app, .correlator = j->correlator, .endpoint = j->endpoint,
+			.op = (int)j->op,
 			.payload = payload, .attempts = 0, .created_ms = j->created_ms,
 		};
 
@@ -1465,14 +1489,25 @@ void dlv_flush(struct dlv *d)
 		flush_all(d);
 }
 
-void dlv_forget(struct dlv *d, const char *correlator)
+/* The record of app's correlator (under d->mu); NULL when there is none
+ * or memory is short. */
+static struct corr *corr_find2(struct dlv *d, const char *app, const char *correlator)
+{
+	char *k = key_dup(app, correlator);
+	struct corr *c = k ? corr_find(d, k) : NULL;
+
+	free(k);
+	return c;
+}
+
+void dlv_forget(struct dlv *d, const char *app, const char *correlator)
 {
 	struct corr *c;
 
 	if (!d || !correlator)
 		return;
 	pthread_mutex_lock(&d->mu);
-	c = corr_find(d, correlator);
+	c = corr_find2(d, app, correlator);
 	if (c && !c->head && c->state == C_IDLE)
 		corr_drop(d, c);
 	else if (c)
@@ -1480,14 +1515,14 @@ void dlv_forget(struct dlv *d, const char *correlator)
 	pthread_mutex_unlock(&d->mu);
 }
 
-void dlv_keep(struct dlv *d, const char *correlator)
+void dlv_keep(struct dlv *d, const char *app, const char *correlator)
 {
 	struct corr *c;
 
 	if (!d || !correlator)
 		return;
 	pthread_mutex_lock(&d->mu);
-	c = corr_find(d, correlator);
+	c = corr_find2(d, app, correlator);
 	if (c)
 		c->resumed = false;
 	pthread_mutex_unlock(&d->mu);
@@ -1515,7 +1550,7 @@ void dlv_resumed_done(struct dlv *d)
 	pthread_mutex_unlock(&d->mu);
 }
 
-void dlv_get_health(struct dlv *d, const char *correlator, struct dlv_health *h)
+void dlv_get_health(struct dlv *d, const char *app, const char *correlator, struct dlv_health *h)
 {
 	struct corr *c;
 
@@ -1523,7 +1558,7 @@ void dlv_get_health(struct dlv *d, const char *correlator, struct dlv_health *h)
 	if (!d || !correlator)
 		return;
 	pthread_mutex_lock(&d->mu);
-	c = corr_find(d, correlator);
+	c = corr_find2(d, app, correlator);
 	if (c)
 		*h = c->h;
 	pthread_mutex_unlock(&d->mu);

@@ -47,6 +47,9 @@ struct dlv_status {
 /* One callback to send. Everything is copied by dlv_enqueue. */
 struct dlv_item {
 	enum dlv_op op;
+	const char *app;            /* the notification's application (NULL: "",
+				     * the anonymous one): with correlator, the
+				     * queue it keeps its order in */
 	const char *correlator;
 	const char *endpoint;
 	/* DLV_STATUS_NOTIFICATION: n entries; DLV_STATUS_CHANGED: 1 entry */
@@ -101,7 +104,7 @@ void dlv_flush(struct dlv *d);
  * nothing of it is queued, else as soon as its queue is empty; a later
  * enqueue for it cancels that. The notification manager calls it when a
  * notification ends. */
-void dlv_forget(struct dlv *d, const char *correlator);
+void dlv_forget(struct dlv *d, const char *app, const char *correlator);
 
 /* Correlators resumed from the outbox by dlv_start keep their health
  * record (what was delivered since the start counts for /notifications)
@@ -109,7 +112,7 @@ void dlv_forget(struct dlv *d, const char *correlator);
  * a new enqueue, are forgotten as by dlv_forget. The notification manager
  * keeps the correlators of the notifications it restores; main calls
  * dlv_resumed_done once they are restored. NULL is fine. */
-void dlv_keep(struct dlv *d, const char *correlator);
+void dlv_keep(struct dlv *d, const char *app, const char *correlator);
 void dlv_resumed_done(struct dlv *d);
 
 /* The outbox payload of an item: malloc'd text, NULL when the item is
@@ -123,14 +126,15 @@ char *dlv_payload_roundtrip(enum dlv_op op, const char *payload);
 /* The wait before attempt n+1 after attempt n (n >= 1) failed. */
 long dlv_backoff_ms(const struct dlv_config *cfg, long n);
 
-/* Per-correlator health, for /notifications. */
+/* Per-correlator health (of app's correlator; NULL app: ""), for
+ * /notifications. */
 struct dlv_health {
 	unsigned long delivered, failed;   /* callbacks finished */
 	unsigned long attempts_failed;     /* attempts that failed */
 	unsigned long queued;              /* waiting or in flight */
 	char last_error[160];              /* detail of the last failed attempt, or "" */
 };
-void dlv_get_health(struct dlv *d, const char *correlator, struct dlv_health *h);
+void dlv_get_health(struct dlv *d, const char *app, const char *correlator, struct dlv_health *h);
 
 /* Appends the Prometheus lines for pxtsgw_delivery_attempts_total and
  * pxtsgw_deliveries_total to buf (cap). Returns the length written. */

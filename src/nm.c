@@ -47,6 +47,7 @@ struct nm_addr {
 struct nmn {
 	struct nm *nm;
 	struct nm_start *start;    /* while starting: the request (not owned) */
+	char *app;                 /* the owner ("" the anonymous application) */
 	char *correlator;
 	char *endpoint;
 	size_t naddr;
@@ -75,10 +76,12 @@ struct nm {
 
 /* --- running (SIP thread) ------------------------------------------------- */
 
-static struct nmn *find(struct nm *nm, const char *correlator)
+/* app's notification with correlator: correlators are unique per
+ * application (contract section 11). */
+static struct nmn *find(struct nm *nm, const char *app, const char *correlator)
 {
 	for (struct nmn *n = nm->list; n; n = n->next)
-		if (!n->removing && strcmp(n->correlator, correlator) == 0)
+		if (!n->removing && strcmp(n->correlator, correlator) == 0 && strcmp(n->app, app) == 0)
 			return n;
 	return NULL;
 }
@@ -95,6 +98,7 @@ static void nmn_free(struct nmn *n)
 	notif_free(n->notif);
 	free(n->addrs);
 	free(n->addresses);
+	free(n->app);
 	free(n->correlator);
 	free(n->endpoint);
 	free(n);
@@ -107,8 +111,8 @@ static void nmn_remove_ex(struct nmn *n, bool forget)
 	struct nm *nm = n->nm;
 
 	if (forget && n->running) {
-		store_notif_delete(nm->cfg.store, n->correlator);
-		dlv_forget(nm->cfg.dlv, n->correlator);
+		store_notif_delete(nm->cfg.store, n->app, n->correlator);
+		dlv_forget(nm->cfg.dlv, n->app, n->correlator);
 	}
 
 	pthread_mutex_lock(&nm->lock);
@@ -143,7 +147,7 @@ static void save_progress(struct nmn *n)
 	for (size_t i = 0; i < n->naddr; i++)
 		r[i] = notif_reported(n->notif, i);
 	pthread_mutex_unlock(&n->nm->lock);
-	store_notif_progress(n->nm->cfg.store, n->correlator, n->sent_base + notif_sent(n->notif), r,
+	store_notif_progress(n->nm->cfg.store, n->app, n->correlator, n->sent_base + notif_sent(n->notif), r,
 			     n->naddr);
 	if (r != rep)
 		free(r);
@@ -154,6 +158,7 @@ static int save_new(struct nmn *n, const struct nm_start *s)
 {
 	int rep[64], *r = rep;
 	struct store_notif sn = {
+		.app = n->app,
 		.correlator = n->correlator,
 		.endpoint = n->endpoint,
 		.interface_name = s->interface_name,
@@ -185,7 +190,7 @@ static int save_new(struct nmn *n, const struct nm_start *s)
 
 static void deliver(struct nmn *n, const struct notif_action *a)
 {
-	struct dlv_item it = { .correlator = n->correlator, .endpoint = n->endpoint };
+	struct dlv_item it = { .app = n->app, .correlator = n->correlator, .endpoint = n->endpoint };
 	struct dlv_status st[64], *ent = st;
 
 	switch (a->kind) {
@@ -410,7 +415,7 @@ static void start_on_sip(struct watch *w, void *arg)
 	struct nmn *n;
 	struct fault f;
 
-	if (find(nm, s->correlator)) {
+	if (find(nm, s->app, s->correlator)) {
 		s->failed = true;
 		fault_set(&s->fault, SVC0005, s->correlator, "reference.correlator", NULL);
 		s->done(s->done_arg);
@@ -422,13 +427,14 @@ static void start_on_sip(struct watch *w, void *arg)
 	n->nm = nm;
 	n->start = s;
 	n->style = s->params.style;
+	n->app = strdup(s->app);
 	n->correlator = strdup(s->correlator);
 	n->endpoint = strdup(s->endpoint);
 	n->naddr = s->n;
 	n->addresses = calloc(s->n, sizeof(char *));
 	n->addrs = calloc(s->n, sizeof(*n->addrs));
 	n->timer = su_timer_create(su_root_task(w->root), 1000);
-	if (!n->correlator || !n->endpoint || !n->addresses || !n->addrs || !n->timer)
+	if (!n->app || !n->correlator || !n->endpoint || !n->addresses || !n->addrs || !n->timer)
 		goto oom_n;
 	for (size_t i = 0; i < s->n; i++) {
 		n->addresses[i] = strdup(s->addresses[i]);
@@ -480,7 +486,7 @@ int nm_start_async(struct nm *nm, struct nm_start *s, nm_done_h *done, void *arg
 static void end_on_sip(struct watch *w, void *arg)
 {
 	struct nm_end *e = arg;
-	struct nmn *n = find(e->nm, e->correlator);
+	struct nmn *n = find(e->nm, e->app, e->correlator);
 
 	(void)w;
 	if (!n || !n->running) {
@@ -511,7 +517,7 @@ int nm_end_async(struct nm *nm, struct nm_end *e, nm_done_h *done, void *arg)
 /* A saved notification, copied out of the store's load callback. */
 struct saved {
 	struct store_notif sn;
-	char *correlator, *endpoint, *interface_name;
+	char *app, *correlator, *endpoint, *interface_name;
 	char **addresses, **sip_uris;
 	int *reported;
 	struct saved *next;
@@ -528,6 +534,7 @@ static void saved_free(struct saved *v)
 	free(v->addresses);
 	free(v->sip_uris);
 	free(v->reported);
+	free(v->app);
 	free(v->correlator);
 	free(v->endpoint);
 	free(v->interface_name);
@@ -552,13 +559,14 @@ static void load_one(const struct store_notif *sn, void *arg)
 		return;
 	}
 	v->sn = *sn;
+	v->app = strdup(sn->app ? sn->app : "");
 	v->correlator = strdup(sn->correlator);
 	v->endpoint = strdup(sn->endpoint);
 	v->interface_name = strdup(sn->interface_name ? sn->interface_name : "");
 	v->addresses = calloc(sn->n, sizeof(char *));
 	v->sip_uris = calloc(sn->n, sizeof(char *));
 	v->reported = calloc(sn->n, sizeof(int));
-	ok = v->correlator && v->endpoint && v->interface_name && v->addresses && v->sip_uris &&
+	ok = v->app && v->correlator && v->endpoint && v->interface_name && v->addresses && v->sip_uris &&
 	     v->reported;
 	for (size_t i = 0; ok && i < sn->n; i++) {
 		v->addresses[i] = strdup(sn->addresses[i]);
@@ -580,15 +588,16 @@ static void load_one(const struct store_notif *sn, void *arg)
 static void end_saved(struct nm *nm, const struct saved *v, const char *why)
 {
 	struct dlv_item it = {
-		.op = DLV_STATUS_END, .correlator = v->correlator, .endpoint = v->endpoint,
+		.op = DLV_STATUS_END, .app = v->app, .correlator = v->correlator,
+		.endpoint = v->endpoint,
 	};
 
 	log_info("nm: notification %s %s while the gateway was down: statusEnd", v->correlator, why);
 	if (dlv_enqueue(nm->cfg.dlv, &it) == 0)
 		log_error("nm: %s: cannot queue statusEnd", v->correlator);
 	/* nothing more for it: its health record goes once that is sent */
-	dlv_forget(nm->cfg.dlv, v->correlator);
-	store_notif_delete(nm->cfg.store, v->correlator);
+	dlv_forget(nm->cfg.dlv, v->app, v->correlator);
+	store_notif_delete(nm->cfg.store, v->app, v->correlator);
 }
 
 static void restore_one(struct watch *w, struct nm *nm, struct saved *v, struct restore *r)
@@ -624,6 +633,7 @@ static void restore_one(struct watch *w, struct nm *nm, struct saved *v, struct 
 	n->style = p.style;
 	n->restored = true;
 	n->sent_base = v->sn.sent;
+	n->app = strdup(v->app);
 	n->correlator = strdup(v->correlator);
 	n->endpoint = strdup(v->endpoint);
 	n->naddr = v->sn.n;
@@ -631,7 +641,8 @@ static void restore_one(struct watch *w, struct nm *nm, struct saved *v, struct 
 	n->addrs = calloc(n->naddr, sizeof(*n->addrs));
 	n->timer = su_timer_create(su_root_task(w->root), 1000);
 	n->notif = notif_new(&p);
-	if (!n->correlator || !n->endpoint || !n->addresses || !n->addrs || !n->timer || !n->notif)
+	if (!n->app || !n->correlator || !n->endpoint || !n->addresses || !n->addrs || !n->timer ||
+	    !n->notif)
 		goto oom_n;
 	for (size_t i = 0; i < n->naddr; i++) {
 		n->addresses[i] = strdup(v->addresses[i]);
@@ -666,7 +677,7 @@ static void restore_one(struct watch *w, struct nm *nm, struct saved *v, struct 
 		}
 	}
 	/* its callbacks resumed from the outbox count in its health */
-	dlv_keep(nm->cfg.dlv, n->correlator);
+	dlv_keep(nm->cfg.dlv, n->app, n->correlator);
 	log_info("nm: notification %s restored: %zu address(es), %ld callback(s) sent before",
 		 n->correlator, n->naddr, n->sent_base);
 	r->restored++;
@@ -773,6 +784,8 @@ size_t nm_active(struct nm *nm)
 
 struct listing {
 	struct nm *nm;
+	const char *app;           /* only this application's (NULL: all) */
+	bool with_app;             /* each object names its application */
 	struct sbuf b;
 	bool first;
 };
@@ -791,16 +804,22 @@ static void list_on_sip(struct watch *w, void *arg)
 		struct dlv_health h;
 		struct tm tm;
 
-		if (!n->running || n->removing)
+		if (!n->running || n->removing || (l->app && strcmp(l->app, n->app) != 0))
 			continue;
-		dlv_get_health(nm->cfg.dlv, n->correlator, &h);
+		dlv_get_health(nm->cfg.dlv, n->app, n->correlator, &h);
 		gmtime_r(&n->end_wall, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		if (!l->first)
 			sbuf_puts(b, ",");
 		sbuf_puts(b, "\n");
 		l->first = false;
-		sbuf_puts(b, "{\"correlator\":");
+		sbuf_puts(b, "{");
+		if (l->with_app) {
+			sbuf_puts(b, "\"app\":");
+			sbuf_json_cstr(b, n->app);
+			sbuf_puts(b, ",");
+		}
+		sbuf_puts(b, "\"correlator\":");
 		sbuf_json_cstr(b, n->correlator);
 		sbuf_puts(b, ",\"endpoint\":");
 		dest_redact(n->endpoint, shown, sizeof(shown));   /* credentials as *** */
@@ -830,9 +849,10 @@ static void list_on_sip(struct watch *w, void *arg)
 	pthread_mutex_unlock(&nm->lock);
 }
 
-char *nm_list_json(struct nm *nm, size_t *len)
+char *nm_list_json(struct nm *nm, const char *app, bool with_app, size_t *len)
 {
-	struct listing l = { .nm = nm, .b = SBUF_INIT(NM_JSON_MAX), .first = true };
+	struct listing l = { .nm = nm, .app = app, .with_app = with_app, .b = SBUF_INIT(NM_JSON_MAX),
+			     .first = true };
 
 	sbuf_puts(&l.b, "[");
 	if (watch_post_wait(nm->cfg.watch, list_on_sip, &l) != 0) {

@@ -142,10 +142,12 @@ int nm_end_async(struct nm *nm, struct nm_end *e, nm_done_h *done, void *arg);
 /* 0 when it was ended, or -1 with *f (SVC0002 unknown correlator). */
 int nm_end_result(const struct nm_end *e, struct fault *f);
 
-/* JSON array of the running notifications: correlator, endpoint,
+/* JSON array of the running notifications of application app (NULL: of
+ * every application; "" is the anonymous one): correlator, endpoint,
  * addresses with their current status, counters, deadline and delivery
- * health. malloc'd; NULL when out of memory. */
-char *nm_list_json(struct nm *nm, size_t *len);
+ * health, and the application first when with_app. malloc'd; NULL when out
+ * of memory. */
+char *nm_list_json(struct nm *nm, const char *app, bool with_app, size_t *len);
 size_t nm_active(struct nm *nm);
 
 #endif

@@ -82,6 +82,43 @@ static const char *const migrations[] = {
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" created_ms INTEGER NOT NULL);"
 	"CREATE INDEX outbox_correlator ON outbox (correlator, delivery);",
+	/* 4: per-application scope (contract section 11): every notification,
+	 * callback and tracking record belongs to an application; correlators
+	 * are unique per application. Rows of before belong to the anonymous
+	 * application, ''. The notification tables are rebuilt for their new
+	 * keys (a renamed parent takes its child's reference along). */
+	"ALTER TABLE notification_addresses RENAME TO notification_addresses_v3;"
+	"ALTER TABLE notifications RENAME TO notifications_v3;"
+	"CREATE TABLE notifications ("
+	" app TEXT NOT NULL,"
+	" correlator TEXT NOT NULL,"
+	" endpoint TEXT NOT NULL,"
+	" interface_name TEXT NOT NULL,"
+	" criteria INTEGER NOT NULL,"
+	" frequency_ms INTEGER NOT NULL,"
+	" count INTEGER NOT NULL,"
+	" sent INTEGER NOT NULL,"
+	" style INTEGER NOT NULL,"
+	" end_ms INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (app, correlator));"
+	"CREATE TABLE notification_addresses ("
+	" app TEXT NOT NULL,"
+	" correlator TEXT NOT NULL,"
+	" idx INTEGER NOT NULL,"
+	" address TEXT NOT NULL,"
+	" sip_uri TEXT NOT NULL,"
+	" reported INTEGER,"
+	" PRIMARY KEY (app, correlator, idx),"
+	" FOREIGN KEY (app, correlator) REFERENCES notifications (app, correlator) ON DELETE CASCADE);"
+	"INSERT INTO notifications SELECT '', correlator, endpoint, interface_name, criteria,"
+	" frequency_ms, count, sent, style, end_ms, created_ms FROM notifications_v3;"
+	"INSERT INTO notification_addresses SELECT '', correlator, idx, address, sip_uri, reported"
+	" FROM notification_addresses_v3;"
+	"DROP TABLE notification_addresses_v3;"
+	"DROP TABLE notifications_v3;"
+	"ALTER TABLE outbox ADD COLUMN app TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE deliveries ADD COLUMN app TEXT NOT NULL DEFAULT '';",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -215,8 +252,8 @@ static void now_iso(char *buf, size_t cap)
 	snprintf(buf + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000L);
 }
 
-int store_track(struct store *s, const char *event, const char *correlator, uint64_t delivery,
-		int attempt, bool delivered, const char *endpoint, const char *detail)
+int store_track(struct store *s, const char *event, const char *app, const char *correlator,
+		uint64_t delivery, int attempt, bool delivered, const char *endpoint, const char *detail)
 {
 	char when[40];
 	int rc;
@@ -227,7 +264,7 @@ int store_track(struct store *s, const char *event, const char *correlator, uint
 	pthread_mutex_lock(&s->lock);
 	if (!s->track &&
 	    sqlite3_prepare_v2(s->db, "INSERT INTO deliveries (event, correlator, delivery, attempt,"
-			       " result, time, endpoint, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			       " result, time, endpoint, detail, app) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			       -1, &s->track, NULL) != SQLITE_OK) {
 		log_error("store: cannot prepare the tracking insert: %s", sqlite3_errmsg(s->db));
 		s->track = NULL;
@@ -245,6 +282,7 @@ int store_track(struct store *s, const char *event, const char *correlator, uint
 		sqlite3_bind_text(s->track, 8, detail, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s->track, 8);
+	sqlite3_bind_text(s->track, 9, app ? app : "", -1, SQLITE_STATIC);
 	rc = sqlite3_step(s->track);
 	if (rc != SQLITE_DONE)
 		log_error("store: tracking record for %s not written: %s", correlator, sqlite3_errmsg(s->db));
@@ -288,10 +326,12 @@ static void sb_json_col(struct sbuf *b, sqlite3_stmt *st, int col)
 	sbuf_json_str(b, t ? (const char *)t : "", (size_t)sqlite3_column_bytes(st, col));
 }
 
-int store_deliveries_json(struct store *s, const char *correlator, char **json, size_t *len)
+int store_deliveries_json(struct store *s, const char *app, const char *correlator, bool with_app,
+			  char **json, size_t *len)
 {
 	static const char *const names[] = { "event", "correlator", "delivery", "attempt",
-					      "result", "time", "endpoint", "detail" };
+					      "result", "time", "endpoint", "detail", "app" };
+	int ncol = with_app ? 9 : 8;
 	struct sbuf b = SBUF_INIT(STORE_JSON_MAX);
 	sqlite3_stmt *st = NULL;
 	char num[32];
@@ -304,8 +344,10 @@ int store_deliveries_json(struct store *s, const char *correlator, char **json, 
 		return -1;
 	sbuf_puts(&b, "[");
 	pthread_mutex_lock(&s->lock);
+	/* app NULL: every application's (?2 IS NULL) */
 	if (sqlite3_prepare_v2(s->db, "SELECT event, correlator, delivery, attempt, result, time,"
-			       " endpoint, detail FROM deliveries WHERE correlator = ? ORDER BY id",
+			       " endpoint, detail, app FROM deliveries WHERE correlator = ?1"
+			       " AND (?2 IS NULL OR app = ?2) ORDER BY id",
 			       -1, &st, NULL) != SQLITE_OK) {
 		log_error("store: cannot query the tracking records: %s", sqlite3_errmsg(s->db));
 		pthread_mutex_unlock(&s->lock);
@@ -313,9 +355,11 @@ int store_deliveries_json(struct store *s, const char *correlator, char **json, 
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, correlator, -1, SQLITE_STATIC);
+	if (app)
+		sqlite3_bind_text(st, 2, app, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && b.ok) {
 		sbuf_puts(&b, rows++ ? ",{" : "{");
-		for (int c = 0; c < 8; c++) {
+		for (int c = 0; c < ncol; c++) {
 			if (c)
 				sbuf_puts(&b, ",");
 			sbuf_puts(&b, "\"");

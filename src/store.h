@@ -28,19 +28,23 @@ int store_schema_version(struct store *s);
 /* Appends one record, committed when this returns; time = now (UTC, ms).
  * event is "<operation>_DeliveryAttempted" or "<operation>_DeliveryResult";
  * detail NULL = JSON null. Returns 0, or -1 (logged). */
-int store_track(struct store *s, const char *event, const char *correlator, uint64_t delivery,
-		int attempt, bool delivered, const char *endpoint, const char *detail);
-/* The records of one correlator as a JSON array, oldest first, each object
- * with event, correlator, delivery, attempt, result, time, endpoint, detail
- * (null when absent). *json is malloc'd (NUL-terminated; caller frees) and
- * *len (may be NULL) its length. Returns 0, or -1 with *json NULL. */
-int store_deliveries_json(struct store *s, const char *correlator, char **json, size_t *len);
+int store_track(struct store *s, const char *event, const char *app, const char *correlator,
+		uint64_t delivery, int attempt, bool delivered, const char *endpoint, const char *detail);
+/* The records of one correlator of application app (NULL: of every
+ * application; "" is the anonymous one) as a JSON array, oldest first,
+ * each object with event, correlator, delivery, attempt, result, time,
+ * endpoint, detail (null when absent) and, when with_app, app. *json is
+ * malloc'd (NUL-terminated; caller frees) and *len (may be NULL) its
+ * length. Returns 0, or -1 with *json NULL. */
+int store_deliveries_json(struct store *s, const char *app, const char *correlator, bool with_app,
+			  char **json, size_t *len);
 /* The highest delivery id recorded (0 when none). Returns 0, or -1. */
 int store_max_delivery(struct store *s, uint64_t *max);
 
 /* --- running notifications (store_notif.c) ------------------------------- */
 
 struct store_notif {
+	const char *app;            /* the owner (NULL: "", the anonymous application) */
 	const char *correlator;
 	const char *endpoint;
 	const char *interface_name;
@@ -57,14 +61,14 @@ struct store_notif {
 	const int *reported;        /* ts_status per address, -1 = not known */
 };
 
-/* Saves a notification that starts (replacing one of the same correlator).
- * Returns 0 or -1. */
+/* Saves a notification that starts (replacing one of the same application
+ * and correlator). Returns 0 or -1. */
 int store_notif_save(struct store *s, const struct store_notif *n);
-/* Records progress: callbacks counted, the status last reported per
- * address (-1 = not known). */
-int store_notif_progress(struct store *s, const char *correlator, long sent,
+/* Records progress of app's (NULL: "") correlator: callbacks counted, the
+ * status last reported per address (-1 = not known). */
+int store_notif_progress(struct store *s, const char *app, const char *correlator, long sent,
 			 const int *reported, size_t n);
-int store_notif_delete(struct store *s, const char *correlator);
+int store_notif_delete(struct store *s, const char *app, const char *correlator);
 /* Calls fn for every saved notification, oldest first; the struct and its
  * strings live during the call only, and fn must not call the store (its
  * lock is held). Returns the number loaded, or -1. */
@@ -80,6 +84,7 @@ int64_t store_wall_ms(void);
  * outbox table: what dlv needs to send it again after a restart. */
 struct store_outbox_row {
 	uint64_t delivery;          /* the delivery id, > 0: the order of callbacks */
+	const char *app;            /* the owner (NULL: "") */
 	const char *correlator;
 	const char *endpoint;
 	int op;                     /* enum dlv_op */
@@ -119,6 +124,7 @@ struct store_op {
 	int attempt;                /* TRACK: the attempt; ATTEMPTS: attempts made */
 	/* TRACK only */
 	const char *event;
+	const char *app;            /* NULL: "" */
 	const char *correlator;
 	const char *endpoint;
 	const char *detail;         /* NULL = JSON null */

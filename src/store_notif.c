@@ -36,23 +36,27 @@ static void bind_reported(sqlite3_stmt *st, int col, int v)
 static int save_fn(sqlite3 *db, void *arg)
 {
 	const struct store_notif *n = arg;
+	const char *app = n->app ? n->app : "";
 	sqlite3_stmt *st = NULL, *sa = NULL;
 	int rc = -1;
 
 	if (run(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
-	if (sqlite3_prepare_v2(db, "DELETE FROM notifications WHERE correlator = ?", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "DELETE FROM notifications WHERE app = ? AND correlator = ?", -1,
+			       &st, NULL) != SQLITE_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, n->correlator, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, app, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n->correlator, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (sqlite3_prepare_v2(db, "INSERT INTO notifications (correlator, endpoint, interface_name, "
-			       "criteria, frequency_ms, count, sent, style, end_ms, created_ms) "
-			       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK ||
+			       "criteria, frequency_ms, count, sent, style, end_ms, created_ms, app) "
+			       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO notification_addresses (correlator, idx, address, "
-			       "sip_uri, reported) VALUES (?, ?, ?, ?, ?)", -1, &sa, NULL) != SQLITE_OK)
+			       "sip_uri, reported, app) VALUES (?, ?, ?, ?, ?, ?)", -1, &sa,
+			       NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, n->correlator, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, n->endpoint, -1, SQLITE_STATIC);
@@ -64,6 +68,7 @@ static int save_fn(sqlite3 *db, void *arg)
 	sqlite3_bind_int(st, 8, n->style);
 	sqlite3_bind_int64(st, 9, n->end_ms);
 	sqlite3_bind_int64(st, 10, n->created_ms);
+	sqlite3_bind_text(st, 11, app, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto out;
 	for (size_t i = 0; i < n->n; i++) {
@@ -73,6 +78,7 @@ static int save_fn(sqlite3 *db, void *arg)
 		sqlite3_bind_text(sa, 3, n->addresses[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(sa, 4, n->sip_uris[i], -1, SQLITE_STATIC);
 		bind_reported(sa, 5, n->reported ? n->reported[i] : -1);
+		sqlite3_bind_text(sa, 6, app, -1, SQLITE_STATIC);
 		if (sqlite3_step(sa) != SQLITE_DONE)
 			goto out;
 	}
@@ -96,6 +102,7 @@ int store_notif_save(struct store *s, const struct store_notif *n)
 }
 
 struct progress {
+	const char *app;
 	const char *correlator;
 	long sent;
 	const int *reported;
@@ -110,13 +117,14 @@ static int progress_fn(sqlite3 *db, void *arg)
 
 	if (run(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
-	if (sqlite3_prepare_v2(db, "UPDATE notifications SET sent = ? WHERE correlator = ?", -1, &st,
-			       NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db, "UPDATE notifications SET sent = ? WHERE correlator = ? AND app = ?",
+			       -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "UPDATE notification_addresses SET reported = ? "
-			       "WHERE correlator = ? AND idx = ?", -1, &sa, NULL) != SQLITE_OK)
+			       "WHERE correlator = ? AND idx = ? AND app = ?", -1, &sa, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, p->sent);
 	sqlite3_bind_text(st, 2, p->correlator, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, p->app, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto out;
 	for (size_t i = 0; i < p->n; i++) {
@@ -124,6 +132,7 @@ static int progress_fn(sqlite3 *db, void *arg)
 		bind_reported(sa, 1, p->reported[i]);
 		sqlite3_bind_text(sa, 2, p->correlator, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(sa, 3, (sqlite3_int64)i);
+		sqlite3_bind_text(sa, 4, p->app, -1, SQLITE_STATIC);
 		if (sqlite3_step(sa) != SQLITE_DONE)
 			goto out;
 	}
@@ -137,36 +146,45 @@ out:
 	return rc;
 }
 
-int store_notif_progress(struct store *s, const char *correlator, long sent,
+int store_notif_progress(struct store *s, const char *app, const char *correlator, long sent,
 			 const int *reported, size_t n)
 {
-	struct progress p = { correlator, sent, reported, n };
+	struct progress p = { app ? app : "", correlator, sent, reported, n };
 
 	if (!correlator || (n > 0 && !reported))
 		return -1;
 	return store_with_db(s, progress_fn, &p);
 }
 
+struct key {
+	const char *app, *correlator;
+};
+
 static int delete_fn(sqlite3 *db, void *arg)
 {
+	const struct key *k = arg;
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(db, "DELETE FROM notifications WHERE correlator = ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_prepare_v2(db, "DELETE FROM notifications WHERE app = ? AND correlator = ?", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, k->app, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, k->correlator, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	}
 	if (rc != 0)
-		log_error("store: cannot delete notification %s: %s", (const char *)arg, sqlite3_errmsg(db));
+		log_error("store: cannot delete notification %s: %s", k->correlator, sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return rc;
 }
 
-int store_notif_delete(struct store *s, const char *correlator)
+int store_notif_delete(struct store *s, const char *app, const char *correlator)
 {
+	struct key k = { app ? app : "", correlator };
+
 	if (!correlator)
 		return -1;
-	return store_with_db(s, delete_fn, (void *)correlator);
+	return store_with_db(s, delete_fn, &k);
 }
 
 struct loader {
@@ -188,10 +206,10 @@ static int load_fn(sqlite3 *db, void *arg)
 	int count = 0;
 
 	if (sqlite3_prepare_v2(db, "SELECT correlator, endpoint, interface_name, criteria, frequency_ms, "
-			       "count, sent, style, end_ms, created_ms FROM notifications "
-			       "ORDER BY created_ms, correlator", -1, &st, NULL) != SQLITE_OK ||
+			       "count, sent, style, end_ms, created_ms, app FROM notifications "
+			       "ORDER BY created_ms, app, correlator", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT address, sip_uri, reported FROM notification_addresses "
-			       "WHERE correlator = ? ORDER BY idx", -1, &sa, NULL) != SQLITE_OK) {
+			       "WHERE app = ? AND correlator = ? ORDER BY idx", -1, &sa, NULL) != SQLITE_OK) {
 		log_error("store: cannot read notifications: %s", sqlite3_errmsg(db));
 		sqlite3_finalize(st);
 		return -1;
@@ -199,11 +217,13 @@ static int load_fn(sqlite3 *db, void *arg)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct store_notif n = { 0 };
 		char *corr = col_dup(st, 0), *ep = col_dup(st, 1), *ifn = col_dup(st, 2);
+		char *app = col_dup(st, 10);
 		char **addrs = NULL, **uris = NULL;
 		int *rep = NULL;
 		size_t cap = 0;
-		bool oom = !corr || !ep || !ifn;
+		bool oom = !corr || !ep || !ifn || !app;
 
+		n.app = app;
 		n.correlator = corr;
 		n.endpoint = ep;
 		n.interface_name = ifn;
@@ -215,7 +235,8 @@ static int load_fn(sqlite3 *db, void *arg)
 		n.end_ms = sqlite3_column_int64(st, 8);
 		n.created_ms = sqlite3_column_int64(st, 9);
 		sqlite3_reset(sa);
-		sqlite3_bind_text(sa, 1, corr, -1, SQLITE_STATIC);
+		sqlite3_bind_text(sa, 1, app, -1, SQLITE_STATIC);
+		sqlite3_bind_text(sa, 2, corr, -1, SQLITE_STATIC);
 		while (!oom && sqlite3_step(sa) == SQLITE_ROW) {
 			if (n.n == cap) {
 				size_t nc = cap ? cap * 2 : 8;
@@ -259,6 +280,7 @@ static int load_fn(sqlite3 *db, void *arg)
 		free(addrs);
 		free(uris);
 		free(rep);
+		free(app);
 		free(corr);
 		free(ep);
 		free(ifn);

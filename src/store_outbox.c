@@ -52,7 +52,8 @@ static int add_fn(sqlite3 *db, void *arg)
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(db, "INSERT INTO outbox (delivery, correlator, endpoint, op, payload, "
-			       "attempts, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) == SQLITE_OK) {
+			       "attempts, created_ms, app) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &st,
+			       NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->delivery);
 		sqlite3_bind_text(st, 2, r->correlator, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, r->endpoint, -1, SQLITE_STATIC);
@@ -60,6 +61,7 @@ static int add_fn(sqlite3 *db, void *arg)
 		sqlite3_bind_text(st, 5, r->payload, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 6, r->attempts);
 		sqlite3_bind_int64(st, 7, r->created_ms);
+		sqlite3_bind_text(st, 8, r->app ? r->app : "", -1, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	}
 	if (rc != 0)
@@ -138,13 +140,13 @@ static int load_fn(sqlite3 *db, void *arg)
 	int count = 0, rc;
 
 	if (sqlite3_prepare_v2(db, "SELECT delivery, correlator, endpoint, op, payload, attempts, "
-			       "created_ms FROM outbox ORDER BY delivery", -1, &st, NULL) != SQLITE_OK) {
+			       "created_ms, app FROM outbox ORDER BY delivery", -1, &st, NULL) != SQLITE_OK) {
 		log_error("store: cannot read the outbox: %s", sqlite3_errmsg(db));
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *corr = sqlite3_column_text(st, 1), *ep = sqlite3_column_text(st, 2);
-		const unsigned char *pl = sqlite3_column_text(st, 4);
+		const unsigned char *pl = sqlite3_column_text(st, 4), *app = sqlite3_column_text(st, 7);
 		sqlite3_int64 id = sqlite3_column_int64(st, 0);
 		struct store_outbox_row r;
 
@@ -153,6 +155,7 @@ static int load_fn(sqlite3 *db, void *arg)
 			continue;
 		}
 		r.delivery = (uint64_t)id;
+		r.app = app ? (const char *)app : "";
 		r.correlator = (const char *)corr;
 		r.endpoint = (const char *)ep;
 		r.op = sqlite3_column_int(st, 3);
@@ -232,7 +235,7 @@ static int apply_fn(sqlite3 *db, void *arg)
 	sqlite3_stmt *st[3] = { NULL, NULL, NULL };
 	static const char *const sql[3] = {
 		[STORE_OP_TRACK] = "INSERT INTO deliveries (event, correlator, delivery, attempt, result, "
-				   "time, endpoint, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+				   "time, endpoint, detail, app) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		[STORE_OP_ATTEMPTS] = "UPDATE outbox SET attempts = ?1 WHERE delivery = ?2",
 		[STORE_OP_REMOVE] = "DELETE FROM outbox WHERE delivery = ?1",
 	};
@@ -276,6 +279,7 @@ static int apply_fn(sqlite3 *db, void *arg)
 				sqlite3_bind_text(q, 8, o->detail, -1, SQLITE_STATIC);
 			else
 				sqlite3_bind_null(q, 8);
+			sqlite3_bind_text(q, 9, o->app ? o->app : "", -1, SQLITE_STATIC);
 			break;
 		case STORE_OP_ATTEMPTS:
 			sqlite3_bind_int(q, 1, o->attempt);

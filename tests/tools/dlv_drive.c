@@ -117,7 +117,7 @@ static int wait_corr(struct dlv *d, const char *corr, long timeout_ms)
 	struct timespec nap = { 0, 2 * 1000 * 1000 };
 
 	for (;;) {
-		dlv_get_health(d, corr, &h);
+		dlv_get_health(d, NULL, corr, &h);
 		if (h.queued == 0 || now_ms() >= end)
 			break;
 		nanosleep(&nap, NULL);
@@ -238,12 +238,12 @@ int main(int argc, char **argv)
 		} else if (strcmp(tok[0], "health") == 0 && n == 2) {
 			struct dlv_health h;
 
-			dlv_get_health(d, tok[1], &h);
+			dlv_get_health(d, NULL, tok[1], &h);
 			print_health("health", tok[1], &h);
 		} else if (strcmp(tok[0], "json") == 0 && n == 2) {
 			char *json = NULL;
 
-			if (store_deliveries_json(store, tok[1], &json, NULL) != 0) {
+			if (store_deliveries_json(store, NULL, tok[1], false, &json, NULL) != 0) {
 				printf("json %s ERROR\n", tok[1]);
 				rc = 1;
 			} else {
@@ -259,7 +259,7 @@ int main(int argc, char **argv)
 				char *json = NULL, *q;
 
 				count = 0;
-				if (store_deliveries_json(store, tok[1], &json, NULL) == 0)
+				if (store_deliveries_json(store, NULL, tok[1], false, &json, NULL) == 0)
 					for (q = json; (q = strstr(q, "{\"event\":")) != NULL; q++)
 						count++;
 				free(json);
@@ -276,7 +276,7 @@ int main(int argc, char **argv)
 		} else if (strcmp(tok[0], "outbox") == 0 && n == 1) {
 			printf("outbox %ld\n", store_outbox_count(store));
 		} else if (strcmp(tok[0], "forget") == 0 && n == 2) {
-			dlv_forget(d, tok[1]);
+			dlv_forget(d, NULL, tok[1]);
 		} else if (strcmp(tok[0], "metrics") == 0) {
 			char buf[4096];
 

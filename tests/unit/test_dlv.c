@@ -341,19 +341,26 @@ static int srv_teardown(void **state)
 	return 0;
 }
 
-static void wait_idle(struct dlv *d, const char *corr, long timeout_ms, struct dlv_health *h)
+/* Waits until nothing of app's correlator corr is queued. */
+static void wait_idle_app(struct dlv *d, const char *app, const char *corr, long timeout_ms,
+			  struct dlv_health *h)
 {
 	long long end = now_ms() + timeout_ms;
 	struct timespec nap = { 0, 2000000 };
 
 	for (;;) {
-		dlv_get_health(d, corr, h);
+		dlv_get_health(d, app, corr, h);
 		if (h->queued == 0)
 			return;
 		if (now_ms() > end)
 			fail_msg("%s: still %lu queued after %ld ms", corr, h->queued, timeout_ms);
 		nanosleep(&nap, NULL);
 	}
+}
+
+static void wait_idle(struct dlv *d, const char *corr, long timeout_ms, struct dlv_health *h)
+{
+	wait_idle_app(d, NULL, corr, timeout_ms, h);
 }
 
 /* --- tests with deliveries ---------------------------------------------------- */
@@ -430,9 +437,9 @@ static void test_enqueue_checks(void **state)
 	assert_true(a > 0);
 	assert_true(b > a);
 	{
-		dlv_get_health(d, "c", &h);
+		dlv_get_health(d, NULL, "c", &h);
 		assert_int_equal(h.queued, 2);
-		dlv_get_health(d, "unknown", &h);
+		dlv_get_health(d, NULL, "unknown", &h);
 		assert_int_equal(h.queued + h.delivered + h.failed + h.attempts_failed, 0);
 		assert_string_equal(h.last_error, "");
 	}
@@ -445,7 +452,7 @@ static void test_enqueue_checks(void **state)
 		/* the worker's connection waits in the backlog: the attempt
 		 * is in flight from now on */
 		assert_int_equal(poll(&pfd, 1, 5000), 1);
-		dlv_get_health(d, "c", &h);
+		dlv_get_health(d, NULL, "c", &h);
 		assert_int_equal(h.queued, 2);
 		t = now_ms();
 		dlv_stop(d);
@@ -674,20 +681,25 @@ static void test_payload_invalid(void **state)
 
 
 /* Waits until correlator c has had n failed attempts. */
-static void wait_failed_attempts(struct dlv *d, const char *c, unsigned long n)
+static void wait_failed_attempts_app(struct dlv *d, const char *app, const char *c, unsigned long n)
 {
 	long long end = now_ms() + 5000;
 	struct timespec nap = { 0, 2000000 };
 	struct dlv_health h;
 
 	for (;;) {
-		dlv_get_health(d, c, &h);
+		dlv_get_health(d, app, c, &h);
 		if (h.attempts_failed >= n)
 			return;
 		if (now_ms() > end)
 			fail_msg("%s: %lu failed attempts, not %lu", c, h.attempts_failed, n);
 		nanosleep(&nap, NULL);
 	}
+}
+
+static void wait_failed_attempts(struct dlv *d, const char *c, unsigned long n)
+{
+	wait_failed_attempts_app(d, NULL, c, n);
 }
 
 static void outbox_row(const struct store_outbox_row *r, void *arg)
@@ -756,7 +768,7 @@ static void test_outbox_resume(void **state)
 	/* dlv_stop kept them, with the attempts made */
 	assert_int_equal(store_outbox_load(t.s, outbox_row, rows), 5);
 	assert_string_equal(rows, "R:0:1 R:1:0 R:2:0 R2:3:1 K:3:1 ");
-	assert_int_equal(store_deliveries_json(t.s, "R", &json, NULL), 0);
+	assert_int_equal(store_deliveries_json(t.s, NULL, "R", false, &json, NULL), 0);
 	assert_null(strstr(json, "_DeliveryResult"));
 	free(json);
 
@@ -772,7 +784,7 @@ static void test_outbox_resume(void **state)
 		ids[5] = dlv_enqueue(d, &end);
 		assert_true(ids[5] > ids[4]);
 	}
-	dlv_keep(d, "K");   /* as the notification manager does for a restored one */
+	dlv_keep(d, NULL, "K");   /* as the notification manager does for a restored one */
 	wait_idle(d, "R", 5000, &h);
 	/* the resumed callbacks count in R's health, however fast they went */
 	assert_int_equal(h.delivered, 4);
@@ -782,11 +794,11 @@ static void test_outbox_resume(void **state)
 	wait_idle(d, "K", 5000, &h);
 	assert_int_equal(h.delivered, 1);
 	dlv_resumed_done(d);
-	dlv_get_health(d, "R2", &h);       /* resumed only, nobody kept it: forgotten */
+	dlv_get_health(d, NULL, "R2", &h);       /* resumed only, nobody kept it: forgotten */
 	assert_int_equal(h.delivered + h.failed + h.queued, 0);
-	dlv_get_health(d, "K", &h);        /* kept */
+	dlv_get_health(d, NULL, "K", &h);        /* kept */
 	assert_int_equal(h.delivered, 1);
-	dlv_get_health(d, "R", &h);        /* something new was queued: kept */
+	dlv_get_health(d, NULL, "R", &h);        /* something new was queued: kept */
 	assert_int_equal(h.delivered, 4);
 	assert_int_equal(requests_of(s, "K", got, 16), 1);
 	assert_int_equal(requests_of(s, "R", got, 16), 4);
@@ -799,7 +811,7 @@ static void test_outbox_resume(void **state)
 	assert_int_equal(store_outbox_count(t.s), 0);
 
 	/* the head's attempts continue across the restart */
-	assert_int_equal(store_deliveries_json(t.s, "R", &json, NULL), 0);
+	assert_int_equal(store_deliveries_json(t.s, NULL, "R", false, &json, NULL), 0);
 	{
 		char want[512];
 
@@ -855,7 +867,7 @@ static void test_expiry(void **state)
 	assert_in_range(h.attempts_failed, 3, 4);
 	dlv_flush(d);
 	assert_int_equal(store_outbox_count(t.s), 0);
-	assert_int_equal(store_deliveries_json(t.s, "X", &json, NULL), 0);
+	assert_int_equal(store_deliveries_json(t.s, NULL, "X", false, &json, NULL), 0);
 	assert_non_null(strstr(json, "{\"event\":\"statusEnd_DeliveryResult\",\"correlator\":\"X\""));
 	{
 		char want[64];
@@ -895,8 +907,8 @@ static void test_forget(void **state)
 	assert_true(dlv_enqueue(d, &it) > 0);
 	wait_idle(d, "F", 5000, &h);
 	assert_int_equal(h.delivered, 1);
-	dlv_forget(d, "F");
-	dlv_get_health(d, "F", &h);
+	dlv_forget(d, NULL, "F");
+	dlv_get_health(d, NULL, "F", &h);
 	assert_int_equal(h.delivered + h.queued, 0);
 
 	/* busy: freed when its queue is empty */
@@ -904,8 +916,8 @@ static void test_forget(void **state)
 	it.endpoint = down;
 	assert_true(dlv_enqueue(d, &it) > 0);
 	wait_failed_attempts(d, "G", 1);   /* waiting for its retry */
-	dlv_forget(d, "G");
-	dlv_get_health(d, "G", &h);
+	dlv_forget(d, NULL, "G");
+	dlv_get_health(d, NULL, "G", &h);
 	assert_int_equal(h.queued, 1);
 	assert_int_equal(h.attempts_failed, 1);
 	wait_idle(d, "G", 10000, &h);
@@ -914,17 +926,87 @@ static void test_forget(void **state)
 	/* a later enqueue cancels it */
 	it.correlator = "H";
 	assert_true(dlv_enqueue(d, &it) > 0);
-	dlv_forget(d, "H");
+	dlv_forget(d, NULL, "H");
 	assert_true(dlv_enqueue(d, &it) > 0);
 	wait_idle(d, "H", 10000, &h);
 	assert_int_equal(h.failed, 2);
 
-	dlv_forget(d, "unknown");
-	dlv_forget(d, NULL);
-	dlv_forget(NULL, "H");
+	dlv_forget(d, NULL, "unknown");
+	dlv_forget(d, NULL, NULL);
+	dlv_forget(NULL, NULL, "H");
 	dlv_flush(d);   /* no store: nothing to do */
 	dlv_flush(NULL);
 	dlv_stop(d);
+}
+
+/* outbox rows, as "<app>/<correlator>/<attempts> " (store_outbox_load) */
+static void row_text(const struct store_outbox_row *r, void *arg)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 256 - n, "%s/%s/%d ", r->app, r->correlator, r->attempts);
+}
+
+/* The same correlator of two applications is two queues with their own
+ * health and records (contract section 11), in the outbox too. */
+static void test_per_application(void **state)
+{
+	struct srv *s = *state;
+	struct tmpstore t;
+	struct dlv_config c = { .workers = 2, .max_attempts = 3, .backoff_ms = 60000,
+				.backoff_max_ms = 60000, .timeout_ms = 1000 };
+	struct dlv *d = NULL;
+	struct dlv_status e = { "sip:p@example.com", TS_BUSY };
+	struct dlv_item it = { .op = DLV_STATUS_CHANGED, .correlator = "X", .entries = &e, .n = 1 };
+	struct dlv_health h;
+	char url[64], down[64], rows[256] = "", *json = NULL;
+	int port, lfd = listen_any(&port);
+
+	close(lfd);   /* refused */
+	snprintf(down, sizeof(down), "http://127.0.0.1:%d/cb", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/TerminalStatusNotification", s->port);
+	assert_int_equal(tmpstore_make(&t, true), 0);
+	c.store = t.s;
+	c.dest = loopback;
+	assert_int_equal(dlv_start(&c, &d), 0);
+	it.app = "app-a";
+	it.endpoint = url;
+	assert_true(dlv_enqueue(d, &it) > 0);
+	it.app = "app-b";
+	it.endpoint = down;   /* fails, then waits a minute for its retry */
+	assert_true(dlv_enqueue(d, &it) > 0);
+	wait_idle_app(d, "app-a", "X", 5000, &h);
+	assert_int_equal(h.delivered, 1);
+	assert_int_equal(h.failed + h.attempts_failed, 0);
+	wait_failed_attempts_app(d, "app-b", "X", 1);
+	dlv_get_health(d, "app-b", "X", &h);
+	assert_int_equal(h.delivered, 0);
+	assert_int_equal(h.queued, 1);
+	dlv_get_health(d, NULL, "X", &h);   /* the anonymous application has none */
+	assert_int_equal(h.delivered + h.queued + h.attempts_failed, 0);
+	dlv_flush(d);
+	assert_int_equal(store_deliveries_json(t.s, "app-a", "X", false, &json, NULL), 0);
+	assert_non_null(strstr(json, "\"result\":\"delivered\""));
+	assert_null(strstr(json, "\"result\":\"failed\""));
+	free(json);
+	assert_int_equal(store_deliveries_json(t.s, "app-b", "X", false, &json, NULL), 0);
+	assert_non_null(strstr(json, "\"detail\":\"connection refused\""));
+	assert_null(strstr(json, "\"result\":\"delivered\""));
+	free(json);
+	/* app-b's callback stays in the outbox, as app-b's, and comes back
+	 * as app-b's */
+	dlv_stop(d);
+	assert_int_equal(store_outbox_load(t.s, row_text, rows), 1);
+	assert_string_equal(rows, "app-b/X/1 ");
+	d = NULL;
+	assert_int_equal(dlv_start(&c, &d), 0);
+	dlv_get_health(d, "app-b", "X", &h);
+	assert_int_equal(h.queued, 1);
+	dlv_get_health(d, "app-a", "X", &h);
+	assert_int_equal(h.queued, 0);
+	dlv_stop(d);
+	tmpstore_remove(&t);
 }
 
 /* --- svc_client on its own ------------------------------------------------------ */
@@ -1095,7 +1177,7 @@ static void test_credentials_hidden(void **state)
 	wait_idle(d, "CRED", 5000, &h);
 	assert_int_equal(h.delivered, 1);
 	dlv_flush(d);
-	assert_int_equal(store_deliveries_json(t.s, "CRED", &json, NULL), 0);
+	assert_int_equal(store_deliveries_json(t.s, NULL, "CRED", false, &json, NULL), 0);
 	assert_non_null(strstr(json, shown));
 	assert_null(strstr(json, "s3cret"));
 	free(json);
@@ -1310,6 +1392,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_resume, srv_setup, srv_teardown),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test_setup_teardown(test_forget, srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_per_application, srv_setup, srv_teardown),
 		cmocka_unit_test(test_svc_callback_checks),
 		cmocka_unit_test(test_svc_detail_add),
 		cmocka_unit_test_setup_teardown(test_svc_client_send, srv_setup, srv_teardown),

@@ -159,7 +159,7 @@ static void test_apply(void **state)
 	ops[3] = (struct store_op){ .kind = STORE_OP_REMOVE, .delivery = 7 };
 	assert_int_equal(store_apply(t->s, ops, 4), 0);
 	assert_int_equal(store_apply(t->s, ops, 0), 0);
-	assert_int_equal(store_deliveries_json(t->s, "c", &json, NULL), 0);
+	assert_int_equal(store_deliveries_json(t->s, NULL, "c", false, &json, NULL), 0);
 	assert_string_equal(json,
 		"[{\"event\":\"statusEnd_DeliveryAttempted\",\"correlator\":\"c\",\"delivery\":7,\"attempt\":1,"
 		"\"result\":\"failed\",\"time\":\"2024-05-01T12:34:56.789Z\",\"endpoint\":\"http://e/cb\","
@@ -180,7 +180,7 @@ static void test_apply(void **state)
 	ops[2] = (struct store_op){ .kind = (enum store_op_kind)9, .delivery = 8 };
 	assert_int_equal(store_apply(t->s, ops, 3), -1);
 	assert_int_equal(store_outbox_count(t->s), 1);
-	assert_int_equal(store_deliveries_json(t->s, "c", &json, NULL), 0);
+	assert_int_equal(store_deliveries_json(t->s, NULL, "c", false, &json, NULL), 0);
 	assert_null(strstr(json, "\"delivery\":8"));
 	free(json);
 	assert_int_equal(store_apply(t->s, NULL, 1), -1);
@@ -192,7 +192,7 @@ static int records(struct store *s, const char *c)
 	char *json = NULL, *p;
 	int n = 0;
 
-	assert_int_equal(store_deliveries_json(s, c, &json, NULL), 0);
+	assert_int_equal(store_deliveries_json(s, NULL, c, false, &json, NULL), 0);
 	for (p = json; (p = strstr(p, "{\"event\"")) != NULL; p++)
 		n++;
 	free(json);
@@ -212,7 +212,7 @@ static void test_prune(void **state)
 	for (int i = 5; i < 8; i++)
 		ops[i] = track((uint64_t)i + 1, 1, true, NULL, now - 1000);
 	assert_int_equal(store_apply(t->s, ops, 8), 0);
-	assert_int_equal(store_track(t->s, "statusEnd_DeliveryResult", "c", 9, 1, true, "http://e/cb", NULL), 0);
+	assert_int_equal(store_track(t->s, "statusEnd_DeliveryResult", NULL, "c", 9, 1, true, "http://e/cb", NULL), 0);
 	assert_int_equal(records(t->s, "c"), 9);
 
 	assert_int_equal(store_prune_tracking(t->s, now - day, 0), 0);

@@ -20,7 +20,7 @@
 #include "store.h"
 #include "tmpstore.h"
 
-#define CURRENT_VERSION 3
+#define CURRENT_VERSION 4
 
 
 /* Runs sql on the file directly, bypassing the store. */
@@ -36,14 +36,14 @@ static void raw_exec(const char *path, const char *sql)
 
 /* The JSON with every "time" value checked (YYYY-MM-DDTHH:MM:SS.mmmZ) and
  * replaced by "T", so the rest can be compared exactly. Caller frees. */
-static char *json_of(struct store *s, const char *correlator)
+static char *json_of_app(struct store *s, const char *app, const char *correlator, bool with_app)
 {
 	char *json = NULL, *p;
 	size_t len = 0;
 	static const char key[] = "\"time\":\"";
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
 
-	assert_int_equal(store_deliveries_json(s, correlator, &json, &len), 0);
+	assert_int_equal(store_deliveries_json(s, app, correlator, with_app, &json, &len), 0);
 	assert_non_null(json);
 	assert_int_equal(len, strlen(json));
 	while ((p = strstr(json, key)) != NULL) {
@@ -65,6 +65,35 @@ static char *json_of(struct store *s, const char *correlator)
 	return json;
 }
 
+/* The records of every application, without their names. */
+static char *json_of(struct store *s, const char *correlator)
+{
+	return json_of_app(s, NULL, correlator, false);
+}
+
+/* The file's text, NUL-terminated; the caller frees. */
+static char *read_data(const char *name)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR, name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
 static void test_fresh_and_reopen(void **state)
 {
 	struct tmpstore *t = *state;
@@ -72,7 +101,7 @@ static void test_fresh_and_reopen(void **state)
 
 	assert_int_equal(store_schema_version(s), CURRENT_VERSION);
 	assert_true(store_ready(s));
-	assert_int_equal(store_track(s, "statusEnd_DeliveryResult", "c", 7, 1, true, "http://e/", NULL), 0);
+	assert_int_equal(store_track(s, "statusEnd_DeliveryResult", NULL, "c", 7, 1, true, "http://e/", NULL), 0);
 	store_close(s);
 
 	s = tmpstore_open_ok(t->db);
@@ -144,13 +173,13 @@ static void test_track_json(void **state)
 	assert_string_equal(json, "[]");
 	free(json);
 
-	assert_int_equal(store_track(s, "statusNotification_DeliveryAttempted", "c1", 1795310447480659ull, 1,
+	assert_int_equal(store_track(s, "statusNotification_DeliveryAttempted", NULL, "c1", 1795310447480659ull, 1,
 				     false, "http://127.0.0.1:9/cb", "HTTP 500: SOAP-ENV:Server Sink fault"), 0);
-	assert_int_equal(store_track(s, "statusNotification_DeliveryAttempted", "other", 5, 1,
+	assert_int_equal(store_track(s, "statusNotification_DeliveryAttempted", NULL, "other", 5, 1,
 				     true, "http://x/", NULL), 0);
-	assert_int_equal(store_track(s, "statusNotification_DeliveryAttempted", "c1", 1795310447480659ull, 2,
+	assert_int_equal(store_track(s, "statusNotification_DeliveryAttempted", NULL, "c1", 1795310447480659ull, 2,
 				     true, "http://127.0.0.1:9/cb", NULL), 0);
-	assert_int_equal(store_track(s, "statusNotification_DeliveryResult", "c1", 1795310447480659ull, 2,
+	assert_int_equal(store_track(s, "statusNotification_DeliveryResult", NULL, "c1", 1795310447480659ull, 2,
 				     true, "http://127.0.0.1:9/cb", NULL), 0);
 	json = json_of(s, "c1");
 	assert_string_equal(json,
@@ -169,6 +198,152 @@ static void test_track_json(void **state)
 	store_close(s);
 }
 
+/* Tracking records belong to an application (contract section 11): an
+ * app's view has its own only; every application's view names each. */
+static void test_track_per_application(void **state)
+{
+	struct tmpstore *t = *state;
+	struct store *s = tmpstore_open_ok(t->db);
+	char *json;
+
+	assert_int_equal(store_track(s, "statusEnd_DeliveryResult", "app-a", "c1", 1, 1, true,
+				     "http://a/", NULL), 0);
+	assert_int_equal(store_track(s, "statusEnd_DeliveryResult", "app-b", "c1", 2, 1, false,
+				     "http://b/", "connection refused"), 0);
+	assert_int_equal(store_track(s, "statusEnd_DeliveryResult", NULL, "c1", 3, 1, true,
+				     "http://anon/", NULL), 0);
+	json = json_of_app(s, "app-a", "c1", false);
+	assert_string_equal(json,
+		"[{\"event\":\"statusEnd_DeliveryResult\",\"correlator\":\"c1\",\"delivery\":1,"
+		"\"attempt\":1,\"result\":\"delivered\",\"time\":\"T\",\"endpoint\":\"http://a/\","
+		"\"detail\":null}]");
+	free(json);
+	json = json_of_app(s, "", "c1", false);
+	assert_non_null(strstr(json, "\"delivery\":3,"));
+	assert_null(strstr(json, "\"delivery\":1,"));
+	assert_null(strstr(json, "\"delivery\":2,"));
+	free(json);
+	json = json_of_app(s, "app-c", "c1", false);   /* another application's: as unknown */
+	assert_string_equal(json, "[]");
+	free(json);
+	json = json_of_app(s, "app-b", "c1", true);
+	assert_string_equal(json,
+		"[{\"event\":\"statusEnd_DeliveryResult\",\"correlator\":\"c1\",\"delivery\":2,"
+		"\"attempt\":1,\"result\":\"failed\",\"time\":\"T\",\"endpoint\":\"http://b/\","
+		"\"detail\":\"connection refused\",\"app\":\"app-b\"}]");
+	free(json);
+	json = json_of_app(s, NULL, "c1", true);
+	{
+		const char *a = strstr(json, "\"app\":\"app-a\"}"), *b = strstr(json, "\"app\":\"app-b\"}");
+		const char *anon = strstr(json, "\"app\":\"\"}");
+
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_non_null(anon);
+		assert_true(a < b && b < anon);   /* oldest first */
+	}
+	free(json);
+	store_close(s);
+}
+
+/* outbox_load's callback: the one row, copied. */
+struct one_row {
+	int n;
+	char app[32], correlator[32], payload[64];
+	uint64_t delivery;
+	int attempts;
+};
+
+static void one_row(const struct store_outbox_row *r, void *arg)
+{
+	struct one_row *o = arg;
+
+	o->n++;
+	snprintf(o->app, sizeof(o->app), "%s", r->app ? r->app : "(null)");
+	snprintf(o->correlator, sizeof(o->correlator), "%s", r->correlator);
+	snprintf(o->payload, sizeof(o->payload), "%s", r->payload);
+	o->delivery = r->delivery;
+	o->attempts = r->attempts;
+}
+
+struct one_notif {
+	int n;
+	char app[32], correlator[32];
+	size_t naddr;
+	long sent;
+	int reported0, reported1;
+};
+
+static void one_notif(const struct store_notif *sn, void *arg)
+{
+	struct one_notif *o = arg;
+
+	o->n++;
+	snprintf(o->app, sizeof(o->app), "%s", sn->app ? sn->app : "(null)");
+	snprintf(o->correlator, sizeof(o->correlator), "%s", sn->correlator);
+	o->naddr = sn->n;
+	o->sent = sn->sent;
+	o->reported0 = sn->n > 0 ? sn->reported[0] : -9;
+	o->reported1 = sn->n > 1 ? sn->reported[1] : -9;
+}
+
+/* A store of version 3 (tests/data/store-v3.sql) migrates: every row is
+ * kept and belongs to the anonymous application. */
+static void test_migrates_from_v3(void **state)
+{
+	struct tmpstore *t = *state;
+	char *sql = read_data("store-v3.sql"), *json;
+	struct one_row r = { 0 };
+	struct one_notif n = { 0 };
+	struct store *s;
+
+	raw_exec(t->db, sql);
+	free(sql);
+	s = tmpstore_open_ok(t->db);
+	assert_int_equal(store_schema_version(s), CURRENT_VERSION);
+	assert_int_equal(store_notif_load(s, one_notif, &n), 1);
+	assert_int_equal(n.n, 1);
+	assert_string_equal(n.app, "");
+	assert_string_equal(n.correlator, "old-1");
+	assert_int_equal(n.naddr, 2);
+	assert_int_equal(n.sent, 2);
+	assert_int_equal(n.reported0, 2);
+	assert_int_equal(n.reported1, -1);
+	assert_int_equal(store_outbox_load(s, one_row, &r), 1);
+	assert_string_equal(r.app, "");
+	assert_string_equal(r.correlator, "old-1");
+	assert_string_equal(r.payload, "pxtsgw-callback 1 statusEnd\n");
+	assert_int_equal(r.delivery, 12);
+	assert_int_equal(r.attempts, 1);
+	json = json_of_app(s, "", "old-1", true);
+	assert_string_equal(json,
+		"[{\"event\":\"statusNotification_DeliveryAttempted\",\"correlator\":\"old-1\","
+		"\"delivery\":11,\"attempt\":1,\"result\":\"delivered\",\"time\":\"T\","
+		"\"endpoint\":\"http://127.0.0.1:9/cb\",\"detail\":null,\"app\":\"\"},"
+		"{\"event\":\"statusNotification_DeliveryResult\",\"correlator\":\"old-1\","
+		"\"delivery\":11,\"attempt\":1,\"result\":\"delivered\",\"time\":\"T\","
+		"\"endpoint\":\"http://127.0.0.1:9/cb\",\"detail\":null,\"app\":\"\"}]");
+	free(json);
+	/* the rebuilt tables keep their cascade: deleting the notification
+	 * takes its addresses along */
+	assert_int_equal(store_notif_delete(s, "", "old-1"), 0);
+	n.n = 0;
+	assert_int_equal(store_notif_load(s, one_notif, &n), 0);
+	store_close(s);
+	{
+		sqlite3 *db = NULL;
+		sqlite3_stmt *st = NULL;
+
+		assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM notification_addresses", -1,
+						    &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 0);
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+}
+
 static void test_json_escaping(void **state)
 {
 	struct tmpstore *t = *state;
@@ -177,7 +352,7 @@ static void test_json_escaping(void **state)
 	char *json;
 
 	/* quotes, backslashes, control characters, UTF-8 kept, bad bytes replaced */
-	assert_int_equal(store_track(s, "statusError_DeliveryResult", corr, 3, 1, false,
+	assert_int_equal(store_track(s, "statusError_DeliveryResult", NULL, corr, 3, 1, false,
 				     "http://h/p?a=\"1\"", "bad \x7f \r\b\f \xc3\xa9 \xe2\x82\xac \xff\xc3 end"), 0);
 	json = json_of(s, corr);
 	assert_string_equal(json,
@@ -195,12 +370,12 @@ static void test_bad_arguments(void **state)
 	struct store *s = tmpstore_open_ok(t->db);
 	char *json = (char *)"x";
 
-	assert_int_equal(store_track(s, NULL, "c", 1, 1, true, "e", NULL), -1);
-	assert_int_equal(store_track(s, "e", NULL, 1, 1, true, "e", NULL), -1);
-	assert_int_equal(store_track(s, "e", "c", 1, 1, true, NULL, NULL), -1);
-	assert_int_equal(store_track(s, "e", "c", UINT64_MAX, 1, true, "e", NULL), -1);
-	assert_int_equal(store_track(NULL, "e", "c", 1, 1, true, "e", NULL), -1);
-	assert_int_equal(store_deliveries_json(s, NULL, &json, NULL), -1);
+	assert_int_equal(store_track(s, NULL, NULL, "c", 1, 1, true, "e", NULL), -1);
+	assert_int_equal(store_track(s, "e", NULL, NULL, 1, 1, true, "e", NULL), -1);
+	assert_int_equal(store_track(s, "e", NULL, "c", 1, 1, true, NULL, NULL), -1);
+	assert_int_equal(store_track(s, "e", NULL, "c", UINT64_MAX, 1, true, "e", NULL), -1);
+	assert_int_equal(store_track(NULL, "e", NULL, "c", 1, 1, true, "e", NULL), -1);
+	assert_int_equal(store_deliveries_json(s, NULL, NULL, false, &json, NULL), -1);
 	assert_null(json);
 	store_close(s);
 }
@@ -215,6 +390,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_track_json, tmpstore_setup_closed, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_json_escaping, tmpstore_setup_closed, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, tmpstore_setup_closed, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_track_per_application, tmpstore_setup_closed, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_from_v3, tmpstore_setup_closed, tmpstore_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

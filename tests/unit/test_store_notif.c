@@ -59,7 +59,7 @@ static void reopen(struct tmpstore *t)
 /* --- what a load gives, copied out of the callback ------------------------ */
 
 struct copy {
-	char *correlator, *endpoint, *interface_name;
+	char *app, *correlator, *endpoint, *interface_name;
 	unsigned criteria;
 	int64_t frequency_ms;
 	long count, sent;
@@ -104,6 +104,7 @@ static void collect(const struct store_notif *sn, void *arg)
 	}
 	c = &l->v[l->n++];
 	memset(c, 0, sizeof(*c));
+	c->app = dup_or_null(sn->app);
 	c->correlator = dup_or_null(sn->correlator);
 	c->endpoint = dup_or_null(sn->endpoint);
 	c->interface_name = dup_or_null(sn->interface_name);
@@ -144,6 +145,7 @@ static void loaded_free(struct loaded *l)
 		free(c->addresses);
 		free(c->sip_uris);
 		free(c->reported);
+		free(c->app);
 		free(c->correlator);
 		free(c->endpoint);
 		free(c->interface_name);
@@ -169,6 +171,8 @@ static void load_all(struct store *s, struct loaded *l)
  * reported value as -1 (not known). */
 static void assert_same(const struct store_notif *want, const struct copy *got)
 {
+	assert_non_null(got->app);
+	assert_string_equal(got->app, want->app ? want->app : "");
 	assert_non_null(got->correlator);
 	assert_string_equal(got->correlator, want->correlator);
 	assert_non_null(got->endpoint);
@@ -544,7 +548,7 @@ static void test_progress(void **state)
 	rep[0] = BUSY;
 	rep[1] = -1;
 	rep[2] = REACHABLE;
-	assert_int_equal(store_notif_progress(t->s, a.corr, 3, rep, 3), 0);
+	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 3, rep, 3), 0);
 	a.sn.sent = 3;
 	memcpy(a.rep, rep, 3 * sizeof(int));
 	{
@@ -559,7 +563,7 @@ static void test_progress(void **state)
 
 	/* the first addresses only: the rest keep their status */
 	rep[0] = UNREACHABLE;
-	assert_int_equal(store_notif_progress(t->s, a.corr, 4, rep, 1), 0);
+	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 4, rep, 1), 0);
 	a.sn.sent = 4;
 	a.rep[0] = UNREACHABLE;
 	{
@@ -572,13 +576,13 @@ static void test_progress(void **state)
 	}
 
 	/* no address (reported may then be NULL): the count only */
-	assert_int_equal(store_notif_progress(t->s, a.corr, 5, NULL, 0), 0);
+	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 5, NULL, 0), 0);
 	a.sn.sent = 5;
 	/* a known status back to not known */
 	rep[0] = -1;
 	rep[1] = BUSY;
 	rep[2] = -1;
-	assert_int_equal(store_notif_progress(t->s, a.corr, 5, rep, 3), 0);
+	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 5, rep, 3), 0);
 	memcpy(a.rep, rep, 3 * sizeof(int));
 	{
 		struct loaded l;
@@ -596,7 +600,7 @@ static void test_progress(void **state)
 	rep[2] = REACHABLE;
 	rep[3] = BUSY;
 	rep[4] = BUSY;
-	assert_int_equal(store_notif_progress(t->s, a.corr, 6, rep, 5), 0);
+	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 6, rep, 5), 0);
 	a.sn.sent = 6;
 	memcpy(a.rep, rep, 3 * sizeof(int));
 	assert_int_equal(n_address_rows(t->db, a.corr), 3);
@@ -610,7 +614,7 @@ static void test_progress(void **state)
 	}
 
 	/* a correlator that is not saved: no error, nothing created */
-	assert_int_equal(store_notif_progress(t->s, "prog-9999", 1, rep, 3), 0);
+	assert_int_equal(store_notif_progress(t->s, NULL, "prog-9999", 1, rep, 3), 0);
 	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM notifications", NULL), 2);
 	assert_int_equal(n_address_rows(t->db, "prog-9999"), 0);
 
@@ -639,7 +643,7 @@ static void test_delete(void **state)
 		gen_make(&g[k], "del", k, 4);
 		assert_int_equal(store_notif_save(t->s, &g[k].sn), 0);
 	}
-	assert_int_equal(store_notif_delete(t->s, g[1].corr), 0);
+	assert_int_equal(store_notif_delete(t->s, NULL, g[1].corr), 0);
 	load_all(t->s, &l);
 	assert_int_equal(l.n, 2);
 	assert_same(&g[0].sn, &l.v[0]);
@@ -650,13 +654,13 @@ static void test_delete(void **state)
 	assert_int_equal(n_address_rows(t->db, g[0].corr), 4);
 
 	/* again, and a correlator never saved: no error, nothing else goes */
-	assert_int_equal(store_notif_delete(t->s, g[1].corr), 0);
-	assert_int_equal(store_notif_delete(t->s, "del-never"), 0);
-	assert_int_equal(store_notif_delete(t->s, ""), 0);
+	assert_int_equal(store_notif_delete(t->s, NULL, g[1].corr), 0);
+	assert_int_equal(store_notif_delete(t->s, NULL, "del-never"), 0);
+	assert_int_equal(store_notif_delete(t->s, NULL, ""), 0);
 	assert_int_equal(count_loaded(t->s), 2);
 
 	/* progress of a deleted one does not bring it back */
-	assert_int_equal(store_notif_progress(t->s, g[1].corr, 9, g[1].rep, 4), 0);
+	assert_int_equal(store_notif_progress(t->s, NULL, g[1].corr, 9, g[1].rep, 4), 0);
 	assert_int_equal(count_loaded(t->s), 2);
 	assert_int_equal(n_address_rows(t->db, g[1].corr), 0);
 
@@ -670,7 +674,7 @@ static void test_delete(void **state)
 
 	/* everything */
 	for (int k = 0; k < 3; k++)
-		assert_int_equal(store_notif_delete(t->s, g[k].corr), 0);
+		assert_int_equal(store_notif_delete(t->s, NULL, g[k].corr), 0);
 	assert_int_equal(count_loaded(t->s), 0);
 	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM notification_addresses", NULL), 0);
 
@@ -806,8 +810,8 @@ static void test_null_and_invalid(void **state)
 
 	/* no store */
 	assert_int_equal(store_notif_save(NULL, &g.sn), -1);
-	assert_int_equal(store_notif_progress(NULL, g.corr, 1, rep, 1), -1);
-	assert_int_equal(store_notif_delete(NULL, g.corr), -1);
+	assert_int_equal(store_notif_progress(NULL, NULL, g.corr, 1, rep, 1), -1);
+	assert_int_equal(store_notif_delete(NULL, NULL, g.corr), -1);
 	assert_int_equal(store_notif_load(NULL, collect, &l), -1);
 	assert_int_equal(l.n, 0);
 	assert_int_equal(count_loaded(t->s), 0);
@@ -815,11 +819,11 @@ static void test_null_and_invalid(void **state)
 	assert_int_equal(store_notif_save(t->s, &g.sn), 0);
 
 	/* a NULL correlator names no notification: refused, nothing changes */
-	assert_int_equal(store_notif_progress(t->s, NULL, 77, rep, 1), -1);
-	assert_int_equal(store_notif_delete(t->s, NULL), -1);
+	assert_int_equal(store_notif_progress(t->s, NULL, NULL, 77, rep, 1), -1);
+	assert_int_equal(store_notif_delete(t->s, NULL, NULL), -1);
 	/* statuses announced but not given; no callback to load into; no
 	 * notification to save */
-	assert_int_equal(store_notif_progress(t->s, g.corr, 77, NULL, 1), -1);
+	assert_int_equal(store_notif_progress(t->s, NULL, g.corr, 77, NULL, 1), -1);
 	assert_int_equal(store_notif_load(t->s, NULL, NULL), -1);
 	assert_int_equal(store_notif_save(t->s, NULL), -1);
 	assert_only(t->s, &g.sn);
@@ -865,10 +869,10 @@ static void test_rows_the_loader_skips(void **state)
 	assert_int_equal(store_notif_save(t->s, &g.sn), 0);
 	/* written by hand: a notification whose addresses are gone, and one
 	 * whose status column holds NULL (not known) */
-	raw_exec(t->db, "INSERT INTO notifications VALUES ('orphan', 'http://e/', '', 0, 0, 0, 0, 0, 1, 1);");
-	raw_exec(t->db, "INSERT INTO notifications VALUES ('hand', 'http://h/', 'I', 3, 10, 2, 1, 1, 20, 99999999999999);"
-		 "INSERT INTO notification_addresses VALUES ('hand', 0, 'sip:h@x', 'sip:h@x', NULL);"
-		 "INSERT INTO notification_addresses VALUES ('hand', 1, 'tel:+1', 'sip:+1@d;user=phone', 2);");
+	raw_exec(t->db, "INSERT INTO notifications VALUES ('', 'orphan', 'http://e/', '', 0, 0, 0, 0, 0, 1, 1);");
+	raw_exec(t->db, "INSERT INTO notifications VALUES ('', 'hand', 'http://h/', 'I', 3, 10, 2, 1, 1, 20, 99999999999999);"
+		 "INSERT INTO notification_addresses VALUES ('', 'hand', 0, 'sip:h@x', 'sip:h@x', NULL);"
+		 "INSERT INTO notification_addresses VALUES ('', 'hand', 1, 'tel:+1', 'sip:+1@d;user=phone', 2);");
 	{
 		static const char *const ha[] = { "sip:h@x", "tel:+1" };
 		static const char *const hu[] = { "sip:h@x", "sip:+1@d;user=phone" };
@@ -889,9 +893,67 @@ static void test_rows_the_loader_skips(void **state)
 	}
 	/* skipping is not deleting: delete removes it */
 	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM notifications WHERE correlator = 'orphan'", NULL), 1);
-	assert_int_equal(store_notif_delete(t->s, "orphan"), 0);
+	assert_int_equal(store_notif_delete(t->s, NULL, "orphan"), 0);
 	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM notifications WHERE correlator = 'orphan'", NULL), 0);
 	gen_free(&g);
+}
+
+/* Correlators are unique per application (contract section 11): the same
+ * correlator of two applications is two notifications, and saving,
+ * progress and deletion touch only the one of the application named. */
+static void test_per_application(void **state)
+{
+	struct tmpstore *t = *state;
+	struct gen a, b, anon;
+	struct loaded l;
+
+	gen_make(&a, "same", 1, 2);
+	gen_make(&b, "same", 1, 3);
+	gen_make(&anon, "same", 1, 1);
+	a.sn.app = "app-a";
+	b.sn.app = "app-b";
+	b.sn.created_ms = a.sn.created_ms + 1;
+	anon.sn.created_ms = a.sn.created_ms + 2;   /* app NULL: the anonymous one, "" */
+	assert_string_equal(a.sn.correlator, b.sn.correlator);
+	assert_int_equal(store_notif_save(t->s, &a.sn), 0);
+	assert_int_equal(store_notif_save(t->s, &b.sn), 0);
+	assert_int_equal(store_notif_save(t->s, &anon.sn), 0);
+	load_all(t->s, &l);
+	assert_int_equal(l.n, 3);
+	assert_same(&a.sn, &l.v[0]);
+	assert_same(&b.sn, &l.v[1]);
+	assert_same(&anon.sn, &l.v[2]);
+	loaded_free(&l);
+
+	/* progress of app-b's only */
+	b.rep[0] = BUSY;
+	b.rep[1] = BUSY;
+	b.rep[2] = BUSY;
+	b.sn.sent = 42;
+	assert_int_equal(store_notif_progress(t->s, "app-b", b.corr, 42, b.rep, 3), 0);
+	/* deleting app-a's, and a delete of an application that has none */
+	assert_int_equal(store_notif_delete(t->s, "app-a", a.corr), 0);
+	assert_int_equal(store_notif_delete(t->s, "app-c", a.corr), 0);
+	reopen(t);
+	load_all(t->s, &l);
+	assert_int_equal(l.n, 2);
+	assert_same(&b.sn, &l.v[0]);
+	assert_same(&anon.sn, &l.v[1]);
+	loaded_free(&l);
+	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM notification_addresses WHERE app = ?1",
+				 "app-a"), 0);
+	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM notification_addresses WHERE app = ?1",
+				 "app-b"), 3);
+	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM notification_addresses WHERE app = ?1",
+				 ""), 1);
+	/* saving app-b's again replaces app-b's only */
+	assert_int_equal(store_notif_save(t->s, &b.sn), 0);
+	load_all(t->s, &l);
+	assert_int_equal(l.n, 2);
+	loaded_free(&l);
+	gen_free(&a);
+	gen_free(&b);
+	gen_free(&anon);
 }
 
 static void test_quotes_and_unicode(void **state)
@@ -938,17 +1000,17 @@ static void test_quotes_and_unicode(void **state)
 	assert_only(t->s, &n);
 	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM notifications", NULL), 1);
 	/* the same correlator reaches the same row for progress and delete */
-	assert_int_equal(store_notif_progress(t->s, n.correlator, 2, prog, N_OF(prog)), 0);
+	assert_int_equal(store_notif_progress(t->s, NULL, n.correlator, 2, prog, N_OF(prog)), 0);
 	after.sent = 2;
 	after.reported = prog;
 	assert_only(t->s, &after);
 	reopen(t);
 	assert_only(t->s, &after);
 	/* a LIKE pattern or a prefix is not the correlator */
-	assert_int_equal(store_notif_delete(t->s, "it's%"), 0);
-	assert_int_equal(store_notif_delete(t->s, "it's \"quoted\"'); DROP TABLE notifications; --"), 0);
+	assert_int_equal(store_notif_delete(t->s, NULL, "it's%"), 0);
+	assert_int_equal(store_notif_delete(t->s, NULL, "it's \"quoted\"'); DROP TABLE notifications; --"), 0);
 	assert_only(t->s, &after);
-	assert_int_equal(store_notif_delete(t->s, n.correlator), 0);
+	assert_int_equal(store_notif_delete(t->s, NULL, n.correlator), 0);
 	assert_int_equal(count_loaded(t->s), 0);
 }
 
@@ -996,11 +1058,11 @@ static void test_durability_reopen(void **state)
 	a.rep[1] = -1;
 	a.rep[2] = UNREACHABLE;
 	a.sn.sent = 11;
-	assert_int_equal(store_notif_progress(t->s, a.corr, 11, a.rep, 3), 0);
-	assert_int_equal(store_notif_delete(t->s, b.corr), 0);
+	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 11, a.rep, 3), 0);
+	assert_int_equal(store_notif_delete(t->s, NULL, b.corr), 0);
 
 	reopen(t);
-	assert_int_equal(store_schema_version(t->s), 3);
+	assert_int_equal(store_schema_version(t->s), 4);
 	assert_only(t->s, &a.sn);
 
 	/* writes after a reopen, then another reopen */
@@ -1033,10 +1095,10 @@ static void test_visible_to_another_connection(void **state)
 	assert_only(other, &a.sn);
 	a.sn.sent = 3;
 	a.rep[1] = BUSY;
-	assert_int_equal(store_notif_progress(t->s, a.corr, 3, a.rep, 2), 0);
+	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 3, a.rep, 2), 0);
 	assert_only(other, &a.sn);
 	/* and the other way round */
-	assert_int_equal(store_notif_delete(other, a.corr), 0);
+	assert_int_equal(store_notif_delete(other, NULL, a.corr), 0);
 	assert_int_equal(count_loaded(t->s), 0);
 	store_close(other);
 	gen_free(&a);
@@ -1072,8 +1134,8 @@ static void test_survives_sigkill(void **state)
 		byte = 'x';
 		if (store_open(t->db, &s, err, sizeof(err)) == 0 &&
 		    store_notif_save(s, &a.sn) == 0 && store_notif_save(s, &b.sn) == 0 &&
-		    store_notif_progress(s, a.corr, 8, rep, 3) == 0 &&
-		    store_notif_delete(s, b.corr) == 0)
+		    store_notif_progress(s, NULL, a.corr, 8, rep, 3) == 0 &&
+		    store_notif_delete(s, NULL, b.corr) == 0)
 			byte = 'k';
 		/* tell the parent, then wait for its SIGKILL */
 		if (write(ready[1], &byte, 1) != 1)
@@ -1132,9 +1194,9 @@ static void *work(void *arg)
 					  .addresses = addrs, .sip_uris = addrs };
 		if (store_notif_save(w->s, &n) != 0)
 			w->errors++;
-		if (store_notif_progress(w->s, corr, i, rep, 2) != 0)
+		if (store_notif_progress(w->s, NULL, corr, i, rep, 2) != 0)
 			w->errors++;
-		if (i % 2 == 0 && store_notif_delete(w->s, corr) != 0)
+		if (i % 2 == 0 && store_notif_delete(w->s, NULL, corr) != 0)
 			w->errors++;
 	}
 	return NULL;
@@ -1201,6 +1263,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_visible_to_another_connection, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_survives_sigkill, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_threads, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_per_application, tmpstore_setup_open, tmpstore_teardown),
 	};
 
 	return cmocka_run_group_tests_name("store_notif", tests, NULL, NULL);
