@@ -348,10 +348,34 @@ static enum MHD_Result serve_health(struct front *f, struct MHD_Connection *c)
 	return reply(c, ok ? 200 : 503, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_FREE);
 }
 
-static enum MHD_Result serve_notifications(struct front *f, struct MHD_Connection *c)
+/* Whose records a view shows (contract section 11): without a users file
+ * everything (the single anonymous application); an app its own; an admin
+ * everyone's, or one application's with &app=NAME, each record naming its
+ * application. *app NULL: every application. */
+static void view_scope(const struct front *f, const struct req *r, struct MHD_Connection *c,
+		       const char **app, bool *with_app)
+{
+	*app = NULL;
+	*with_app = false;
+	if (!f->cfg.auth)
+		return;
+	if (!r->who.admin) {
+		*app = r->who.app;
+		return;
+	}
+	*with_app = true;
+	*app = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "app");
+}
+
+static enum MHD_Result serve_notifications(struct front *f, struct req *r, struct MHD_Connection *c)
 {
 	size_t len = 0;
-	char *body = f->cfg.nm ? nm_list_json(f->cfg.nm, &len) : strdup("[]\n");
+	const char *app;
+	bool with_app;
+	char *body;
+
+	view_scope(f, r, c, &app, &with_app);
+	body = f->cfg.nm ? nm_list_json(f->cfg.nm, app, with_app, &len) : strdup("[]\n");
 
 	if (!body)
 		return reply_text(c, 503, "not available: out of memory or stopping\n");
@@ -360,15 +384,19 @@ static enum MHD_Result serve_notifications(struct front *f, struct MHD_Connectio
 	return reply(c, 200, "application/json", body, len, MHD_RESPMEM_MUST_FREE);
 }
 
-static enum MHD_Result serve_deliveries(struct front *f, struct MHD_Connection *c)
+static enum MHD_Result serve_deliveries(struct front *f, struct req *r, struct MHD_Connection *c)
 {
 	const char *corr = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "correlator");
+	const char *app;
+	bool with_app;
 	char *body = NULL;
 	size_t len = 0;
 
 	if (!corr || !*corr)
 		return reply_text(c, 400, "usage: /deliveries?correlator=C\n");
-	if (store_deliveries_json(f->cfg.store, corr, &body, &len) != 0)
+	/* another application's correlator answers as an unknown one: [] */
+	view_scope(f, r, c, &app, &with_app);
+	if (store_deliveries_json(f->cfg.store, app, corr, with_app, &body, &len) != 0)
 		return reply_text(c, 503, "the store cannot be read\n");
 	return reply(c, 200, "application/json", body, len, MHD_RESPMEM_MUST_FREE);
 }
@@ -614,20 +642,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return refuse_method(f, c, ep, post);
 	if (strcmp(url, "/health") == 0)
 		return serve_health(f, c);
-	/* the operator's views: an admin's only, with a users file (an app's
-	 * own view of its notifications comes with per-application scope) */
-	if (f->cfg.auth && r->role != AUTH_ROLE_ADMIN &&
-	    (strcmp(url, "/metrics") == 0 || strcmp(url, "/notifications") == 0 ||
-	     strcmp(url, "/deliveries") == 0)) {
+	/* the operator's views: an admin's only, with a users file;
+	 * /notifications and /deliveries show an app its own */
+	if (f->cfg.auth && !r->who.admin && strcmp(url, "/metrics") == 0) {
 		atomic_fetch_add(&f->http_rejected, 1);
 		return reply_text(c, 403, "forbidden: for an admin user\n");
 	}
 	if (strcmp(url, "/metrics") == 0)
 		return serve_metrics(f, c);
 	if (strcmp(url, "/notifications") == 0)
-		return serve_notifications(f, c);
+		return serve_notifications(f, r, c);
 	if (strcmp(url, "/deliveries") == 0)
-		return serve_deliveries(f, c);
+		return serve_deliveries(f, r, c);
 	if (url[0] == '/' && !strchr(url + 1, '/')) {
 		const struct wsdl_file *w = find_file(url + 1);
 

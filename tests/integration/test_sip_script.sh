@@ -44,10 +44,11 @@
 set -u
 # shellcheck source=../lib/gateway.sh
 . "$(dirname "$0")/../lib/gateway.sh"
+# shellcheck source=../lib/soap.sh
+. "$(dirname "$0")/../lib/soap.sh"
 
 SP="$TESTS_DIR/tools/script_presence.py"
 SINK_PY="$TESTS_DIR/tools/callback_sink.py"
-NM=TerminalStatusNotificationManager
 D=example.com
 CB_WAIT=5        # deadline for an expected callback, seconds
 GIVE_UP_S=1      # sip.resubscribe-give-up-s
@@ -87,51 +88,9 @@ lines() { printf '%s\n' "$@"; }
 
 post() { soap_post "$@"; }   # tests/lib/gateway.sh
 
-# start_xml CORR "ADDR...": a startNotification to the sink, no criteria,
-# checkImmediate false, no frequency/duration/count
-start_xml() {
-	local a
-	printf '%s\n' '<?xml version="1.0" encoding="UTF-8"?>' \
-		'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"' \
-		'    xmlns:loc="http://www.csapi.org/schema/parlayx/terminal_status/notification_manager/v2_3/local">' \
-		'<soapenv:Body><loc:startNotification>' \
-		"<loc:reference><endpoint>$SINK/cb/$1</endpoint><interfaceName>TerminalStatusNotification</interfaceName><correlator>$1</correlator></loc:reference>"
-	for a in $2; do printf '<loc:addresses>%s</loc:addresses>\n' "$a"; done
-	printf '%s\n' '<loc:checkImmediate>false</loc:checkImmediate>' \
-		'</loc:startNotification></soapenv:Body></soapenv:Envelope>'
-}
-end_xml() {
-	printf '%s\n' '<?xml version="1.0" encoding="UTF-8"?>' \
-		'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"' \
-		'    xmlns:loc="http://www.csapi.org/schema/parlayx/terminal_status/notification_manager/v2_3/local">' \
-		"<soapenv:Body><loc:endNotification><loc:correlator>$1</loc:correlator></loc:endNotification></soapenv:Body></soapenv:Envelope>"
-}
-
-# empty_response OP: the last answer is HTTP 200 with an empty <OP>Response
-empty_response() {
-	[[ $HTTP_CODE == 200 ]] &&
-		grep -Eq "<([A-Za-z0-9_]+:)?$1Response( [^>]*)?(/>|></([A-Za-z0-9_]+:)?$1Response>)" <<<"$BODY"
-}
-
-# sn NAME CORR "ADDR...": startNotification that must succeed
-sn() {
-	post "$NM" "$(start_xml "$2" "$3")"
-	if empty_response startNotification; then
-		ok "$1: startNotification answered 200 with an empty response"
-	else
-		fail "$1: startNotification" "HTTP $HTTP_CODE $(_short "$BODY")"
-	fi
-}
-
-# en NAME CORR: endNotification that must succeed
-en() {
-	post "$NM" "$(end_xml "$2")"
-	if empty_response endNotification; then
-		ok "$1: endNotification answered 200 with an empty response"
-	else
-		fail "$1: endNotification" "HTTP $HTTP_CODE $(_short "$BODY")"
-	fi
-}
+# snk NAME CORR "ADDR...": startNotification (tests/lib/soap.sh) to the
+# sink's /cb/CORR that must succeed
+snk() { sn "$1" "$2" "$SINK/cb/$2" "$3"; }
 
 # en_gone NAME CORR: endNotification must fail with SVC0002 (correlator)
 en_gone() {
@@ -232,11 +191,11 @@ fi
 ok "scripted presence server, sink and gateway start ($(($(now_ms) - T0)) ms)"
 
 # --- c (started first, checked later: the refreshes take a few seconds) -------------
-sn "c refresh" f1 "$(u refreshA)"
+snk "c refresh" f1 "$(u refreshA)"
 TC=$(now_ms)
 
 # --- a. terminated by the server: rejected, noresource, invariant ---------------------
-sn "a rejected" r1 "$(u rejectA)"
+snk "a rejected" r1 "$(u rejectA)"
 assert_eq "a r1 is running" present "$(notif r1)"
 ctl terminate rejectA
 assert_eq "a NOTIFY terminated;reason=rejected answered 200 by the gateway" 200 "$(notified)"
@@ -246,7 +205,7 @@ assert_eq "a rejected: statusError POL0002, the address as written in text varia
 assert_eq "a r1 no longer listed in /notifications" absent "$(notif r1)"
 en_gone "a rejected" r1
 
-sn "a noresource (with a second address)" n1 "$(u noresourceA) $(u plainA)"
+snk "a noresource (with a second address)" n1 "$(u noresourceA) $(u plainA)"
 ctl terminate noresourceA
 assert_eq "a NOTIFY terminated;reason=noresource answered 200 by the gateway" 200 "$(notified)"
 wait_cb n1 1
@@ -259,7 +218,7 @@ assert_eq "a noresource: the notification's other subscription is ended with an 
 		"d1 SUBSCRIBE in-dialog cseq=+1 expires=0 -> 200 expires=0")" "$(story plainA | head -3)"
 en_gone "a noresource" n1
 
-sn "a invariant" i1 "$(u rejectInv)"
+snk "a invariant" i1 "$(u rejectInv)"
 ctl terminate rejectInv invariant
 wait_cb i1 1
 assert_eq "a invariant: statusError SVC0001 'subscription terminated (invariant)'" \
@@ -267,8 +226,8 @@ assert_eq "a invariant: statusError SVC0001 'subscription terminated (invariant)
 TA_END=$(now_ms)
 
 # --- b. lost, re-SUBSCRIBE refused with 503, given up ---------------------------------
-sn "b give-up (deactivated)" g1 "$(u giveupA)"
-sn "b give-up (timeout)" g2 "$(u giveupB)"
+snk "b give-up (deactivated)" g1 "$(u giveupA)"
+snk "b give-up (timeout)" g2 "$(u giveupB)"
 TB=$(now_ms)
 ctl terminate giveupA deactivated
 assert_eq "b NOTIFY terminated;reason=deactivated answered 200" 200 "$(notified)"
@@ -312,7 +271,7 @@ en_gone "b give-up" g1
 en_gone "b give-up" g2
 
 # --- d. 423 Interval Too Brief ---------------------------------------------------------
-sn "d 423 Interval Too Brief" b1 "$(u briefA)"
+snk "d 423 Interval Too Brief" b1 "$(u briefA)"
 wait_until 3 has_line briefA " NOTIFY .* -> [0-9]"    # the gateway's 200 may trail its HTTP answer
 assert_eq "d the SUBSCRIBE refused with 423 Min-Expires $MIN_EXP_S is retried with Expires $MIN_EXP_S" \
 	"$SUB_EXP_S->423 $MIN_EXP_S->200" "$(subscribes briefA)"

@@ -19,6 +19,7 @@
 #   soap_post ENDPOINT FILE_OR_STRING
 #       POSTs a SOAP 1.1 request to $GW_URL/ENDPOINT; sets HTTP_CODE and BODY
 #       (HTTP_CODE 000 and BODY empty when no answer came: curl's time limit).
+#       With SOAP_USER=name:password set, it authenticates with HTTP Basic.
 
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -71,9 +72,11 @@ gateway_stop() {
 
 soap_post() {
 	local ep=$1 data=$2 out
+	local -a auth=()
+	[[ -n ${SOAP_USER:-} ]] && auth=(-u "$SOAP_USER")
 	if [[ -f $data ]]; then data=$(cat "$data"); fi
 	out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: ""' \
-		--data-binary "$data" "$GW_URL/$ep")
+		"${auth[@]}" --data-binary "$data" "$GW_URL/$ep")
 	HTTP_CODE=${out##*$'\n'}
 	BODY=${out%$'\n'*}
 	[[ $out == *$'\n'* ]] || BODY=

@@ -1,0 +1,141 @@
+#!/bin/bash
+# time-limit: 150
+# shellcheck source-path=SCRIPTDIR
+#
+# test_scope.sh - per-application scope (contract section 11): with a users
+# file, a notification belongs to the application that started it.
+# Correlators are unique per application (two applications may use the same
+# one; SVC0005 only within one); endNotification of a correlator the caller
+# does not own is SVC0002 and ends nothing; /notifications and /deliveries
+# show an app its own only (another application's correlator answers as an
+# unknown one, []), and an admin everyone's with an "app" field (&app=NAME
+# for one application); the owner survives a restart. A real Kamailio
+# (WITH_TEST_USERS, fed with sip_publish.py), the gateway with a users file
+# and tests/tools/callback_sink.py.
+#
+#   tests/integration/test_scope.sh        (TEST_LOG_DIR keeps the logs)
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../lib/kamailio.sh
+. "$here/../lib/kamailio.sh"
+# shellcheck source=../lib/gateway.sh
+. "$here/../lib/gateway.sh"
+# shellcheck source=../lib/soap.sh
+. "$here/../lib/soap.sh"
+RUN_DIR=${TEST_LOG_DIR:-$(mktemp -d /tmp/pxts-scope.XXXXXX)}
+fresh_dir "$RUN_DIR" || exit 2
+RUN_DIR=$(cd "$RUN_DIR" && pwd)
+cd "$REPO_ROOT" || exit 2
+SINK_PY="$TESTS_DIR/tools/callback_sink.py"
+CB_WAIT=5
+
+SINK_PID=""
+cleanup() {
+	gateway_stop >/dev/null 2>&1
+	[[ -n $SINK_PID ]] && stop_pid "$SINK_PID" 2 >/dev/null 2>&1
+	kamailio_stop
+}
+trap cleanup EXIT
+
+users=$RUN_DIR/users
+{
+	echo "app1:$(openssl passwd -6 -salt s4ltapp1 'pw-app1')"
+	echo "app2:$(openssl passwd -6 -salt s4ltapp2 'pw-app2')"
+	echo "ops:$(openssl passwd -6 -salt s4ltops1 'pw-ops'):admin"
+} >"$users"
+A1=app1:pw-app1 A2=app2:pw-app2 OPS=ops:pw-ops
+
+read -r KPORT SPORT <<<"$(free_port 2)"
+kamailio_start "$RUN_DIR/kam" "$KPORT" WITH_TEST_USERS || { fail "kamailio starts" ""; summary; exit 1; }
+"$PY" "$SINK_PY" --port "$SPORT" --record "$RUN_DIR/sink.jsonl" --quiet >"$RUN_DIR/sink.out" 2>&1 &
+SINK_PID=$!
+SINK=http://127.0.0.1:$SPORT
+wait_http "$SINK/control" 5 || { fail "the sink starts" "$(cat "$RUN_DIR/sink.out")"; summary; exit 1; }
+WHO=sip:scope-a@example.com
+"$PY" "$SIP_PUBLISH" --server "127.0.0.1:$KPORT" --basic open --activity on-the-phone "$WHO" \
+	>/dev/null 2>"$RUN_DIR/publish.err" || fail "publish $WHO" "$(cat "$RUN_DIR/publish.err")"
+
+gateway_start "$RUN_DIR/gw" "$KPORT" -o auth.users-file="$users" || { fail "gateway starts" ""; summary; exit 1; }
+
+# as USER:PASSWORD, a SOAP request (soap_post); then HTTP_CODE and BODY
+as() { local u=$1; shift; SOAP_USER=$u "$@"; }
+# view USER PATH [PY_EXPR]: GET PATH as USER, the JSON re-encoded compactly
+# with sorted keys, or PY_EXPR's value on it (d is the document)
+view() {
+	curl -s -u "$1" "$GW_URL/$2" | "$PY" -c 'import json, sys
+d = json.load(sys.stdin)
+e = sys.argv[1]
+print(json.dumps(d, sort_keys=True, separators=(",", ":")) if not e else eval(e))' "${3:-}"
+}
+# received PATH: the callbacks the sink got on PATH, as "operation correlator" lines
+received() {
+	curl -s "$SINK/received" | "$PY" -c 'import json, sys
+for r in json.load(sys.stdin):
+    if r["path"] == sys.argv[1]:
+        print(r["operation"], r["correlator"])' "$1"
+}
+NOTIFS='" ".join(sorted(n.get("app", "-") + ":" + n["correlator"] + ":" + n["endpoint"].rsplit("/", 1)[1] for n in d))'
+
+# --- the same correlator in two applications ------------------------------------
+as "$A1" sn "app1 starts c1" c1 "$SINK/cb/app1" "$WHO" imm=true
+as "$A2" sn "app2 starts c1 too (another application)" c1 "$SINK/cb/app2" "$WHO" imm=true
+as "$A1" sn "app1 starts c2" c2 "$SINK/cb/app1" "$WHO"
+as "$A1" soap_post "$NM" "$(start_xml c1 "$SINK/cb/app1" "$WHO")"
+expect_fault "app1 starts c1 again" SVC0005 c1
+as "$OPS" sn "the admin starts c1 as its own" c1 "$SINK/cb/ops" "$WHO"
+
+wait_until "$CB_WAIT" bash -c "[[ \$(curl -s $SINK/received | grep -o '\"correlator\"' | wc -l) -ge 2 ]]"
+assert_eq "app1's checkImmediate went to app1's endpoint" "statusNotification c1" "$(received /cb/app1)"
+assert_eq "app2's checkImmediate went to app2's endpoint" "statusNotification c1" "$(received /cb/app2)"
+
+# --- views ----------------------------------------------------------------------------
+assert_eq "/notifications of app1: its own, no app field" "-:c1:app1 -:c2:app1" "$(view "$A1" notifications "$NOTIFS")"
+assert_eq "/notifications of app2: its own" "-:c1:app2" "$(view "$A2" notifications "$NOTIFS")"
+assert_eq "/notifications of the admin: everyone's, with app" \
+	"app1:c1:app1 app1:c2:app1 app2:c1:app2 ops:c1:ops" "$(view "$OPS" notifications "$NOTIFS")"
+assert_eq "/notifications?app=app2 of the admin" "app2:c1:app2" "$(view "$OPS" 'notifications?app=app2' "$NOTIFS")"
+assert_eq "/notifications?app=app2 of app1: still its own" "-:c1:app1 -:c2:app1" \
+	"$(view "$A1" 'notifications?app=app2' "$NOTIFS")"
+assert_eq "/notifications?app=nobody of the admin" "[]" "$(view "$OPS" 'notifications?app=nobody')"
+
+DLV='" ".join(sorted(set(r.get("app", "-") + ":" + r["endpoint"].rsplit("/", 1)[1] for r in d)))'
+wait_until "$CB_WAIT" bash -c "curl -s -u $A2 '$GW_URL/deliveries?correlator=c1' | grep -q DeliveryResult"
+assert_eq "/deliveries?correlator=c1 of app1: its own records" "-:app1" "$(view "$A1" 'deliveries?correlator=c1' "$DLV")"
+assert_eq "/deliveries?correlator=c1 of app2: its own records" "-:app2" "$(view "$A2" 'deliveries?correlator=c1' "$DLV")"
+assert_eq "/deliveries?correlator=c2 of app2: app1's, as unknown" "[]" "$(view "$A2" 'deliveries?correlator=c2')"
+assert_eq "/deliveries?correlator=c1 of the admin: everyone's, with app" "app1:app1 app2:app2" \
+	"$(view "$OPS" 'deliveries?correlator=c1' "$DLV")"
+assert_eq "/deliveries?correlator=c1&app=app2 of the admin" "app2:app2" \
+	"$(view "$OPS" 'deliveries?correlator=c1&app=app2' "$DLV")"
+assert_eq "/metrics of an app: 403" 403 "$(curl -s -o /dev/null -w '%{http_code}' -u "$A1" "$GW_URL/metrics")"
+
+# --- endNotification: only the owner's ----------------------------------------------------
+as "$A2" soap_post "$NM" "$(end_xml c2)"
+expect_fault "app2 ends app1's c2" SVC0002 correlator
+assert_eq "app1's c2 still runs" "-:c1:app1 -:c2:app1" "$(view "$A1" notifications "$NOTIFS")"
+as "$A2" en "app2 ends its c1" c1
+assert_eq "app1's c1 still runs after app2 ended its own c1" "-:c1:app1 -:c2:app1" \
+	"$(view "$A1" notifications "$NOTIFS")"
+as "$A2" soap_post "$NM" "$(end_xml c1)"
+expect_fault "app2 ends c1 a second time" SVC0002 correlator
+as "$A2" sn "app2 may use c1 again" c1 "$SINK/cb/app2" "$WHO"
+
+# --- the owner survives a restart ----------------------------------------------------------
+gateway_stop
+assert_eq "the gateway exits 0 on SIGTERM" 0 "$?"
+assert_not_contains "no sanitizer report" "Sanitizer" "$(cat "$GW_LOG")"
+mv "$GW_LOG" "$RUN_DIR/gw/pxtsgw.log.1"
+gateway_start "$RUN_DIR/gw" "$KPORT" -o auth.users-file="$users" || { fail "gateway restarts" ""; summary; exit 1; }
+assert_eq "after a restart: every notification with its owner" \
+	"app1:c1:app1 app1:c2:app1 app2:c1:app2 ops:c1:ops" "$(view "$OPS" notifications "$NOTIFS")"
+assert_eq "after a restart: app1 sees its own" "-:c1:app1 -:c2:app1" "$(view "$A1" notifications "$NOTIFS")"
+as "$A1" soap_post "$NM" "$(start_xml c2 "$SINK/cb/app1" "$WHO")"
+expect_fault "after a restart: app1's c2 is still a duplicate for app1" SVC0005 c2
+as "$A2" sn "after a restart: app2 may start c2" c2 "$SINK/cb/app2" "$WHO"
+as "$A1" en "after a restart: app1 ends its c2" c2
+assert_eq "app2's c2 is untouched" "-:c1:app2 -:c2:app2" "$(view "$A2" notifications "$NOTIFS")"
+
+gateway_stop
+assert_eq "the restarted gateway exits 0 on SIGTERM" 0 "$?"
+assert_not_contains "no sanitizer report after the restart" "Sanitizer" "$(cat "$GW_LOG")"
+summary
