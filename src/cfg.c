@@ -202,6 +202,20 @@ static const struct cfg_key cfg_keys[] = {
 	  FIELD(policy_unlimited_count_allowed),
 	  .help = "Whether a startNotification may omit count (or give 0) for "
 		  "no limit; false refuses it with POL0004 [UnlimitedCountAllowed]." },
+	{ .name = "policy.max-notifications", .type = CFG_INT, .def = "100000",
+	  FIELD(policy_max_notifications), .min = 0, .max = 100000000,
+	  .help = "Active notifications of all applications together; a "
+		  "startNotification over it gives POL0001 (too many "
+		  "notifications). 0: no limit." },
+	{ .name = "policy.max-notifications-per-app", .type = CFG_INT, .def = "1000",
+	  FIELD(policy_max_notifications_per_app), .min = 0, .max = 100000000,
+	  .help = "Active notifications of one application; a startNotification "
+		  "over it gives POL0001 (too many notifications). 0: no limit." },
+	{ .name = "policy.max-requests-per-s", .type = CFG_INT, .def = "0",
+	  FIELD(policy_max_requests_per_s), .min = 0, .max = 1000000,
+	  .help = "Requests per second of one application (a token bucket "
+		  "holding one second's worth); over it a SOAP request gets "
+		  "POL0001 (request rate exceeded). 0: no limit." },
 
 	{ .name = "notify.style", .type = CFG_ENUM, .def = "statusNotification",
 	  FIELD(notify_style),

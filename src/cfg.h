@@ -55,6 +55,9 @@ struct cfg {
 	long policy_min_notification_interval_ms; /* policy.min-notification-interval-ms */
 	long policy_max_notification_count;       /* policy.max-notification-count */
 	bool policy_unlimited_count_allowed;      /* policy.unlimited-count-allowed */
+	long policy_max_notifications;            /* policy.max-notifications (0: no limit) */
+	long policy_max_notifications_per_app;    /* policy.max-notifications-per-app (0: no limit) */
+	long policy_max_requests_per_s;           /* policy.max-requests-per-s (0: no limit) */
 	/* notify, delivery */
 	char notify_style[32];               /* notify.style statusNotification|statusChanged */
 	long delivery_max_attempts;          /* delivery.max-attempts */

@@ -32,6 +32,7 @@
 #include "nm.h"
 #include "pstat.h"
 #include "query.h"
+#include "rate.h"
 #include "store.h"
 #include "svc.h"
 #include "watch.h"
@@ -168,6 +169,7 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	struct watch *watch = NULL;
 	struct svc *svc = NULL;
+	struct rate *rate = NULL;
 	struct front *front = NULL;
 	struct dlv *dlv = NULL;
 	struct nm *nm = NULL;
@@ -271,6 +273,8 @@ int main(int argc, char **argv)
 			.dlv = dlv,
 			.store = store,
 			.start_timeout_ms = s.cfg.status_fetch_timeout_ms,
+			.max_notifications = s.cfg.policy_max_notifications,
+			.max_per_app = s.cfg.policy_max_notifications_per_app,
 		};
 		nm = nm_new(&nc);
 		if (!nm) {
@@ -312,6 +316,14 @@ int main(int argc, char **argv)
 			log_error("cannot set up the SOAP service");
 			goto out;
 		}
+		if (s.cfg.policy_max_requests_per_s > 0) {
+			rate = rate_new(s.cfg.policy_max_requests_per_s);
+			if (!rate) {
+				log_error("cannot set up policy.max-requests-per-s: out of memory");
+				goto out;
+			}
+			svc_set_rate(svc, rate);
+		}
 		svc_set_notifications(svc, nm, &pol,
 				      strcmp(s.cfg.notify_style, "statusChanged") == 0 ?
 				      NOTIF_STYLE_STATUS_CHANGED : NOTIF_STYLE_STATUS_NOTIFICATION);
@@ -347,6 +359,7 @@ out:
 	front_stop(front);
 	dlv_stop(dlv);
 	svc_free(svc);
+	rate_free(rate);
 	nm_free(nm);
 	store_close(store);
 	group_free(s.groups);

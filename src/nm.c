@@ -86,6 +86,25 @@ static struct nmn *find(struct nm *nm, const char *app, const char *correlator)
 	return NULL;
 }
 
+/* Whether one more notification of app is over a quota (contract
+ * sections 8 and 11): running and starting ones count. */
+static bool over_quota(struct nm *nm, const char *app)
+{
+	long all = 0, mine = 0;
+
+	if (nm->cfg.max_notifications <= 0 && nm->cfg.max_per_app <= 0)
+		return false;
+	for (struct nmn *n = nm->list; n; n = n->next) {
+		if (n->removing)
+			continue;
+		all++;
+		if (strcmp(n->app, app) == 0)
+			mine++;
+	}
+	return (nm->cfg.max_notifications > 0 && all >= nm->cfg.max_notifications) ||
+	       (nm->cfg.max_per_app > 0 && mine >= nm->cfg.max_per_app);
+}
+
 static void nmn_free(struct nmn *n)
 {
 	if (!n)
@@ -418,6 +437,13 @@ static void start_on_sip(struct watch *w, void *arg)
 	if (find(nm, s->app, s->correlator)) {
 		s->failed = true;
 		fault_set(&s->fault, SVC0005, s->correlator, "reference.correlator", NULL);
+		s->done(s->done_arg);
+		return;
+	}
+	if (over_quota(nm, s->app)) {
+		log_info("nm: startNotification %s refused: too many notifications", s->correlator);
+		s->failed = true;
+		fault_set(&s->fault, POL0001, "too many notifications", NULL);
 		s->done(s->done_arg);
 		return;
 	}

@@ -105,6 +105,10 @@ struct nm_config {
 	struct dlv *dlv;
 	struct store *store;        /* running notifications survive restarts (NULL: not) */
 	long start_timeout_ms;      /* wait for the first NOTIFY of each address */
+	/* quotas (contract sections 8 and 11; 0: no limit): notifications
+	 * running or starting, of all applications / of one */
+	long max_notifications;     /* policy.max-notifications */
+	long max_per_app;           /* policy.max-notifications-per-app */
 };
 
 struct nm;
@@ -130,7 +134,8 @@ typedef void (nm_done_h)(void *arg);
  * Returns -1 if the SIP thread is not running (done is not called). */
 int nm_start_async(struct nm *nm, struct nm_start *s, nm_done_h *done, void *arg);
 /* 0 when the notification runs, or -1 with *f (SVC0005 duplicate correlator,
- * the getStatus fault of a refused subscription, SVC0001). */
+ * POL0001 "too many notifications" over a quota, the getStatus fault of a
+ * refused subscription, SVC0001). */
 int nm_start_result(const struct nm_start *s, struct fault *f);
 
 struct nm_end;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "soapH.h"
 #include "TerminalStatusBinding.nsmap"
@@ -26,6 +27,7 @@
 #include "fault.h"
 #include "log.h"
 #include "nm.h"
+#include "rate.h"
 
 /* returned by a service function in phase 1 to defer its answer */
 #define SVC_DEFER (SOAP_STOP + 100)
@@ -42,6 +44,7 @@ struct svc {
 	struct nm *nm;
 	struct nm_policy pol;
 	enum notif_style style;
+	struct rate *rate;      /* policy.max-requests-per-s (NULL: no limit) */
 	pthread_key_t key;
 	struct Namespace *ns;   /* SOAP 1.1 only: no SOAP 1.2 wildcards */
 };
@@ -170,6 +173,11 @@ void svc_pending_free(struct svc_pending *p)
 	nm_start_free(p->ns);
 	nm_end_free(p->ne);
 	free(p);
+}
+
+void svc_set_rate(struct svc *s, struct rate *r)
+{
+	s->rate = r;
 }
 
 void svc_set_notifications(struct svc *s, struct nm *nm, const struct nm_policy *pol, int style)
@@ -513,6 +521,21 @@ static struct svc_pending *phase2(struct call *c, enum op op)
 	return c->phase == 2 && c->p && c->p->op == op ? c->p : NULL;
 }
 
+/* Phase 1 of an operation: whether the caller's application is within
+ * policy.max-requests-per-s (contract section 11); every operation
+ * request counts, refused ones included. */
+static bool admitted(struct call *c)
+{
+	struct timespec ts;
+
+	if (!c->s->rate)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return rate_take(c->s->rate, c->app, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+#define RATE_FAULT(soap) fault1((soap), POL0001, "request rate exceeded")
+
 int __tss__getStatus(struct soap *soap, struct tsl__getStatus *req, struct tsl__getStatusResponse *resp)
 {
 	struct call *c = soap->user;
@@ -529,6 +552,8 @@ int __tss__getStatus(struct soap *soap, struct tsl__getStatus *req, struct tsl__
 		resp->result = status_out(st);
 		return SOAP_OK;
 	}
+	if (!admitted(c))
+		return RATE_FAULT(soap);
 	q = query_new_single(&c->s->env, req->address, &f);
 	if (!q)
 		return send_fault(soap, &f);
@@ -586,6 +611,8 @@ int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *r
 		}
 		return SOAP_OK;
 	}
+	if (!admitted(c))
+		return RATE_FAULT(soap);
 	if (req->__sizeaddresses <= 0)
 		return fault1(soap, SVC0002, "addresses");
 	q = query_new_group(&c->s->env, (const char *const *)req->addresses,
@@ -634,6 +661,8 @@ int __tsnms__startNotification(struct soap *soap, struct tsnml__startNotificatio
 			return send_fault(soap, &f);
 		return SOAP_OK;
 	}
+	if (!admitted(c))
+		return RATE_FAULT(soap);
 	if (!c->s->nm)
 		return fault1(soap, SVC0001, "notifications are not enabled");
 	r.app = c->app;
@@ -691,6 +720,8 @@ int __tsnms__endNotification(struct soap *soap, struct tsnml__endNotification *r
 			return send_fault(soap, &f);
 		return SOAP_OK;
 	}
+	if (!admitted(c))
+		return RATE_FAULT(soap);
 	if (!c->s->nm)
 		return fault1(soap, SVC0001, "notifications are not enabled");
 	if (!req->correlator || !*req->correlator)

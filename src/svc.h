@@ -48,6 +48,12 @@ struct svc *svc_new(const struct query_env *env);
 /* Serves startNotification / endNotification through nm (without it they
  * answer SVC0001). pol is copied. */
 void svc_set_notifications(struct svc *s, struct nm *nm, const struct nm_policy *pol, int style);
+/* Limits the operation requests of each application to policy.max-
+ * requests-per-s (contract section 11): over it an operation answers
+ * POL0001 "request rate exceeded" and does nothing. r (NULL: no limit)
+ * must outlive the svc. */
+struct rate;
+void svc_set_rate(struct svc *s, struct rate *r);
 void svc_free(struct svc *s);
 
 /* Phase 1. body must be NUL-terminated (len excludes the NUL); who is the

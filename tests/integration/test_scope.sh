@@ -9,7 +9,10 @@
 # does not own is SVC0002 and ends nothing; /notifications and /deliveries
 # show an app its own only (another application's correlator answers as an
 # unknown one, []), and an admin everyone's with an "app" field (&app=NAME
-# for one application); the owner survives a restart. A real Kamailio
+# for one application); the owner survives a restart. Quotas:
+# policy.max-notifications-per-app and policy.max-notifications (POL0001
+# "too many notifications", nothing created), policy.max-requests-per-s
+# (POL0001 "request rate exceeded"; a token bucket of one second). A real Kamailio
 # (WITH_TEST_USERS, fed with sip_publish.py), the gateway with a users file
 # and tests/tools/callback_sink.py.
 #
@@ -55,7 +58,8 @@ WHO=sip:scope-a@example.com
 "$PY" "$SIP_PUBLISH" --server "127.0.0.1:$KPORT" --basic open --activity on-the-phone "$WHO" \
 	>/dev/null 2>"$RUN_DIR/publish.err" || fail "publish $WHO" "$(cat "$RUN_DIR/publish.err")"
 
-gateway_start "$RUN_DIR/gw" "$KPORT" -o auth.users-file="$users" || { fail "gateway starts" ""; summary; exit 1; }
+QUOTAS=(-o policy.max-notifications-per-app=2 -o policy.max-notifications=5)
+gateway_start "$RUN_DIR/gw" "$KPORT" -o auth.users-file="$users" "${QUOTAS[@]}" || { fail "gateway starts" ""; summary; exit 1; }
 
 # as USER:PASSWORD, a SOAP request (soap_post); then HTTP_CODE and BODY
 as() { local u=$1; shift; SOAP_USER=$u "$@"; }
@@ -120,12 +124,22 @@ as "$A2" soap_post "$NM" "$(end_xml c1)"
 expect_fault "app2 ends c1 a second time" SVC0002 correlator
 as "$A2" sn "app2 may use c1 again" c1 "$SINK/cb/app2" "$WHO"
 
+# --- quotas: 2 per application, 5 in all (4 running now) ---------------------------------
+as "$A1" soap_post "$NM" "$(start_xml c3 "$SINK/cb/app1" "$WHO")"
+expect_fault "app1's third notification" POL0001 "too many notifications"
+as "$A2" sn "app2's second notification (5 in all)" c2 "$SINK/cb/app2" "$WHO"
+as "$OPS" soap_post "$NM" "$(start_xml c2 "$SINK/cb/ops" "$WHO")"
+expect_fault "a sixth notification in all" POL0001 "too many notifications"
+assert_eq "the refused ones created nothing" \
+	"app1:c1:app1 app1:c2:app1 app2:c1:app2 app2:c2:app2 ops:c1:ops" "$(view "$OPS" notifications "$NOTIFS")"
+as "$A2" en "app2 ends its c2 (4 in all)" c2
+
 # --- the owner survives a restart ----------------------------------------------------------
 gateway_stop
 assert_eq "the gateway exits 0 on SIGTERM" 0 "$?"
 assert_not_contains "no sanitizer report" "Sanitizer" "$(cat "$GW_LOG")"
 mv "$GW_LOG" "$RUN_DIR/gw/pxtsgw.log.1"
-gateway_start "$RUN_DIR/gw" "$KPORT" -o auth.users-file="$users" || { fail "gateway restarts" ""; summary; exit 1; }
+gateway_start "$RUN_DIR/gw" "$KPORT" -o auth.users-file="$users" "${QUOTAS[@]}" || { fail "gateway restarts" ""; summary; exit 1; }
 assert_eq "after a restart: every notification with its owner" \
 	"app1:c1:app1 app1:c2:app1 app2:c1:app2 ops:c1:ops" "$(view "$OPS" notifications "$NOTIFS")"
 assert_eq "after a restart: app1 sees its own" "-:c1:app1 -:c2:app1" "$(view "$A1" notifications "$NOTIFS")"
@@ -138,4 +152,28 @@ assert_eq "app2's c2 is untouched" "-:c1:app2 -:c2:app2" "$(view "$A2" notificat
 gateway_stop
 assert_eq "the restarted gateway exits 0 on SIGTERM" 0 "$?"
 assert_not_contains "no sanitizer report after the restart" "Sanitizer" "$(cat "$GW_LOG")"
+
+# --- policy.max-requests-per-s: 1 a second, the anonymous application -------------------
+gateway_start "$RUN_DIR/gw-rate" "$KPORT" -o policy.max-requests-per-s=1 || { fail "gateway starts" ""; summary; exit 1; }
+# three endNotification requests in one curl (keep-alive: milliseconds
+# apart): the bucket holds one; their answers' messageIds in order
+end_xml nope >"$RUN_DIR/end.xml"
+burst() {
+	local -a args=()
+	for _ in 1 2 3; do
+		args+=(-H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: ""'
+			--data-binary "@$RUN_DIR/end.xml" "$GW_URL/$NM" --next)
+	done
+	curl -s "${args[@]:0:${#args[@]}-1}" | grep -o '<messageId>[A-Z0-9]*</messageId>' | tr '\n' ' '
+}
+assert_eq "a burst of three: one served (SVC0002: no such correlator), two refused" \
+	"<messageId>SVC0002</messageId> <messageId>POL0001</messageId> <messageId>POL0001</messageId> " "$(burst)"
+soap_post "$NM" "$RUN_DIR/end.xml"
+assert_contains "the refusal says why" "<variables>request rate exceeded</variables>" "$BODY"
+sleep 1.1
+soap_post "$NM" "$RUN_DIR/end.xml"
+expect_fault "a second later: served again" SVC0002 correlator
+gateway_stop
+assert_eq "the rate-limited gateway exits 0 on SIGTERM" 0 "$?"
+assert_not_contains "no sanitizer report (rate)" "Sanitizer" "$(cat "$GW_LOG")"
 summary

@@ -31,6 +31,7 @@
 
 #include "group.h"
 #include "query.h"
+#include "rate.h"
 #include "svc.h"
 #include "nm.h"
 #include "ts.h"
@@ -50,6 +51,7 @@
 #define T_SVC0002 "Invalid input value for message part %1"
 #define T_SVC0004 "No valid addresses provided in message part %1"
 #define T_SVC0006 "Group %1 in message part %2 is not a valid group"
+#define T_POL0001 "A policy error occurred. Error code is %1"
 #define T_POL0002 "Privacy verification failed for address %1, request is refused"
 #define T_POL0003 "Too many addresses specified in message part %1"
 #define T_POL0006 "Group specified in message part %1 not allowed"
@@ -1507,6 +1509,34 @@ static void test_deep_nesting(void **state)
 }
 
 /* One svc, many requests of every kind in turn: nothing left over. */
+/* policy.max-requests-per-s (contract section 11): with a bucket of one,
+ * the second operation request of the (anonymous) application is POL0001
+ * and fetches nothing; a request that is not an operation (malformed)
+ * takes no token. */
+static void test_request_rate(void **state)
+{
+	struct fx *fx = *state;
+	struct rate *r = rate_new(1);
+	static const struct xfault x = { "Server", "PolicyException", "POL0001", T_POL0001, NULL,
+					 { "request rate exceeded", NULL } };
+	struct answer a;
+
+	assert_non_null(r);
+	svc_set_rate(fx->s, r);
+	serve_file(fx, "getStatus-busy.xml", &a);
+	expect_get_status(&a, "Busy");
+	assert_int_equal(fake.nasked, 1);
+	serve_file(fx, "getStatus-busy.xml", &a);
+	expect_fault(&a, &x);
+	assert_false(a.waited);
+	assert_int_equal(fake.nasked, 1);      /* no fetch for the refused one */
+	svc_set_rate(fx->s, NULL);
+	serve_file(fx, "getStatus-busy.xml", &a);
+	expect_get_status(&a, "Busy");
+	assert_int_equal(fake.nasked, 2);
+	rate_free(r);
+}
+
 static void test_context_reuse(void **state)
 {
 	static const struct xfault rej = {
@@ -1587,6 +1617,7 @@ int main(void)
 		T(test_foreign_wrapper_namespace),
 		T(test_callback_operation_refused),
 		T(test_deep_nesting),
+		T(test_request_rate),
 		T(test_context_reuse),
 #undef T
 	};
