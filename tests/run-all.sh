@@ -11,7 +11,7 @@
 #   integration: every tests/integration/test_*.sh against a real Kamailio
 #                and the gateway built with ASan+UBSan; getstatus and
 #                notifications again against the shipped binary (bin/pxtsgw);
-#                notifications, delivery, restart, sip_script and front again
+#                notifications, delivery, restart, sip_script, front and tls again
 #                under ThreadSanitizer
 #
 # Every test runs in an empty directory of its own ($TEST_LOG_DIR/<name>)
@@ -181,7 +181,7 @@ run_integration() {
 		integration_run "tests/integration/test_$t.sh" plain "$PWD/bin/pxtsgw"
 	done
 	echo "== integration tests under ThreadSanitizer"
-	for t in notifications delivery restart sip_script front; do
+	for t in notifications delivery restart sip_script front tls; do
 		[[ -f tests/integration/test_$t.sh ]] || { problems+=("test_$t.sh is missing"); failed=$((failed + 1)); continue; }
 		integration_run "tests/integration/test_$t.sh" tsan "$PWD/build/tsan/pxtsgw"
 	done
