@@ -28,7 +28,10 @@ Q :=
 say = @true
 endif
 
-PKGS := gsoap libmicrohttpd sofia-sip-ua sqlite3 expat
+# gSOAP with OpenSSL (https callbacks): its Cflags (-DWITH_OPENSSL -DWITH_GZIP
+# ...) change struct soap, so every object of every flavour (src, gen, unit
+# tests, tools, fuzz targets) takes them from here, never from pkg-config gsoap
+PKGS := gsoapssl openssl zlib libmicrohttpd sofia-sip-ua sqlite3 expat
 # sofia-sip headers are not clean under all warnings: take them as system headers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lcrypt
@@ -63,6 +66,16 @@ EXTRA_CFLAGS := $(FUZZ_FLAGS) -O1
 EXTRA_LDFLAGS := $(FUZZ_FLAGS)
 endif
 
+# Every object depends on the flags it was compiled with: when they change
+# (a new PKGS, another compiler) the flavour is rebuilt, never mixed with
+# objects that see another struct soap.
+FLAGS_STAMP := $(B)/flags.stamp
+FLAGS_NOW := $(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) $(PKG_CFLAGS) $(PKG_LIBS)
+ifneq ($(MAKECMDGOALS),clean)
+$(shell mkdir -p $(B) && { [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || \
+	echo '$(FLAGS_NOW)' >$(FLAGS_STAMP); })
+endif
+
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 GEN_SRC := gen/soapC.c gen/soapServer.c gen/soapClient.c
 OBJ := $(SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/wsdl_blob.o
@@ -87,12 +100,12 @@ $(LIB): $(OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/obj/%.o: src/%.c
+$(B)/obj/%.o: src/%.c $(FLAGS_STAMP)
 	$(call say,CC,$<)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(WARN_CFLAGS) $(EXTRA_CFLAGS) -Isrc -isystem gen $(PKG_CFLAGS) -c -o $@ $<
 
-$(B)/gen/%.o: gen/%.c
+$(B)/gen/%.o: gen/%.c $(FLAGS_STAMP)
 	$(call say,CC,$<)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(GEN_CFLAGS) $(EXTRA_CFLAGS) -Igen $(PKG_CFLAGS) -c -o $@ $<
@@ -103,7 +116,7 @@ $(B)/obj/wsdl_blob.c: $(WSDL_FILES) tools/embed.sh
 	@mkdir -p $(dir $@)
 	$(Q)bash tools/embed.sh $(WSDL_FILES) > $@.tmp && mv $@.tmp $@
 
-$(B)/obj/wsdl_blob.o: $(B)/obj/wsdl_blob.c
+$(B)/obj/wsdl_blob.o: $(B)/obj/wsdl_blob.c $(FLAGS_STAMP)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) -Isrc -c -o $@ $<
 

@@ -88,6 +88,19 @@ static const struct cfg_key cfg_keys[] = {
 		  "the end of its headers, in seconds; a body still incomplete "
 		  "then is dropped with its connection, with no answer. Headers "
 		  "alone are bounded by http.idle-timeout-s." },
+	{ .name = "http.tls-cert", .type = CFG_STRING, .def = "",
+	  FIELD(http_tls_cert),
+	  .help = "PEM file of the server's certificate, then the certificates "
+		  "of its chain, at most 1 MiB. With http.tls-key the listener "
+		  "speaks HTTPS only (TLS 1.2 or 1.3); one without the other "
+		  "stops start-up, as does a file that cannot be read or holds "
+		  "no certificate. Read once at start, before run.user. Empty: "
+		  "plain HTTP." },
+	{ .name = "http.tls-key", .type = CFG_STRING, .def = "",
+	  FIELD(http_tls_key),
+	  .help = "PEM file of the private key of http.tls-cert (not "
+		  "encrypted), at most 1 MiB; it must match the certificate. "
+		  "Empty: plain HTTP." },
 
 	{ .name = "auth.users-file", .type = CFG_STRING, .def = "",
 	  FIELD(auth_users_file),
@@ -271,6 +284,16 @@ static const struct cfg_key cfg_keys[] = {
 		  "name, in milliseconds: at startNotification, where a name "
 		  "that does not resolve in time gives POL0001, and before each "
 		  "connect, within delivery.timeout-ms." },
+	{ .name = "delivery.ca-file", .type = CFG_STRING, .def = "",
+	  FIELD(delivery_ca_file),
+	  .help = "PEM file of the certificate authorities trusted for https "
+		  "callbacks: an endpoint's certificate must chain to one of "
+		  "them and name the endpoint's host (a DNS name, or an IP "
+		  "address for an address literal), else the attempt fails "
+		  "with a detail starting 'tls: '. Set, only these authorities "
+		  "are trusted; a file that cannot be read or holds no "
+		  "certificate stops start-up. Empty: the system's bundle "
+		  "(OpenSSL's default paths: /etc/ssl/certs on Debian)." },
 
 	{ .name = "store.path", .type = CFG_STRING, .def = "pxtsgw.db",
 	  FIELD(store_path), .check = check_nonempty,
@@ -886,6 +909,15 @@ int cfg_finish(struct cfg *c, char *err, size_t cap)
 	if (c->delivery_backoff_max_ms < c->delivery_backoff_ms) {
 		text_error(err, cap, "invalid value %ld for key 'delivery.backoff-max-ms': below "
 		       "delivery.backoff-ms (%ld)", c->delivery_backoff_max_ms, c->delivery_backoff_ms);
+		return -1;
+	}
+
+	if (!c->http_tls_cert[0] != !c->http_tls_key[0]) {
+		const char *set = c->http_tls_cert[0] ? "http.tls-cert" : "http.tls-key";
+		const char *unset = c->http_tls_cert[0] ? "http.tls-key" : "http.tls-cert";
+
+		text_error(err, cap, "key '%s' is set but '%s' is not: HTTPS needs both "
+			   "(leave both empty for plain HTTP)", set, unset);
 		return -1;
 	}
 

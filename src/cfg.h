@@ -29,6 +29,8 @@ struct cfg {
 	long http_max_connections_per_client; /* http.max-connections-per-client (0 = no limit) */
 	long http_idle_timeout_s;            /* http.idle-timeout-s */
 	long http_request_timeout_s;         /* http.request-timeout-s */
+	char http_tls_cert[CFG_STR_MAX];     /* http.tls-cert ("" = plain HTTP) */
+	char http_tls_key[CFG_STR_MAX];      /* http.tls-key (with http.tls-cert) */
 	/* sip */
 	char sip_listen[CFG_STR_MAX];        /* sip.listen host:port */
 	char sip_transport[8];               /* sip.transport udp|tcp */
@@ -68,6 +70,7 @@ struct cfg {
 	long delivery_max_age_s;             /* delivery.max-age-s */
 	char delivery_allowed_endpoints[CFG_ENDPOINTS_MAX]; /* delivery.allowed-endpoints ("" = none) */
 	long delivery_dns_timeout_ms;        /* delivery.dns-timeout-ms */
+	char delivery_ca_file[CFG_STR_MAX];  /* delivery.ca-file ("" = the system's CAs) */
 	/* store, log */
 	char store_path[CFG_STR_MAX];        /* store.path */
 	long store_tracking_retention_s;     /* store.tracking-retention-s */
@@ -89,7 +92,8 @@ int cfg_set_option(struct cfg *c, const char *kv, char *err, size_t cap);
 /* Reads a configuration file. Errors name the file, line and key. */
 int cfg_load_file(struct cfg *c, const char *path, char *err, size_t cap);
 
-/* Checks values that depend on each other and fills derived defaults
+/* Checks values that depend on each other (http.tls-cert and
+ * http.tls-key: both or neither) and fills derived defaults
  * (sip.watcher-uri = sip:pxtsgw@<sip.listen host>, sip.tel-domain = the
  * presence server's host). Returns 0 or -1 with err set. */
 int cfg_finish(struct cfg *c, char *err, size_t cap);

@@ -1386,7 +1386,7 @@ int dlv_start(const struct dlv_config *cfg, struct dlv **out)
 		goto fail;
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		d->workers[i].client = svc_client_new(cfg->timeout_ms, DLV_RECV_MAXLENGTH, cfg->dest,
-						      cfg->dns_timeout_ms);
+						      cfg->dns_timeout_ms, cfg->tls);
 		if (!d->workers[i].client)
 			goto fail;
 		d->workers[i].d = d;

@@ -60,6 +60,8 @@ struct dlv_item {
 	const struct fault *reason;
 };
 
+struct svc_tls;
+
 struct dlv_config {
 	unsigned workers;           /* sending threads */
 	long max_attempts;          /* delivery.max-attempts, first included */
@@ -74,6 +76,8 @@ struct dlv_config {
 	const struct dest *dest;    /* delivery.allowed-endpoints, checked at every
 				     * connect (NULL: the default refusals only) */
 	long dns_timeout_ms;        /* delivery.dns-timeout-ms (0: 2000) */
+	const struct svc_tls *tls;  /* delivery.ca-file: the trust for https
+				     * endpoints, outlives dlv (NULL: https fails) */
 };
 
 struct dlv;

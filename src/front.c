@@ -56,6 +56,7 @@
 struct front {
 	struct MHD_Daemon *d;
 	struct front_config cfg;
+	const char *scheme;          /* "http" or "https" */
 	atomic_long suspended;
 	atomic_ulong soap_requests, soap_faults, http_rejected;
 };
@@ -309,7 +310,7 @@ static enum MHD_Result serve_service_wsdl(struct front *f, struct MHD_Connection
 
 	if (!w)
 		return reply_text(c, 404, "no such document\n");
-	snprintf(url, sizeof(url), "http://%s%s", host_ok(host) ? host : f->cfg.listen,
+	snprintf(url, sizeof(url), "%s://%s%s", f->scheme, host_ok(host) ? host : f->cfg.listen,
 		 endpoints[ep].path);
 	/* <soap:address location="..."/>: whatever the prefix, the attribute
 	 * follows "address" */
@@ -704,10 +705,25 @@ int front_start(const struct front_config *cfg, struct front **out)
 	char host[256], port[16];
 	unsigned p;
 	int rc;
+	bool tls = cfg->tls_cert && cfg->tls_key;
+	/* TLS 1.2 and 1.3 only, GnuTLS's usual ciphers */
+	struct MHD_OptionItem tls_opts[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0,
+		  (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 
 	if (!f)
 		return -1;
 	f->cfg = *cfg;
+	f->scheme = tls ? "https" : "http";
+	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		log_error("http: http.tls-cert is set but this libmicrohttpd has no TLS");
+		free(f);
+		return -1;
+	}
 	if (cfg_split_hostport(cfg->listen, host, sizeof(host), &p) != 0) {
 		log_error("http: bad listen address %s", cfg->listen);
 		free(f);
@@ -724,7 +740,8 @@ int front_start(const struct front_config *cfg, struct front **out)
 		return -1;
 	}
 	f->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-				MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+				MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+				(tls ? MHD_USE_TLS : 0),
 				(uint16_t)p, NULL, NULL, on_request, f,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, f,
 				MHD_OPTION_SOCK_ADDR, ai->ai_addr,
@@ -733,15 +750,17 @@ int front_start(const struct front_config *cfg, struct front **out)
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_client,
 				MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
+				MHD_OPTION_ARRAY, tls ? tls_opts : &tls_opts[3],
 				MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!f->d) {
-		log_error("http: cannot listen on %s (address in use?)", cfg->listen);
+		log_error("http: cannot listen on %s (address in use?%s)", cfg->listen,
+			  tls ? " or the TLS certificate refused: see above" : "");
 		free(f);
 		return -1;
 	}
-	log_info("http: listening on http://%s/ (WSDL: http://%s/TerminalStatus?wsdl)", cfg->listen,
-		 cfg->listen);
+	log_info("http: listening on %s://%s/ (WSDL: %s://%s/TerminalStatus?wsdl)", f->scheme,
+		 cfg->listen, f->scheme, cfg->listen);
 	log_info("http: %u connections at most, %u per client (0: no limit); idle timeout %u s, "
 		 "request bodies within %u s and %zu bytes", cfg->max_connections,
 		 cfg->max_connections_per_client, cfg->idle_timeout_s, cfg->request_timeout_s,

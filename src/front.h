@@ -15,6 +15,9 @@
  * is read when its media type is not text/xml or application/soap+xml
  * (415) or its Content-Length is too large (413); so is any request other
  * than GET/HEAD that is not such a POST (404, 405).
+ *
+ * With a certificate and key (contract section 11, TLS) it serves HTTPS
+ * only (libmicrohttpd with GnuTLS, TLS 1.2 and 1.3).
  */
 #ifndef PXTSGW_FRONT_H
 #define PXTSGW_FRONT_H
@@ -44,6 +47,10 @@ struct front_config {
 	struct nm *nm;               /* for /notifications (NULL: none) */
 	struct dlv *dlv;             /* for /metrics (NULL: none) */
 	struct auth *auth;           /* users (auth.users-file); NULL: no authentication */
+	/* HTTPS (http.tls-cert, http.tls-key): the PEM texts, NUL-terminated,
+	 * kept by the caller until front_stop; NULL: plain HTTP */
+	const char *tls_cert;
+	const char *tls_key;
 };
 
 int front_start(const struct front_config *cfg, struct front **out);

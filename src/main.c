@@ -35,6 +35,8 @@
 #include "rate.h"
 #include "store.h"
 #include "svc.h"
+#include "svc_client.h"
+#include "tlsfile.h"
 #include "watch.h"
 
 static void usage(FILE *out)
@@ -56,7 +58,18 @@ struct setup {
 	struct group_set *groups;
 	struct auth *auth;          /* NULL: no auth.users-file, no authentication */
 	struct dest *dest;          /* delivery.allowed-endpoints */
+	struct tlsfile_pair https;  /* http.tls-cert, http.tls-key (NULLs: plain HTTP) */
+	struct svc_tls *cas;        /* delivery.ca-file */
 };
+
+static void free_setup(struct setup *s)
+{
+	group_free(s->groups);
+	auth_free(s->auth);
+	dest_free(s->dest);
+	tlsfile_pair_clear(&s->https);
+	svc_tls_free(s->cas);
+}
 
 static int load_setup(struct setup *s, const char *file, char **opts, int nopts, char *err, size_t cap)
 {
@@ -85,6 +98,17 @@ static int load_setup(struct setup *s, const char *file, char **opts, int nopts,
 	if (s->cfg.auth_users_file[0] &&
 	    auth_load(s->cfg.auth_users_file, &s->auth, e, sizeof(e)) != 0) {
 		snprintf(err, cap, "key 'auth.users-file': %s", e);
+		return -1;
+	}
+	/* read now, as root when started so: the key may be readable by root only */
+	if (s->cfg.http_tls_cert[0] &&
+	    tlsfile_load_pair(s->cfg.http_tls_cert, s->cfg.http_tls_key, &s->https, e, sizeof(e)) != 0) {
+		snprintf(err, cap, "key %s", e);
+		return -1;
+	}
+	s->cas = svc_tls_new(s->cfg.delivery_ca_file, e, sizeof(e));
+	if (!s->cas) {
+		snprintf(err, cap, "key 'delivery.ca-file': %s", e);
 		return -1;
 	}
 	return 0;
@@ -195,18 +219,14 @@ int main(int argc, char **argv)
 	}
 	if (load_setup(&s, file, opts, nopts, err, sizeof(err)) != 0) {
 		fprintf(stderr, "pxtsgw: configuration error: %s\n", err);
-		group_free(s.groups);
-		auth_free(s.auth);
-		dest_free(s.dest);
+		free_setup(&s);
 		free(opts);
 		return 1;
 	}
 	free(opts);
 	if (check_only) {
 		printf("configuration OK\n");
-		group_free(s.groups);
-		auth_free(s.auth);
-		dest_free(s.dest);
+		free_setup(&s);
 		return 0;
 	}
 
@@ -228,6 +248,8 @@ int main(int argc, char **argv)
 	else
 		log_info("callbacks may go to public unicast addresses only "
 			 "(delivery.allowed-endpoints is empty)");
+	log_info("https callbacks: certificates verified against %s",
+		 s.cfg.delivery_ca_file[0] ? s.cfg.delivery_ca_file : "the system's CA bundle");
 
 	if (store_open(s.cfg.store_path, &store, err, sizeof(err)) != 0) {
 		log_error("store: %s", err);
@@ -245,6 +267,7 @@ int main(int argc, char **argv)
 			.store = store,
 			.dest = s.dest,
 			.dns_timeout_ms = s.cfg.delivery_dns_timeout_ms,
+			.tls = s.cas,
 		};
 		if (dlv_start(&dc, &dlv) != 0) {
 			log_error("cannot start callback delivery");
@@ -343,6 +366,8 @@ int main(int argc, char **argv)
 			.nm = nm,
 			.dlv = dlv,
 			.auth = s.auth,
+			.tls_cert = s.https.cert,
+			.tls_key = s.https.key,
 		};
 		if (front_start(&fc, &front) != 0)
 			goto out;
@@ -362,9 +387,7 @@ out:
 	rate_free(rate);
 	nm_free(nm);
 	store_close(store);
-	group_free(s.groups);
-	auth_free(s.auth);
-	dest_free(s.dest);
+	free_setup(&s);
 	log_info("pxtsgw stopped");
 	return rc;
 }

@@ -30,8 +30,22 @@
  * follow redirects: a 3xx answer is a failed attempt. gSOAP takes
  * user:password@ from the URL (percent-decoded) as soap->userid/passwd
  * and sends them as HTTP Basic; they are cleared before every call, so
- * they never go to another endpoint. This build of gSOAP has no TLS: an
- * https endpoint fails with "tls: ..." rather than going out in clear.
+ * they never go to another endpoint.
+ *
+ * TLS (contract section 11): an https endpoint gets the same checked
+ * connect, then open_checked does the TLS handshake itself on that socket
+ * (gSOAP's own tcp_connect is never used): SNI and the host name check on
+ * the URL's host (a DNS name; an address literal is checked as an IP
+ * address), never on the address connected to; the peer's chain must
+ * lead to a certificate authority of the shared svc_tls store (loaded once
+ * at start). The SSL goes to soap->ssl, and gSOAP's fsend/frecv use it.
+ * Any failure is a failed attempt whose detail starts with "tls: ". A
+ * kept-alive connection is reused only for the same scheme too (gSOAP
+ * compares host and port only). Connections are closed by close_conn
+ * (soap->fclose): a close_notify is sent, never waited for. OpenSSL 3 needs
+ * no locking callbacks; each client's SSL_CTX is its own, the certificate
+ * store is shared read-only; gSOAP's global TLS set-up runs once
+ * (pthread_once) before any client uses it.
  */
 #include "svc_client.h"
 
@@ -41,6 +55,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,17 +65,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "soapH.h"
 
 #include "dest.h"
+#include "tlsfile.h"
 
-#define TLS_UNSUPPORTED "tls: not supported by this build (gSOAP without OpenSSL)"
+struct svc_tls {
+	X509_STORE *cas;             /* shared by every client's SSL_CTX */
+};
 
 struct svc_client {
 	struct soap *soap;
 	long timeout_ms;
 	const struct dest *dest;
 	long dns_timeout_ms;
+	const struct svc_tls *tls;  /* NULL: https endpoints fail */
 	char open_detail[512];      /* why open_checked refused, or "" */
 };
 
@@ -203,6 +226,41 @@ struct svc_callback *svc_callback_new(const struct svc_callback_data *data)
 	return cb;
 }
 
+/* --- TLS: the trust, shared ----------------------------------------------------- */
+
+static pthread_once_t ssl_once = PTHREAD_ONCE_INIT;
+
+static void ssl_init_once(void)
+{
+	soap_ssl_init();
+}
+
+struct svc_tls *svc_tls_new(const char *ca_file, char *err, size_t cap)
+{
+	struct svc_tls *t;
+
+	pthread_once(&ssl_once, ssl_init_once);
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, cap, "out of memory");
+		return NULL;
+	}
+	t->cas = tlsfile_load_cas(ca_file, NULL, err, cap);
+	if (!t->cas) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void svc_tls_free(struct svc_tls *t)
+{
+	if (!t)
+		return;
+	X509_STORE_free(t->cas);
+	free(t);
+}
+
 /* --- clients ------------------------------------------------------------------ */
 
 /* --- connections: only to checked addresses ------------------------------------ */
@@ -273,6 +331,92 @@ static int connect_one(const struct sockaddr_storage *sa, socklen_t len, int64_t
 	return sk;
 }
 
+/* The TLS handshake on the connected socket sk (non-blocking), within
+ * deadline (monotonic ms; 0: no limit). The name checked is the URL's
+ * host, never the address connected to. Returns sk with soap->ssl set, or
+ * closes sk and fails with a "tls: " detail. */
+static SOAP_SOCKET tls_handshake(struct soap *soap, struct svc_client *c, int sk,
+				 const struct dest_url *u, int64_t deadline)
+{
+	X509_VERIFY_PARAM *vp;
+	char detail[sizeof(c->open_detail)];
+	SSL *ssl;
+	int ok;
+
+	ERR_clear_error();
+	ssl = SSL_new(soap->ctx);
+	if (!ssl || SSL_set_fd(ssl, sk) != 1) {
+		SSL_free(ssl);
+		close(sk);
+		return open_failed(soap, c, 0, "tls: cannot set up a TLS connection");
+	}
+	vp = SSL_get0_param(ssl);
+	if (u->kind == DEST_NAME) {
+		X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		ok = SSL_set_tlsext_host_name(ssl, u->name) == 1 &&
+		     X509_VERIFY_PARAM_set1_host(vp, u->name, 0) == 1;
+	} else {
+		ok = X509_VERIFY_PARAM_set1_ip(vp, u->addr, u->kind == DEST_IPV4 ? 4 : 16) == 1;
+	}
+	if (!ok) {
+		SSL_free(ssl);
+		close(sk);
+		return open_failed(soap, c, 0, "tls: cannot set the host name to check");
+	}
+	for (;;) {
+		int r = SSL_connect(ssl), e;
+		long v;
+
+		if (r == 1)
+			break;
+		e = SSL_get_error(ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			struct pollfd pfd = { .fd = sk, .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT };
+			int64_t left = deadline ? deadline - mono_ms() : -1;
+
+			if (deadline && left <= 0) {
+				snprintf(detail, sizeof(detail), "tls: handshake timeout");
+				goto fail;
+			}
+			if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) < 0 && errno != EINTR) {
+				snprintf(detail, sizeof(detail), "tls: handshake failed: %s", strerror(errno));
+				goto fail;
+			}
+			continue;
+		}
+		v = SSL_get_verify_result(ssl);
+		if (v != X509_V_OK) {
+			snprintf(detail, sizeof(detail), "tls: certificate verify failed: %s",
+				 X509_verify_cert_error_string(v));
+		} else if (ERR_peek_last_error()) {
+			const char *why = ERR_reason_error_string(ERR_peek_last_error());
+
+			snprintf(detail, sizeof(detail), "tls: handshake failed: %s",
+				 why ? why : "unknown error");
+		} else if (e == SSL_ERROR_SYSCALL && errno != 0 && errno != EPIPE &&
+			   errno != ECONNRESET) {
+			snprintf(detail, sizeof(detail), "tls: handshake failed: %s", strerror(errno));
+		} else {
+			snprintf(detail, sizeof(detail), "tls: connection closed during the handshake");
+		}
+		goto fail;
+	}
+	/* SSL_VERIFY_PEER made the handshake fail otherwise; checked again */
+	if (SSL_get_verify_result(ssl) != X509_V_OK || !SSL_get0_peer_certificate(ssl)) {
+		snprintf(detail, sizeof(detail), "tls: certificate verify failed: no certificate");
+		goto fail;
+	}
+	soap->ssl = ssl;
+	soap->imode |= SOAP_ENC_SSL;
+	soap->omode |= SOAP_ENC_SSL;
+	return sk;
+fail:
+	SSL_free(ssl);
+	ERR_clear_error();
+	close(sk);
+	return open_failed(soap, c, 0, detail);
+}
+
 /* soap->fopen: resolve, check every address (contract section 11), then
  * connect to one of exactly those addresses. gSOAP's own parse of the
  * endpoint (host, port) is not used: the URL is read by dest. */
@@ -301,27 +445,84 @@ static SOAP_SOCKET open_checked(struct soap *soap, const char *endpoint, const c
 		snprintf(detail, sizeof(detail), "host not found: %s: %s", u.host, why);
 		return open_failed(soap, c, 0, detail);
 	}
-	if (u.https)
-		return open_failed(soap, c, 0, TLS_UNSUPPORTED);
+	soap->imode &= ~SOAP_ENC_SSL;
+	soap->omode &= ~SOAP_ENC_SSL;
+	if (u.https && !soap->ctx)
+		return open_failed(soap, c, 0, "tls: no certificate authorities set up");
 	for (size_t i = 0; i < a.n; i++) {
+		/* TLS: gSOAP reads and writes an SSL socket non-blocking */
 		int sk = connect_one(&a.a[i], a.len[i], deadline,
-				     soap->send_timeout || soap->recv_timeout, &err);
+				     u.https || soap->send_timeout || soap->recv_timeout, &err);
 
 		if (sk >= 0)
-			return sk;
+			return u.https ? tls_handshake(soap, c, sk, &u, deadline) : sk;
 		if (err == ETIMEDOUT)
 			break;          /* the attempt's time is up */
 	}
 	return open_failed(soap, c, err ? err : ECONNREFUSED, NULL);
 }
 
+/* soap->fclose: the connection goes, with a close_notify on TLS (not
+ * waited for: gSOAP's own close waits up to 5 s for the peer's). */
+static int close_conn(struct soap *soap)
+{
+	if (soap->ssl) {
+		SSL_set_quiet_shutdown(soap->ssl, 0);
+		SSL_shutdown(soap->ssl);
+		SSL_free(soap->ssl);
+		soap->ssl = NULL;
+		ERR_clear_error();
+	}
+	if (soap_valid_socket(soap->socket)) {
+		shutdown(soap->socket, SHUT_RDWR);
+		close(soap->socket);
+		soap->socket = SOAP_INVALID_SOCKET;
+	}
+	soap->imode &= ~SOAP_ENC_SSL;
+	soap->omode &= ~SOAP_ENC_SSL;
+	return SOAP_OK;
+}
+
+/* Closes the client's connection, whatever state it is in. */
+static void drop_conn(struct soap *soap)
+{
+	soap->keep_alive = 0;
+	close_conn(soap);
+}
+
+/* The client's SSL_CTX, made at its first https endpoint: peer
+ * verification against the shared store, TLS 1.2 at least. */
+static int tls_context(struct svc_client *c, char *detail, size_t cap)
+{
+	struct soap *soap = c->soap;
+
+	if (soap->ctx)
+		return 0;
+	if (!c->tls) {
+		svc_detail_add(detail, cap, "tls: no certificate authorities set up");
+		return -1;
+	}
+	if (soap_ssl_client_context(soap, SOAP_SSL_DEFAULT | SOAP_SSL_NO_DEFAULT_CA_PATH,
+				    NULL, NULL, NULL, NULL, NULL) != SOAP_OK || !soap->ctx ||
+	    SSL_CTX_set_min_proto_version(soap->ctx, TLS1_2_VERSION) != 1) {
+		svc_detail_add(detail, cap, "tls: cannot set up a TLS context");
+		ERR_clear_error();
+		return -1;
+	}
+	SSL_CTX_set1_cert_store(soap->ctx, c->tls->cas);
+	SSL_CTX_set_verify(soap->ctx, SSL_VERIFY_PEER, NULL);
+	return 0;
+}
+
 struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes,
-				  const struct dest *dest, long dns_timeout_ms)
+				  const struct dest *dest, long dns_timeout_ms,
+				  const struct svc_tls *tls)
 {
 	struct svc_client *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
+	pthread_once(&ssl_once, ssl_init_once);
 	c->soap = soap_new1(SOAP_C_UTFSTRING | SOAP_IO_KEEPALIVE);
 	if (!c->soap) {
 		free(c);
@@ -331,6 +532,8 @@ struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes,
 	c->soap->recv_maxlength = max_answer_bytes;
 	c->soap->user = c;
 	c->soap->fopen = open_checked;
+	c->soap->fclose = close_conn;
+	c->tls = tls;
 	c->timeout_ms = timeout_ms;
 	c->dest = dest;
 	c->dns_timeout_ms = dns_timeout_ms;
@@ -341,6 +544,7 @@ void svc_client_free(struct svc_client *c)
 {
 	if (!c)
 		return;
+	drop_conn(c->soap);
 	soap_destroy(c->soap);
 	soap_end(c->soap);
 	soap_free(c->soap);
@@ -452,7 +656,7 @@ bool svc_client_send(struct svc_client *c, const char *endpoint, const struct sv
 	struct svc_callback *req = (struct svc_callback *)cb;
 	int64_t t0 = mono_ms();
 	int rc = SOAP_OK;
-	bool ok;
+	bool ok, https = strncasecmp(endpoint, "https:", 6) == 0;
 
 	set_timeout(&soap->connect_timeout, c->timeout_ms);
 	set_timeout(&soap->send_timeout, c->timeout_ms);
@@ -460,13 +664,12 @@ bool svc_client_send(struct svc_client *c, const char *endpoint, const struct sv
 	set_timeout(&soap->transfer_timeout, c->timeout_ms);
 	if (cap > 0)
 		detail[0] = '\0';
-	if (strncasecmp(endpoint, "https:", 6) == 0) {
-		/* checked before gSOAP sees it: this gSOAP (no OpenSSL) would
-		 * reuse a kept-alive connection to the same host and port, or
-		 * connect to port 80, and send the callback in clear */
-		svc_detail_add(detail, cap, TLS_UNSUPPORTED);
+	/* gSOAP reuses a kept-alive connection for the same host and port,
+	 * whatever the scheme: never an http one for https, nor the reverse */
+	if (soap_valid_socket(soap->socket) && (soap->ssl != NULL) != https)
+		drop_conn(soap);
+	if (https && tls_context(c, detail, cap) != 0)
 		return false;
-	}
 	soap->status = 0;
 	soap->errnum = 0;
 	c->open_detail[0] = '\0';
@@ -512,7 +715,7 @@ bool svc_client_send(struct svc_client *c, const char *endpoint, const struct sv
 			classify(soap, rc, mono_ms() - t0, c->timeout_ms, detail, cap);
 	}
 	if (rc != SOAP_OK)
-		soap_force_closesock(soap);
+		drop_conn(soap);
 	soap_destroy(soap);
 	soap_end(soap);
 	return ok;

@@ -41,6 +41,16 @@ struct svc_callback;
 struct svc_callback *svc_callback_new(const struct svc_callback_data *data);
 void svc_callback_free(struct svc_callback *cb);
 
+/* The trust for https callbacks (contract section 11, TLS): the
+ * certificate authorities of the PEM file ca_file ("" or NULL: the
+ * system's, OpenSSL's default paths), read once, shared read-only by every
+ * client given it. NULL with err (cap bytes, naming the file) when the
+ * file cannot be read or holds no certificate. svc_tls_free(NULL) is fine;
+ * free it after the clients. */
+struct svc_tls;
+struct svc_tls *svc_tls_new(const char *ca_file, char *err, size_t cap);
+void svc_tls_free(struct svc_tls *t);
+
 /* A client: one per sending thread (not shared), keeps its HTTP keep-alive
  * connection across calls. timeout_ms bounds connecting (the DNS lookup
  * included), sending and receiving (0: no limit); an answer longer than
@@ -48,11 +58,14 @@ void svc_callback_free(struct svc_callback *cb);
  * address it resolved itself and checked against dest (contract section
  * 11; NULL: the default refusals only): a refused address is not
  * contacted. dns_timeout_ms (0: 2000) limits the lookup of a host name.
- * NULL when memory is short. svc_client_free(NULL) is fine. */
+ * An https endpoint's certificate must chain to tls and name the URL's
+ * host (tls NULL: every https attempt fails). NULL when memory is short.
+ * svc_client_free(NULL) is fine. */
 struct svc_client;
 struct dest;
 struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes,
-				  const struct dest *dest, long dns_timeout_ms);
+				  const struct dest *dest, long dns_timeout_ms,
+				  const struct svc_tls *tls);
 void svc_client_free(struct svc_client *c);
 
 /* One attempt: sends cb to endpoint. true when delivered (any 2xx answer
@@ -60,7 +73,8 @@ void svc_client_free(struct svc_client *c);
  * NUL-terminated) says why in the contract's words (sections 9a, 11):
  * "HTTP 500", "HTTP 500: SOAP-ENV:Server <faultstring>", "connection
  * refused", "timeout", "connection closed", "host not found: ...",
- * "endpoint not allowed", "tls: ...", ... A redirect is not followed (it
+ * "endpoint not allowed", "tls: certificate verify failed: <reason>",
+ * "tls: handshake failed: <reason>", ... A redirect is not followed (it
  * is "HTTP 302" and so on). Credentials in the URL (user:password@,
  * percent-decoded) go as HTTP Basic to that endpoint only. After a
  * failure the connection is closed. */

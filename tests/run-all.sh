@@ -11,8 +11,8 @@
 #   integration: every tests/integration/test_*.sh against a real Kamailio
 #                and the gateway built with ASan+UBSan; getstatus and
 #                notifications again against the shipped binary (bin/pxtsgw);
-#                notifications, delivery, restart, sip_script, front and scope again
-#                under ThreadSanitizer
+#                notifications, delivery, restart, sip_script, front, scope and
+#                tls again under ThreadSanitizer
 #
 # Every test runs in an empty directory of its own ($TEST_LOG_DIR/<name>)
 # and under a time limit (an integration script's "# time-limit: N" line,
@@ -181,7 +181,7 @@ run_integration() {
 		integration_run "tests/integration/test_$t.sh" plain "$PWD/bin/pxtsgw"
 	done
 	echo "== integration tests under ThreadSanitizer"
-	for t in notifications delivery restart sip_script front scope; do
+	for t in notifications delivery restart sip_script front scope tls; do
 		[[ -f tests/integration/test_$t.sh ]] || { problems+=("test_$t.sh is missing"); failed=$((failed + 1)); continue; }
 		integration_run "tests/integration/test_$t.sh" tsan "$PWD/build/tsan/pxtsgw"
 	done

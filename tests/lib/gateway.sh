@@ -10,6 +10,9 @@
 #       tests' sinks listen (-o delivery.allowed-endpoints=127.0.0.0/8;
 #       an extra -o delivery.allowed-endpoints=... overrides it, "=" alone
 #       restores the default refusals); extra -o options are passed on.
+#       With GW_TLS_CA set (a CA file), the caller gives http.tls-cert and
+#       http.tls-key: GW_URL is https://127.0.0.1:PORT and curl checks the
+#       server's certificate against GW_TLS_CA (here and in soap_post).
 #       Waits until /health answers 200. Sets GW_PID, GW_URL (http://127.0.0.1:PORT),
 #       GW_HTTP_PORT, GW_SIP_PORT, GW_LOG. Returns 1 (log tail printed) on
 #       failure. Call it in the test's own shell, never in $(...).
@@ -31,9 +34,11 @@ gateway_start() {
 		if [[ -x $REPO_ROOT/build/asan/pxtsgw ]]; then bin=$REPO_ROOT/build/asan/pxtsgw; else bin=$REPO_ROOT/bin/pxtsgw; fi
 	fi
 	mkdir -p "$run_dir"
-	local ports
+	local ports scheme=http
+	local -a ca=()
+	if [[ -n ${GW_TLS_CA:-} ]]; then scheme=https; ca=(--cacert "$GW_TLS_CA"); fi
 	read -r GW_HTTP_PORT GW_SIP_PORT <<<"$(free_port 2)"
-	GW_URL="http://127.0.0.1:$GW_HTTP_PORT"
+	GW_URL="$scheme://127.0.0.1:$GW_HTTP_PORT"
 	GW_LOG="$run_dir/pxtsgw.log"
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" \
 		-o http.listen="127.0.0.1:$GW_HTTP_PORT" \
@@ -43,7 +48,7 @@ gateway_start() {
 		-o delivery.allowed-endpoints=127.0.0.0/8 \
 		"$@" >"$GW_LOG" 2>&1 &
 	GW_PID=$!
-	if ! wait_until 10 curl -sf -o /dev/null "$GW_URL/health"; then
+	if ! wait_until 10 curl -sf "${ca[@]}" -o /dev/null "$GW_URL/health"; then
 		echo "gateway did not become healthy; log tail:" >&2
 		tail -20 "$GW_LOG" >&2
 		stop_pid "$GW_PID" 2 >/dev/null 2>&1
@@ -72,10 +77,11 @@ gateway_stop() {
 
 soap_post() {
 	local ep=$1 data=$2 out
-	local -a auth=()
+	local -a auth=() ca=()
 	[[ -n ${SOAP_USER:-} ]] && auth=(-u "$SOAP_USER")
+	if [[ -n ${GW_TLS_CA:-} ]]; then ca=(--cacert "$GW_TLS_CA"); fi
 	if [[ -f $data ]]; then data=$(cat "$data"); fi
-	out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: ""' \
+	out=$(curl -s "${ca[@]}" -w '\n%{http_code}' -H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: ""' \
 		"${auth[@]}" --data-binary "$data" "$GW_URL/$ep")
 	HTTP_CODE=${out##*$'\n'}
 	BODY=${out%$'\n'*}

@@ -6,10 +6,13 @@
 # Part of pxtsgw. License: GPL-2.0-or-later. Standard library only.
 #
 #   callback_sink.py [--port N] [--record FILE] [--mode MODE] [--quiet]
+#                    [--tls-cert PEM --tls-key PEM]
 #
 # --port 0 (the default) picks a free port; the port is printed alone on
 # the first line of stdout either way. HTTP/1.1 with keep-alive, one thread
-# per connection.
+# per connection. With --tls-cert and --tls-key it speaks HTTPS only (the
+# control requests too); a client that gives up the handshake (a
+# certificate it does not trust) is recorded nowhere.
 #
 # Control (at run time, POST /control with a JSON object; all keys optional):
 #   {"mode": "ok"}          200, SOAP 1.1 envelope with <op>Response (default)
@@ -45,6 +48,7 @@ import json
 import re
 import select
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -172,6 +176,9 @@ class Handler(BaseHTTPRequestHandler):
             r, _, _ = select.select([self.connection], [], [], 0)
             if not r:
                 return False
+            if isinstance(self.connection, ssl.SSLSocket):
+                # no MSG_PEEK on TLS: readable with nothing pending = closed
+                return self.connection.pending() == 0 and self.connection.recv(1) == b""
             return self.connection.recv(1, socket.MSG_PEEK) == b""
         except OSError:
             return True
@@ -323,8 +330,17 @@ def main():
     ap.add_argument("--record", help="append one JSON line per callback to this file")
     ap.add_argument("--mode", default="ok", help="initial mode (default ok)")
     ap.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    ap.add_argument("--tls-cert", help="PEM certificate (chain): serve HTTPS")
+    ap.add_argument("--tls-key", help="PEM private key of --tls-cert")
     a = ap.parse_args()
+    if bool(a.tls_cert) != bool(a.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
     srv = Server(("127.0.0.1", a.port), Handler)
+    if a.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        # the handshake happens at accept; a failed one is dropped there
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.state = State(a.mode, a.record)
     srv.quiet = a.quiet
     print(srv.server_address[1], flush=True)

@@ -179,6 +179,12 @@ static const struct written_default contract_defaults[] = {
 	/* section 11: quotas per application */
 	{ "policy.max-notifications-per-app", "1000" },
 	{ "policy.max-requests-per-s", "0" },
+	/* section 11: "http.tls-cert, http.tls-key: (empty: plain HTTP)" */
+	{ "http.tls-cert", "" },
+	{ "http.tls-key", "" },
+	/* section 11: "delivery.ca-file: the system CA bundle", written empty
+	 * (= OpenSSL's default paths, where Debian keeps that bundle) */
+	{ "delivery.ca-file", "" },
 };
 
 /*
@@ -186,17 +192,10 @@ static const struct written_default contract_defaults[] = {
  * yet, so cfg_set calls them unknown). Once one appears in the table its
  * default must be the contract's; until then it is only listed.
  *   section 8:  policy.max-presence-subscriptions = 100000
- *   section 11: http.tls-cert (empty),
- *               http.tls-key (empty),
- *               delivery.ca-file ("the system CA bundle": no literal value,
- *               so only its presence is reported),
  *   section 13: store.usage-retention-s = 2592000
  */
 static const struct written_default contract_future[] = {
 	{ "policy.max-presence-subscriptions", "100000" },
-	{ "http.tls-cert", "" },
-	{ "http.tls-key", "" },
-	{ "delivery.ca-file", NULL },           /* the system CA bundle */
 	{ "store.usage-retention-s", "2592000" },
 };
 
@@ -317,6 +316,9 @@ static void test_defaults_match_contract(void **state)
 	assert_int_equal(c.sip_subscribe_expires, 3600);
 	assert_string_equal(c.auth_users_file, "");
 	assert_int_equal(c.http_max_connections_per_client, 100);
+	assert_string_equal(c.http_tls_cert, "");
+	assert_string_equal(c.http_tls_key, "");
+	assert_string_equal(c.delivery_ca_file, "");
 
 	/* Derived defaults (section 8): sip.watcher-uri = sip:pxtsgw@<host of
 	 * sip.listen>, sip.tel-domain = the presence server's host. */
@@ -486,6 +488,40 @@ static void test_finish_rechecks(void **state)
 	snprintf(c.sip_listen, sizeof(c.sip_listen), "nohostport");
 	assert_int_equal(cfg_finish(&c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "sip.listen"));
+}
+
+/* http.tls-cert and http.tls-key: both or neither (contract section 11) */
+static void test_finish_tls_pair(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set(&c, "http.tls-cert", "/etc/pxtsgw/cert.pem", err, sizeof(err)), 0);
+	assert_string_equal(c.http_tls_cert, "/etc/pxtsgw/cert.pem");
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), -1);
+	assert_string_equal(err, "key 'http.tls-cert' is set but 'http.tls-key' is not: HTTPS "
+			    "needs both (leave both empty for plain HTTP)");
+
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set(&c, "http.tls-key", "key.pem", err, sizeof(err)), 0);
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), -1);
+	assert_string_equal(err, "key 'http.tls-key' is set but 'http.tls-cert' is not: HTTPS "
+			    "needs both (leave both empty for plain HTTP)");
+
+	assert_int_equal(cfg_set(&c, "http.tls-cert", "cert.pem", err, sizeof(err)), 0);
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.http_tls_cert, "cert.pem");
+	assert_string_equal(c.http_tls_key, "key.pem");
+
+	/* set back to empty: plain HTTP again */
+	assert_int_equal(cfg_set(&c, "http.tls-cert", "", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "http.tls-key", "", err, sizeof(err)), 0);
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), 0);
+
+	assert_int_equal(cfg_set(&c, "delivery.ca-file", "/etc/pxtsgw/ca.pem", err, sizeof(err)), 0);
+	assert_string_equal(c.delivery_ca_file, "/etc/pxtsgw/ca.pem");
+	assert_int_equal(cfg_finish(&c, err, sizeof(err)), 0);
 }
 
 static void test_load_file(void **state)
@@ -945,6 +981,7 @@ static void test_reference_content(void **state)
 		"store.tracking-retention-s", "run.user", "auth.users-file",
 		"policy.max-notifications", "policy.max-notifications-per-app",
 		"policy.max-requests-per-s",
+		"http.tls-cert", "http.tls-key", "delivery.ca-file",
 	};
 	char *ref = reference_text(NULL), *line, *save = NULL, path[64];
 	char *uncommented = malloc(strlen(ref) + 1);
@@ -1008,6 +1045,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_defaults_match_documentation),
 		cmocka_unit_test(test_finish_derives),
 		cmocka_unit_test(test_finish_rechecks),
+		cmocka_unit_test(test_finish_tls_pair),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_load_long_lines),

@@ -1106,7 +1106,7 @@ static void test_svc_client_send(void **state)
 	struct svc_callback_data er = { .op = DLV_STATUS_ERROR, .correlator = "K", .message_id = "SVC0001",
 					.text = "A service error occurred. Error code is %1", .variables = vars,
 					.nvariables = 1 };
-	struct svc_client *c = svc_client_new(2000, 1024 * 1024, loopback, 0);
+	struct svc_client *c = svc_client_new(2000, 1024 * 1024, loopback, 0, NULL);
 	struct svc_callback *cn = svc_callback_new(&n), *ce = svc_callback_new(&er);
 	char url[64], detail[512], got[8][160];
 	int port, lfd;
@@ -1248,13 +1248,15 @@ static void test_svc_client_destinations(void **state)
 	struct svc_client *c;
 	struct dest *d = NULL;
 	char url[128], detail[512], got[16][160], why[160];
+	struct svc_tls *sys_cas;
+	struct svc_client *no_tls;
 	int before;
 
 	assert_non_null(cb);
 	dest_set_lookup(test_lookup);
 
 	/* no allow list: loopback is refused in every form, nothing connects */
-	c = svc_client_new(2000, 1024 * 1024, NULL, 0);
+	c = svc_client_new(2000, 1024 * 1024, NULL, 0, NULL);
 	assert_non_null(c);
 	{
 		static const char *const hosts[] = { "127.0.0.1", "0x7f000001", "2130706433", "127.1",
@@ -1270,7 +1272,9 @@ static void test_svc_client_destinations(void **state)
 	svc_client_free(c);
 
 	/* a name that re-resolves to a refused address is not contacted */
-	c = svc_client_new(2000, 1024 * 1024, loopback, 0);
+	sys_cas = svc_tls_new(NULL, why, sizeof(why));
+	assert_non_null(sys_cas);
+	c = svc_client_new(2000, 1024 * 1024, loopback, 0, sys_cas);
 	assert_non_null(c);
 	snprintf(url, sizeof(url), "http://rebind.test:%d/cb", s->port);
 	rebind_to[0] = "169.254.169.254";
@@ -1320,12 +1324,22 @@ static void test_svc_client_destinations(void **state)
 	assert_string_equal(s->auth[s->nlog - 3], "");
 	pthread_mutex_unlock(&s->mu);
 
-	/* https: no TLS in this build, and never in clear */
+	/* https to the same host and port as the kept-alive http connection:
+	 * not reused, a new connection whose handshake fails (the server
+	 * speaks plain HTTP and waits for a request until the attempt's 2 s
+	 * are up), nothing sent in clear */
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/cb", s->port);
 	before = __atomic_load_n(&s->nconn, __ATOMIC_SEQ_CST);
 	assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
-	assert_true(strncmp(detail, "tls: ", 5) == 0);
-	assert_int_equal(conns(s, before), before);
+	assert_string_equal(detail, "tls: handshake timeout");    /* it waits for headers */
+	assert_int_equal(conns(s, before + 1), before + 1);
+	/* without certificate authorities: no connection at all */
+	no_tls = svc_client_new(2000, 1024 * 1024, loopback, 0, NULL);
+	assert_non_null(no_tls);
+	assert_false(svc_client_send(no_tls, url, cb, detail, sizeof(detail)));
+	assert_string_equal(detail, "tls: no certificate authorities set up");
+	assert_int_equal(conns(s, before + 1), before + 1);
+	svc_client_free(no_tls);
 
 	/* redirects are not followed */
 	{
@@ -1348,7 +1362,7 @@ static void test_svc_client_destinations(void **state)
 
 	/* host and host:port entries */
 	assert_int_equal(dest_new("localhost", &d, why, sizeof(why)), 0);
-	c = svc_client_new(2000, 1024 * 1024, d, 0);
+	c = svc_client_new(2000, 1024 * 1024, d, 0, NULL);
 	snprintf(url, sizeof(url), "http://localhost:%d/cb", s->port);
 	assert_true(svc_client_send(c, url, cb, detail, sizeof(detail)));
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cb", s->port);
@@ -1358,12 +1372,14 @@ static void test_svc_client_destinations(void **state)
 	dest_free(d);
 	snprintf(why, sizeof(why), "127.0.0.1:%d", s->port + 1 > 65535 ? 1 : s->port + 1);
 	assert_int_equal(dest_new(why, &d, why, sizeof(why)), 0);
-	c = svc_client_new(2000, 1024 * 1024, d, 0);
+	c = svc_client_new(2000, 1024 * 1024, d, 0, NULL);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cb", s->port);
 	assert_false(svc_client_send(c, url, cb, detail, sizeof(detail)));
 	assert_string_equal(detail, "endpoint not allowed");
 	svc_client_free(c);
 	dest_free(d);
+
+	svc_tls_free(sys_cas);
 
 	/* what reached the endpoint: the first allowed send, the kept-alive
 	 * one, the 500, with and without credentials, the redirect, localhost */
