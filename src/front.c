@@ -58,6 +58,12 @@ struct front {
 	struct front_config cfg;
 	const char *scheme;          /* "http" or "https" */
 	atomic_long suspended;
+	/* shutdown (front_quiesce): once closing is set, requests get 503 and
+	 * the connection closes; active counts the handler calls that may
+	 * touch the core (watch, nm, store, dlv), so front_quiesce can wait
+	 * until none is left before the SIP side is torn down */
+	atomic_bool closing;
+	atomic_long active;
 	atomic_ulong soap_requests, soap_faults, http_rejected;
 };
 
@@ -552,12 +558,10 @@ static enum MHD_Result serve_soap(struct req *r)
 	return MHD_YES;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload, size_t *upload_size, void **con_cls)
+static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD_Connection *c,
+				      const char *url, const char *method, const char *version,
+				      const char *upload, size_t *upload_size, void **con_cls)
 {
-	struct front *f = cls;
-	struct req *r = *con_cls;
 	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	size_t ep;
@@ -672,6 +676,58 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return reply_text(c, 404, "not found\n");
 }
 
+/* The answer to a request that comes while the gateway stops: 503, and
+ * the connection closes. */
+static enum MHD_Result reply_stopping(struct MHD_Connection *c)
+{
+	static const char text[] = "stopping\n";
+	struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text,
+								    MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result rc;
+
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	rc = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* MHD's access handler: the shutdown gate around handle_request. Once
+ * closing is set nothing new reaches the core; a SOAP request already
+ * waiting for SIP is still answered. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct front *f = cls;
+	struct req *r = *con_cls;
+	enum MHD_Result rc;
+
+	atomic_fetch_add(&f->active, 1);
+	if (atomic_load(&f->closing) && !(r && r->state == RQ_WAITING)) {
+		atomic_fetch_sub(&f->active, 1);
+		if (*upload_size) {          /* the body goes unread */
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		if (!r) {                    /* a context, so that on_completed frees it alike */
+			r = calloc(1, sizeof(*r));
+			if (!r)
+				return MHD_NO;
+			r->f = f;
+			r->conn = c;
+			pthread_mutex_init(&r->lock, NULL);
+			*con_cls = r;
+		}
+		return reply_stopping(c);
+	}
+	rc = handle_request(f, r, c, url, method, version, upload, upload_size, con_cls);
+	atomic_fetch_sub(&f->active, 1);
+	return rc;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -771,8 +827,17 @@ int front_start(const struct front_config *cfg, struct front **out)
 
 void front_quiesce(struct front *f)
 {
-	if (f && f->d)
-		MHD_quiesce_daemon(f->d);
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+
+	if (!f || !f->d)
+		return;
+	MHD_quiesce_daemon(f->d);
+	atomic_store(&f->closing, true);
+	/* a handler that started before it saw closing may be using the core:
+	 * wait for it (handlers do not wait on the network: a SOAP request
+	 * that waits for SIP is suspended, not in a handler) */
+	while (atomic_load(&f->active) > 0)
+		nanosleep(&ts, NULL);
 }
 
 void front_stop(struct front *f)

@@ -149,8 +149,20 @@ as "$A2" sn "after a restart: app2 may start c2" c2 "$SINK/cb/app2" "$WHO"
 as "$A1" en "after a restart: app1 ends its c2" c2
 assert_eq "app2's c2 is untouched" "-:c1:app2 -:c2:app2" "$(view "$A2" notifications "$NOTIFS")"
 
+# --- an ordered shutdown: keep-alive clients scrape the views while SIGTERM
+# arrives; every answer is a 200 or, once it is stopping, a 503 ----------------------------
+"$PY" "$TESTS_DIR/tools/hammer.py" --port "$GW_HTTP_PORT" --user "$OPS" --connections 2 \
+	/metrics /notifications /health '/deliveries?correlator=c1' >"$RUN_DIR/hammer.out" 2>&1 &
+HAMMER_PID=$!
+sleep 0.5
 gateway_stop
-assert_eq "the restarted gateway exits 0 on SIGTERM" 0 "$?"
+assert_eq "the restarted gateway exits 0 on SIGTERM while clients scrape" 0 "$?"
+wait "$HAMMER_PID"
+hammer=$(cat "$RUN_DIR/hammer.out")
+assert_eq "the scraping clients saw only 200 and 503 answers, then the end of both connections" \
+	"ok" "$("$PY" -c 'import json, sys
+d = json.loads(sys.argv[1])
+print("ok" if set(d) <= {"200", "503", "ended"} and d.get("200", 0) > 0 and d.get("ended") == 2 else d)' "$hammer")"
 assert_not_contains "no sanitizer report after the restart" "Sanitizer" "$(cat "$GW_LOG")"
 
 # --- policy.max-requests-per-s: 1 a second, the anonymous application -------------------
