@@ -135,6 +135,22 @@ void svc_thread_done(struct svc *s)
 	}
 }
 
+/* Namespaces the generated code knows through wsse.h (signatures,
+ * encryption, SAML, secure conversation) that no request of ours needs:
+ * gSOAP declares every namespace of its table on each response's
+ * Envelope, so they are left out of ours. An element of theirs in a
+ * Security header is skipped as unknown. wsse and wsu stay (the
+ * UsernameToken). */
+static bool unused_ns(const char *id)
+{
+	static const char *const unused[] = { "c14n", "ds", "saml1", "saml2", "xenc", "wsc" };
+
+	for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
+		if (strcmp(id, unused[i]) == 0)
+			return true;
+	return false;
+}
+
 struct svc *svc_new(const struct query_env *env)
 {
 	struct svc *s = calloc(1, sizeof(*s));
@@ -151,10 +167,14 @@ struct svc *svc_new(const struct query_env *env)
 		free(s);
 		return NULL;
 	}
-	memcpy(s->ns, namespaces, (n + 1) * sizeof(*s->ns));
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s->ns[i].id, "SOAP-ENV") == 0 || strcmp(s->ns[i].id, "SOAP-ENC") == 0)
-			s->ns[i].in = NULL;
+	for (size_t i = 0, k = 0; i < n; i++) {
+		if (unused_ns(namespaces[i].id))
+			continue;
+		s->ns[k] = namespaces[i];
+		if (strcmp(s->ns[k].id, "SOAP-ENV") == 0 || strcmp(s->ns[k].id, "SOAP-ENC") == 0)
+			s->ns[k].in = NULL;
+		k++;
+	}
 	return s;
 }
 

@@ -1914,6 +1914,39 @@ static void test_wsse_no_users_file(void **state)
 	assert_int_equal(fake_auth.calls, 0);
 }
 
+/* Other WS-Security content (a signature, a SAML assertion, an encrypted
+ * key: namespaces the svc leaves out of its table) is skipped; the
+ * UsernameToken beside it still counts, and none of it is echoed. */
+static void test_wsse_other_content_skipped(void **state)
+{
+	static const char other[] =
+		"<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo>"
+		"<ds:SignatureMethod Algorithm=\"x\"/></ds:SignedInfo></ds:Signature>"
+		"<saml2:Assertion xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"a1\" "
+		"IssueInstant=\"2024-01-01T00:00:00Z\" Version=\"2.0\"><saml2:Issuer>i</saml2:Issuer>"
+		"</saml2:Assertion>"
+		"<xenc:EncryptedKey xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\"/>";
+	struct fx *fx = *state;
+	struct svc_caller who = { .client = CLIENT };
+	struct answer a;
+	char *req = wsse_request(W_GET_STATUS, USER_APP, PW_APP, "PasswordText", true), *with;
+	const char *tok = strstr(req, "<wsse:UsernameToken");
+
+	assert_non_null(tok);
+	assert_true(asprintf(&with, "%.*s%s%s", (int)(tok - req), req, other, tok) > 0);
+	free(req);
+	with_users(fx, true);
+	fx->who = &who;
+	serve_owned(fx, with, &a);
+	expect_get_status(&a, "Busy");
+	assert_string_equal(who.app, USER_APP);
+	assert_int_equal(fake_auth.calls, 1);
+	expect_no_token(&a);
+	assert_null(strstr(a.body, "Signature"));
+	assert_null(strstr(a.body, "Assertion"));
+	assert_null(strstr(a.body, "xmldsig"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1976,6 +2009,7 @@ int main(void)
 		T(test_wsse_with_basic),
 		T(test_wsse_must_understand),
 		T(test_wsse_no_users_file),
+		T(test_wsse_other_content_skipped),
 #undef T
 	};
 
