@@ -43,7 +43,8 @@ struct svc {
 	struct nm_policy pol;
 	enum notif_style style;
 	pthread_key_t key;
-	struct Namespace *ns;   /* SOAP 1.1 only: no SOAP 1.2 wildcards */
+	struct Namespace *ns;   /* requests: SOAP 1.1 only, no SOAP 1.2 wildcards */
+	struct Namespace *ns_out;   /* responses: ns without wsse and wsu */
 	svc_auth_h *auth;       /* NULL: no users file */
 	void *auth_arg;
 };
@@ -135,45 +136,60 @@ void svc_thread_done(struct svc *s)
 	}
 }
 
-/* Namespaces the generated code knows through wsse.h (signatures,
- * encryption, SAML, secure conversation) that no request of ours needs:
- * gSOAP declares every namespace of its table on each response's
- * Envelope, so they are left out of ours. An element of theirs in a
- * Security header is skipped as unknown. wsse and wsu stay (the
- * UsernameToken). */
-static bool unused_ns(const char *id)
+/* gSOAP declares every namespace of its table on the Envelope of each
+ * response. Of those the generated code knows through wsse.h, no request
+ * of ours needs the signature, encryption, SAML and secure conversation
+ * ones: they are left out of our tables (an element of theirs in a
+ * Security header is skipped as unknown). wsse and wsu are needed to read
+ * a UsernameToken, never in a response: they are in the requests' table
+ * only, which is swapped for the responses' once the header is read. */
+static bool unused_ns(const char *id, bool out)
 {
 	static const char *const unused[] = { "c14n", "ds", "saml1", "saml2", "xenc", "wsc" };
 
+	if (out && (strcmp(id, "wsse") == 0 || strcmp(id, "wsu") == 0))
+		return true;
 	for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
 		if (strcmp(id, unused[i]) == 0)
 			return true;
 	return false;
 }
 
+/* A copy of namespaces[] without the unused ones, SOAP-ENV and SOAP-ENC
+ * without their SOAP 1.2 wildcards. NULL when out of memory. */
+static struct Namespace *ns_table(bool out)
+{
+	size_t n = 0, k = 0;
+	struct Namespace *t;
+
+	while (namespaces[n].id)
+		n++;
+	t = calloc(n + 1, sizeof(*t));
+	for (size_t i = 0; t && i < n; i++) {
+		if (unused_ns(namespaces[i].id, out))
+			continue;
+		t[k] = namespaces[i];
+		if (strcmp(t[k].id, "SOAP-ENV") == 0 || strcmp(t[k].id, "SOAP-ENC") == 0)
+			t[k].in = NULL;
+		k++;
+	}
+	return t;
+}
+
 struct svc *svc_new(const struct query_env *env)
 {
 	struct svc *s = calloc(1, sizeof(*s));
-	size_t n = 0;
 
 	if (!s)
 		return NULL;
 	s->env = *env;
-	while (namespaces[n].id)
-		n++;
-	s->ns = calloc(n + 1, sizeof(*s->ns));
-	if (!s->ns || pthread_key_create(&s->key, soap_release) != 0) {
+	s->ns = ns_table(false);
+	s->ns_out = ns_table(true);
+	if (!s->ns || !s->ns_out || pthread_key_create(&s->key, soap_release) != 0) {
 		free(s->ns);
+		free(s->ns_out);
 		free(s);
 		return NULL;
-	}
-	for (size_t i = 0, k = 0; i < n; i++) {
-		if (unused_ns(namespaces[i].id))
-			continue;
-		s->ns[k] = namespaces[i];
-		if (strcmp(s->ns[k].id, "SOAP-ENV") == 0 || strcmp(s->ns[k].id, "SOAP-ENC") == 0)
-			s->ns[k].in = NULL;
-		k++;
 	}
 	return s;
 }
@@ -185,6 +201,7 @@ void svc_free(struct svc *s)
 	svc_thread_done(s);
 	pthread_key_delete(s->key);
 	free(s->ns);
+	free(s->ns_out);
 	free(s);
 }
 
@@ -511,6 +528,7 @@ static int run(struct svc *s, struct call *c, const char *body, const char *acti
 	soap->os = &res;
 	soap->action = soap_strdup(soap, action);
 	soap->mode &= ~SOAP_XML_IGNORENS;
+	soap_set_namespaces(soap, s->ns);
 	soap_begin_serve(soap);
 	if (!envelope_ns_ok(body)) {
 		soap->version = 1;
@@ -521,6 +539,9 @@ static int run(struct svc *s, struct call *c, const char *body, const char *acti
 	else
 		err = SOAP_OK;
 	security_drop(soap);
+	/* the header is read: from here on (the body, the answer) without
+	 * wsse and wsu; gSOAP carries the namespaces declared so far over */
+	soap_set_namespaces(soap, s->ns_out);
 	if (err == SOAP_OK) {
 		body_lenient(soap);
 		err = soap->error ? soap->error : soap_serve_request(soap);

@@ -1654,9 +1654,12 @@ static char *wsse_request(enum wop op, const char *user, const char *password, c
 	return req;
 }
 
-/* Nothing of the Security header in a response. */
+/* Nothing of the Security header in a response, not even its namespaces
+ * (the answers are what they were before WS-Security). */
 static void expect_no_token(const struct answer *a)
 {
+	assert_null(strstr(a->body, NS_WSSE));
+	assert_null(strstr(a->body, NS_WSU));
 	assert_null(strstr(a->body, "Security"));
 	assert_null(strstr(a->body, "UsernameToken"));
 	assert_null(strstr(a->body, PW_APP));
@@ -1880,11 +1883,17 @@ static void test_wsse_must_understand(void **state)
 	expect_no_token(&a);
 	assert_string_equal(who.app, USER_APP);
 	memset(&who, 0, sizeof(who));
+	/* wsse and wsu declared on the Envelope, not on the Security header */
+	serve_file(fx, "getStatus-wsse-envelope-ns.xml", &a);
+	expect_get_status(&a, "Busy");
+	expect_no_token(&a);
+	assert_string_equal(who.app, USER_APP);
+	memset(&who, 0, sizeof(who));
 	serve_owned(fx, wsse_request(W_START, USER_APP, PW_APP, NULL, true), &a);
 	expect_started(&a);
 	assert_string_equal(fake_nm.app, USER_APP);
-	assert_int_equal(fake_auth.calls, 2);
-	assert_int_equal(fake.submits, 1);
+	assert_int_equal(fake_auth.calls, 3);
+	assert_int_equal(fake.submits, 2);
 	assert_int_equal(fake_nm.starts, 1);
 }
 
