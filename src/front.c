@@ -14,7 +14,10 @@
  * (413), and so is every request that is neither a GET/HEAD nor a POST to
  * a SOAP endpoint: a response queued at that point makes MHD skip the body
  * and close the connection. GET and HEAD are answered at the final call,
- * which keeps their connection alive.
+ * which keeps their connection alive. With a users file, HTTP Basic is
+ * checked there too, except for a SOAP POST without an Authorization
+ * header: its credentials may be a UsernameToken, which svc_handle checks
+ * once the body is in (a 401 from it gets WWW-Authenticate as well).
  *
  * Timeouts: MHD closes a connection silent for cfg.idle_timeout_s. A
  * body must also be complete within cfg.request_timeout_s of its headers:

@@ -12,6 +12,12 @@
  * same body: the same service function now finds the query done and fills
  * the generated response struct, so every byte on the wire still comes from
  * the generated serializers.
+ *
+ * Authentication (svc_set_auth): phase 1 reads the Envelope and the Header,
+ * checks a WS-Security UsernameToken there (or takes the caller's HTTP
+ * Basic), and only then reads the Body; the Security header is dropped
+ * before anything is answered. Phase 2 reads the header again but checks
+ * nothing.
  */
 #include "svc.h"
 
