@@ -78,8 +78,12 @@ endif
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 GEN_SRC := gen/soapC.c gen/soapServer.c gen/soapClient.c
+# gSOAP's own sources the generated code needs, compiled like gen/ (not ours,
+# not copied): the xsd:dateTime serializers of custom/struct_timeval.h, which
+# the SAML types of wsse.h (mk/gen.mk) use
+GSOAP_SHARE ?= /usr/share/gsoap
 OBJ := $(SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/wsdl_blob.o
-GEN_OBJ := $(GEN_SRC:gen/%.c=$(B)/gen/%.o)
+GEN_OBJ := $(GEN_SRC:gen/%.c=$(B)/gen/%.o) $(B)/gen/struct_timeval.o
 LIB := $(B)/libpxtsgw.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -110,6 +114,11 @@ $(B)/gen/%.o: gen/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(GEN_CFLAGS) $(EXTRA_CFLAGS) -Igen $(PKG_CFLAGS) -c -o $@ $<
 
+$(B)/gen/struct_timeval.o: $(GSOAP_SHARE)/custom/struct_timeval.c gen/soapH.h
+	$(call say,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(GEN_CFLAGS) $(EXTRA_CFLAGS) -Igen $(PKG_CFLAGS) -c -o $@ $<
+
 # The WSDL/XSD files served by the gateway are built into the binary.
 $(B)/obj/wsdl_blob.c: $(WSDL_FILES) tools/embed.sh
 	$(call say,EMBED,$@)
@@ -126,7 +135,7 @@ $(B)/obj/wsdl_blob.o: $(B)/obj/wsdl_blob.c $(FLAGS_STAMP)
 # tools (tests/tools/<tool>.c with a .mods file) are built the same way into
 # $(B)/tools/, so a test script never runs the compiler itself.
 mods_of = $(call mods_in,tests/unit/$(1).mods)
-mods_in = $(foreach m,$(shell cat $(1) 2>/dev/null),$(if $(filter gen,$(m)),$(GEN_OBJ),$(if $(filter gen-client,$(m)),$(B)/gen/soapC.o $(B)/gen/soapClient.o,$(B)/obj/$(m).o)))
+mods_in = $(foreach m,$(shell cat $(1) 2>/dev/null),$(if $(filter gen,$(m)),$(GEN_OBJ),$(if $(filter gen-client,$(m)),$(B)/gen/soapC.o $(B)/gen/soapClient.o $(B)/gen/struct_timeval.o,$(B)/obj/$(m).o)))
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c tests/unit/%.mods $$(call mods_of,$$*)
 	$(call say,CC,$<)

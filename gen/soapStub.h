@@ -11,6 +11,13 @@ A commercial use license is available from Genivia Inc., contact@genivia.com
 --------------------------------------------------------------------------------
 */
 
+#define SOAP_NAMESPACE_OF_wsu	"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+#define SOAP_NAMESPACE_OF_wsse	"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+#define SOAP_NAMESPACE_OF_ds	"http://www.w3.org/2000/09/xmldsig#"
+#define SOAP_NAMESPACE_OF_xenc	"http://www.w3.org/2001/04/xmlenc#"
+#define SOAP_NAMESPACE_OF_wsc	"http://docs.oasis-open.org/ws-sx/ws-secureconversation/200512"
+#define SOAP_NAMESPACE_OF_saml1	"urn:oasis:names:tc:SAML:1.0:assertion"
+#define SOAP_NAMESPACE_OF_saml2	"urn:oasis:names:tc:SAML:2.0:assertion"
 #define SOAP_NAMESPACE_OF_tsl	"http://www.csapi.org/schema/parlayx/terminal_status/v2_3/local"
 #define SOAP_NAMESPACE_OF_pxf	"http://www.csapi.org/wsdl/parlayx/common/v2_1/faults"
 #define SOAP_NAMESPACE_OF_pxc	"http://www.csapi.org/schema/parlayx/common/v2_1"
@@ -33,9 +40,68 @@ A commercial use license is available from Genivia Inc., contact@genivia.com
 \******************************************************************************/
 
 
-/* gen/pxtsgw.h:169 */
+/* wsu.h:67 */
+#ifndef SOAP_TYPE_wsu__tTimestampFault
+#define SOAP_TYPE_wsu__tTimestampFault (7)
+/* wsu:tTimestampFault */
+typedef enum wsu__tTimestampFault {
+	wsu__MessageExpired = 0
+} wsu__tTimestampFault;
+#endif
+
+/* wsse.h:117 */
+#ifndef SOAP_TYPE_wsse__FaultcodeEnum
+#define SOAP_TYPE_wsse__FaultcodeEnum (10)
+/* wsse:FaultcodeEnum */
+typedef enum wsse__FaultcodeEnum {
+	wsse__UnsupportedSecurityToken = 0,
+	wsse__UnsupportedAlgorithm = 1,
+	wsse__InvalidSecurity = 2,
+	wsse__InvalidSecurityToken = 3,
+	wsse__FailedAuthentication = 4,
+	wsse__FailedCheck = 5,
+	wsse__SecurityTokenUnavailable = 6
+} wsse__FaultcodeEnum;
+#endif
+
+/* wsc.h:63 */
+#ifndef SOAP_TYPE_wsc__FaultCodeType
+#define SOAP_TYPE_wsc__FaultCodeType (88)
+/* wsc:FaultCodeType */
+enum wsc__FaultCodeType {
+	wsc__BadContextToken = 0,
+	wsc__UnsupportedContextToken = 1,
+	wsc__UnknownDerivationSource = 2,
+	wsc__RenewNeeded = 3,
+	wsc__UnableToRenew = 4
+};
+#endif
+
+/* saml1.h:146 */
+#ifndef SOAP_TYPE_saml1__DecisionType
+#define SOAP_TYPE_saml1__DecisionType (120)
+/* saml1:DecisionType */
+typedef enum saml1__DecisionType {
+	saml1__DecisionType__Permit = 0,
+	saml1__DecisionType__Deny = 1,
+	saml1__DecisionType__Indeterminate = 2
+} saml1__DecisionType;
+#endif
+
+/* saml2.h:155 */
+#ifndef SOAP_TYPE_saml2__DecisionType
+#define SOAP_TYPE_saml2__DecisionType (200)
+/* saml2:DecisionType */
+typedef enum saml2__DecisionType {
+	saml2__DecisionType__Permit = 0,
+	saml2__DecisionType__Deny = 1,
+	saml2__DecisionType__Indeterminate = 2
+} saml2__DecisionType;
+#endif
+
+/* gen/pxtsgw.h:170 */
 #ifndef SOAP_TYPE_xsd__boolean
-#define SOAP_TYPE_xsd__boolean (7)
+#define SOAP_TYPE_xsd__boolean (276)
 /* xsd:boolean */
 enum xsd__boolean {
 	xsd__boolean__false_ = 0,
@@ -43,9 +109,9 @@ enum xsd__boolean {
 };
 #endif
 
-/* gen/pxtsgw.h:227 */
+/* gen/pxtsgw.h:228 */
 #ifndef SOAP_TYPE_pxc__TimeMetrics
-#define SOAP_TYPE_pxc__TimeMetrics (9)
+#define SOAP_TYPE_pxc__TimeMetrics (278)
 /* pxc:TimeMetrics */
 enum pxc__TimeMetrics {
 	pxc__TimeMetrics__Millisecond = 0,
@@ -59,9 +125,9 @@ enum pxc__TimeMetrics {
 };
 #endif
 
-/* gen/pxtsgw.h:250 */
+/* gen/pxtsgw.h:251 */
 #ifndef SOAP_TYPE_ts__Status
-#define SOAP_TYPE_ts__Status (10)
+#define SOAP_TYPE_ts__Status (279)
 /* ts:Status */
 enum ts__Status {
 	ts__Status__Reachable = 0,
@@ -70,9 +136,9 @@ enum ts__Status {
 };
 #endif
 
-/* gen/pxtsgw.h:260 */
+/* gen/pxtsgw.h:261 */
 #ifndef SOAP_TYPE_ts__RetrievalStatus
-#define SOAP_TYPE_ts__RetrievalStatus (11)
+#define SOAP_TYPE_ts__RetrievalStatus (280)
 /* ts:RetrievalStatus */
 enum ts__RetrievalStatus {
 	ts__RetrievalStatus__Retrieved = 0,
@@ -88,47 +154,1596 @@ enum ts__RetrievalStatus {
 \******************************************************************************/
 
 
+/* custom/struct_timeval.h:77 */
+#ifndef SOAP_TYPE_xsd__dateTime
+#define SOAP_TYPE_xsd__dateTime (99)
+typedef struct timeval xsd__dateTime;
+#endif
+
 /******************************************************************************\
  *                                                                            *
  * Structs and Unions                                                         *
  *                                                                            *
 \******************************************************************************/
 
-struct tsl__getStatus;	/* gen/pxtsgw.h:300 */
-struct tsl__getStatusResponse;	/* gen/pxtsgw.h:315 */
-struct tsl__getStatusForGroup;	/* gen/pxtsgw.h:330 */
-struct tsl__getStatusForGroupResponse;	/* gen/pxtsgw.h:347 */
-struct pxc__TimeMetric;	/* gen/pxtsgw.h:380 */
-struct pxc__SimpleReference;	/* gen/pxtsgw.h:397 */
-struct pxc__ServiceError;	/* gen/pxtsgw.h:416 */
-struct pxc__ServiceException;	/* gen/pxtsgw.h:437 */
-struct pxc__PolicyException;	/* gen/pxtsgw.h:458 */
-struct ts__StatusData;	/* gen/pxtsgw.h:351 */
-struct ts__StatusInformation;	/* gen/pxtsgw.h:508 */
-struct tsnml__startNotification;	/* gen/pxtsgw.h:533 */
-struct tsnml__startNotificationResponse;	/* gen/pxtsgw.h:564 */
-struct tsnml__endNotification;	/* gen/pxtsgw.h:577 */
-struct tsnml__endNotificationResponse;	/* gen/pxtsgw.h:592 */
-struct tsnl__statusNotification;	/* gen/pxtsgw.h:613 */
-struct tsnl__statusNotificationResponse;	/* gen/pxtsgw.h:632 */
-struct tsnl__statusError;	/* gen/pxtsgw.h:645 */
-struct tsnl__statusErrorResponse;	/* gen/pxtsgw.h:664 */
-struct tsnl__statusEnd;	/* gen/pxtsgw.h:677 */
-struct tsnl__statusEndResponse;	/* gen/pxtsgw.h:692 */
-struct tsnl__statusChanged;	/* gen/pxtsgw.h:705 */
-struct tsnl__statusChangedResponse;	/* gen/pxtsgw.h:724 */
-struct __tsnms__startNotification;	/* gen/pxtsgw.h:1075 */
-struct __tsnms__endNotification;	/* gen/pxtsgw.h:1136 */
-struct __tsns__statusNotification;	/* gen/pxtsgw.h:1207 */
-struct __tsns__statusError;	/* gen/pxtsgw.h:1262 */
-struct __tsns__statusEnd;	/* gen/pxtsgw.h:1317 */
-struct __tsns__statusChanged;	/* gen/pxtsgw.h:1372 */
-struct __tss__getStatus;	/* gen/pxtsgw.h:1449 */
-struct __tss__getStatusForGroup;	/* gen/pxtsgw.h:1510 */
+typedef struct _wsu__Timestamp _wsu__Timestamp;	/* wsu.h:77 */
+typedef struct wsse__EncodedString wsse__EncodedString;	/* wsse.h:74 */
+typedef struct _wsse__UsernameToken _wsse__UsernameToken;	/* wsse.h:145 */
+typedef struct _wsse__BinarySecurityToken _wsse__BinarySecurityToken;	/* wsse.h:158 */
+typedef struct _wsse__Reference _wsse__Reference;	/* wsse.h:168 */
+typedef struct _wsse__Embedded _wsse__Embedded;	/* wsse.h:176 */
+typedef struct _wsse__KeyIdentifier _wsse__KeyIdentifier;	/* wsse.h:185 */
+typedef struct _wsse__SecurityTokenReference _wsse__SecurityTokenReference;	/* wsse.h:195 */
+typedef struct ds__KeyInfoType ds__KeyInfoType;	/* xenc.h:38 */
+typedef struct ds__SignatureType ds__SignatureType;	/* ds.h:50 */
+typedef struct _c14n__InclusiveNamespaces _c14n__InclusiveNamespaces;	/* c14n.h:24 */
+typedef struct ds__TransformType ds__TransformType;	/* ds.h:77 */
+typedef struct ds__SignedInfoType ds__SignedInfoType;	/* ds.h:50 */
+typedef struct ds__CanonicalizationMethodType ds__CanonicalizationMethodType;	/* ds.h:63 */
+typedef struct ds__SignatureMethodType ds__SignatureMethodType;	/* ds.h:66 */
+typedef struct ds__ReferenceType ds__ReferenceType;	/* ds.h:69 */
+typedef struct ds__TransformsType ds__TransformsType;	/* ds.h:72 */
+typedef struct ds__DigestMethodType ds__DigestMethodType;	/* ds.h:83 */
+typedef struct ds__KeyValueType ds__KeyValueType;	/* ds.h:88 */
+typedef struct ds__RetrievalMethodType ds__RetrievalMethodType;	/* ds.h:89 */
+typedef struct ds__X509DataType ds__X509DataType;	/* wsse.h:198 */
+typedef struct ds__X509IssuerSerialType ds__X509IssuerSerialType;	/* ds.h:106 */
+typedef struct ds__DSAKeyValueType ds__DSAKeyValueType;	/* ds.h:127 */
+typedef struct ds__RSAKeyValueType ds__RSAKeyValueType;	/* ds.h:130 */
+typedef struct xenc__EncryptionPropertyType xenc__EncryptionPropertyType;	/* xenc.h:101 */
+typedef struct xenc__EncryptedType xenc__EncryptedType;	/* xenc.h:70 */
+typedef struct xenc__EncryptionMethodType xenc__EncryptionMethodType;	/* xenc.h:73 */
+typedef struct xenc__CipherDataType xenc__CipherDataType;	/* xenc.h:76 */
+typedef struct xenc__CipherReferenceType xenc__CipherReferenceType;	/* xenc.h:79 */
+typedef struct xenc__TransformsType xenc__TransformsType;	/* xenc.h:82 */
+typedef struct xenc__AgreementMethodType xenc__AgreementMethodType;	/* xenc.h:91 */
+typedef struct xenc__ReferenceType xenc__ReferenceType;	/* xenc.h:94 */
+typedef struct xenc__EncryptionPropertiesType xenc__EncryptionPropertiesType;	/* xenc.h:97 */
+struct __xenc__union_ReferenceList;	/* xenc.h:253 */
+typedef struct _xenc__ReferenceList _xenc__ReferenceList;	/* xenc.h:106 */
+typedef struct xenc__EncryptedDataType xenc__EncryptedDataType;	/* xenc.h:85 */
+typedef struct xenc__EncryptedKeyType xenc__EncryptedKeyType;	/* xenc.h:39 */
+struct wsc__SecurityContextTokenType;	/* wsc.h:88 */
+union _wsc__union_DerivedKeyTokenType;	/* wsc.h:121 */
+struct __wsc__DerivedKeyTokenType_sequence;	/* wsc.h:117 */
+struct wsc__DerivedKeyTokenType;	/* wsc.h:110 */
+struct wsc__PropertiesType;	/* wsc.h:114 */
+struct __saml1__union_AssertionType;	/* saml1.h:181 */
+typedef struct saml1__AssertionType saml1__AssertionType;	/* saml1.h:75 */
+struct __saml1__union_ConditionsType;	/* saml1.h:224 */
+typedef struct saml1__ConditionsType saml1__ConditionsType;	/* saml1.h:78 */
+typedef struct saml1__ConditionAbstractType saml1__ConditionAbstractType;	/* saml1.h:81 */
+struct __saml1__union_AdviceType;	/* saml1.h:270 */
+typedef struct saml1__AdviceType saml1__AdviceType;	/* saml1.h:90 */
+typedef struct saml1__StatementAbstractType saml1__StatementAbstractType;	/* saml1.h:93 */
+typedef struct saml1__SubjectType saml1__SubjectType;	/* saml1.h:99 */
+typedef struct saml1__SubjectConfirmationType saml1__SubjectConfirmationType;	/* saml1.h:105 */
+typedef struct saml1__SubjectLocalityType saml1__SubjectLocalityType;	/* saml1.h:111 */
+typedef struct saml1__AuthorityBindingType saml1__AuthorityBindingType;	/* saml1.h:114 */
+struct __saml1__union_EvidenceType;	/* saml1.h:395 */
+typedef struct saml1__EvidenceType saml1__EvidenceType;	/* saml1.h:123 */
+typedef struct saml1__AttributeDesignatorType saml1__AttributeDesignatorType;	/* saml1.h:129 */
+typedef struct saml1__AudienceRestrictionConditionType saml1__AudienceRestrictionConditionType;	/* saml1.h:84 */
+typedef struct saml1__DoNotCacheConditionType saml1__DoNotCacheConditionType;	/* saml1.h:87 */
+typedef struct saml1__SubjectStatementAbstractType saml1__SubjectStatementAbstractType;	/* saml1.h:96 */
+typedef struct saml1__NameIdentifierType saml1__NameIdentifierType;	/* saml1.h:102 */
+typedef struct saml1__ActionType saml1__ActionType;	/* saml1.h:120 */
+typedef struct saml1__AttributeType saml1__AttributeType;	/* saml1.h:132 */
+typedef struct saml1__AuthenticationStatementType saml1__AuthenticationStatementType;	/* saml1.h:108 */
+typedef struct saml1__AuthorizationDecisionStatementType saml1__AuthorizationDecisionStatementType;	/* saml1.h:117 */
+typedef struct saml1__AttributeStatementType saml1__AttributeStatementType;	/* saml1.h:126 */
+typedef struct saml2__BaseIDAbstractType saml2__BaseIDAbstractType;	/* saml2.h:75 */
+typedef struct saml2__EncryptedElementType saml2__EncryptedElementType;	/* saml2.h:81 */
+struct __saml2__union_AssertionType;	/* saml2.h:234 */
+typedef struct saml2__AssertionType saml2__AssertionType;	/* saml2.h:84 */
+typedef struct saml2__SubjectType saml2__SubjectType;	/* saml2.h:87 */
+typedef struct saml2__SubjectConfirmationType saml2__SubjectConfirmationType;	/* saml2.h:90 */
+struct __saml2__union_ConditionsType;	/* saml2.h:327 */
+typedef struct saml2__ConditionsType saml2__ConditionsType;	/* saml2.h:99 */
+typedef struct saml2__ConditionAbstractType saml2__ConditionAbstractType;	/* saml2.h:102 */
+struct __saml2__union_AdviceType;	/* saml2.h:376 */
+typedef struct saml2__AdviceType saml2__AdviceType;	/* saml2.h:114 */
+typedef struct saml2__StatementAbstractType saml2__StatementAbstractType;	/* saml2.h:117 */
+typedef struct saml2__SubjectLocalityType saml2__SubjectLocalityType;	/* saml2.h:123 */
+typedef struct saml2__AuthnContextType saml2__AuthnContextType;	/* saml2.h:126 */
+struct __saml2__union_EvidenceType;	/* saml2.h:479 */
+typedef struct saml2__EvidenceType saml2__EvidenceType;	/* saml2.h:135 */
+typedef struct saml2__AttributeType saml2__AttributeType;	/* saml2.h:141 */
+typedef struct saml2__NameIDType saml2__NameIDType;	/* saml2.h:78 */
+typedef struct saml2__SubjectConfirmationDataType saml2__SubjectConfirmationDataType;	/* saml2.h:93 */
+typedef struct saml2__AudienceRestrictionType saml2__AudienceRestrictionType;	/* saml2.h:105 */
+typedef struct saml2__OneTimeUseType saml2__OneTimeUseType;	/* saml2.h:108 */
+typedef struct saml2__ProxyRestrictionType saml2__ProxyRestrictionType;	/* saml2.h:111 */
+typedef struct saml2__AuthnStatementType saml2__AuthnStatementType;	/* saml2.h:120 */
+typedef struct saml2__AuthzDecisionStatementType saml2__AuthzDecisionStatementType;	/* saml2.h:129 */
+typedef struct saml2__ActionType saml2__ActionType;	/* saml2.h:132 */
+struct __saml2__union_AttributeStatementType;	/* saml2.h:729 */
+typedef struct saml2__AttributeStatementType saml2__AttributeStatementType;	/* saml2.h:138 */
+typedef struct saml2__KeyInfoConfirmationDataType saml2__KeyInfoConfirmationDataType;	/* saml2.h:96 */
+typedef struct _wsse__Security _wsse__Security;	/* wsse.h:212 */
+typedef struct _wsse__Password _wsse__Password;	/* wsse.h:146 */
+struct tsl__getStatus;	/* gen/pxtsgw.h:301 */
+struct tsl__getStatusResponse;	/* gen/pxtsgw.h:316 */
+struct tsl__getStatusForGroup;	/* gen/pxtsgw.h:331 */
+struct tsl__getStatusForGroupResponse;	/* gen/pxtsgw.h:348 */
+struct pxc__TimeMetric;	/* gen/pxtsgw.h:381 */
+struct pxc__SimpleReference;	/* gen/pxtsgw.h:398 */
+struct pxc__ServiceError;	/* gen/pxtsgw.h:417 */
+struct pxc__ServiceException;	/* gen/pxtsgw.h:438 */
+struct pxc__PolicyException;	/* gen/pxtsgw.h:459 */
+struct ts__StatusData;	/* gen/pxtsgw.h:352 */
+struct ts__StatusInformation;	/* gen/pxtsgw.h:509 */
+struct tsnml__startNotification;	/* gen/pxtsgw.h:534 */
+struct tsnml__startNotificationResponse;	/* gen/pxtsgw.h:565 */
+struct tsnml__endNotification;	/* gen/pxtsgw.h:578 */
+struct tsnml__endNotificationResponse;	/* gen/pxtsgw.h:593 */
+struct tsnl__statusNotification;	/* gen/pxtsgw.h:614 */
+struct tsnl__statusNotificationResponse;	/* gen/pxtsgw.h:633 */
+struct tsnl__statusError;	/* gen/pxtsgw.h:646 */
+struct tsnl__statusErrorResponse;	/* gen/pxtsgw.h:665 */
+struct tsnl__statusEnd;	/* gen/pxtsgw.h:678 */
+struct tsnl__statusEndResponse;	/* gen/pxtsgw.h:693 */
+struct tsnl__statusChanged;	/* gen/pxtsgw.h:706 */
+struct tsnl__statusChangedResponse;	/* gen/pxtsgw.h:725 */
+struct __tsnms__startNotification;	/* gen/pxtsgw.h:1076 */
+struct __tsnms__endNotification;	/* gen/pxtsgw.h:1137 */
+struct __tsns__statusNotification;	/* gen/pxtsgw.h:1208 */
+struct __tsns__statusError;	/* gen/pxtsgw.h:1263 */
+struct __tsns__statusEnd;	/* gen/pxtsgw.h:1318 */
+struct __tsns__statusChanged;	/* gen/pxtsgw.h:1373 */
+struct __tss__getStatus;	/* gen/pxtsgw.h:1450 */
+struct __tss__getStatusForGroup;	/* gen/pxtsgw.h:1511 */
 
-/* gen/pxtsgw.h:300 */
+/* wsu.h:77 */
+#ifndef SOAP_TYPE__wsu__Timestamp
+#define SOAP_TYPE__wsu__Timestamp (8)
+/* complex XML schema type 'wsu:Timestamp': */
+struct _wsu__Timestamp {
+        /** Optional attribute 'wsu:Id' of XML schema type 'xsd:string' */
+        char *wsu__Id;
+        /** Optional element 'wsu:Created' of XML schema type 'xsd:string' */
+        char *Created;
+        /** Optional element 'wsu:Expires' of XML schema type 'xsd:string' */
+        char *Expires;
+};
+#endif
+
+/* wsse.h:74 */
+#ifndef SOAP_TYPE_wsse__EncodedString
+#define SOAP_TYPE_wsse__EncodedString (9)
+/* simple XML schema type 'wsse:EncodedString': */
+struct wsse__EncodedString {
+        /** Simple content of XML schema type 'xsd:string' wrapped by this struct */
+        char *__item;
+        /** Optional attribute 'EncodingType' of XML schema type 'xsd:string' */
+        char *EncodingType;
+        /** Optional attribute 'wsu:Id' of XML schema type 'xsd:string' */
+        char *wsu__Id;
+};
+#endif
+
+/* wsse.h:145 */
+#ifndef SOAP_TYPE__wsse__UsernameToken
+#define SOAP_TYPE__wsse__UsernameToken (11)
+/* complex XML schema type 'wsse:UsernameToken': */
+struct _wsse__UsernameToken {
+        /** Optional element 'wsse:Username' of XML schema type 'xsd:string' */
+        char *Username;
+        /** Optional element 'wsse:Password' of XML schema type 'wsse:Password' */
+        struct _wsse__Password *Password;
+        /** Optional element 'wsse:Nonce' of XML schema type 'wsse:EncodedString' */
+        struct wsse__EncodedString *Nonce;
+        /** Optional element 'wsse:Salt' of XML schema type 'xsd:string' */
+        char *Salt;
+        /** Optional element 'wsse:Iteration' of XML schema type 'xsd:unsignedInt' */
+        unsigned int *Iteration;
+        /** Optional element 'wsu:Created' of XML schema type 'xsd:string' */
+        char *wsu__Created;
+        /** Optional attribute 'wsu:Id' of XML schema type 'xsd:string' */
+        char *wsu__Id;
+};
+#endif
+
+/* wsse.h:158 */
+#ifndef SOAP_TYPE__wsse__BinarySecurityToken
+#define SOAP_TYPE__wsse__BinarySecurityToken (17)
+/* simple XML schema type 'wsse:BinarySecurityToken': */
+struct _wsse__BinarySecurityToken {
+        /** Simple content of XML schema type 'xsd:string' wrapped by this struct */
+        char *__item;
+        /** Optional attribute 'wsu:Id' of XML schema type 'xsd:string' */
+        char *wsu__Id;
+        /** Optional attribute 'ValueType' of XML schema type 'xsd:string' */
+        char *ValueType;
+        /** Optional attribute 'EncodingType' of XML schema type 'xsd:string' */
+        char *EncodingType;
+};
+#endif
+
+/* wsse.h:168 */
+#ifndef SOAP_TYPE__wsse__Reference
+#define SOAP_TYPE__wsse__Reference (18)
+/* complex XML schema type 'wsse:Reference': */
+struct _wsse__Reference {
+        /** Optional attribute 'URI' of XML schema type 'xsd:string' */
+        char *URI;
+        /** Optional attribute 'ValueType' of XML schema type 'xsd:string' */
+        char *ValueType;
+};
+#endif
+
+/* wsse.h:176 */
+#ifndef SOAP_TYPE__wsse__Embedded
+#define SOAP_TYPE__wsse__Embedded (19)
+/* complex XML schema type 'wsse:Embedded': */
+struct _wsse__Embedded {
+        /** Optional attribute 'wsu:Id' of XML schema type 'xsd:string' */
+        char *wsu__Id;
+        /** Optional attribute 'ValueType' of XML schema type 'xsd:string' */
+        char *ValueType;
+};
+#endif
+
+/* wsse.h:185 */
+#ifndef SOAP_TYPE__wsse__KeyIdentifier
+#define SOAP_TYPE__wsse__KeyIdentifier (20)
+/* simple XML schema type 'wsse:KeyIdentifier': */
+struct _wsse__KeyIdentifier {
+        /** Simple content of XML schema type 'xsd:string' wrapped by this struct */
+        char *__item;
+        /** Optional attribute 'wsu:Id' of XML schema type 'xsd:string' */
+        char *wsu__Id;
+        /** Optional attribute 'ValueType' of XML schema type 'xsd:string' */
+        char *ValueType;
+        /** Optional attribute 'EncodingType' of XML schema type 'xsd:string' */
+        char *EncodingType;
+};
+#endif
+
+/* wsse.h:195 */
+#ifndef SOAP_TYPE__wsse__SecurityTokenReference
+#define SOAP_TYPE__wsse__SecurityTokenReference (21)
+/* complex XML schema type 'wsse:SecurityTokenReference': */
+struct _wsse__SecurityTokenReference {
+        /** Optional element 'wsse:Reference' of XML schema type 'wsse:Reference' */
+        struct _wsse__Reference *Reference;
+        /** Optional element 'wsse:KeyIdentifier' of XML schema type 'wsse:KeyIdentifier' */
+        struct _wsse__KeyIdentifier *KeyIdentifier;
+        /** Optional element 'wsse:Embedded' of XML schema type 'wsse:Embedded' */
+        struct _wsse__Embedded *Embedded;
+        /** Optional element 'ds:X509Data' of XML schema type 'ds:X509DataType' */
+        struct ds__X509DataType *ds__X509Data;
+        /** Optional attribute 'wsu:Id' of XML schema type 'xsd:string' */
+        char *wsu__Id;
+        /** Optional attribute 'wsc:Instance' of XML schema type 'xsd:string' */
+        char *wsc__Instance;
+        /** Optional attribute 'Usage' of XML schema type 'xsd:string' */
+        char *Usage;
+};
+#endif
+
+/* xenc.h:38 */
+#ifndef SOAP_TYPE_ds__KeyInfoType
+#define SOAP_TYPE_ds__KeyInfoType (27)
+/* complex XML schema type 'ds:KeyInfoType': */
+struct ds__KeyInfoType {
+        /** Optional element 'xenc:EncryptedKey' of XML schema type 'xenc:EncryptedKeyType' */
+        struct xenc__EncryptedKeyType *xenc__EncryptedKey;
+        /** Optional element 'ds:KeyName' of XML schema type 'xsd:string' */
+        char *KeyName;
+        /** Optional element 'ds:KeyValue' of XML schema type 'ds:KeyValueType' */
+        struct ds__KeyValueType *KeyValue;
+        /** Optional element 'ds:RetrievalMethod' of XML schema type 'ds:RetrievalMethodType' */
+        struct ds__RetrievalMethodType *RetrievalMethod;
+        /** Optional element 'ds:X509Data' of XML schema type 'ds:X509DataType' */
+        struct ds__X509DataType *X509Data;
+        /** Optional element 'wsse:SecurityTokenReference' of XML schema type 'wsse:SecurityTokenReference' */
+        struct _wsse__SecurityTokenReference *wsse__SecurityTokenReference;
+        /** Optional attribute 'Id' of XML schema type 'xsd:string' */
+        char *Id;
+};
+#endif
+
+/* ds.h:50 */
+#ifndef SOAP_TYPE_ds__SignatureType
+#define SOAP_TYPE_ds__SignatureType (31)
+/* complex XML schema type 'ds:SignatureType': */
+struct ds__SignatureType {
+        /** Optional element 'ds:SignedInfo' of XML schema type 'ds:SignedInfoType' */
+        struct ds__SignedInfoType *SignedInfo;
+        /** Optional element 'ds:SignatureValue' of XML schema type 'ds:SignatureValue' */
+        char *SignatureValue;
+        /** Optional element 'ds:KeyInfo' of XML schema type 'ds:KeyInfoType' */
+        struct ds__KeyInfoType *KeyInfo;
+        /** Optional attribute 'Id' of XML schema type 'xsd:string' */
+        char *Id;
+};
+#endif
+
+/* c14n.h:24 */
+#ifndef SOAP_TYPE__c14n__InclusiveNamespaces
+#define SOAP_TYPE__c14n__InclusiveNamespaces (40)
+/* complex XML schema type 'c14n:InclusiveNamespaces': */
+struct _c14n__InclusiveNamespaces {
+        /** Optional attribute 'PrefixList' of XML schema type 'xsd:string' */
+        char *PrefixList;
+};
+#endif
+
+/* ds.h:77 */
+#ifndef SOAP_TYPE_ds__TransformType
+#define SOAP_TYPE_ds__TransformType (41)
+/* complex XML schema type 'ds:TransformType': */
+struct ds__TransformType {
+        /** Optional element 'c14n:InclusiveNamespaces' of XML schema type 'c14n:InclusiveNamespaces' */
+        struct _c14n__InclusiveNamespaces *c14n__InclusiveNamespaces;
+        char *__any;
+        /** Optional attribute 'Algorithm' of XML schema type 'xsd:string' */
+        char *Algorithm;
+};
+#endif
+
+/* ds.h:50 */
+#ifndef SOAP_TYPE_ds__SignedInfoType
+#define SOAP_TYPE_ds__SignedInfoType (32)
+/* complex XML schema type 'ds:SignedInfoType': */
+struct ds__SignedInfoType {
+        /** Required element 'ds:CanonicalizationMethod' of XML schema type 'ds:CanonicalizationMethodType' */
+        struct ds__CanonicalizationMethodType *CanonicalizationMethod;
+        /** Required element 'ds:SignatureMethod' of XML schema type 'ds:SignatureMethodType' */
+        struct ds__SignatureMethodType *SignatureMethod;
+        /** Sequence of elements 'ds:Reference' of XML schema type 'ds:ReferenceType' stored in dynamic array Reference of length __sizeReference */
+        int __sizeReference;
+        struct ds__ReferenceType **Reference;
+        /** Optional attribute 'Id' of XML schema type 'xsd:string' */
+        char *Id;
+};
+#endif
+
+/* ds.h:63 */
+#ifndef SOAP_TYPE_ds__CanonicalizationMethodType
+#define SOAP_TYPE_ds__CanonicalizationMethodType (36)
+/* complex XML schema type 'ds:CanonicalizationMethodType': */
+struct ds__CanonicalizationMethodType {
+        /** Required attribute 'Algorithm' of XML schema type 'xsd:string' */
+        char *Algorithm;
+        /** Optional element 'c14n:InclusiveNamespaces' of XML schema type 'c14n:InclusiveNamespaces' */
+        struct _c14n__InclusiveNamespaces *c14n__InclusiveNamespaces;
+};
+#endif
+
+/* ds.h:66 */
+#ifndef SOAP_TYPE_ds__SignatureMethodType
+#define SOAP_TYPE_ds__SignatureMethodType (37)
+/* complex XML schema type 'ds:SignatureMethodType': */
+struct ds__SignatureMethodType {
+        /** Optional element 'ds:HMACOutputLength' of XML schema type 'xsd:int' */
+        int *HMACOutputLength;
+        /** Required attribute 'Algorithm' of XML schema type 'xsd:string' */
+        char *Algorithm;
+};
+#endif
+
+/* ds.h:69 */
+#ifndef SOAP_TYPE_ds__ReferenceType
+#define SOAP_TYPE_ds__ReferenceType (38)
+/* complex XML schema type 'ds:ReferenceType': */
+struct ds__ReferenceType {
+        /** Optional element 'ds:Transforms' of XML schema type 'ds:TransformsType' */
+        struct ds__TransformsType *Transforms;
+        /** Required element 'ds:DigestMethod' of XML schema type 'ds:DigestMethodType' */
+        struct ds__DigestMethodType *DigestMethod;
+        /** Required element 'ds:DigestValue' of XML schema type 'xsd:string' */
+        char *DigestValue;
+        /** Optional attribute 'Id' of XML schema type 'xsd:string' */
+        char *Id;
+        /** Optional attribute 'URI' of XML schema type 'xsd:string' */
+        char *URI;
+        /** Optional attribute 'Type' of XML schema type 'xsd:string' */
+        char *Type;
+};
+#endif
+
+/* ds.h:72 */
+#ifndef SOAP_TYPE_ds__TransformsType
+#define SOAP_TYPE_ds__TransformsType (39)
+/* complex XML schema type 'ds:TransformsType': */
+struct ds__TransformsType {
+        /** Sequence of elements 'ds:Transform' of XML schema type 'ds:TransformType' stored in dynamic array Transform of length __sizeTransform */
+        int __sizeTransform;
+        struct ds__TransformType *Transform;
+};
+#endif
+
+/* ds.h:83 */
+#ifndef SOAP_TYPE_ds__DigestMethodType
+#define SOAP_TYPE_ds__DigestMethodType (44)
+/* complex XML schema type 'ds:DigestMethodType': */
+struct ds__DigestMethodType {
+        /** Required attribute 'Algorithm' of XML schema type 'xsd:string' */
+        char *Algorithm;
+};
+#endif
+
+/* ds.h:88 */
+#ifndef SOAP_TYPE_ds__KeyValueType
+#define SOAP_TYPE_ds__KeyValueType (45)
+/* complex XML schema type 'ds:KeyValueType': */
+struct ds__KeyValueType {
+        /** Optional element 'ds:DSAKeyValue' of XML schema type 'ds:DSAKeyValueType' */
+        struct ds__DSAKeyValueType *DSAKeyValue;
+        /** Optional element 'ds:RSAKeyValue' of XML schema type 'ds:RSAKeyValueType' */
+        struct ds__RSAKeyValueType *RSAKeyValue;
+};
+#endif
+
+/* ds.h:89 */
+#ifndef SOAP_TYPE_ds__RetrievalMethodType
+#define SOAP_TYPE_ds__RetrievalMethodType (47)
+/* complex XML schema type 'ds:RetrievalMethodType': */
+struct ds__RetrievalMethodType {
+        /** Optional element 'ds:Transforms' of XML schema type 'ds:TransformsType' */
+        struct ds__TransformsType *Transforms;
+        /** Optional attribute 'URI' of XML schema type 'xsd:string' */
+        char *URI;
+        /** Optional attribute 'Type' of XML schema type 'xsd:string' */
+        char *Type;
+};
+#endif
+
+/* wsse.h:198 */
+#ifndef SOAP_TYPE_ds__X509DataType
+#define SOAP_TYPE_ds__X509DataType (25)
+/* complex XML schema type 'ds:X509DataType': */
+struct ds__X509DataType {
+        /** Optional element 'ds:X509IssuerSerial' of XML schema type 'ds:X509IssuerSerialType' */
+        struct ds__X509IssuerSerialType *X509IssuerSerial;
+        /** Optional element 'ds:X509SKI' of XML schema type 'xsd:string' */
+        char *X509SKI;
+        /** Optional element 'ds:X509SubjectName' of XML schema type 'xsd:string' */
+        char *X509SubjectName;
+        /** Optional element 'ds:X509Certificate' of XML schema type 'xsd:string' */
+        char *X509Certificate;
+        /** Optional element 'ds:X509CRL' of XML schema type 'xsd:string' */
+        char *X509CRL;
+};
+#endif
+
+/* ds.h:106 */
+#ifndef SOAP_TYPE_ds__X509IssuerSerialType
+#define SOAP_TYPE_ds__X509IssuerSerialType (51)
+/* complex XML schema type 'ds:X509IssuerSerialType': */
+struct ds__X509IssuerSerialType {
+        /** Required element 'ds:X509IssuerName' of XML schema type 'xsd:string' */
+        char *X509IssuerName;
+        /** Required element 'ds:X509SerialNumber' of XML schema type 'xsd:string' */
+        char *X509SerialNumber;
+};
+#endif
+
+/* ds.h:127 */
+#ifndef SOAP_TYPE_ds__DSAKeyValueType
+#define SOAP_TYPE_ds__DSAKeyValueType (52)
+/* complex XML schema type 'ds:DSAKeyValueType': */
+struct ds__DSAKeyValueType {
+        /** Optional element 'ds:G' of XML schema type 'xsd:string' */
+        char *G;
+        /** Required element 'ds:Y' of XML schema type 'xsd:string' */
+        char *Y;
+        /** Optional element 'ds:J' of XML schema type 'xsd:string' */
+        char *J;
+        /** Required element 'ds:P' of XML schema type 'xsd:string' */
+        char *P;
+        /** Required element 'ds:Q' of XML schema type 'xsd:string' */
+        char *Q;
+        /** Required element 'ds:Seed' of XML schema type 'xsd:string' */
+        char *Seed;
+        /** Required element 'ds:PgenCounter' of XML schema type 'xsd:string' */
+        char *PgenCounter;
+};
+#endif
+
+/* ds.h:130 */
+#ifndef SOAP_TYPE_ds__RSAKeyValueType
+#define SOAP_TYPE_ds__RSAKeyValueType (53)
+/* complex XML schema type 'ds:RSAKeyValueType': */
+struct ds__RSAKeyValueType {
+        /** Required element 'ds:Modulus' of XML schema type 'xsd:string' */
+        char *Modulus;
+        /** Required element 'ds:Exponent' of XML schema type 'xsd:string' */
+        char *Exponent;
+};
+#endif
+
+/* xenc.h:101 */
+#ifndef SOAP_TYPE_xenc__EncryptionPropertyType
+#define SOAP_TYPE_xenc__EncryptionPropertyType (74)
+/* complex XML schema type 'xenc:EncryptionPropertyType': */
+struct xenc__EncryptionPropertyType {
+        /** Optional attribute 'Target' of XML schema type 'xsd:string' */
+        char *Target;
+        /** Optional attribute 'Id' of XML schema type 'xsd:string' */
+        char *Id;
+};
+#endif
+
+/* xenc.h:70 */
+#ifndef SOAP_TYPE_xenc__EncryptedType
+#define SOAP_TYPE_xenc__EncryptedType (65)
+/* complex XML schema type 'xenc:EncryptedType': */
+struct xenc__EncryptedType {
+        /** Optional element 'xenc:EncryptionMethod' of XML schema type 'xenc:EncryptionMethodType' */
+        struct xenc__EncryptionMethodType *EncryptionMethod;
+        /** Optional element 'ds:KeyInfo' of XML schema type 'ds:KeyInfo' */
+        struct ds__KeyInfoType *ds__KeyInfo;
+        /** Required element 'xenc:CipherData' of XML schema type 'xenc:CipherDataType' */
+        struct xenc__CipherDataType *CipherData;
+        /** Optional element 'xenc:EncryptionProperties' of XML schema type 'xenc:EncryptionPropertiesType' */
+        struct xenc__EncryptionPropertiesType *EncryptionProperties;
+        /** Optional attribute 'Id' of XML schema type 'xsd:string' */
+        char *Id;
+        /** Optional attribute 'Type' of XML schema type 'xsd:string' */
+        char *Type;
+        /** Optional attribute 'MimeType' of XML schema type 'xsd:string' */
+        char *MimeType;
+        /** Optional attribute 'Encoding' of XML schema type 'xsd:string' */
+        char *Encoding;
+};
+#endif
+
+/* xenc.h:73 */
+#ifndef SOAP_TYPE_xenc__EncryptionMethodType
+#define SOAP_TYPE_xenc__EncryptionMethodType (66)
+/* complex XML schema type 'xenc:EncryptionMethodType': */
+struct xenc__EncryptionMethodType {
+        /** Optional element 'xenc:KeySize' of XML schema type 'xsd:int' */
+        int *KeySize;
+        /** Optional element 'xenc:OAEPparams' of XML schema type 'xsd:string' */
+        char *OAEPparams;
+        /** Required attribute 'Algorithm' of XML schema type 'xsd:string' */
+        char *Algorithm;
+        /** Optional element 'ds:DigestMethod' of XML schema type 'ds:DigestMethodType' */
+        struct ds__DigestMethodType *ds__DigestMethod;
+        char *__mixed;
+};
+#endif
+
+/* xenc.h:76 */
+#ifndef SOAP_TYPE_xenc__CipherDataType
+#define SOAP_TYPE_xenc__CipherDataType (67)
+/* complex XML schema type 'xenc:CipherDataType': */
+struct xenc__CipherDataType {
+        /** Optional element 'xenc:CipherValue' of XML schema type 'xsd:string' */
+        char *CipherValue;
+        /** Optional element 'xenc:CipherReference' of XML schema type 'xenc:CipherReferenceType' */
+        struct xenc__CipherReferenceType *CipherReference;
+};
+#endif
+
+/* xenc.h:79 */
+#ifndef SOAP_TYPE_xenc__CipherReferenceType
+#define SOAP_TYPE_xenc__CipherReferenceType (68)
+/* complex XML schema type 'xenc:CipherReferenceType': */
+struct xenc__CipherReferenceType {
+        /** Optional element 'xenc:Transforms' of XML schema type 'xenc:TransformsType' */
+        struct xenc__TransformsType *Transforms;
+        /** Required attribute 'URI' of XML schema type 'xsd:string' */
+        char *URI;
+};
+#endif
+
+/* xenc.h:82 */
+#ifndef SOAP_TYPE_xenc__TransformsType
+#define SOAP_TYPE_xenc__TransformsType (69)
+/* complex XML schema type 'xenc:TransformsType': */
+struct xenc__TransformsType {
+        /** Required element 'ds:Transform' of XML schema type 'ds:Transform' */
+        struct ds__TransformType ds__Transform;
+};
+#endif
+
+/* xenc.h:91 */
+#ifndef SOAP_TYPE_xenc__AgreementMethodType
+#define SOAP_TYPE_xenc__AgreementMethodType (71)
+/* complex XML schema type 'xenc:AgreementMethodType': */
+struct xenc__AgreementMethodType {
+        /** Optional element 'xenc:KA-Nonce' of XML schema type 'xsd:string' */
+        char *KA_Nonce;
+        /** Optional element 'xenc:OriginatorKeyInfo' of XML schema type 'ds:KeyInfoType' */
+        struct ds__KeyInfoType *OriginatorKeyInfo;
+        /** Optional element 'xenc:RecipientKeyInfo' of XML schema type 'ds:KeyInfoType' */
+        struct ds__KeyInfoType *RecipientKeyInfo;
+        /** Required attribute 'Algorithm' of XML schema type 'xsd:string' */
+        char *Algorithm;
+        char *__mixed;
+};
+#endif
+
+/* xenc.h:94 */
+#ifndef SOAP_TYPE_xenc__ReferenceType
+#define SOAP_TYPE_xenc__ReferenceType (72)
+/* complex XML schema type 'xenc:ReferenceType': */
+struct xenc__ReferenceType {
+        /** Required attribute 'URI' of XML schema type 'xsd:string' */
+        char *URI;
+};
+#endif
+
+/* xenc.h:97 */
+#ifndef SOAP_TYPE_xenc__EncryptionPropertiesType
+#define SOAP_TYPE_xenc__EncryptionPropertiesType (73)
+/* complex XML schema type 'xenc:EncryptionPropertiesType': */
+struct xenc__EncryptionPropertiesType {
+        /** Sequence of at least 1 elements 'xenc:EncryptionProperty' of XML schema type 'xenc:EncryptionPropertyType' stored in dynamic array EncryptionProperty of length __sizeEncryptionProperty */
+        int __sizeEncryptionProperty;
+        struct xenc__EncryptionPropertyType *EncryptionProperty;
+        /** Optional attribute 'Id' of XML schema type 'xsd:string' */
+        char *Id;
+};
+#endif
+
+/* xenc.h:253 */
+#ifndef SOAP_TYPE___xenc__union_ReferenceList
+#define SOAP_TYPE___xenc__union_ReferenceList (83)
+/* Wrapper: */
+struct __xenc__union_ReferenceList {
+        /** Optional element 'xenc:DataReference' of XML schema type 'xenc:ReferenceType' */
+        struct xenc__ReferenceType *DataReference;
+        /** Optional element 'xenc:KeyReference' of XML schema type 'xenc:ReferenceType' */
+        struct xenc__ReferenceType *KeyReference;
+};
+#endif
+
+/* xenc.h:106 */
+#ifndef SOAP_TYPE__xenc__ReferenceList
+#define SOAP_TYPE__xenc__ReferenceList (75)
+/* complex XML schema type 'xenc:ReferenceList': */
+struct _xenc__ReferenceList {
+        /** Sequence of at least 1 elements '-union-ReferenceList' of XML schema type '-xenc:union-ReferenceList' stored in dynamic array __union_ReferenceList of length __size_ReferenceList */
+        int __size_ReferenceList;
+        struct __xenc__union_ReferenceList *__union_ReferenceList;
+};
+#endif
+
+/* xenc.h:85 */
+#ifndef SOAP_TYPE_xenc__EncryptedDataType
+#define SOAP_TYPE_xenc__EncryptedDataType (70)
+/* complex XML schema type 'xenc:EncryptedDataType': */
+struct xenc__EncryptedDataType {
+        /** Optional element 'xenc:EncryptionMethod' of XML schema type 'xenc:EncryptionMethodType' */
+        struct xenc__EncryptionMethodType *EncryptionMethod;
+        /** Optional element 'ds:KeyInfo' of XML schema type 'ds:KeyInfo' */
+        struct ds__KeyInfoType *ds__KeyInfo;
+        /** Required element 'xenc:CipherData' of XML schema type 'xenc:CipherDataType' */
+        struct xenc__CipherDataType *CipherData;
+        /** Optional element 'xenc:EncryptionProperties' of XML schema type 'xenc:EncryptionPropertiesType' */
+        struct xenc__EncryptionPropertiesType *EncryptionProperties;
+        /** Optional attribute 'Id' of XML schema type 'xsd:string' */
+        char *Id;
+        /** Optional attribute 'Type' of XML schema type 'xsd:string' */
+        char *Type;
+        /** Optional attribute 'MimeType' of XML schema type 'xsd:string' */
+        char *MimeType;
+        /** Optional attribute 'Encoding' of XML schema type 'xsd:string' */
+        char *Encoding;
+};
+#endif
+
+/* xenc.h:39 */
+#ifndef SOAP_TYPE_xenc__EncryptedKeyType
+#define SOAP_TYPE_xenc__EncryptedKeyType (28)
+/* Type xenc__EncryptedKeyType is a recursive data type, (in)directly referencing itself through its (base or derived class) members */
+/* complex XML schema type 'xenc:EncryptedKeyType': */
+struct xenc__EncryptedKeyType {
+        /** Optional element 'xenc:EncryptionMethod' of XML schema type 'xenc:EncryptionMethodType' */
+        struct xenc__EncryptionMethodType *EncryptionMethod;
+        /** Optional element 'ds:KeyInfo' of XML schema type 'ds:KeyInfo' */
+        struct ds__KeyInfoType *ds__KeyInfo;
+        /** Required element 'xenc:CipherData' of XML schema type 'xenc:CipherDataType' */
+        struct xenc__CipherDataType *CipherData;
+        /** Optional element 'xenc:EncryptionProperties' of XML schema type 'xenc:EncryptionPropertiesType' */
+        struct xenc__EncryptionPropertiesType *EncryptionProperties;
+        /** Optional attribute 'Id' of XML schema type 'xsd:string' */
+        char *Id;
+        /** Optional attribute 'Type' of XML schema type 'xsd:string' */
+        char *Type;
+        /** Optional attribute 'MimeType' of XML schema type 'xsd:string' */
+        char *MimeType;
+        /** Optional attribute 'Encoding' of XML schema type 'xsd:string' */
+        char *Encoding;
+        /** Optional element 'xenc:ReferenceList' of XML schema type 'xenc:ReferenceList' */
+        struct _xenc__ReferenceList *ReferenceList;
+        /** Optional element 'xenc:CarriedKeyName' of XML schema type 'xsd:string' */
+        char *CarriedKeyName;
+        /** Optional attribute 'Recipient' of XML schema type 'xsd:string' */
+        char *Recipient;
+};
+#endif
+
+/* wsc.h:88 */
+#ifndef SOAP_TYPE_wsc__SecurityContextTokenType
+#define SOAP_TYPE_wsc__SecurityContextTokenType (89)
+/* complex XML schema type 'wsc:SecurityContextTokenType': */
+struct wsc__SecurityContextTokenType {
+        /** Optional attribute 'wsu:Id' of XML schema type 'xsd:string' */
+        char *wsu__Id;
+        /** Optional element 'wsc:Identifier' of XML schema type 'xsd:string' */
+        char *Identifier;
+        /** Optional element 'wsc:Instance' of XML schema type 'xsd:string' */
+        char *Instance;
+};
+#endif
+
+/* wsc.h:121 */
+#ifndef SOAP_TYPE__wsc__union_DerivedKeyTokenType
+#define SOAP_TYPE__wsc__union_DerivedKeyTokenType (94)
+/* union serializable only when used as a member of a struct or class with a union variant selector */
+union _wsc__union_DerivedKeyTokenType
+{
+        #define SOAP_UNION__wsc__union_DerivedKeyTokenType_Generation	(1)	/**< union variant selector value for member Generation */
+        ULONG64 Generation;
+        #define SOAP_UNION__wsc__union_DerivedKeyTokenType_Offset	(2)	/**< union variant selector value for member Offset */
+        ULONG64 Offset;
+};
+#endif
+
+/* wsc.h:117 */
+#ifndef SOAP_TYPE___wsc__DerivedKeyTokenType_sequence
+#define SOAP_TYPE___wsc__DerivedKeyTokenType_sequence (93)
+/* Wrapper: */
+struct __wsc__DerivedKeyTokenType_sequence {
+        /** Union with union _wsc__union_DerivedKeyTokenType variant selector __union_DerivedKeyTokenType set to one of: SOAP_UNION__wsc__union_DerivedKeyTokenType_Generation SOAP_UNION__wsc__union_DerivedKeyTokenType_Offset */
+        int __union_DerivedKeyTokenType;
+        union _wsc__union_DerivedKeyTokenType union_DerivedKeyTokenType;
+        /** Optional element 'wsc:Length' of XML schema type 'xsd:unsignedLong' */
+        ULONG64 *Length;
+};
+#endif
+
+/* wsc.h:110 */
+#ifndef SOAP_TYPE_wsc__DerivedKeyTokenType
+#define SOAP_TYPE_wsc__DerivedKeyTokenType (90)
+/* complex XML schema type 'wsc:DerivedKeyTokenType': */
+struct wsc__DerivedKeyTokenType {
+        /** Optional element 'wsse:SecurityTokenReference' of XML schema type 'wsse:SecurityTokenReference' */
+        struct _wsse__SecurityTokenReference *wsse__SecurityTokenReference;
+        /** Optional element 'wsc:Properties' of XML schema type 'wsc:PropertiesType' */
+        struct wsc__PropertiesType *Properties;
+        struct __wsc__DerivedKeyTokenType_sequence *__DerivedKeyTokenType_sequence;
+        /** Optional element 'wsc:Label' of XML schema type 'xsd:string' */
+        char *Label;
+        /** Optional element 'wsc:Nonce' of XML schema type 'xsd:string' */
+        char *Nonce;
+        /** Optional attribute 'wsu:Id' of XML schema type 'xsd:string' */
+        char *wsu__Id;
+        /** Optional attribute 'Algorithm' of XML schema type 'xsd:string' */
+        char *Algorithm;
+};
+#endif
+
+/* wsc.h:114 */
+#ifndef SOAP_TYPE_wsc__PropertiesType
+#define SOAP_TYPE_wsc__PropertiesType (91)
+/* complex XML schema type 'wsc:PropertiesType': */
+struct wsc__PropertiesType {
+#ifdef WITH_NOEMPTYSTRUCT
+	char dummy;	/* empty struct is a GNU extension */
+#endif
+};
+#endif
+
+/* saml1.h:181 */
+#ifndef SOAP_TYPE___saml1__union_AssertionType
+#define SOAP_TYPE___saml1__union_AssertionType (123)
+/* Wrapper: */
+struct __saml1__union_AssertionType {
+        /** Optional element 'saml1:Statement' of XML schema type 'saml1:StatementAbstractType' */
+        struct saml1__StatementAbstractType *saml1__Statement;
+        /** Optional element 'saml1:SubjectStatement' of XML schema type 'saml1:SubjectStatementAbstractType' */
+        struct saml1__SubjectStatementAbstractType *saml1__SubjectStatement;
+        /** Optional element 'saml1:AuthenticationStatement' of XML schema type 'saml1:AuthenticationStatementType' */
+        struct saml1__AuthenticationStatementType *saml1__AuthenticationStatement;
+        /** Optional element 'saml1:AuthorizationDecisionStatement' of XML schema type 'saml1:AuthorizationDecisionStatementType' */
+        struct saml1__AuthorizationDecisionStatementType *saml1__AuthorizationDecisionStatement;
+        /** Optional element 'saml1:AttributeStatement' of XML schema type 'saml1:AttributeStatementType' */
+        struct saml1__AttributeStatementType *saml1__AttributeStatement;
+};
+#endif
+
+/* saml1.h:75 */
+#ifndef SOAP_TYPE_saml1__AssertionType
+#define SOAP_TYPE_saml1__AssertionType (100)
+/* Type saml1__AssertionType is a recursive data type, (in)directly referencing itself through its (base or derived class) members */
+/* complex XML schema type 'saml1:AssertionType': */
+struct saml1__AssertionType {
+        /** Optional element 'saml1:Conditions' of XML schema type 'saml1:ConditionsType' */
+        struct saml1__ConditionsType *saml1__Conditions;
+        /** Optional element 'saml1:Advice' of XML schema type 'saml1:AdviceType' */
+        struct saml1__AdviceType *saml1__Advice;
+        /** Sequence of elements '-union-AssertionType' of XML schema type '-saml1:union-AssertionType' stored in dynamic array __union_AssertionType of length __size_AssertionType */
+        int __size_AssertionType;
+        struct __saml1__union_AssertionType *__union_AssertionType;
+        /** Optional element 'ds:Signature' of XML schema type 'ds:Signature' */
+        struct ds__SignatureType *ds__Signature;
+        /** Required attribute 'MajorVersion' of XML schema type 'xsd:string' */
+        char *MajorVersion;
+        /** Required attribute 'MinorVersion' of XML schema type 'xsd:string' */
+        char *MinorVersion;
+        /** Required attribute 'AssertionID' of XML schema type 'xsd:string' */
+        char *AssertionID;
+        /** Required attribute 'Issuer' of XML schema type 'xsd:string' */
+        char *Issuer;
+        /** Required attribute 'IssueInstant' of XML schema type 'xsd:dateTime' */
+        struct timeval IssueInstant;
+        /** Optional attribute 'wsu:Id' of XML schema type 'xsd:string' */
+        char *wsu__Id;
+};
+#endif
+
+/* saml1.h:224 */
+#ifndef SOAP_TYPE___saml1__union_ConditionsType
+#define SOAP_TYPE___saml1__union_ConditionsType (131)
+/* Wrapper: */
+struct __saml1__union_ConditionsType {
+        /** Optional element 'saml1:AudienceRestrictionCondition' of XML schema type 'saml1:AudienceRestrictionConditionType' */
+        struct saml1__AudienceRestrictionConditionType *saml1__AudienceRestrictionCondition;
+        /** Optional element 'saml1:DoNotCacheCondition' of XML schema type 'saml1:DoNotCacheConditionType' */
+        struct saml1__DoNotCacheConditionType *saml1__DoNotCacheCondition;
+        /** Optional element 'saml1:Condition' of XML schema type 'saml1:ConditionAbstractType' */
+        struct saml1__ConditionAbstractType *saml1__Condition;
+};
+#endif
+
+/* saml1.h:78 */
+#ifndef SOAP_TYPE_saml1__ConditionsType
+#define SOAP_TYPE_saml1__ConditionsType (101)
+/* complex XML schema type 'saml1:ConditionsType': */
+struct saml1__ConditionsType {
+        /** Sequence of elements '-union-ConditionsType' of XML schema type '-saml1:union-ConditionsType' stored in dynamic array __union_ConditionsType of length __size_ConditionsType */
+        int __size_ConditionsType;
+        struct __saml1__union_ConditionsType *__union_ConditionsType;
+        /** Optional attribute 'NotBefore' of XML schema type 'xsd:dateTime' */
+        struct timeval *NotBefore;
+        /** Optional attribute 'NotOnOrAfter' of XML schema type 'xsd:dateTime' */
+        struct timeval *NotOnOrAfter;
+};
+#endif
+
+/* saml1.h:81 */
+#ifndef SOAP_TYPE_saml1__ConditionAbstractType
+#define SOAP_TYPE_saml1__ConditionAbstractType (102)
+/* complex XML schema type 'saml1:ConditionAbstractType': */
+struct saml1__ConditionAbstractType {
+#ifdef WITH_NOEMPTYSTRUCT
+	char dummy;	/* empty struct is a GNU extension */
+#endif
+};
+#endif
+
+/* saml1.h:270 */
+#ifndef SOAP_TYPE___saml1__union_AdviceType
+#define SOAP_TYPE___saml1__union_AdviceType (137)
+/* Wrapper: */
+struct __saml1__union_AdviceType {
+        /** Optional element 'saml1:AssertionIDReference' of XML schema type 'xsd:string' */
+        char *saml1__AssertionIDReference;
+        /** Optional element 'saml1:Assertion' of XML schema type 'saml1:AssertionType' */
+        struct saml1__AssertionType *saml1__Assertion;
+};
+#endif
+
+/* saml1.h:90 */
+#ifndef SOAP_TYPE_saml1__AdviceType
+#define SOAP_TYPE_saml1__AdviceType (105)
+/* complex XML schema type 'saml1:AdviceType': */
+struct saml1__AdviceType {
+        /** Sequence of elements '-union-AdviceType' of XML schema type '-saml1:union-AdviceType' stored in dynamic array __union_AdviceType of length __size_AdviceType */
+        int __size_AdviceType;
+        struct __saml1__union_AdviceType *__union_AdviceType;
+};
+#endif
+
+/* saml1.h:93 */
+#ifndef SOAP_TYPE_saml1__StatementAbstractType
+#define SOAP_TYPE_saml1__StatementAbstractType (106)
+/* complex XML schema type 'saml1:StatementAbstractType': */
+struct saml1__StatementAbstractType {
+#ifdef WITH_NOEMPTYSTRUCT
+	char dummy;	/* empty struct is a GNU extension */
+#endif
+};
+#endif
+
+/* saml1.h:99 */
+#ifndef SOAP_TYPE_saml1__SubjectType
+#define SOAP_TYPE_saml1__SubjectType (108)
+/* complex XML schema type 'saml1:SubjectType': */
+struct saml1__SubjectType {
+        /** Optional element 'saml1:NameIdentifier' of XML schema type 'saml1:NameIdentifierType' */
+        struct saml1__NameIdentifierType *saml1__NameIdentifier;
+        /** Optional element 'saml1:SubjectConfirmation' of XML schema type 'saml1:SubjectConfirmationType' */
+        struct saml1__SubjectConfirmationType *saml1__SubjectConfirmation;
+        /** Optional element 'saml1:SubjectConfirmation' of XML schema type 'saml1:SubjectConfirmationType' */
+        struct saml1__SubjectConfirmationType *saml1__SubjectConfirmation_;
+};
+#endif
+
+/* saml1.h:105 */
+#ifndef SOAP_TYPE_saml1__SubjectConfirmationType
+#define SOAP_TYPE_saml1__SubjectConfirmationType (110)
+/* complex XML schema type 'saml1:SubjectConfirmationType': */
+struct saml1__SubjectConfirmationType {
+        /** Sequence of at least 1 elements 'saml1:ConfirmationMethod' of XML schema type 'xsd:string' stored in dynamic array saml1__ConfirmationMethod of length __sizeConfirmationMethod */
+        int __sizeConfirmationMethod;
+        char **saml1__ConfirmationMethod;
+        /** Optional element 'saml1:SubjectConfirmationData' of XML schema type 'xsd:anyType' */
+        char *saml1__SubjectConfirmationData;
+        /** Optional element 'ds:KeyInfo' of XML schema type 'ds:KeyInfo' */
+        struct ds__KeyInfoType *ds__KeyInfo;
+};
+#endif
+
+/* saml1.h:111 */
+#ifndef SOAP_TYPE_saml1__SubjectLocalityType
+#define SOAP_TYPE_saml1__SubjectLocalityType (112)
+/* complex XML schema type 'saml1:SubjectLocalityType': */
+struct saml1__SubjectLocalityType {
+        /** Optional attribute 'IPAddress' of XML schema type 'xsd:string' */
+        char *IPAddress;
+        /** Optional attribute 'DNSAddress' of XML schema type 'xsd:string' */
+        char *DNSAddress;
+};
+#endif
+
+/* saml1.h:114 */
+#ifndef SOAP_TYPE_saml1__AuthorityBindingType
+#define SOAP_TYPE_saml1__AuthorityBindingType (113)
+/* complex XML schema type 'saml1:AuthorityBindingType': */
+struct saml1__AuthorityBindingType {
+        /** Required attribute 'AuthorityKind' of XML schema type 'xsd:QName' */
+        char *AuthorityKind;
+        /** Required attribute 'Location' of XML schema type 'xsd:string' */
+        char *Location;
+        /** Required attribute 'Binding' of XML schema type 'xsd:string' */
+        char *Binding;
+};
+#endif
+
+/* saml1.h:395 */
+#ifndef SOAP_TYPE___saml1__union_EvidenceType
+#define SOAP_TYPE___saml1__union_EvidenceType (143)
+/* Wrapper: */
+struct __saml1__union_EvidenceType {
+        /** Optional element 'saml1:AssertionIDReference' of XML schema type 'xsd:string' */
+        char *saml1__AssertionIDReference;
+        /** Optional element 'saml1:Assertion' of XML schema type 'saml1:AssertionType' */
+        struct saml1__AssertionType *saml1__Assertion;
+};
+#endif
+
+/* saml1.h:123 */
+#ifndef SOAP_TYPE_saml1__EvidenceType
+#define SOAP_TYPE_saml1__EvidenceType (116)
+/* complex XML schema type 'saml1:EvidenceType': */
+struct saml1__EvidenceType {
+        /** Sequence of elements '-union-EvidenceType' of XML schema type '-saml1:union-EvidenceType' stored in dynamic array __union_EvidenceType of length __size_EvidenceType */
+        int __size_EvidenceType;
+        struct __saml1__union_EvidenceType *__union_EvidenceType;
+};
+#endif
+
+/* saml1.h:129 */
+#ifndef SOAP_TYPE_saml1__AttributeDesignatorType
+#define SOAP_TYPE_saml1__AttributeDesignatorType (118)
+/* complex XML schema type 'saml1:AttributeDesignatorType': */
+struct saml1__AttributeDesignatorType {
+        /** Required attribute 'AttributeName' of XML schema type 'xsd:string' */
+        char *AttributeName;
+        /** Required attribute 'AttributeNamespace' of XML schema type 'xsd:string' */
+        char *AttributeNamespace;
+};
+#endif
+
+/* saml1.h:84 */
+#ifndef SOAP_TYPE_saml1__AudienceRestrictionConditionType
+#define SOAP_TYPE_saml1__AudienceRestrictionConditionType (103)
+/* complex XML schema type 'saml1:AudienceRestrictionConditionType': */
+struct saml1__AudienceRestrictionConditionType {
+        /** Sequence of at least 1 elements 'saml1:Audience' of XML schema type 'xsd:string' stored in dynamic array saml1__Audience of length __sizeAudience */
+        int __sizeAudience;
+        char **saml1__Audience;
+};
+#endif
+
+/* saml1.h:87 */
+#ifndef SOAP_TYPE_saml1__DoNotCacheConditionType
+#define SOAP_TYPE_saml1__DoNotCacheConditionType (104)
+/* complex XML schema type 'saml1:DoNotCacheConditionType': */
+struct saml1__DoNotCacheConditionType {
+#ifdef WITH_NOEMPTYSTRUCT
+	char dummy;	/* empty struct is a GNU extension */
+#endif
+};
+#endif
+
+/* saml1.h:96 */
+#ifndef SOAP_TYPE_saml1__SubjectStatementAbstractType
+#define SOAP_TYPE_saml1__SubjectStatementAbstractType (107)
+/* complex XML schema type 'saml1:SubjectStatementAbstractType': */
+struct saml1__SubjectStatementAbstractType {
+        /** Required element 'saml1:Subject' of XML schema type 'saml1:SubjectType' */
+        struct saml1__SubjectType *saml1__Subject;
+};
+#endif
+
+/* saml1.h:102 */
+#ifndef SOAP_TYPE_saml1__NameIdentifierType
+#define SOAP_TYPE_saml1__NameIdentifierType (109)
+/* simple XML schema type 'saml1:NameIdentifierType': */
+struct saml1__NameIdentifierType {
+        /** Simple content of XML schema type 'xsd:string' wrapped by this struct */
+        char *__item;
+        /** Optional attribute 'NameQualifier' of XML schema type 'xsd:string' */
+        char *NameQualifier;
+        /** Optional attribute 'Format' of XML schema type 'xsd:string' */
+        char *Format;
+};
+#endif
+
+/* saml1.h:120 */
+#ifndef SOAP_TYPE_saml1__ActionType
+#define SOAP_TYPE_saml1__ActionType (115)
+/* simple XML schema type 'saml1:ActionType': */
+struct saml1__ActionType {
+        /** Simple content of XML schema type 'xsd:string' wrapped by this struct */
+        char *__item;
+        /** Optional attribute 'Namespace' of XML schema type 'xsd:string' */
+        char *Namespace;
+};
+#endif
+
+/* saml1.h:132 */
+#ifndef SOAP_TYPE_saml1__AttributeType
+#define SOAP_TYPE_saml1__AttributeType (119)
+/* complex XML schema type 'saml1:AttributeType': */
+struct saml1__AttributeType {
+        /** Required attribute 'AttributeName' of XML schema type 'xsd:string' */
+        char *AttributeName;
+        /** Required attribute 'AttributeNamespace' of XML schema type 'xsd:string' */
+        char *AttributeNamespace;
+        /** Sequence of at least 1 elements 'saml1:AttributeValue' of XML schema type 'xsd:anyType' stored in dynamic array saml1__AttributeValue of length __sizeAttributeValue */
+        int __sizeAttributeValue;
+        char **saml1__AttributeValue;
+};
+#endif
+
+/* saml1.h:108 */
+#ifndef SOAP_TYPE_saml1__AuthenticationStatementType
+#define SOAP_TYPE_saml1__AuthenticationStatementType (111)
+/* complex XML schema type 'saml1:AuthenticationStatementType': */
+struct saml1__AuthenticationStatementType {
+        /** Required element 'saml1:Subject' of XML schema type 'saml1:SubjectType' */
+        struct saml1__SubjectType *saml1__Subject;
+        /** Optional element 'saml1:SubjectLocality' of XML schema type 'saml1:SubjectLocalityType' */
+        struct saml1__SubjectLocalityType *saml1__SubjectLocality;
+        /** Sequence of elements 'saml1:AuthorityBinding' of XML schema type 'saml1:AuthorityBindingType' stored in dynamic array saml1__AuthorityBinding of length __sizeAuthorityBinding */
+        int __sizeAuthorityBinding;
+        struct saml1__AuthorityBindingType *saml1__AuthorityBinding;
+        /** Required attribute 'AuthenticationMethod' of XML schema type 'xsd:string' */
+        char *AuthenticationMethod;
+        /** Required attribute 'AuthenticationInstant' of XML schema type 'xsd:dateTime' */
+        struct timeval AuthenticationInstant;
+};
+#endif
+
+/* saml1.h:117 */
+#ifndef SOAP_TYPE_saml1__AuthorizationDecisionStatementType
+#define SOAP_TYPE_saml1__AuthorizationDecisionStatementType (114)
+/* complex XML schema type 'saml1:AuthorizationDecisionStatementType': */
+struct saml1__AuthorizationDecisionStatementType {
+        /** Required element 'saml1:Subject' of XML schema type 'saml1:SubjectType' */
+        struct saml1__SubjectType *saml1__Subject;
+        /** Sequence of at least 1 elements 'saml1:Action' of XML schema type 'saml1:ActionType' stored in dynamic array saml1__Action of length __sizeAction */
+        int __sizeAction;
+        struct saml1__ActionType *saml1__Action;
+        /** Optional element 'saml1:Evidence' of XML schema type 'saml1:EvidenceType' */
+        struct saml1__EvidenceType *saml1__Evidence;
+        /** Required attribute 'Resource' of XML schema type 'xsd:string' */
+        char *Resource;
+        /** Required attribute 'Decision' of XML schema type 'saml1:DecisionType' */
+        enum saml1__DecisionType Decision;
+};
+#endif
+
+/* saml1.h:126 */
+#ifndef SOAP_TYPE_saml1__AttributeStatementType
+#define SOAP_TYPE_saml1__AttributeStatementType (117)
+/* complex XML schema type 'saml1:AttributeStatementType': */
+struct saml1__AttributeStatementType {
+        /** Required element 'saml1:Subject' of XML schema type 'saml1:SubjectType' */
+        struct saml1__SubjectType *saml1__Subject;
+        /** Sequence of at least 1 elements 'saml1:Attribute' of XML schema type 'saml1:AttributeType' stored in dynamic array saml1__Attribute of length __sizeAttribute */
+        int __sizeAttribute;
+        struct saml1__AttributeType *saml1__Attribute;
+};
+#endif
+
+/* saml2.h:75 */
+#ifndef SOAP_TYPE_saml2__BaseIDAbstractType
+#define SOAP_TYPE_saml2__BaseIDAbstractType (177)
+/* complex XML schema type 'saml2:BaseIDAbstractType': */
+struct saml2__BaseIDAbstractType {
+        /** Optional attribute 'NameQualifier' of XML schema type 'xsd:string' */
+        char *NameQualifier;
+        /** Optional attribute 'SPNameQualifier' of XML schema type 'xsd:string' */
+        char *SPNameQualifier;
+};
+#endif
+
+/* saml2.h:81 */
+#ifndef SOAP_TYPE_saml2__EncryptedElementType
+#define SOAP_TYPE_saml2__EncryptedElementType (179)
+/* complex XML schema type 'saml2:EncryptedElementType': */
+struct saml2__EncryptedElementType {
+        /** Required element 'xenc:EncryptedData' of XML schema type 'xenc:EncryptedDataType' */
+        struct xenc__EncryptedDataType xenc__EncryptedData;
+        /** Sequence of elements 'xenc:EncryptedKey' of XML schema type 'xenc:EncryptedKeyType' stored in dynamic array xenc__EncryptedKey of length __sizexenc__EncryptedKey */
+        int __sizexenc__EncryptedKey;
+        struct xenc__EncryptedKeyType **xenc__EncryptedKey;
+};
+#endif
+
+/* saml2.h:234 */
+#ifndef SOAP_TYPE___saml2__union_AssertionType
+#define SOAP_TYPE___saml2__union_AssertionType (206)
+/* Wrapper: */
+struct __saml2__union_AssertionType {
+        /** Optional element 'saml2:Statement' of XML schema type 'saml2:StatementAbstractType' */
+        struct saml2__StatementAbstractType *saml2__Statement;
+        /** Optional element 'saml2:AuthnStatement' of XML schema type 'saml2:AuthnStatementType' */
+        struct saml2__AuthnStatementType *saml2__AuthnStatement;
+        /** Optional element 'saml2:AuthzDecisionStatement' of XML schema type 'saml2:AuthzDecisionStatementType' */
+        struct saml2__AuthzDecisionStatementType *saml2__AuthzDecisionStatement;
+        /** Optional element 'saml2:AttributeStatement' of XML schema type 'saml2:AttributeStatementType' */
+        struct saml2__AttributeStatementType *saml2__AttributeStatement;
+};
+#endif
+
+/* saml2.h:84 */
+#ifndef SOAP_TYPE_saml2__AssertionType
+#define SOAP_TYPE_saml2__AssertionType (180)
+/* Type saml2__AssertionType is a recursive data type, (in)directly referencing itself through its (base or derived class) members */
+/* complex XML schema type 'saml2:AssertionType': */
+struct saml2__AssertionType {
+        /** Required element 'saml2:Issuer' of XML schema type 'saml2:NameIDType' */
+        struct saml2__NameIDType *saml2__Issuer;
+        /** Optional element 'ds:Signature' of XML schema type 'ds:Signature' */
+        struct ds__SignatureType *ds__Signature;
+        /** Optional element 'saml2:Subject' of XML schema type 'saml2:SubjectType' */
+        struct saml2__SubjectType *saml2__Subject;
+        /** Optional element 'saml2:Conditions' of XML schema type 'saml2:ConditionsType' */
+        struct saml2__ConditionsType *saml2__Conditions;
+        /** Optional element 'saml2:Advice' of XML schema type 'saml2:AdviceType' */
+        struct saml2__AdviceType *saml2__Advice;
+        /** Sequence of elements '-union-AssertionType' of XML schema type '-saml2:union-AssertionType' stored in dynamic array __union_AssertionType of length __size_AssertionType */
+        int __size_AssertionType;
+        struct __saml2__union_AssertionType *__union_AssertionType;
+        /** Required attribute 'Version' of XML schema type 'xsd:string' */
+        char *Version;
+        /** Required attribute 'ID' of XML schema type 'xsd:string' */
+        char *ID;
+        /** Required attribute 'IssueInstant' of XML schema type 'xsd:dateTime' */
+        struct timeval IssueInstant;
+        /** Optional attribute 'wsu:Id' of XML schema type 'xsd:string' */
+        char *wsu__Id;
+};
+#endif
+
+/* saml2.h:87 */
+#ifndef SOAP_TYPE_saml2__SubjectType
+#define SOAP_TYPE_saml2__SubjectType (181)
+/* complex XML schema type 'saml2:SubjectType': */
+struct saml2__SubjectType {
+        /** Optional element 'saml2:BaseID' of XML schema type 'saml2:BaseIDAbstractType' */
+        struct saml2__BaseIDAbstractType *saml2__BaseID;
+        /** Optional element 'saml2:NameID' of XML schema type 'saml2:NameIDType' */
+        struct saml2__NameIDType *saml2__NameID;
+        /** Optional element 'saml2:EncryptedID' of XML schema type 'saml2:EncryptedElementType' */
+        struct saml2__EncryptedElementType *saml2__EncryptedID;
+        /** Sequence of elements 'saml2:SubjectConfirmation' of XML schema type 'saml2:SubjectConfirmationType' stored in dynamic array saml2__SubjectConfirmation of length __sizeSubjectConfirmation */
+        int __sizeSubjectConfirmation;
+        struct saml2__SubjectConfirmationType *saml2__SubjectConfirmation;
+        /** Sequence of elements 'saml2:SubjectConfirmation' of XML schema type 'saml2:SubjectConfirmationType' stored in dynamic array saml2__SubjectConfirmation_ of length __sizeSubjectConfirmation_ */
+        int __sizeSubjectConfirmation_;
+        struct saml2__SubjectConfirmationType *saml2__SubjectConfirmation_;
+};
+#endif
+
+/* saml2.h:90 */
+#ifndef SOAP_TYPE_saml2__SubjectConfirmationType
+#define SOAP_TYPE_saml2__SubjectConfirmationType (182)
+/* complex XML schema type 'saml2:SubjectConfirmationType': */
+struct saml2__SubjectConfirmationType {
+        /** Optional element 'saml2:BaseID' of XML schema type 'saml2:BaseIDAbstractType' */
+        struct saml2__BaseIDAbstractType *saml2__BaseID;
+        /** Optional element 'saml2:NameID' of XML schema type 'saml2:NameIDType' */
+        struct saml2__NameIDType *saml2__NameID;
+        /** Optional element 'saml2:EncryptedID' of XML schema type 'saml2:EncryptedElementType' */
+        struct saml2__EncryptedElementType *saml2__EncryptedID;
+        /** Optional element 'saml2:SubjectConfirmationData' of XML schema type 'saml2:SubjectConfirmationDataType' */
+        struct saml2__SubjectConfirmationDataType *saml2__SubjectConfirmationData;
+        /** Required attribute 'Method' of XML schema type 'xsd:string' */
+        char *Method;
+};
+#endif
+
+/* saml2.h:327 */
+#ifndef SOAP_TYPE___saml2__union_ConditionsType
+#define SOAP_TYPE___saml2__union_ConditionsType (216)
+/* Wrapper: */
+struct __saml2__union_ConditionsType {
+        /** Optional element 'saml2:Condition' of XML schema type 'saml2:ConditionAbstractType' */
+        struct saml2__ConditionAbstractType *saml2__Condition;
+        /** Optional element 'saml2:AudienceRestriction' of XML schema type 'saml2:AudienceRestrictionType' */
+        struct saml2__AudienceRestrictionType *saml2__AudienceRestriction;
+        /** Optional element 'saml2:OneTimeUse' of XML schema type 'saml2:OneTimeUseType' */
+        struct saml2__OneTimeUseType *saml2__OneTimeUse;
+        /** Optional element 'saml2:ProxyRestriction' of XML schema type 'saml2:ProxyRestrictionType' */
+        struct saml2__ProxyRestrictionType *saml2__ProxyRestriction;
+};
+#endif
+
+/* saml2.h:99 */
+#ifndef SOAP_TYPE_saml2__ConditionsType
+#define SOAP_TYPE_saml2__ConditionsType (185)
+/* complex XML schema type 'saml2:ConditionsType': */
+struct saml2__ConditionsType {
+        /** Sequence of elements '-union-ConditionsType' of XML schema type '-saml2:union-ConditionsType' stored in dynamic array __union_ConditionsType of length __size_ConditionsType */
+        int __size_ConditionsType;
+        struct __saml2__union_ConditionsType *__union_ConditionsType;
+        /** Optional attribute 'NotBefore' of XML schema type 'xsd:dateTime' */
+        struct timeval *NotBefore;
+        /** Optional attribute 'NotOnOrAfter' of XML schema type 'xsd:dateTime' */
+        struct timeval *NotOnOrAfter;
+};
+#endif
+
+/* saml2.h:102 */
+#ifndef SOAP_TYPE_saml2__ConditionAbstractType
+#define SOAP_TYPE_saml2__ConditionAbstractType (186)
+/* complex XML schema type 'saml2:ConditionAbstractType': */
+struct saml2__ConditionAbstractType {
+#ifdef WITH_NOEMPTYSTRUCT
+	char dummy;	/* empty struct is a GNU extension */
+#endif
+};
+#endif
+
+/* saml2.h:376 */
+#ifndef SOAP_TYPE___saml2__union_AdviceType
+#define SOAP_TYPE___saml2__union_AdviceType (222)
+/* Wrapper: */
+struct __saml2__union_AdviceType {
+        /** Optional element 'saml2:AssertionIDRef' of XML schema type 'xsd:string' */
+        char *saml2__AssertionIDRef;
+        /** Optional element 'saml2:AssertionURIRef' of XML schema type 'xsd:string' */
+        char *saml2__AssertionURIRef;
+        /** Optional element 'saml2:Assertion' of XML schema type 'saml2:AssertionType' */
+        struct saml2__AssertionType *saml2__Assertion;
+        /** Optional element 'saml2:EncryptedAssertion' of XML schema type 'saml2:EncryptedElementType' */
+        struct saml2__EncryptedElementType *saml2__EncryptedAssertion;
+};
+#endif
+
+/* saml2.h:114 */
+#ifndef SOAP_TYPE_saml2__AdviceType
+#define SOAP_TYPE_saml2__AdviceType (190)
+/* complex XML schema type 'saml2:AdviceType': */
+struct saml2__AdviceType {
+        /** Sequence of elements '-union-AdviceType' of XML schema type '-saml2:union-AdviceType' stored in dynamic array __union_AdviceType of length __size_AdviceType */
+        int __size_AdviceType;
+        struct __saml2__union_AdviceType *__union_AdviceType;
+};
+#endif
+
+/* saml2.h:117 */
+#ifndef SOAP_TYPE_saml2__StatementAbstractType
+#define SOAP_TYPE_saml2__StatementAbstractType (191)
+/* complex XML schema type 'saml2:StatementAbstractType': */
+struct saml2__StatementAbstractType {
+#ifdef WITH_NOEMPTYSTRUCT
+	char dummy;	/* empty struct is a GNU extension */
+#endif
+};
+#endif
+
+/* saml2.h:123 */
+#ifndef SOAP_TYPE_saml2__SubjectLocalityType
+#define SOAP_TYPE_saml2__SubjectLocalityType (193)
+/* complex XML schema type 'saml2:SubjectLocalityType': */
+struct saml2__SubjectLocalityType {
+        /** Optional attribute 'Address' of XML schema type 'xsd:string' */
+        char *Address;
+        /** Optional attribute 'DNSName' of XML schema type 'xsd:string' */
+        char *DNSName;
+};
+#endif
+
+/* saml2.h:126 */
+#ifndef SOAP_TYPE_saml2__AuthnContextType
+#define SOAP_TYPE_saml2__AuthnContextType (194)
+/* complex XML schema type 'saml2:AuthnContextType': */
+struct saml2__AuthnContextType {
+        /** Optional element 'saml2:AuthnContextClassRef' of XML schema type 'xsd:string' */
+        char *saml2__AuthnContextClassRef;
+        /** Optional element 'saml2:AuthnContextDecl' of XML schema type 'xsd:anyType' */
+        char *saml2__AuthnContextDecl;
+        /** Optional element 'saml2:AuthnContextDeclRef' of XML schema type 'xsd:string' */
+        char *saml2__AuthnContextDeclRef;
+        /** Optional element 'saml2:AuthnContextDecl' of XML schema type 'xsd:anyType' */
+        char *saml2__AuthnContextDecl_;
+        /** Optional element 'saml2:AuthnContextDeclRef' of XML schema type 'xsd:string' */
+        char *saml2__AuthnContextDeclRef_;
+        /** Sequence of elements 'saml2:AuthenticatingAuthority' of XML schema type 'xsd:string' stored in dynamic array saml2__AuthenticatingAuthority of length __sizeAuthenticatingAuthority */
+        int __sizeAuthenticatingAuthority;
+        char **saml2__AuthenticatingAuthority;
+};
+#endif
+
+/* saml2.h:479 */
+#ifndef SOAP_TYPE___saml2__union_EvidenceType
+#define SOAP_TYPE___saml2__union_EvidenceType (225)
+/* Wrapper: */
+struct __saml2__union_EvidenceType {
+        /** Optional element 'saml2:AssertionIDRef' of XML schema type 'xsd:string' */
+        char *saml2__AssertionIDRef;
+        /** Optional element 'saml2:AssertionURIRef' of XML schema type 'xsd:string' */
+        char *saml2__AssertionURIRef;
+        /** Optional element 'saml2:Assertion' of XML schema type 'saml2:AssertionType' */
+        struct saml2__AssertionType *saml2__Assertion;
+        /** Optional element 'saml2:EncryptedAssertion' of XML schema type 'saml2:EncryptedElementType' */
+        struct saml2__EncryptedElementType *saml2__EncryptedAssertion;
+};
+#endif
+
+/* saml2.h:135 */
+#ifndef SOAP_TYPE_saml2__EvidenceType
+#define SOAP_TYPE_saml2__EvidenceType (197)
+/* complex XML schema type 'saml2:EvidenceType': */
+struct saml2__EvidenceType {
+        /** Sequence of elements '-union-EvidenceType' of XML schema type '-saml2:union-EvidenceType' stored in dynamic array __union_EvidenceType of length __size_EvidenceType */
+        int __size_EvidenceType;
+        struct __saml2__union_EvidenceType *__union_EvidenceType;
+};
+#endif
+
+/* saml2.h:141 */
+#ifndef SOAP_TYPE_saml2__AttributeType
+#define SOAP_TYPE_saml2__AttributeType (199)
+/* complex XML schema type 'saml2:AttributeType': */
+struct saml2__AttributeType {
+        /** Sequence of elements 'saml2:AttributeValue' of XML schema type 'xsd:anyType' stored in dynamic array saml2__AttributeValue of length __sizeAttributeValue */
+        int __sizeAttributeValue;
+        char **saml2__AttributeValue;
+        /** Required attribute 'Name' of XML schema type 'xsd:string' */
+        char *Name;
+        /** Optional attribute 'NameFormat' of XML schema type 'xsd:string' */
+        char *NameFormat;
+        /** Optional attribute 'FriendlyName' of XML schema type 'xsd:string' */
+        char *FriendlyName;
+};
+#endif
+
+/* saml2.h:78 */
+#ifndef SOAP_TYPE_saml2__NameIDType
+#define SOAP_TYPE_saml2__NameIDType (178)
+/* simple XML schema type 'saml2:NameIDType': */
+struct saml2__NameIDType {
+        /** Simple content of XML schema type 'xsd:string' wrapped by this struct */
+        char *__item;
+        /** Optional attribute 'Format' of XML schema type 'xsd:string' */
+        char *Format;
+        /** Optional attribute 'SPProvidedID' of XML schema type 'xsd:string' */
+        char *SPProvidedID;
+        /** Optional attribute 'NameQualifier' of XML schema type 'xsd:string' */
+        char *NameQualifier;
+        /** Optional attribute 'SPNameQualifier' of XML schema type 'xsd:string' */
+        char *SPNameQualifier;
+};
+#endif
+
+/* saml2.h:93 */
+#ifndef SOAP_TYPE_saml2__SubjectConfirmationDataType
+#define SOAP_TYPE_saml2__SubjectConfirmationDataType (183)
+/* complex XML schema type 'saml2:SubjectConfirmationDataType': */
+struct saml2__SubjectConfirmationDataType {
+        /** Optional attribute 'NotBefore' of XML schema type 'xsd:dateTime' */
+        struct timeval *NotBefore;
+        /** Optional attribute 'NotOnOrAfter' of XML schema type 'xsd:dateTime' */
+        struct timeval *NotOnOrAfter;
+        /** Optional attribute 'Recipient' of XML schema type 'xsd:string' */
+        char *Recipient;
+        /** Optional attribute 'InResponseTo' of XML schema type 'xsd:string' */
+        char *InResponseTo;
+        /** Optional attribute 'Address' of XML schema type 'xsd:string' */
+        char *Address;
+        char *__mixed;
+};
+#endif
+
+/* saml2.h:105 */
+#ifndef SOAP_TYPE_saml2__AudienceRestrictionType
+#define SOAP_TYPE_saml2__AudienceRestrictionType (187)
+/* complex XML schema type 'saml2:AudienceRestrictionType': */
+struct saml2__AudienceRestrictionType {
+        /** Sequence of at least 1 elements 'saml2:Audience' of XML schema type 'xsd:string' stored in dynamic array saml2__Audience of length __sizeAudience */
+        int __sizeAudience;
+        char **saml2__Audience;
+};
+#endif
+
+/* saml2.h:108 */
+#ifndef SOAP_TYPE_saml2__OneTimeUseType
+#define SOAP_TYPE_saml2__OneTimeUseType (188)
+/* complex XML schema type 'saml2:OneTimeUseType': */
+struct saml2__OneTimeUseType {
+#ifdef WITH_NOEMPTYSTRUCT
+	char dummy;	/* empty struct is a GNU extension */
+#endif
+};
+#endif
+
+/* saml2.h:111 */
+#ifndef SOAP_TYPE_saml2__ProxyRestrictionType
+#define SOAP_TYPE_saml2__ProxyRestrictionType (189)
+/* complex XML schema type 'saml2:ProxyRestrictionType': */
+struct saml2__ProxyRestrictionType {
+        /** Sequence of elements 'saml2:Audience' of XML schema type 'xsd:string' stored in dynamic array saml2__Audience of length __sizeAudience */
+        int __sizeAudience;
+        char **saml2__Audience;
+        /** Optional attribute 'Count' of XML schema type 'xsd:string' */
+        char *Count;
+};
+#endif
+
+/* saml2.h:120 */
+#ifndef SOAP_TYPE_saml2__AuthnStatementType
+#define SOAP_TYPE_saml2__AuthnStatementType (192)
+/* complex XML schema type 'saml2:AuthnStatementType': */
+struct saml2__AuthnStatementType {
+        /** Optional element 'saml2:SubjectLocality' of XML schema type 'saml2:SubjectLocalityType' */
+        struct saml2__SubjectLocalityType *saml2__SubjectLocality;
+        /** Required element 'saml2:AuthnContext' of XML schema type 'saml2:AuthnContextType' */
+        struct saml2__AuthnContextType *saml2__AuthnContext;
+        /** Required attribute 'AuthnInstant' of XML schema type 'xsd:dateTime' */
+        struct timeval AuthnInstant;
+        /** Optional attribute 'SessionIndex' of XML schema type 'xsd:string' */
+        char *SessionIndex;
+        /** Optional attribute 'SessionNotOnOrAfter' of XML schema type 'xsd:dateTime' */
+        struct timeval *SessionNotOnOrAfter;
+};
+#endif
+
+/* saml2.h:129 */
+#ifndef SOAP_TYPE_saml2__AuthzDecisionStatementType
+#define SOAP_TYPE_saml2__AuthzDecisionStatementType (195)
+/* complex XML schema type 'saml2:AuthzDecisionStatementType': */
+struct saml2__AuthzDecisionStatementType {
+        /** Sequence of at least 1 elements 'saml2:Action' of XML schema type 'saml2:ActionType' stored in dynamic array saml2__Action of length __sizeAction */
+        int __sizeAction;
+        struct saml2__ActionType *saml2__Action;
+        /** Optional element 'saml2:Evidence' of XML schema type 'saml2:EvidenceType' */
+        struct saml2__EvidenceType *saml2__Evidence;
+        /** Required attribute 'Resource' of XML schema type 'xsd:string' */
+        char *Resource;
+        /** Required attribute 'Decision' of XML schema type 'saml2:DecisionType' */
+        enum saml2__DecisionType Decision;
+};
+#endif
+
+/* saml2.h:132 */
+#ifndef SOAP_TYPE_saml2__ActionType
+#define SOAP_TYPE_saml2__ActionType (196)
+/* simple XML schema type 'saml2:ActionType': */
+struct saml2__ActionType {
+        /** Simple content of XML schema type 'xsd:string' wrapped by this struct */
+        char *__item;
+        /** Required attribute 'Namespace' of XML schema type 'xsd:string' */
+        char *Namespace;
+};
+#endif
+
+/* saml2.h:729 */
+#ifndef SOAP_TYPE___saml2__union_AttributeStatementType
+#define SOAP_TYPE___saml2__union_AttributeStatementType (231)
+/* Wrapper: */
+struct __saml2__union_AttributeStatementType {
+        /** Optional element 'saml2:Attribute' of XML schema type 'saml2:AttributeType' */
+        struct saml2__AttributeType *saml2__Attribute;
+        /** Optional element 'saml2:EncryptedAttribute' of XML schema type 'saml2:EncryptedElementType' */
+        struct saml2__EncryptedElementType *saml2__EncryptedAttribute;
+};
+#endif
+
+/* saml2.h:138 */
+#ifndef SOAP_TYPE_saml2__AttributeStatementType
+#define SOAP_TYPE_saml2__AttributeStatementType (198)
+/* complex XML schema type 'saml2:AttributeStatementType': */
+struct saml2__AttributeStatementType {
+        /** Sequence of elements '-union-AttributeStatementType' of XML schema type '-saml2:union-AttributeStatementType' stored in dynamic array __union_AttributeStatementType of length __size_AttributeStatementType */
+        int __size_AttributeStatementType;
+        struct __saml2__union_AttributeStatementType *__union_AttributeStatementType;
+};
+#endif
+
+/* saml2.h:96 */
+#ifndef SOAP_TYPE_saml2__KeyInfoConfirmationDataType
+#define SOAP_TYPE_saml2__KeyInfoConfirmationDataType (184)
+/* complex XML schema type 'saml2:KeyInfoConfirmationDataType': */
+struct saml2__KeyInfoConfirmationDataType {
+        /** Sequence of at least 1 elements 'ds:KeyInfo' of XML schema type 'ds:KeyInfo' stored in dynamic array ds__KeyInfo of length __sizeds__KeyInfo */
+        int __sizeds__KeyInfo;
+        struct ds__KeyInfoType **ds__KeyInfo;
+};
+#endif
+
+/* wsse.h:212 */
+#ifndef SOAP_TYPE__wsse__Security
+#define SOAP_TYPE__wsse__Security (268)
+/* complex XML schema type 'wsse:Security': */
+struct _wsse__Security {
+        /** Optional element 'wsu:Timestamp' of XML schema type 'wsu:Timestamp' */
+        struct _wsu__Timestamp *wsu__Timestamp;
+        /** Optional element 'wsse:UsernameToken' of XML schema type 'wsse:UsernameToken' */
+        struct _wsse__UsernameToken *UsernameToken;
+        /** Optional element 'wsse:BinarySecurityToken' of XML schema type 'wsse:BinarySecurityToken' */
+        struct _wsse__BinarySecurityToken *BinarySecurityToken;
+        /** Optional element 'xenc:EncryptedKey' of XML schema type 'xenc:EncryptedKeyType' */
+        struct xenc__EncryptedKeyType *xenc__EncryptedKey;
+        /** Optional element 'xenc:ReferenceList' of XML schema type 'xenc:ReferenceList' */
+        struct _xenc__ReferenceList *xenc__ReferenceList;
+        /** Optional element 'wsc:SecurityContextToken' of XML schema type 'wsc:SecurityContextTokenType' */
+        struct wsc__SecurityContextTokenType *wsc__SecurityContextToken;
+        /** Optional element 'ds:Signature' of XML schema type 'ds:SignatureType' */
+        struct ds__SignatureType *ds__Signature;
+        /** Optional element 'saml1:Assertion' of XML schema type 'saml1:AssertionType' */
+        struct saml1__AssertionType *saml1__Assertion;
+        /** Optional element 'saml2:Assertion' of XML schema type 'saml2:AssertionType' */
+        struct saml2__AssertionType *saml2__Assertion;
+        /** Optional attribute 'SOAP-ENV:actor' of XML schema type 'xsd:string' */
+        char *SOAP_ENV__actor;
+        /** Optional attribute 'SOAP-ENV:role' of XML schema type 'xsd:string' */
+        char *SOAP_ENV__role;
+};
+#endif
+
+/* wsse.h:146 */
+#ifndef SOAP_TYPE__wsse__Password
+#define SOAP_TYPE__wsse__Password (12)
+/* simple XML schema type 'wsse:Password': */
+struct _wsse__Password {
+        /** Simple content of XML schema type 'xsd:string' wrapped by this struct */
+        char *__item;
+        /** Optional attribute 'Type' of XML schema type 'xsd:string' */
+        char *Type;
+};
+#endif
+
+/* wsse.h:244 */
+#ifndef WITH_NOGLOBAL
+#ifndef SOAP_TYPE_SOAP_ENV__Header
+#define SOAP_TYPE_SOAP_ENV__Header (274)
+/* SOAP_ENV__Header: */
+struct SOAP_ENV__Header {
+        /** MustUnderstand */
+        struct _wsse__Security *wsse__Security;
+};
+#endif
+#endif
+
+/* gen/pxtsgw.h:301 */
 #ifndef SOAP_TYPE_tsl__getStatus
-#define SOAP_TYPE_tsl__getStatus (12)
+#define SOAP_TYPE_tsl__getStatus (281)
 /* complex XML schema type 'tsl:getStatus': */
 struct tsl__getStatus {
         /** Required element 'tsl:address' of XML schema type 'xsd:anyURI' */
@@ -136,9 +1751,9 @@ struct tsl__getStatus {
 };
 #endif
 
-/* gen/pxtsgw.h:315 */
+/* gen/pxtsgw.h:316 */
 #ifndef SOAP_TYPE_tsl__getStatusResponse
-#define SOAP_TYPE_tsl__getStatusResponse (13)
+#define SOAP_TYPE_tsl__getStatusResponse (282)
 /* complex XML schema type 'tsl:getStatusResponse': */
 struct tsl__getStatusResponse {
         /** Required element 'tsl:result' of XML schema type 'ts:Status' */
@@ -146,9 +1761,9 @@ struct tsl__getStatusResponse {
 };
 #endif
 
-/* gen/pxtsgw.h:330 */
+/* gen/pxtsgw.h:331 */
 #ifndef SOAP_TYPE_tsl__getStatusForGroup
-#define SOAP_TYPE_tsl__getStatusForGroup (14)
+#define SOAP_TYPE_tsl__getStatusForGroup (283)
 /* complex XML schema type 'tsl:getStatusForGroup': */
 struct tsl__getStatusForGroup {
         /** Sequence of at least 1 elements 'tsl:addresses' of XML schema type 'xsd:anyURI' stored in dynamic array addresses of length __sizeaddresses */
@@ -157,9 +1772,9 @@ struct tsl__getStatusForGroup {
 };
 #endif
 
-/* gen/pxtsgw.h:347 */
+/* gen/pxtsgw.h:348 */
 #ifndef SOAP_TYPE_tsl__getStatusForGroupResponse
-#define SOAP_TYPE_tsl__getStatusForGroupResponse (16)
+#define SOAP_TYPE_tsl__getStatusForGroupResponse (285)
 /* complex XML schema type 'tsl:getStatusForGroupResponse': */
 struct tsl__getStatusForGroupResponse {
         /** Sequence of at least 1 elements 'tsl:result' of XML schema type 'ts:StatusData' stored in dynamic array result of length __sizeresult */
@@ -168,9 +1783,9 @@ struct tsl__getStatusForGroupResponse {
 };
 #endif
 
-/* gen/pxtsgw.h:380 */
+/* gen/pxtsgw.h:381 */
 #ifndef SOAP_TYPE_pxc__TimeMetric
-#define SOAP_TYPE_pxc__TimeMetric (19)
+#define SOAP_TYPE_pxc__TimeMetric (288)
 /* complex XML schema type 'pxc:TimeMetric': */
 struct pxc__TimeMetric {
         /** Required element 'metric' of XML schema type 'pxc:TimeMetrics' */
@@ -180,9 +1795,9 @@ struct pxc__TimeMetric {
 };
 #endif
 
-/* gen/pxtsgw.h:397 */
+/* gen/pxtsgw.h:398 */
 #ifndef SOAP_TYPE_pxc__SimpleReference
-#define SOAP_TYPE_pxc__SimpleReference (20)
+#define SOAP_TYPE_pxc__SimpleReference (289)
 /* complex XML schema type 'pxc:SimpleReference': */
 struct pxc__SimpleReference {
         /** Required element 'endpoint' of XML schema type 'xsd:anyURI' */
@@ -194,9 +1809,9 @@ struct pxc__SimpleReference {
 };
 #endif
 
-/* gen/pxtsgw.h:416 */
+/* gen/pxtsgw.h:417 */
 #ifndef SOAP_TYPE_pxc__ServiceError
-#define SOAP_TYPE_pxc__ServiceError (21)
+#define SOAP_TYPE_pxc__ServiceError (290)
 /* complex XML schema type 'pxc:ServiceError': */
 struct pxc__ServiceError {
         /** Required element 'messageId' of XML schema type 'xsd:string' */
@@ -209,9 +1824,9 @@ struct pxc__ServiceError {
 };
 #endif
 
-/* gen/pxtsgw.h:437 */
+/* gen/pxtsgw.h:438 */
 #ifndef SOAP_TYPE_pxc__ServiceException
-#define SOAP_TYPE_pxc__ServiceException (23)
+#define SOAP_TYPE_pxc__ServiceException (291)
 /* complex XML schema type 'pxc:ServiceException': */
 struct pxc__ServiceException {
         /** Required element 'messageId' of XML schema type 'xsd:string' */
@@ -224,9 +1839,9 @@ struct pxc__ServiceException {
 };
 #endif
 
-/* gen/pxtsgw.h:458 */
+/* gen/pxtsgw.h:459 */
 #ifndef SOAP_TYPE_pxc__PolicyException
-#define SOAP_TYPE_pxc__PolicyException (24)
+#define SOAP_TYPE_pxc__PolicyException (292)
 /* complex XML schema type 'pxc:PolicyException': */
 struct pxc__PolicyException {
         /** Required element 'messageId' of XML schema type 'xsd:string' */
@@ -239,9 +1854,9 @@ struct pxc__PolicyException {
 };
 #endif
 
-/* gen/pxtsgw.h:351 */
+/* gen/pxtsgw.h:352 */
 #ifndef SOAP_TYPE_ts__StatusData
-#define SOAP_TYPE_ts__StatusData (17)
+#define SOAP_TYPE_ts__StatusData (286)
 /* complex XML schema type 'ts:StatusData': */
 struct ts__StatusData {
         /** Required element 'address' of XML schema type 'xsd:anyURI' */
@@ -255,9 +1870,9 @@ struct ts__StatusData {
 };
 #endif
 
-/* gen/pxtsgw.h:508 */
+/* gen/pxtsgw.h:509 */
 #ifndef SOAP_TYPE_ts__StatusInformation
-#define SOAP_TYPE_ts__StatusInformation (27)
+#define SOAP_TYPE_ts__StatusInformation (295)
 /* complex XML schema type 'ts:StatusInformation': */
 struct ts__StatusInformation {
         /** Required element 'address' of XML schema type 'xsd:anyURI' */
@@ -267,9 +1882,9 @@ struct ts__StatusInformation {
 };
 #endif
 
-/* gen/pxtsgw.h:533 */
+/* gen/pxtsgw.h:534 */
 #ifndef SOAP_TYPE_tsnml__startNotification
-#define SOAP_TYPE_tsnml__startNotification (28)
+#define SOAP_TYPE_tsnml__startNotification (296)
 /* complex XML schema type 'tsnml:startNotification': */
 struct tsnml__startNotification {
         /** Required element 'tsnml:reference' of XML schema type 'pxc:SimpleReference' */
@@ -291,9 +1906,9 @@ struct tsnml__startNotification {
 };
 #endif
 
-/* gen/pxtsgw.h:564 */
+/* gen/pxtsgw.h:565 */
 #ifndef SOAP_TYPE_tsnml__startNotificationResponse
-#define SOAP_TYPE_tsnml__startNotificationResponse (32)
+#define SOAP_TYPE_tsnml__startNotificationResponse (299)
 /* complex XML schema type 'tsnml:startNotificationResponse': */
 struct tsnml__startNotificationResponse {
 #ifdef WITH_NOEMPTYSTRUCT
@@ -302,9 +1917,9 @@ struct tsnml__startNotificationResponse {
 };
 #endif
 
-/* gen/pxtsgw.h:577 */
+/* gen/pxtsgw.h:578 */
 #ifndef SOAP_TYPE_tsnml__endNotification
-#define SOAP_TYPE_tsnml__endNotification (33)
+#define SOAP_TYPE_tsnml__endNotification (300)
 /* complex XML schema type 'tsnml:endNotification': */
 struct tsnml__endNotification {
         /** Required element 'tsnml:correlator' of XML schema type 'xsd:string' */
@@ -312,9 +1927,9 @@ struct tsnml__endNotification {
 };
 #endif
 
-/* gen/pxtsgw.h:592 */
+/* gen/pxtsgw.h:593 */
 #ifndef SOAP_TYPE_tsnml__endNotificationResponse
-#define SOAP_TYPE_tsnml__endNotificationResponse (34)
+#define SOAP_TYPE_tsnml__endNotificationResponse (301)
 /* complex XML schema type 'tsnml:endNotificationResponse': */
 struct tsnml__endNotificationResponse {
 #ifdef WITH_NOEMPTYSTRUCT
@@ -323,9 +1938,9 @@ struct tsnml__endNotificationResponse {
 };
 #endif
 
-/* gen/pxtsgw.h:613 */
+/* gen/pxtsgw.h:614 */
 #ifndef SOAP_TYPE_tsnl__statusNotification
-#define SOAP_TYPE_tsnl__statusNotification (35)
+#define SOAP_TYPE_tsnl__statusNotification (302)
 /* complex XML schema type 'tsnl:statusNotification': */
 struct tsnl__statusNotification {
         /** Required element 'tsnl:correlator' of XML schema type 'xsd:string' */
@@ -336,9 +1951,9 @@ struct tsnl__statusNotification {
 };
 #endif
 
-/* gen/pxtsgw.h:632 */
+/* gen/pxtsgw.h:633 */
 #ifndef SOAP_TYPE_tsnl__statusNotificationResponse
-#define SOAP_TYPE_tsnl__statusNotificationResponse (37)
+#define SOAP_TYPE_tsnl__statusNotificationResponse (304)
 /* complex XML schema type 'tsnl:statusNotificationResponse': */
 struct tsnl__statusNotificationResponse {
 #ifdef WITH_NOEMPTYSTRUCT
@@ -347,9 +1962,9 @@ struct tsnl__statusNotificationResponse {
 };
 #endif
 
-/* gen/pxtsgw.h:645 */
+/* gen/pxtsgw.h:646 */
 #ifndef SOAP_TYPE_tsnl__statusError
-#define SOAP_TYPE_tsnl__statusError (38)
+#define SOAP_TYPE_tsnl__statusError (305)
 /* complex XML schema type 'tsnl:statusError': */
 struct tsnl__statusError {
         /** Required element 'tsnl:correlator' of XML schema type 'xsd:string' */
@@ -361,9 +1976,9 @@ struct tsnl__statusError {
 };
 #endif
 
-/* gen/pxtsgw.h:664 */
+/* gen/pxtsgw.h:665 */
 #ifndef SOAP_TYPE_tsnl__statusErrorResponse
-#define SOAP_TYPE_tsnl__statusErrorResponse (39)
+#define SOAP_TYPE_tsnl__statusErrorResponse (306)
 /* complex XML schema type 'tsnl:statusErrorResponse': */
 struct tsnl__statusErrorResponse {
 #ifdef WITH_NOEMPTYSTRUCT
@@ -372,9 +1987,9 @@ struct tsnl__statusErrorResponse {
 };
 #endif
 
-/* gen/pxtsgw.h:677 */
+/* gen/pxtsgw.h:678 */
 #ifndef SOAP_TYPE_tsnl__statusEnd
-#define SOAP_TYPE_tsnl__statusEnd (40)
+#define SOAP_TYPE_tsnl__statusEnd (307)
 /* complex XML schema type 'tsnl:statusEnd': */
 struct tsnl__statusEnd {
         /** Required element 'tsnl:correlator' of XML schema type 'xsd:string' */
@@ -382,9 +1997,9 @@ struct tsnl__statusEnd {
 };
 #endif
 
-/* gen/pxtsgw.h:692 */
+/* gen/pxtsgw.h:693 */
 #ifndef SOAP_TYPE_tsnl__statusEndResponse
-#define SOAP_TYPE_tsnl__statusEndResponse (41)
+#define SOAP_TYPE_tsnl__statusEndResponse (308)
 /* complex XML schema type 'tsnl:statusEndResponse': */
 struct tsnl__statusEndResponse {
 #ifdef WITH_NOEMPTYSTRUCT
@@ -393,9 +2008,9 @@ struct tsnl__statusEndResponse {
 };
 #endif
 
-/* gen/pxtsgw.h:705 */
+/* gen/pxtsgw.h:706 */
 #ifndef SOAP_TYPE_tsnl__statusChanged
-#define SOAP_TYPE_tsnl__statusChanged (42)
+#define SOAP_TYPE_tsnl__statusChanged (309)
 /* complex XML schema type 'tsnl:statusChanged': */
 struct tsnl__statusChanged {
         /** Required element 'tsnl:correlator' of XML schema type 'xsd:string' */
@@ -407,9 +2022,9 @@ struct tsnl__statusChanged {
 };
 #endif
 
-/* gen/pxtsgw.h:724 */
+/* gen/pxtsgw.h:725 */
 #ifndef SOAP_TYPE_tsnl__statusChangedResponse
-#define SOAP_TYPE_tsnl__statusChangedResponse (43)
+#define SOAP_TYPE_tsnl__statusChangedResponse (310)
 /* complex XML schema type 'tsnl:statusChangedResponse': */
 struct tsnl__statusChangedResponse {
 #ifdef WITH_NOEMPTYSTRUCT
@@ -418,10 +2033,10 @@ struct tsnl__statusChangedResponse {
 };
 #endif
 
-/* gen/pxtsgw.h:996 */
+/* gen/pxtsgw.h:997 */
 #ifndef WITH_NOGLOBAL
 #ifndef SOAP_TYPE_SOAP_ENV__Detail
-#define SOAP_TYPE_SOAP_ENV__Detail (44)
+#define SOAP_TYPE_SOAP_ENV__Detail (311)
 /* SOAP_ENV__Detail: */
 struct SOAP_ENV__Detail {
         /** Optional element 'pxc:PolicyException' of XML schema type 'pxc:PolicyException' */
@@ -437,9 +2052,9 @@ struct SOAP_ENV__Detail {
 #endif
 #endif
 
-/* gen/pxtsgw.h:1075 */
+/* gen/pxtsgw.h:1076 */
 #ifndef SOAP_TYPE___tsnms__startNotification
-#define SOAP_TYPE___tsnms__startNotification (52)
+#define SOAP_TYPE___tsnms__startNotification (319)
 /* Wrapper: */
 struct __tsnms__startNotification {
         /** Optional element 'tsnml:startNotification' of XML schema type 'tsnml:startNotification' */
@@ -447,9 +2062,9 @@ struct __tsnms__startNotification {
 };
 #endif
 
-/* gen/pxtsgw.h:1136 */
+/* gen/pxtsgw.h:1137 */
 #ifndef SOAP_TYPE___tsnms__endNotification
-#define SOAP_TYPE___tsnms__endNotification (56)
+#define SOAP_TYPE___tsnms__endNotification (323)
 /* Wrapper: */
 struct __tsnms__endNotification {
         /** Optional element 'tsnml:endNotification' of XML schema type 'tsnml:endNotification' */
@@ -457,9 +2072,9 @@ struct __tsnms__endNotification {
 };
 #endif
 
-/* gen/pxtsgw.h:1207 */
+/* gen/pxtsgw.h:1208 */
 #ifndef SOAP_TYPE___tsns__statusNotification
-#define SOAP_TYPE___tsns__statusNotification (60)
+#define SOAP_TYPE___tsns__statusNotification (327)
 /* Wrapper: */
 struct __tsns__statusNotification {
         /** Optional element 'tsnl:statusNotification' of XML schema type 'tsnl:statusNotification' */
@@ -467,9 +2082,9 @@ struct __tsns__statusNotification {
 };
 #endif
 
-/* gen/pxtsgw.h:1262 */
+/* gen/pxtsgw.h:1263 */
 #ifndef SOAP_TYPE___tsns__statusError
-#define SOAP_TYPE___tsns__statusError (64)
+#define SOAP_TYPE___tsns__statusError (331)
 /* Wrapper: */
 struct __tsns__statusError {
         /** Optional element 'tsnl:statusError' of XML schema type 'tsnl:statusError' */
@@ -477,9 +2092,9 @@ struct __tsns__statusError {
 };
 #endif
 
-/* gen/pxtsgw.h:1317 */
+/* gen/pxtsgw.h:1318 */
 #ifndef SOAP_TYPE___tsns__statusEnd
-#define SOAP_TYPE___tsns__statusEnd (68)
+#define SOAP_TYPE___tsns__statusEnd (335)
 /* Wrapper: */
 struct __tsns__statusEnd {
         /** Optional element 'tsnl:statusEnd' of XML schema type 'tsnl:statusEnd' */
@@ -487,9 +2102,9 @@ struct __tsns__statusEnd {
 };
 #endif
 
-/* gen/pxtsgw.h:1372 */
+/* gen/pxtsgw.h:1373 */
 #ifndef SOAP_TYPE___tsns__statusChanged
-#define SOAP_TYPE___tsns__statusChanged (72)
+#define SOAP_TYPE___tsns__statusChanged (339)
 /* Wrapper: */
 struct __tsns__statusChanged {
         /** Optional element 'tsnl:statusChanged' of XML schema type 'tsnl:statusChanged' */
@@ -497,9 +2112,9 @@ struct __tsns__statusChanged {
 };
 #endif
 
-/* gen/pxtsgw.h:1449 */
+/* gen/pxtsgw.h:1450 */
 #ifndef SOAP_TYPE___tss__getStatus
-#define SOAP_TYPE___tss__getStatus (76)
+#define SOAP_TYPE___tss__getStatus (343)
 /* Wrapper: */
 struct __tss__getStatus {
         /** Optional element 'tsl:getStatus' of XML schema type 'tsl:getStatus' */
@@ -507,9 +2122,9 @@ struct __tss__getStatus {
 };
 #endif
 
-/* gen/pxtsgw.h:1510 */
+/* gen/pxtsgw.h:1511 */
 #ifndef SOAP_TYPE___tss__getStatusForGroup
-#define SOAP_TYPE___tss__getStatusForGroup (80)
+#define SOAP_TYPE___tss__getStatusForGroup (347)
 /* Wrapper: */
 struct __tss__getStatusForGroup {
         /** Optional element 'tsl:getStatusForGroup' of XML schema type 'tsl:getStatusForGroup' */
@@ -517,23 +2132,10 @@ struct __tss__getStatusForGroup {
 };
 #endif
 
-/* gen/pxtsgw.h:1637 */
-#ifndef WITH_NOGLOBAL
-#ifndef SOAP_TYPE_SOAP_ENV__Header
-#define SOAP_TYPE_SOAP_ENV__Header (81)
-/* SOAP_ENV__Header: */
-struct SOAP_ENV__Header {
-#ifdef WITH_NOEMPTYSTRUCT
-	char dummy;	/* empty struct is a GNU extension */
-#endif
-};
-#endif
-#endif
-
-/* gen/pxtsgw.h:1637 */
+/* gen/pxtsgw.h:1638 */
 #ifndef WITH_NOGLOBAL
 #ifndef SOAP_TYPE_SOAP_ENV__Code
-#define SOAP_TYPE_SOAP_ENV__Code (82)
+#define SOAP_TYPE_SOAP_ENV__Code (348)
 /* Type SOAP_ENV__Code is a recursive data type, (in)directly referencing itself through its (base or derived class) members */
 /* SOAP_ENV__Code: */
 struct SOAP_ENV__Code {
@@ -545,10 +2147,10 @@ struct SOAP_ENV__Code {
 #endif
 #endif
 
-/* gen/pxtsgw.h:1637 */
+/* gen/pxtsgw.h:1638 */
 #ifndef WITH_NOGLOBAL
 #ifndef SOAP_TYPE_SOAP_ENV__Reason
-#define SOAP_TYPE_SOAP_ENV__Reason (84)
+#define SOAP_TYPE_SOAP_ENV__Reason (350)
 /* SOAP_ENV__Reason: */
 struct SOAP_ENV__Reason {
         /** Optional element 'SOAP-ENV:Text' of XML schema type 'xsd:string' */
@@ -557,10 +2159,10 @@ struct SOAP_ENV__Reason {
 #endif
 #endif
 
-/* gen/pxtsgw.h:1637 */
+/* gen/pxtsgw.h:1638 */
 #ifndef WITH_NOGLOBAL
 #ifndef SOAP_TYPE_SOAP_ENV__Fault
-#define SOAP_TYPE_SOAP_ENV__Fault (85)
+#define SOAP_TYPE_SOAP_ENV__Fault (351)
 /* SOAP_ENV__Fault: */
 struct SOAP_ENV__Fault {
         /** Optional element 'faultcode' of XML schema type 'xsd:QName' */
@@ -604,9 +2206,387 @@ typedef char *_XML;
 typedef char *_QName;
 #endif
 
-/* gen/pxtsgw.h:172 */
+/* ds.h:48 */
+#ifndef SOAP_TYPE__ds__SignatureValue
+#define SOAP_TYPE__ds__SignatureValue (30)
+typedef char *_ds__SignatureValue;
+#endif
+
+/* ds.h:54 */
+#ifndef SOAP_TYPE__ds__Signature
+#define SOAP_TYPE__ds__Signature (35)
+typedef struct ds__SignatureType _ds__Signature;
+#endif
+
+/* ds.h:80 */
+#ifndef SOAP_TYPE__ds__Transform
+#define SOAP_TYPE__ds__Transform (43)
+typedef struct ds__TransformType _ds__Transform;
+#endif
+
+/* ds.h:94 */
+#ifndef SOAP_TYPE__ds__KeyInfo
+#define SOAP_TYPE__ds__KeyInfo (50)
+typedef struct ds__KeyInfoType _ds__KeyInfo;
+#endif
+
+/* wsc.h:58 */
+#ifndef SOAP_TYPE_wsc__FaultCodeOpenEnumType
+#define SOAP_TYPE_wsc__FaultCodeOpenEnumType (87)
+typedef char *wsc__FaultCodeOpenEnumType;
+#endif
+
+/* saml1.h:628 */
+#ifndef SOAP_TYPE__saml1__AssertionIDReference
+#define SOAP_TYPE__saml1__AssertionIDReference (152)
+typedef char *_saml1__AssertionIDReference;
+#endif
+
+/* saml1.h:631 */
+#ifndef SOAP_TYPE__saml1__Assertion
+#define SOAP_TYPE__saml1__Assertion (153)
+typedef struct saml1__AssertionType _saml1__Assertion;
+#endif
+
+/* saml1.h:634 */
+#ifndef SOAP_TYPE__saml1__Conditions
+#define SOAP_TYPE__saml1__Conditions (154)
+typedef struct saml1__ConditionsType _saml1__Conditions;
+#endif
+
+/* saml1.h:637 */
+#ifndef SOAP_TYPE__saml1__Condition
+#define SOAP_TYPE__saml1__Condition (155)
+typedef struct saml1__ConditionAbstractType _saml1__Condition;
+#endif
+
+/* saml1.h:640 */
+#ifndef SOAP_TYPE__saml1__AudienceRestrictionCondition
+#define SOAP_TYPE__saml1__AudienceRestrictionCondition (156)
+typedef struct saml1__AudienceRestrictionConditionType _saml1__AudienceRestrictionCondition;
+#endif
+
+/* saml1.h:643 */
+#ifndef SOAP_TYPE__saml1__Audience
+#define SOAP_TYPE__saml1__Audience (157)
+typedef char *_saml1__Audience;
+#endif
+
+/* saml1.h:646 */
+#ifndef SOAP_TYPE__saml1__DoNotCacheCondition
+#define SOAP_TYPE__saml1__DoNotCacheCondition (158)
+typedef struct saml1__DoNotCacheConditionType _saml1__DoNotCacheCondition;
+#endif
+
+/* saml1.h:649 */
+#ifndef SOAP_TYPE__saml1__Advice
+#define SOAP_TYPE__saml1__Advice (159)
+typedef struct saml1__AdviceType _saml1__Advice;
+#endif
+
+/* saml1.h:652 */
+#ifndef SOAP_TYPE__saml1__Statement
+#define SOAP_TYPE__saml1__Statement (160)
+typedef struct saml1__StatementAbstractType _saml1__Statement;
+#endif
+
+/* saml1.h:655 */
+#ifndef SOAP_TYPE__saml1__SubjectStatement
+#define SOAP_TYPE__saml1__SubjectStatement (161)
+typedef struct saml1__SubjectStatementAbstractType _saml1__SubjectStatement;
+#endif
+
+/* saml1.h:658 */
+#ifndef SOAP_TYPE__saml1__Subject
+#define SOAP_TYPE__saml1__Subject (162)
+typedef struct saml1__SubjectType _saml1__Subject;
+#endif
+
+/* saml1.h:661 */
+#ifndef SOAP_TYPE__saml1__NameIdentifier
+#define SOAP_TYPE__saml1__NameIdentifier (163)
+typedef struct saml1__NameIdentifierType _saml1__NameIdentifier;
+#endif
+
+/* saml1.h:664 */
+#ifndef SOAP_TYPE__saml1__SubjectConfirmation
+#define SOAP_TYPE__saml1__SubjectConfirmation (164)
+typedef struct saml1__SubjectConfirmationType _saml1__SubjectConfirmation;
+#endif
+
+/* saml1.h:667 */
+#ifndef SOAP_TYPE__saml1__SubjectConfirmationData
+#define SOAP_TYPE__saml1__SubjectConfirmationData (165)
+typedef _XML _saml1__SubjectConfirmationData;
+#endif
+
+/* saml1.h:670 */
+#ifndef SOAP_TYPE__saml1__ConfirmationMethod
+#define SOAP_TYPE__saml1__ConfirmationMethod (166)
+typedef char *_saml1__ConfirmationMethod;
+#endif
+
+/* saml1.h:673 */
+#ifndef SOAP_TYPE__saml1__AuthenticationStatement
+#define SOAP_TYPE__saml1__AuthenticationStatement (167)
+typedef struct saml1__AuthenticationStatementType _saml1__AuthenticationStatement;
+#endif
+
+/* saml1.h:676 */
+#ifndef SOAP_TYPE__saml1__SubjectLocality
+#define SOAP_TYPE__saml1__SubjectLocality (168)
+typedef struct saml1__SubjectLocalityType _saml1__SubjectLocality;
+#endif
+
+/* saml1.h:679 */
+#ifndef SOAP_TYPE__saml1__AuthorityBinding
+#define SOAP_TYPE__saml1__AuthorityBinding (169)
+typedef struct saml1__AuthorityBindingType _saml1__AuthorityBinding;
+#endif
+
+/* saml1.h:682 */
+#ifndef SOAP_TYPE__saml1__AuthorizationDecisionStatement
+#define SOAP_TYPE__saml1__AuthorizationDecisionStatement (170)
+typedef struct saml1__AuthorizationDecisionStatementType _saml1__AuthorizationDecisionStatement;
+#endif
+
+/* saml1.h:685 */
+#ifndef SOAP_TYPE__saml1__Action
+#define SOAP_TYPE__saml1__Action (171)
+typedef struct saml1__ActionType _saml1__Action;
+#endif
+
+/* saml1.h:688 */
+#ifndef SOAP_TYPE__saml1__Evidence
+#define SOAP_TYPE__saml1__Evidence (172)
+typedef struct saml1__EvidenceType _saml1__Evidence;
+#endif
+
+/* saml1.h:691 */
+#ifndef SOAP_TYPE__saml1__AttributeStatement
+#define SOAP_TYPE__saml1__AttributeStatement (173)
+typedef struct saml1__AttributeStatementType _saml1__AttributeStatement;
+#endif
+
+/* saml1.h:694 */
+#ifndef SOAP_TYPE__saml1__AttributeDesignator
+#define SOAP_TYPE__saml1__AttributeDesignator (174)
+typedef struct saml1__AttributeDesignatorType _saml1__AttributeDesignator;
+#endif
+
+/* saml1.h:697 */
+#ifndef SOAP_TYPE__saml1__Attribute
+#define SOAP_TYPE__saml1__Attribute (175)
+typedef struct saml1__AttributeType _saml1__Attribute;
+#endif
+
+/* saml1.h:700 */
+#ifndef SOAP_TYPE__saml1__AttributeValue
+#define SOAP_TYPE__saml1__AttributeValue (176)
+typedef _XML _saml1__AttributeValue;
+#endif
+
+/* saml2.h:781 */
+#ifndef SOAP_TYPE__saml2__BaseID
+#define SOAP_TYPE__saml2__BaseID (235)
+typedef struct saml2__BaseIDAbstractType _saml2__BaseID;
+#endif
+
+/* saml2.h:784 */
+#ifndef SOAP_TYPE__saml2__NameID
+#define SOAP_TYPE__saml2__NameID (236)
+typedef struct saml2__NameIDType _saml2__NameID;
+#endif
+
+/* saml2.h:787 */
+#ifndef SOAP_TYPE__saml2__EncryptedID
+#define SOAP_TYPE__saml2__EncryptedID (237)
+typedef struct saml2__EncryptedElementType _saml2__EncryptedID;
+#endif
+
+/* saml2.h:790 */
+#ifndef SOAP_TYPE__saml2__Issuer
+#define SOAP_TYPE__saml2__Issuer (238)
+typedef struct saml2__NameIDType _saml2__Issuer;
+#endif
+
+/* saml2.h:793 */
+#ifndef SOAP_TYPE__saml2__AssertionIDRef
+#define SOAP_TYPE__saml2__AssertionIDRef (239)
+typedef char *_saml2__AssertionIDRef;
+#endif
+
+/* saml2.h:796 */
+#ifndef SOAP_TYPE__saml2__AssertionURIRef
+#define SOAP_TYPE__saml2__AssertionURIRef (240)
+typedef char *_saml2__AssertionURIRef;
+#endif
+
+/* saml2.h:799 */
+#ifndef SOAP_TYPE__saml2__Assertion
+#define SOAP_TYPE__saml2__Assertion (241)
+typedef struct saml2__AssertionType _saml2__Assertion;
+#endif
+
+/* saml2.h:802 */
+#ifndef SOAP_TYPE__saml2__Subject
+#define SOAP_TYPE__saml2__Subject (242)
+typedef struct saml2__SubjectType _saml2__Subject;
+#endif
+
+/* saml2.h:805 */
+#ifndef SOAP_TYPE__saml2__SubjectConfirmation
+#define SOAP_TYPE__saml2__SubjectConfirmation (243)
+typedef struct saml2__SubjectConfirmationType _saml2__SubjectConfirmation;
+#endif
+
+/* saml2.h:808 */
+#ifndef SOAP_TYPE__saml2__SubjectConfirmationData
+#define SOAP_TYPE__saml2__SubjectConfirmationData (244)
+typedef struct saml2__SubjectConfirmationDataType _saml2__SubjectConfirmationData;
+#endif
+
+/* saml2.h:811 */
+#ifndef SOAP_TYPE__saml2__Conditions
+#define SOAP_TYPE__saml2__Conditions (245)
+typedef struct saml2__ConditionsType _saml2__Conditions;
+#endif
+
+/* saml2.h:814 */
+#ifndef SOAP_TYPE__saml2__Condition
+#define SOAP_TYPE__saml2__Condition (246)
+typedef struct saml2__ConditionAbstractType _saml2__Condition;
+#endif
+
+/* saml2.h:817 */
+#ifndef SOAP_TYPE__saml2__AudienceRestriction
+#define SOAP_TYPE__saml2__AudienceRestriction (247)
+typedef struct saml2__AudienceRestrictionType _saml2__AudienceRestriction;
+#endif
+
+/* saml2.h:820 */
+#ifndef SOAP_TYPE__saml2__Audience
+#define SOAP_TYPE__saml2__Audience (248)
+typedef char *_saml2__Audience;
+#endif
+
+/* saml2.h:823 */
+#ifndef SOAP_TYPE__saml2__OneTimeUse
+#define SOAP_TYPE__saml2__OneTimeUse (249)
+typedef struct saml2__OneTimeUseType _saml2__OneTimeUse;
+#endif
+
+/* saml2.h:826 */
+#ifndef SOAP_TYPE__saml2__ProxyRestriction
+#define SOAP_TYPE__saml2__ProxyRestriction (250)
+typedef struct saml2__ProxyRestrictionType _saml2__ProxyRestriction;
+#endif
+
+/* saml2.h:829 */
+#ifndef SOAP_TYPE__saml2__Advice
+#define SOAP_TYPE__saml2__Advice (251)
+typedef struct saml2__AdviceType _saml2__Advice;
+#endif
+
+/* saml2.h:832 */
+#ifndef SOAP_TYPE__saml2__EncryptedAssertion
+#define SOAP_TYPE__saml2__EncryptedAssertion (252)
+typedef struct saml2__EncryptedElementType _saml2__EncryptedAssertion;
+#endif
+
+/* saml2.h:835 */
+#ifndef SOAP_TYPE__saml2__Statement
+#define SOAP_TYPE__saml2__Statement (253)
+typedef struct saml2__StatementAbstractType _saml2__Statement;
+#endif
+
+/* saml2.h:838 */
+#ifndef SOAP_TYPE__saml2__AuthnStatement
+#define SOAP_TYPE__saml2__AuthnStatement (254)
+typedef struct saml2__AuthnStatementType _saml2__AuthnStatement;
+#endif
+
+/* saml2.h:841 */
+#ifndef SOAP_TYPE__saml2__SubjectLocality
+#define SOAP_TYPE__saml2__SubjectLocality (255)
+typedef struct saml2__SubjectLocalityType _saml2__SubjectLocality;
+#endif
+
+/* saml2.h:844 */
+#ifndef SOAP_TYPE__saml2__AuthnContext
+#define SOAP_TYPE__saml2__AuthnContext (256)
+typedef struct saml2__AuthnContextType _saml2__AuthnContext;
+#endif
+
+/* saml2.h:847 */
+#ifndef SOAP_TYPE__saml2__AuthnContextClassRef
+#define SOAP_TYPE__saml2__AuthnContextClassRef (257)
+typedef char *_saml2__AuthnContextClassRef;
+#endif
+
+/* saml2.h:850 */
+#ifndef SOAP_TYPE__saml2__AuthnContextDeclRef
+#define SOAP_TYPE__saml2__AuthnContextDeclRef (258)
+typedef char *_saml2__AuthnContextDeclRef;
+#endif
+
+/* saml2.h:853 */
+#ifndef SOAP_TYPE__saml2__AuthnContextDecl
+#define SOAP_TYPE__saml2__AuthnContextDecl (259)
+typedef _XML _saml2__AuthnContextDecl;
+#endif
+
+/* saml2.h:856 */
+#ifndef SOAP_TYPE__saml2__AuthenticatingAuthority
+#define SOAP_TYPE__saml2__AuthenticatingAuthority (260)
+typedef char *_saml2__AuthenticatingAuthority;
+#endif
+
+/* saml2.h:859 */
+#ifndef SOAP_TYPE__saml2__AuthzDecisionStatement
+#define SOAP_TYPE__saml2__AuthzDecisionStatement (261)
+typedef struct saml2__AuthzDecisionStatementType _saml2__AuthzDecisionStatement;
+#endif
+
+/* saml2.h:862 */
+#ifndef SOAP_TYPE__saml2__Action
+#define SOAP_TYPE__saml2__Action (262)
+typedef struct saml2__ActionType _saml2__Action;
+#endif
+
+/* saml2.h:865 */
+#ifndef SOAP_TYPE__saml2__Evidence
+#define SOAP_TYPE__saml2__Evidence (263)
+typedef struct saml2__EvidenceType _saml2__Evidence;
+#endif
+
+/* saml2.h:868 */
+#ifndef SOAP_TYPE__saml2__AttributeStatement
+#define SOAP_TYPE__saml2__AttributeStatement (264)
+typedef struct saml2__AttributeStatementType _saml2__AttributeStatement;
+#endif
+
+/* saml2.h:871 */
+#ifndef SOAP_TYPE__saml2__Attribute
+#define SOAP_TYPE__saml2__Attribute (265)
+typedef struct saml2__AttributeType _saml2__Attribute;
+#endif
+
+/* saml2.h:874 */
+#ifndef SOAP_TYPE__saml2__AttributeValue
+#define SOAP_TYPE__saml2__AttributeValue (266)
+typedef _XML _saml2__AttributeValue;
+#endif
+
+/* saml2.h:877 */
+#ifndef SOAP_TYPE__saml2__EncryptedAttribute
+#define SOAP_TYPE__saml2__EncryptedAttribute (267)
+typedef struct saml2__EncryptedElementType _saml2__EncryptedAttribute;
+#endif
+
+/* gen/pxtsgw.h:173 */
 #ifndef SOAP_TYPE_xsd__anyURI
-#define SOAP_TYPE_xsd__anyURI (8)
+#define SOAP_TYPE_xsd__anyURI (277)
 typedef char *xsd__anyURI;
 #endif
 
@@ -627,319 +2607,1584 @@ typedef char *xsd__anyURI;
 #define SOAP_TYPE_int (1)
 #endif
 
+/* unsigned int has binding name 'unsignedInt' for type 'xsd:unsignedInt' */
+#ifndef SOAP_TYPE_unsignedInt
+#define SOAP_TYPE_unsignedInt (15)
+#endif
+
+/* ULONG64 has binding name 'ULONG64' for type 'xsd:unsignedLong' */
+#ifndef SOAP_TYPE_ULONG64
+#define SOAP_TYPE_ULONG64 (95)
+#endif
+
 /* enum ts__RetrievalStatus has binding name 'ts__RetrievalStatus' for type 'ts:RetrievalStatus' */
 #ifndef SOAP_TYPE_ts__RetrievalStatus
-#define SOAP_TYPE_ts__RetrievalStatus (11)
+#define SOAP_TYPE_ts__RetrievalStatus (280)
 #endif
 
 /* enum ts__Status has binding name 'ts__Status' for type 'ts:Status' */
 #ifndef SOAP_TYPE_ts__Status
-#define SOAP_TYPE_ts__Status (10)
+#define SOAP_TYPE_ts__Status (279)
 #endif
 
 /* enum pxc__TimeMetrics has binding name 'pxc__TimeMetrics' for type 'pxc:TimeMetrics' */
 #ifndef SOAP_TYPE_pxc__TimeMetrics
-#define SOAP_TYPE_pxc__TimeMetrics (9)
+#define SOAP_TYPE_pxc__TimeMetrics (278)
 #endif
 
 /* enum xsd__boolean has binding name 'xsd__boolean' for type 'xsd:boolean' */
 #ifndef SOAP_TYPE_xsd__boolean
-#define SOAP_TYPE_xsd__boolean (7)
+#define SOAP_TYPE_xsd__boolean (276)
+#endif
+
+/* enum saml2__DecisionType has binding name 'saml2__DecisionType' for type 'saml2:DecisionType' */
+#ifndef SOAP_TYPE_saml2__DecisionType
+#define SOAP_TYPE_saml2__DecisionType (200)
+#endif
+
+/* enum saml1__DecisionType has binding name 'saml1__DecisionType' for type 'saml1:DecisionType' */
+#ifndef SOAP_TYPE_saml1__DecisionType
+#define SOAP_TYPE_saml1__DecisionType (120)
+#endif
+
+/* enum wsc__FaultCodeType has binding name 'wsc__FaultCodeType' for type 'wsc:FaultCodeType' */
+#ifndef SOAP_TYPE_wsc__FaultCodeType
+#define SOAP_TYPE_wsc__FaultCodeType (88)
+#endif
+
+/* enum wsse__FaultcodeEnum has binding name 'wsse__FaultcodeEnum' for type 'wsse:FaultcodeEnum' */
+#ifndef SOAP_TYPE_wsse__FaultcodeEnum
+#define SOAP_TYPE_wsse__FaultcodeEnum (10)
+#endif
+
+/* enum wsu__tTimestampFault has binding name 'wsu__tTimestampFault' for type 'wsu:tTimestampFault' */
+#ifndef SOAP_TYPE_wsu__tTimestampFault
+#define SOAP_TYPE_wsu__tTimestampFault (7)
 #endif
 
 /* struct SOAP_ENV__Fault has binding name 'SOAP_ENV__Fault' for type '' */
 #ifndef SOAP_TYPE_SOAP_ENV__Fault
-#define SOAP_TYPE_SOAP_ENV__Fault (85)
+#define SOAP_TYPE_SOAP_ENV__Fault (351)
 #endif
 
 /* struct SOAP_ENV__Reason has binding name 'SOAP_ENV__Reason' for type '' */
 #ifndef SOAP_TYPE_SOAP_ENV__Reason
-#define SOAP_TYPE_SOAP_ENV__Reason (84)
+#define SOAP_TYPE_SOAP_ENV__Reason (350)
 #endif
 
 /* struct SOAP_ENV__Code has binding name 'SOAP_ENV__Code' for type '' */
 #ifndef SOAP_TYPE_SOAP_ENV__Code
-#define SOAP_TYPE_SOAP_ENV__Code (82)
-#endif
-
-/* struct SOAP_ENV__Header has binding name 'SOAP_ENV__Header' for type '' */
-#ifndef SOAP_TYPE_SOAP_ENV__Header
-#define SOAP_TYPE_SOAP_ENV__Header (81)
+#define SOAP_TYPE_SOAP_ENV__Code (348)
 #endif
 
 /* struct SOAP_ENV__Detail has binding name 'SOAP_ENV__Detail' for type '' */
 #ifndef SOAP_TYPE_SOAP_ENV__Detail
-#define SOAP_TYPE_SOAP_ENV__Detail (44)
+#define SOAP_TYPE_SOAP_ENV__Detail (311)
 #endif
 
 /* struct tsnl__statusChangedResponse has binding name 'tsnl__statusChangedResponse' for type 'tsnl:statusChangedResponse' */
 #ifndef SOAP_TYPE_tsnl__statusChangedResponse
-#define SOAP_TYPE_tsnl__statusChangedResponse (43)
+#define SOAP_TYPE_tsnl__statusChangedResponse (310)
 #endif
 
 /* struct tsnl__statusChanged has binding name 'tsnl__statusChanged' for type 'tsnl:statusChanged' */
 #ifndef SOAP_TYPE_tsnl__statusChanged
-#define SOAP_TYPE_tsnl__statusChanged (42)
+#define SOAP_TYPE_tsnl__statusChanged (309)
 #endif
 
 /* struct tsnl__statusEndResponse has binding name 'tsnl__statusEndResponse' for type 'tsnl:statusEndResponse' */
 #ifndef SOAP_TYPE_tsnl__statusEndResponse
-#define SOAP_TYPE_tsnl__statusEndResponse (41)
+#define SOAP_TYPE_tsnl__statusEndResponse (308)
 #endif
 
 /* struct tsnl__statusEnd has binding name 'tsnl__statusEnd' for type 'tsnl:statusEnd' */
 #ifndef SOAP_TYPE_tsnl__statusEnd
-#define SOAP_TYPE_tsnl__statusEnd (40)
+#define SOAP_TYPE_tsnl__statusEnd (307)
 #endif
 
 /* struct tsnl__statusErrorResponse has binding name 'tsnl__statusErrorResponse' for type 'tsnl:statusErrorResponse' */
 #ifndef SOAP_TYPE_tsnl__statusErrorResponse
-#define SOAP_TYPE_tsnl__statusErrorResponse (39)
+#define SOAP_TYPE_tsnl__statusErrorResponse (306)
 #endif
 
 /* struct tsnl__statusError has binding name 'tsnl__statusError' for type 'tsnl:statusError' */
 #ifndef SOAP_TYPE_tsnl__statusError
-#define SOAP_TYPE_tsnl__statusError (38)
+#define SOAP_TYPE_tsnl__statusError (305)
 #endif
 
 /* struct tsnl__statusNotificationResponse has binding name 'tsnl__statusNotificationResponse' for type 'tsnl:statusNotificationResponse' */
 #ifndef SOAP_TYPE_tsnl__statusNotificationResponse
-#define SOAP_TYPE_tsnl__statusNotificationResponse (37)
+#define SOAP_TYPE_tsnl__statusNotificationResponse (304)
 #endif
 
 /* struct tsnl__statusNotification has binding name 'tsnl__statusNotification' for type 'tsnl:statusNotification' */
 #ifndef SOAP_TYPE_tsnl__statusNotification
-#define SOAP_TYPE_tsnl__statusNotification (35)
+#define SOAP_TYPE_tsnl__statusNotification (302)
 #endif
 
 /* struct tsnml__endNotificationResponse has binding name 'tsnml__endNotificationResponse' for type 'tsnml:endNotificationResponse' */
 #ifndef SOAP_TYPE_tsnml__endNotificationResponse
-#define SOAP_TYPE_tsnml__endNotificationResponse (34)
+#define SOAP_TYPE_tsnml__endNotificationResponse (301)
 #endif
 
 /* struct tsnml__endNotification has binding name 'tsnml__endNotification' for type 'tsnml:endNotification' */
 #ifndef SOAP_TYPE_tsnml__endNotification
-#define SOAP_TYPE_tsnml__endNotification (33)
+#define SOAP_TYPE_tsnml__endNotification (300)
 #endif
 
 /* struct tsnml__startNotificationResponse has binding name 'tsnml__startNotificationResponse' for type 'tsnml:startNotificationResponse' */
 #ifndef SOAP_TYPE_tsnml__startNotificationResponse
-#define SOAP_TYPE_tsnml__startNotificationResponse (32)
+#define SOAP_TYPE_tsnml__startNotificationResponse (299)
 #endif
 
 /* struct tsnml__startNotification has binding name 'tsnml__startNotification' for type 'tsnml:startNotification' */
 #ifndef SOAP_TYPE_tsnml__startNotification
-#define SOAP_TYPE_tsnml__startNotification (28)
+#define SOAP_TYPE_tsnml__startNotification (296)
 #endif
 
 /* struct ts__StatusInformation has binding name 'ts__StatusInformation' for type 'ts:StatusInformation' */
 #ifndef SOAP_TYPE_ts__StatusInformation
-#define SOAP_TYPE_ts__StatusInformation (27)
+#define SOAP_TYPE_ts__StatusInformation (295)
 #endif
 
 /* struct pxc__PolicyException has binding name 'pxc__PolicyException' for type 'pxc:PolicyException' */
 #ifndef SOAP_TYPE_pxc__PolicyException
-#define SOAP_TYPE_pxc__PolicyException (24)
+#define SOAP_TYPE_pxc__PolicyException (292)
 #endif
 
 /* struct pxc__ServiceException has binding name 'pxc__ServiceException' for type 'pxc:ServiceException' */
 #ifndef SOAP_TYPE_pxc__ServiceException
-#define SOAP_TYPE_pxc__ServiceException (23)
+#define SOAP_TYPE_pxc__ServiceException (291)
 #endif
 
 /* struct pxc__ServiceError has binding name 'pxc__ServiceError' for type 'pxc:ServiceError' */
 #ifndef SOAP_TYPE_pxc__ServiceError
-#define SOAP_TYPE_pxc__ServiceError (21)
+#define SOAP_TYPE_pxc__ServiceError (290)
 #endif
 
 /* struct pxc__SimpleReference has binding name 'pxc__SimpleReference' for type 'pxc:SimpleReference' */
 #ifndef SOAP_TYPE_pxc__SimpleReference
-#define SOAP_TYPE_pxc__SimpleReference (20)
+#define SOAP_TYPE_pxc__SimpleReference (289)
 #endif
 
 /* struct pxc__TimeMetric has binding name 'pxc__TimeMetric' for type 'pxc:TimeMetric' */
 #ifndef SOAP_TYPE_pxc__TimeMetric
-#define SOAP_TYPE_pxc__TimeMetric (19)
+#define SOAP_TYPE_pxc__TimeMetric (288)
 #endif
 
 /* struct ts__StatusData has binding name 'ts__StatusData' for type 'ts:StatusData' */
 #ifndef SOAP_TYPE_ts__StatusData
-#define SOAP_TYPE_ts__StatusData (17)
+#define SOAP_TYPE_ts__StatusData (286)
 #endif
 
 /* struct tsl__getStatusForGroupResponse has binding name 'tsl__getStatusForGroupResponse' for type 'tsl:getStatusForGroupResponse' */
 #ifndef SOAP_TYPE_tsl__getStatusForGroupResponse
-#define SOAP_TYPE_tsl__getStatusForGroupResponse (16)
+#define SOAP_TYPE_tsl__getStatusForGroupResponse (285)
 #endif
 
 /* struct tsl__getStatusForGroup has binding name 'tsl__getStatusForGroup' for type 'tsl:getStatusForGroup' */
 #ifndef SOAP_TYPE_tsl__getStatusForGroup
-#define SOAP_TYPE_tsl__getStatusForGroup (14)
+#define SOAP_TYPE_tsl__getStatusForGroup (283)
 #endif
 
 /* struct tsl__getStatusResponse has binding name 'tsl__getStatusResponse' for type 'tsl:getStatusResponse' */
 #ifndef SOAP_TYPE_tsl__getStatusResponse
-#define SOAP_TYPE_tsl__getStatusResponse (13)
+#define SOAP_TYPE_tsl__getStatusResponse (282)
 #endif
 
 /* struct tsl__getStatus has binding name 'tsl__getStatus' for type 'tsl:getStatus' */
 #ifndef SOAP_TYPE_tsl__getStatus
-#define SOAP_TYPE_tsl__getStatus (12)
+#define SOAP_TYPE_tsl__getStatus (281)
+#endif
+
+/* struct SOAP_ENV__Header has binding name 'SOAP_ENV__Header' for type '' */
+#ifndef SOAP_TYPE_SOAP_ENV__Header
+#define SOAP_TYPE_SOAP_ENV__Header (274)
+#endif
+
+/* struct _wsse__Security has binding name '_wsse__Security' for type '' */
+#ifndef SOAP_TYPE__wsse__Security
+#define SOAP_TYPE__wsse__Security (268)
+#endif
+
+/* _saml2__EncryptedAttribute has binding name '_saml2__EncryptedAttribute' for type '' */
+#ifndef SOAP_TYPE__saml2__EncryptedAttribute
+#define SOAP_TYPE__saml2__EncryptedAttribute (267)
+#endif
+
+/* _saml2__Attribute has binding name '_saml2__Attribute' for type '' */
+#ifndef SOAP_TYPE__saml2__Attribute
+#define SOAP_TYPE__saml2__Attribute (265)
+#endif
+
+/* _saml2__AttributeStatement has binding name '_saml2__AttributeStatement' for type '' */
+#ifndef SOAP_TYPE__saml2__AttributeStatement
+#define SOAP_TYPE__saml2__AttributeStatement (264)
+#endif
+
+/* _saml2__Evidence has binding name '_saml2__Evidence' for type '' */
+#ifndef SOAP_TYPE__saml2__Evidence
+#define SOAP_TYPE__saml2__Evidence (263)
+#endif
+
+/* _saml2__Action has binding name '_saml2__Action' for type '' */
+#ifndef SOAP_TYPE__saml2__Action
+#define SOAP_TYPE__saml2__Action (262)
+#endif
+
+/* _saml2__AuthzDecisionStatement has binding name '_saml2__AuthzDecisionStatement' for type '' */
+#ifndef SOAP_TYPE__saml2__AuthzDecisionStatement
+#define SOAP_TYPE__saml2__AuthzDecisionStatement (261)
+#endif
+
+/* _saml2__AuthnContext has binding name '_saml2__AuthnContext' for type '' */
+#ifndef SOAP_TYPE__saml2__AuthnContext
+#define SOAP_TYPE__saml2__AuthnContext (256)
+#endif
+
+/* _saml2__SubjectLocality has binding name '_saml2__SubjectLocality' for type '' */
+#ifndef SOAP_TYPE__saml2__SubjectLocality
+#define SOAP_TYPE__saml2__SubjectLocality (255)
+#endif
+
+/* _saml2__AuthnStatement has binding name '_saml2__AuthnStatement' for type '' */
+#ifndef SOAP_TYPE__saml2__AuthnStatement
+#define SOAP_TYPE__saml2__AuthnStatement (254)
+#endif
+
+/* _saml2__Statement has binding name '_saml2__Statement' for type '' */
+#ifndef SOAP_TYPE__saml2__Statement
+#define SOAP_TYPE__saml2__Statement (253)
+#endif
+
+/* _saml2__EncryptedAssertion has binding name '_saml2__EncryptedAssertion' for type '' */
+#ifndef SOAP_TYPE__saml2__EncryptedAssertion
+#define SOAP_TYPE__saml2__EncryptedAssertion (252)
+#endif
+
+/* _saml2__Advice has binding name '_saml2__Advice' for type '' */
+#ifndef SOAP_TYPE__saml2__Advice
+#define SOAP_TYPE__saml2__Advice (251)
+#endif
+
+/* _saml2__ProxyRestriction has binding name '_saml2__ProxyRestriction' for type '' */
+#ifndef SOAP_TYPE__saml2__ProxyRestriction
+#define SOAP_TYPE__saml2__ProxyRestriction (250)
+#endif
+
+/* _saml2__OneTimeUse has binding name '_saml2__OneTimeUse' for type '' */
+#ifndef SOAP_TYPE__saml2__OneTimeUse
+#define SOAP_TYPE__saml2__OneTimeUse (249)
+#endif
+
+/* _saml2__AudienceRestriction has binding name '_saml2__AudienceRestriction' for type '' */
+#ifndef SOAP_TYPE__saml2__AudienceRestriction
+#define SOAP_TYPE__saml2__AudienceRestriction (247)
+#endif
+
+/* _saml2__Condition has binding name '_saml2__Condition' for type '' */
+#ifndef SOAP_TYPE__saml2__Condition
+#define SOAP_TYPE__saml2__Condition (246)
+#endif
+
+/* _saml2__Conditions has binding name '_saml2__Conditions' for type '' */
+#ifndef SOAP_TYPE__saml2__Conditions
+#define SOAP_TYPE__saml2__Conditions (245)
+#endif
+
+/* _saml2__SubjectConfirmationData has binding name '_saml2__SubjectConfirmationData' for type '' */
+#ifndef SOAP_TYPE__saml2__SubjectConfirmationData
+#define SOAP_TYPE__saml2__SubjectConfirmationData (244)
+#endif
+
+/* _saml2__SubjectConfirmation has binding name '_saml2__SubjectConfirmation' for type '' */
+#ifndef SOAP_TYPE__saml2__SubjectConfirmation
+#define SOAP_TYPE__saml2__SubjectConfirmation (243)
+#endif
+
+/* _saml2__Subject has binding name '_saml2__Subject' for type '' */
+#ifndef SOAP_TYPE__saml2__Subject
+#define SOAP_TYPE__saml2__Subject (242)
+#endif
+
+/* _saml2__Assertion has binding name '_saml2__Assertion' for type '' */
+#ifndef SOAP_TYPE__saml2__Assertion
+#define SOAP_TYPE__saml2__Assertion (241)
+#endif
+
+/* _saml2__Issuer has binding name '_saml2__Issuer' for type '' */
+#ifndef SOAP_TYPE__saml2__Issuer
+#define SOAP_TYPE__saml2__Issuer (238)
+#endif
+
+/* _saml2__EncryptedID has binding name '_saml2__EncryptedID' for type '' */
+#ifndef SOAP_TYPE__saml2__EncryptedID
+#define SOAP_TYPE__saml2__EncryptedID (237)
+#endif
+
+/* _saml2__NameID has binding name '_saml2__NameID' for type '' */
+#ifndef SOAP_TYPE__saml2__NameID
+#define SOAP_TYPE__saml2__NameID (236)
+#endif
+
+/* _saml2__BaseID has binding name '_saml2__BaseID' for type '' */
+#ifndef SOAP_TYPE__saml2__BaseID
+#define SOAP_TYPE__saml2__BaseID (235)
+#endif
+
+/* struct saml2__AttributeType has binding name 'saml2__AttributeType' for type 'saml2:AttributeType' */
+#ifndef SOAP_TYPE_saml2__AttributeType
+#define SOAP_TYPE_saml2__AttributeType (199)
+#endif
+
+/* struct saml2__AttributeStatementType has binding name 'saml2__AttributeStatementType' for type 'saml2:AttributeStatementType' */
+#ifndef SOAP_TYPE_saml2__AttributeStatementType
+#define SOAP_TYPE_saml2__AttributeStatementType (198)
+#endif
+
+/* struct saml2__EvidenceType has binding name 'saml2__EvidenceType' for type 'saml2:EvidenceType' */
+#ifndef SOAP_TYPE_saml2__EvidenceType
+#define SOAP_TYPE_saml2__EvidenceType (197)
+#endif
+
+/* struct saml2__ActionType has binding name 'saml2__ActionType' for type 'saml2:ActionType' */
+#ifndef SOAP_TYPE_saml2__ActionType
+#define SOAP_TYPE_saml2__ActionType (196)
+#endif
+
+/* struct saml2__AuthzDecisionStatementType has binding name 'saml2__AuthzDecisionStatementType' for type 'saml2:AuthzDecisionStatementType' */
+#ifndef SOAP_TYPE_saml2__AuthzDecisionStatementType
+#define SOAP_TYPE_saml2__AuthzDecisionStatementType (195)
+#endif
+
+/* struct saml2__AuthnContextType has binding name 'saml2__AuthnContextType' for type 'saml2:AuthnContextType' */
+#ifndef SOAP_TYPE_saml2__AuthnContextType
+#define SOAP_TYPE_saml2__AuthnContextType (194)
+#endif
+
+/* struct saml2__SubjectLocalityType has binding name 'saml2__SubjectLocalityType' for type 'saml2:SubjectLocalityType' */
+#ifndef SOAP_TYPE_saml2__SubjectLocalityType
+#define SOAP_TYPE_saml2__SubjectLocalityType (193)
+#endif
+
+/* struct saml2__AuthnStatementType has binding name 'saml2__AuthnStatementType' for type 'saml2:AuthnStatementType' */
+#ifndef SOAP_TYPE_saml2__AuthnStatementType
+#define SOAP_TYPE_saml2__AuthnStatementType (192)
+#endif
+
+/* struct saml2__StatementAbstractType has binding name 'saml2__StatementAbstractType' for type 'saml2:StatementAbstractType' */
+#ifndef SOAP_TYPE_saml2__StatementAbstractType
+#define SOAP_TYPE_saml2__StatementAbstractType (191)
+#endif
+
+/* struct saml2__AdviceType has binding name 'saml2__AdviceType' for type 'saml2:AdviceType' */
+#ifndef SOAP_TYPE_saml2__AdviceType
+#define SOAP_TYPE_saml2__AdviceType (190)
+#endif
+
+/* struct saml2__ProxyRestrictionType has binding name 'saml2__ProxyRestrictionType' for type 'saml2:ProxyRestrictionType' */
+#ifndef SOAP_TYPE_saml2__ProxyRestrictionType
+#define SOAP_TYPE_saml2__ProxyRestrictionType (189)
+#endif
+
+/* struct saml2__OneTimeUseType has binding name 'saml2__OneTimeUseType' for type 'saml2:OneTimeUseType' */
+#ifndef SOAP_TYPE_saml2__OneTimeUseType
+#define SOAP_TYPE_saml2__OneTimeUseType (188)
+#endif
+
+/* struct saml2__AudienceRestrictionType has binding name 'saml2__AudienceRestrictionType' for type 'saml2:AudienceRestrictionType' */
+#ifndef SOAP_TYPE_saml2__AudienceRestrictionType
+#define SOAP_TYPE_saml2__AudienceRestrictionType (187)
+#endif
+
+/* struct saml2__ConditionAbstractType has binding name 'saml2__ConditionAbstractType' for type 'saml2:ConditionAbstractType' */
+#ifndef SOAP_TYPE_saml2__ConditionAbstractType
+#define SOAP_TYPE_saml2__ConditionAbstractType (186)
+#endif
+
+/* struct saml2__ConditionsType has binding name 'saml2__ConditionsType' for type 'saml2:ConditionsType' */
+#ifndef SOAP_TYPE_saml2__ConditionsType
+#define SOAP_TYPE_saml2__ConditionsType (185)
+#endif
+
+/* struct saml2__KeyInfoConfirmationDataType has binding name 'saml2__KeyInfoConfirmationDataType' for type 'saml2:KeyInfoConfirmationDataType' */
+#ifndef SOAP_TYPE_saml2__KeyInfoConfirmationDataType
+#define SOAP_TYPE_saml2__KeyInfoConfirmationDataType (184)
+#endif
+
+/* struct saml2__SubjectConfirmationDataType has binding name 'saml2__SubjectConfirmationDataType' for type 'saml2:SubjectConfirmationDataType' */
+#ifndef SOAP_TYPE_saml2__SubjectConfirmationDataType
+#define SOAP_TYPE_saml2__SubjectConfirmationDataType (183)
+#endif
+
+/* struct saml2__SubjectConfirmationType has binding name 'saml2__SubjectConfirmationType' for type 'saml2:SubjectConfirmationType' */
+#ifndef SOAP_TYPE_saml2__SubjectConfirmationType
+#define SOAP_TYPE_saml2__SubjectConfirmationType (182)
+#endif
+
+/* struct saml2__SubjectType has binding name 'saml2__SubjectType' for type 'saml2:SubjectType' */
+#ifndef SOAP_TYPE_saml2__SubjectType
+#define SOAP_TYPE_saml2__SubjectType (181)
+#endif
+
+/* struct saml2__AssertionType has binding name 'saml2__AssertionType' for type 'saml2:AssertionType' */
+#ifndef SOAP_TYPE_saml2__AssertionType
+#define SOAP_TYPE_saml2__AssertionType (180)
+#endif
+
+/* struct saml2__EncryptedElementType has binding name 'saml2__EncryptedElementType' for type 'saml2:EncryptedElementType' */
+#ifndef SOAP_TYPE_saml2__EncryptedElementType
+#define SOAP_TYPE_saml2__EncryptedElementType (179)
+#endif
+
+/* struct saml2__NameIDType has binding name 'saml2__NameIDType' for type 'saml2:NameIDType' */
+#ifndef SOAP_TYPE_saml2__NameIDType
+#define SOAP_TYPE_saml2__NameIDType (178)
+#endif
+
+/* struct saml2__BaseIDAbstractType has binding name 'saml2__BaseIDAbstractType' for type 'saml2:BaseIDAbstractType' */
+#ifndef SOAP_TYPE_saml2__BaseIDAbstractType
+#define SOAP_TYPE_saml2__BaseIDAbstractType (177)
+#endif
+
+/* _saml1__Attribute has binding name '_saml1__Attribute' for type '' */
+#ifndef SOAP_TYPE__saml1__Attribute
+#define SOAP_TYPE__saml1__Attribute (175)
+#endif
+
+/* _saml1__AttributeDesignator has binding name '_saml1__AttributeDesignator' for type '' */
+#ifndef SOAP_TYPE__saml1__AttributeDesignator
+#define SOAP_TYPE__saml1__AttributeDesignator (174)
+#endif
+
+/* _saml1__AttributeStatement has binding name '_saml1__AttributeStatement' for type '' */
+#ifndef SOAP_TYPE__saml1__AttributeStatement
+#define SOAP_TYPE__saml1__AttributeStatement (173)
+#endif
+
+/* _saml1__Evidence has binding name '_saml1__Evidence' for type '' */
+#ifndef SOAP_TYPE__saml1__Evidence
+#define SOAP_TYPE__saml1__Evidence (172)
+#endif
+
+/* _saml1__Action has binding name '_saml1__Action' for type '' */
+#ifndef SOAP_TYPE__saml1__Action
+#define SOAP_TYPE__saml1__Action (171)
+#endif
+
+/* _saml1__AuthorizationDecisionStatement has binding name '_saml1__AuthorizationDecisionStatement' for type '' */
+#ifndef SOAP_TYPE__saml1__AuthorizationDecisionStatement
+#define SOAP_TYPE__saml1__AuthorizationDecisionStatement (170)
+#endif
+
+/* _saml1__AuthorityBinding has binding name '_saml1__AuthorityBinding' for type '' */
+#ifndef SOAP_TYPE__saml1__AuthorityBinding
+#define SOAP_TYPE__saml1__AuthorityBinding (169)
+#endif
+
+/* _saml1__SubjectLocality has binding name '_saml1__SubjectLocality' for type '' */
+#ifndef SOAP_TYPE__saml1__SubjectLocality
+#define SOAP_TYPE__saml1__SubjectLocality (168)
+#endif
+
+/* _saml1__AuthenticationStatement has binding name '_saml1__AuthenticationStatement' for type '' */
+#ifndef SOAP_TYPE__saml1__AuthenticationStatement
+#define SOAP_TYPE__saml1__AuthenticationStatement (167)
+#endif
+
+/* _saml1__SubjectConfirmation has binding name '_saml1__SubjectConfirmation' for type '' */
+#ifndef SOAP_TYPE__saml1__SubjectConfirmation
+#define SOAP_TYPE__saml1__SubjectConfirmation (164)
+#endif
+
+/* _saml1__NameIdentifier has binding name '_saml1__NameIdentifier' for type '' */
+#ifndef SOAP_TYPE__saml1__NameIdentifier
+#define SOAP_TYPE__saml1__NameIdentifier (163)
+#endif
+
+/* _saml1__Subject has binding name '_saml1__Subject' for type '' */
+#ifndef SOAP_TYPE__saml1__Subject
+#define SOAP_TYPE__saml1__Subject (162)
+#endif
+
+/* _saml1__SubjectStatement has binding name '_saml1__SubjectStatement' for type '' */
+#ifndef SOAP_TYPE__saml1__SubjectStatement
+#define SOAP_TYPE__saml1__SubjectStatement (161)
+#endif
+
+/* _saml1__Statement has binding name '_saml1__Statement' for type '' */
+#ifndef SOAP_TYPE__saml1__Statement
+#define SOAP_TYPE__saml1__Statement (160)
+#endif
+
+/* _saml1__Advice has binding name '_saml1__Advice' for type '' */
+#ifndef SOAP_TYPE__saml1__Advice
+#define SOAP_TYPE__saml1__Advice (159)
+#endif
+
+/* _saml1__DoNotCacheCondition has binding name '_saml1__DoNotCacheCondition' for type '' */
+#ifndef SOAP_TYPE__saml1__DoNotCacheCondition
+#define SOAP_TYPE__saml1__DoNotCacheCondition (158)
+#endif
+
+/* _saml1__AudienceRestrictionCondition has binding name '_saml1__AudienceRestrictionCondition' for type '' */
+#ifndef SOAP_TYPE__saml1__AudienceRestrictionCondition
+#define SOAP_TYPE__saml1__AudienceRestrictionCondition (156)
+#endif
+
+/* _saml1__Condition has binding name '_saml1__Condition' for type '' */
+#ifndef SOAP_TYPE__saml1__Condition
+#define SOAP_TYPE__saml1__Condition (155)
+#endif
+
+/* _saml1__Conditions has binding name '_saml1__Conditions' for type '' */
+#ifndef SOAP_TYPE__saml1__Conditions
+#define SOAP_TYPE__saml1__Conditions (154)
+#endif
+
+/* _saml1__Assertion has binding name '_saml1__Assertion' for type '' */
+#ifndef SOAP_TYPE__saml1__Assertion
+#define SOAP_TYPE__saml1__Assertion (153)
+#endif
+
+/* struct saml1__AttributeType has binding name 'saml1__AttributeType' for type 'saml1:AttributeType' */
+#ifndef SOAP_TYPE_saml1__AttributeType
+#define SOAP_TYPE_saml1__AttributeType (119)
+#endif
+
+/* struct saml1__AttributeDesignatorType has binding name 'saml1__AttributeDesignatorType' for type 'saml1:AttributeDesignatorType' */
+#ifndef SOAP_TYPE_saml1__AttributeDesignatorType
+#define SOAP_TYPE_saml1__AttributeDesignatorType (118)
+#endif
+
+/* struct saml1__AttributeStatementType has binding name 'saml1__AttributeStatementType' for type 'saml1:AttributeStatementType' */
+#ifndef SOAP_TYPE_saml1__AttributeStatementType
+#define SOAP_TYPE_saml1__AttributeStatementType (117)
+#endif
+
+/* struct saml1__EvidenceType has binding name 'saml1__EvidenceType' for type 'saml1:EvidenceType' */
+#ifndef SOAP_TYPE_saml1__EvidenceType
+#define SOAP_TYPE_saml1__EvidenceType (116)
+#endif
+
+/* struct saml1__ActionType has binding name 'saml1__ActionType' for type 'saml1:ActionType' */
+#ifndef SOAP_TYPE_saml1__ActionType
+#define SOAP_TYPE_saml1__ActionType (115)
+#endif
+
+/* struct saml1__AuthorizationDecisionStatementType has binding name 'saml1__AuthorizationDecisionStatementType' for type 'saml1:AuthorizationDecisionStatementType' */
+#ifndef SOAP_TYPE_saml1__AuthorizationDecisionStatementType
+#define SOAP_TYPE_saml1__AuthorizationDecisionStatementType (114)
+#endif
+
+/* struct saml1__AuthorityBindingType has binding name 'saml1__AuthorityBindingType' for type 'saml1:AuthorityBindingType' */
+#ifndef SOAP_TYPE_saml1__AuthorityBindingType
+#define SOAP_TYPE_saml1__AuthorityBindingType (113)
+#endif
+
+/* struct saml1__SubjectLocalityType has binding name 'saml1__SubjectLocalityType' for type 'saml1:SubjectLocalityType' */
+#ifndef SOAP_TYPE_saml1__SubjectLocalityType
+#define SOAP_TYPE_saml1__SubjectLocalityType (112)
+#endif
+
+/* struct saml1__AuthenticationStatementType has binding name 'saml1__AuthenticationStatementType' for type 'saml1:AuthenticationStatementType' */
+#ifndef SOAP_TYPE_saml1__AuthenticationStatementType
+#define SOAP_TYPE_saml1__AuthenticationStatementType (111)
+#endif
+
+/* struct saml1__SubjectConfirmationType has binding name 'saml1__SubjectConfirmationType' for type 'saml1:SubjectConfirmationType' */
+#ifndef SOAP_TYPE_saml1__SubjectConfirmationType
+#define SOAP_TYPE_saml1__SubjectConfirmationType (110)
+#endif
+
+/* struct saml1__NameIdentifierType has binding name 'saml1__NameIdentifierType' for type 'saml1:NameIdentifierType' */
+#ifndef SOAP_TYPE_saml1__NameIdentifierType
+#define SOAP_TYPE_saml1__NameIdentifierType (109)
+#endif
+
+/* struct saml1__SubjectType has binding name 'saml1__SubjectType' for type 'saml1:SubjectType' */
+#ifndef SOAP_TYPE_saml1__SubjectType
+#define SOAP_TYPE_saml1__SubjectType (108)
+#endif
+
+/* struct saml1__SubjectStatementAbstractType has binding name 'saml1__SubjectStatementAbstractType' for type 'saml1:SubjectStatementAbstractType' */
+#ifndef SOAP_TYPE_saml1__SubjectStatementAbstractType
+#define SOAP_TYPE_saml1__SubjectStatementAbstractType (107)
+#endif
+
+/* struct saml1__StatementAbstractType has binding name 'saml1__StatementAbstractType' for type 'saml1:StatementAbstractType' */
+#ifndef SOAP_TYPE_saml1__StatementAbstractType
+#define SOAP_TYPE_saml1__StatementAbstractType (106)
+#endif
+
+/* struct saml1__AdviceType has binding name 'saml1__AdviceType' for type 'saml1:AdviceType' */
+#ifndef SOAP_TYPE_saml1__AdviceType
+#define SOAP_TYPE_saml1__AdviceType (105)
+#endif
+
+/* struct saml1__DoNotCacheConditionType has binding name 'saml1__DoNotCacheConditionType' for type 'saml1:DoNotCacheConditionType' */
+#ifndef SOAP_TYPE_saml1__DoNotCacheConditionType
+#define SOAP_TYPE_saml1__DoNotCacheConditionType (104)
+#endif
+
+/* struct saml1__AudienceRestrictionConditionType has binding name 'saml1__AudienceRestrictionConditionType' for type 'saml1:AudienceRestrictionConditionType' */
+#ifndef SOAP_TYPE_saml1__AudienceRestrictionConditionType
+#define SOAP_TYPE_saml1__AudienceRestrictionConditionType (103)
+#endif
+
+/* struct saml1__ConditionAbstractType has binding name 'saml1__ConditionAbstractType' for type 'saml1:ConditionAbstractType' */
+#ifndef SOAP_TYPE_saml1__ConditionAbstractType
+#define SOAP_TYPE_saml1__ConditionAbstractType (102)
+#endif
+
+/* struct saml1__ConditionsType has binding name 'saml1__ConditionsType' for type 'saml1:ConditionsType' */
+#ifndef SOAP_TYPE_saml1__ConditionsType
+#define SOAP_TYPE_saml1__ConditionsType (101)
+#endif
+
+/* struct saml1__AssertionType has binding name 'saml1__AssertionType' for type 'saml1:AssertionType' */
+#ifndef SOAP_TYPE_saml1__AssertionType
+#define SOAP_TYPE_saml1__AssertionType (100)
+#endif
+
+/* xsd__dateTime has binding name 'xsd__dateTime' for type 'xsd:dateTime' */
+#ifndef SOAP_TYPE_xsd__dateTime
+#define SOAP_TYPE_xsd__dateTime (99)
+#endif
+
+/* struct wsc__PropertiesType has binding name 'wsc__PropertiesType' for type 'wsc:PropertiesType' */
+#ifndef SOAP_TYPE_wsc__PropertiesType
+#define SOAP_TYPE_wsc__PropertiesType (91)
+#endif
+
+/* struct wsc__DerivedKeyTokenType has binding name 'wsc__DerivedKeyTokenType' for type 'wsc:DerivedKeyTokenType' */
+#ifndef SOAP_TYPE_wsc__DerivedKeyTokenType
+#define SOAP_TYPE_wsc__DerivedKeyTokenType (90)
+#endif
+
+/* struct wsc__SecurityContextTokenType has binding name 'wsc__SecurityContextTokenType' for type 'wsc:SecurityContextTokenType' */
+#ifndef SOAP_TYPE_wsc__SecurityContextTokenType
+#define SOAP_TYPE_wsc__SecurityContextTokenType (89)
+#endif
+
+/* struct _xenc__ReferenceList has binding name '_xenc__ReferenceList' for type '' */
+#ifndef SOAP_TYPE__xenc__ReferenceList
+#define SOAP_TYPE__xenc__ReferenceList (75)
+#endif
+
+/* struct xenc__EncryptionPropertyType has binding name 'xenc__EncryptionPropertyType' for type 'xenc:EncryptionPropertyType' */
+#ifndef SOAP_TYPE_xenc__EncryptionPropertyType
+#define SOAP_TYPE_xenc__EncryptionPropertyType (74)
+#endif
+
+/* struct xenc__EncryptionPropertiesType has binding name 'xenc__EncryptionPropertiesType' for type 'xenc:EncryptionPropertiesType' */
+#ifndef SOAP_TYPE_xenc__EncryptionPropertiesType
+#define SOAP_TYPE_xenc__EncryptionPropertiesType (73)
+#endif
+
+/* struct xenc__ReferenceType has binding name 'xenc__ReferenceType' for type 'xenc:ReferenceType' */
+#ifndef SOAP_TYPE_xenc__ReferenceType
+#define SOAP_TYPE_xenc__ReferenceType (72)
+#endif
+
+/* struct xenc__AgreementMethodType has binding name 'xenc__AgreementMethodType' for type 'xenc:AgreementMethodType' */
+#ifndef SOAP_TYPE_xenc__AgreementMethodType
+#define SOAP_TYPE_xenc__AgreementMethodType (71)
+#endif
+
+/* struct xenc__EncryptedDataType has binding name 'xenc__EncryptedDataType' for type 'xenc:EncryptedDataType' */
+#ifndef SOAP_TYPE_xenc__EncryptedDataType
+#define SOAP_TYPE_xenc__EncryptedDataType (70)
+#endif
+
+/* struct xenc__TransformsType has binding name 'xenc__TransformsType' for type 'xenc:TransformsType' */
+#ifndef SOAP_TYPE_xenc__TransformsType
+#define SOAP_TYPE_xenc__TransformsType (69)
+#endif
+
+/* struct xenc__CipherReferenceType has binding name 'xenc__CipherReferenceType' for type 'xenc:CipherReferenceType' */
+#ifndef SOAP_TYPE_xenc__CipherReferenceType
+#define SOAP_TYPE_xenc__CipherReferenceType (68)
+#endif
+
+/* struct xenc__CipherDataType has binding name 'xenc__CipherDataType' for type 'xenc:CipherDataType' */
+#ifndef SOAP_TYPE_xenc__CipherDataType
+#define SOAP_TYPE_xenc__CipherDataType (67)
+#endif
+
+/* struct xenc__EncryptionMethodType has binding name 'xenc__EncryptionMethodType' for type 'xenc:EncryptionMethodType' */
+#ifndef SOAP_TYPE_xenc__EncryptionMethodType
+#define SOAP_TYPE_xenc__EncryptionMethodType (66)
+#endif
+
+/* struct xenc__EncryptedType has binding name 'xenc__EncryptedType' for type 'xenc:EncryptedType' */
+#ifndef SOAP_TYPE_xenc__EncryptedType
+#define SOAP_TYPE_xenc__EncryptedType (65)
+#endif
+
+/* struct ds__RSAKeyValueType has binding name 'ds__RSAKeyValueType' for type 'ds:RSAKeyValueType' */
+#ifndef SOAP_TYPE_ds__RSAKeyValueType
+#define SOAP_TYPE_ds__RSAKeyValueType (53)
+#endif
+
+/* struct ds__DSAKeyValueType has binding name 'ds__DSAKeyValueType' for type 'ds:DSAKeyValueType' */
+#ifndef SOAP_TYPE_ds__DSAKeyValueType
+#define SOAP_TYPE_ds__DSAKeyValueType (52)
+#endif
+
+/* struct ds__X509IssuerSerialType has binding name 'ds__X509IssuerSerialType' for type 'ds:X509IssuerSerialType' */
+#ifndef SOAP_TYPE_ds__X509IssuerSerialType
+#define SOAP_TYPE_ds__X509IssuerSerialType (51)
+#endif
+
+/* _ds__KeyInfo has binding name '_ds__KeyInfo' for type '' */
+#ifndef SOAP_TYPE__ds__KeyInfo
+#define SOAP_TYPE__ds__KeyInfo (50)
+#endif
+
+/* struct ds__RetrievalMethodType has binding name 'ds__RetrievalMethodType' for type 'ds:RetrievalMethodType' */
+#ifndef SOAP_TYPE_ds__RetrievalMethodType
+#define SOAP_TYPE_ds__RetrievalMethodType (47)
+#endif
+
+/* struct ds__KeyValueType has binding name 'ds__KeyValueType' for type 'ds:KeyValueType' */
+#ifndef SOAP_TYPE_ds__KeyValueType
+#define SOAP_TYPE_ds__KeyValueType (45)
+#endif
+
+/* struct ds__DigestMethodType has binding name 'ds__DigestMethodType' for type 'ds:DigestMethodType' */
+#ifndef SOAP_TYPE_ds__DigestMethodType
+#define SOAP_TYPE_ds__DigestMethodType (44)
+#endif
+
+/* _ds__Transform has binding name '_ds__Transform' for type '' */
+#ifndef SOAP_TYPE__ds__Transform
+#define SOAP_TYPE__ds__Transform (43)
+#endif
+
+/* struct ds__TransformType has binding name 'ds__TransformType' for type 'ds:TransformType' */
+#ifndef SOAP_TYPE_ds__TransformType
+#define SOAP_TYPE_ds__TransformType (41)
+#endif
+
+/* struct _c14n__InclusiveNamespaces has binding name '_c14n__InclusiveNamespaces' for type '' */
+#ifndef SOAP_TYPE__c14n__InclusiveNamespaces
+#define SOAP_TYPE__c14n__InclusiveNamespaces (40)
+#endif
+
+/* struct ds__TransformsType has binding name 'ds__TransformsType' for type 'ds:TransformsType' */
+#ifndef SOAP_TYPE_ds__TransformsType
+#define SOAP_TYPE_ds__TransformsType (39)
+#endif
+
+/* struct ds__ReferenceType has binding name 'ds__ReferenceType' for type 'ds:ReferenceType' */
+#ifndef SOAP_TYPE_ds__ReferenceType
+#define SOAP_TYPE_ds__ReferenceType (38)
+#endif
+
+/* struct ds__SignatureMethodType has binding name 'ds__SignatureMethodType' for type 'ds:SignatureMethodType' */
+#ifndef SOAP_TYPE_ds__SignatureMethodType
+#define SOAP_TYPE_ds__SignatureMethodType (37)
+#endif
+
+/* struct ds__CanonicalizationMethodType has binding name 'ds__CanonicalizationMethodType' for type 'ds:CanonicalizationMethodType' */
+#ifndef SOAP_TYPE_ds__CanonicalizationMethodType
+#define SOAP_TYPE_ds__CanonicalizationMethodType (36)
+#endif
+
+/* _ds__Signature has binding name '_ds__Signature' for type '' */
+#ifndef SOAP_TYPE__ds__Signature
+#define SOAP_TYPE__ds__Signature (35)
+#endif
+
+/* struct ds__SignedInfoType has binding name 'ds__SignedInfoType' for type 'ds:SignedInfoType' */
+#ifndef SOAP_TYPE_ds__SignedInfoType
+#define SOAP_TYPE_ds__SignedInfoType (32)
+#endif
+
+/* struct ds__SignatureType has binding name 'ds__SignatureType' for type 'ds:SignatureType' */
+#ifndef SOAP_TYPE_ds__SignatureType
+#define SOAP_TYPE_ds__SignatureType (31)
+#endif
+
+/* struct xenc__EncryptedKeyType has binding name 'xenc__EncryptedKeyType' for type 'xenc:EncryptedKeyType' */
+#ifndef SOAP_TYPE_xenc__EncryptedKeyType
+#define SOAP_TYPE_xenc__EncryptedKeyType (28)
+#endif
+
+/* struct ds__KeyInfoType has binding name 'ds__KeyInfoType' for type 'ds:KeyInfoType' */
+#ifndef SOAP_TYPE_ds__KeyInfoType
+#define SOAP_TYPE_ds__KeyInfoType (27)
+#endif
+
+/* struct ds__X509DataType has binding name 'ds__X509DataType' for type 'ds:X509DataType' */
+#ifndef SOAP_TYPE_ds__X509DataType
+#define SOAP_TYPE_ds__X509DataType (25)
+#endif
+
+/* struct _wsse__SecurityTokenReference has binding name '_wsse__SecurityTokenReference' for type '' */
+#ifndef SOAP_TYPE__wsse__SecurityTokenReference
+#define SOAP_TYPE__wsse__SecurityTokenReference (21)
+#endif
+
+/* struct _wsse__KeyIdentifier has binding name '_wsse__KeyIdentifier' for type '' */
+#ifndef SOAP_TYPE__wsse__KeyIdentifier
+#define SOAP_TYPE__wsse__KeyIdentifier (20)
+#endif
+
+/* struct _wsse__Embedded has binding name '_wsse__Embedded' for type '' */
+#ifndef SOAP_TYPE__wsse__Embedded
+#define SOAP_TYPE__wsse__Embedded (19)
+#endif
+
+/* struct _wsse__Reference has binding name '_wsse__Reference' for type '' */
+#ifndef SOAP_TYPE__wsse__Reference
+#define SOAP_TYPE__wsse__Reference (18)
+#endif
+
+/* struct _wsse__BinarySecurityToken has binding name '_wsse__BinarySecurityToken' for type '' */
+#ifndef SOAP_TYPE__wsse__BinarySecurityToken
+#define SOAP_TYPE__wsse__BinarySecurityToken (17)
+#endif
+
+/* struct _wsse__Password has binding name '_wsse__Password' for type '' */
+#ifndef SOAP_TYPE__wsse__Password
+#define SOAP_TYPE__wsse__Password (12)
+#endif
+
+/* struct _wsse__UsernameToken has binding name '_wsse__UsernameToken' for type '' */
+#ifndef SOAP_TYPE__wsse__UsernameToken
+#define SOAP_TYPE__wsse__UsernameToken (11)
+#endif
+
+/* struct wsse__EncodedString has binding name 'wsse__EncodedString' for type 'wsse:EncodedString' */
+#ifndef SOAP_TYPE_wsse__EncodedString
+#define SOAP_TYPE_wsse__EncodedString (9)
+#endif
+
+/* struct _wsu__Timestamp has binding name '_wsu__Timestamp' for type '' */
+#ifndef SOAP_TYPE__wsu__Timestamp
+#define SOAP_TYPE__wsu__Timestamp (8)
 #endif
 
 /* struct SOAP_ENV__Reason * has binding name 'PointerToSOAP_ENV__Reason' for type '' */
 #ifndef SOAP_TYPE_PointerToSOAP_ENV__Reason
-#define SOAP_TYPE_PointerToSOAP_ENV__Reason (87)
+#define SOAP_TYPE_PointerToSOAP_ENV__Reason (353)
 #endif
 
 /* struct SOAP_ENV__Detail * has binding name 'PointerToSOAP_ENV__Detail' for type '' */
 #ifndef SOAP_TYPE_PointerToSOAP_ENV__Detail
-#define SOAP_TYPE_PointerToSOAP_ENV__Detail (86)
+#define SOAP_TYPE_PointerToSOAP_ENV__Detail (352)
 #endif
 
 /* struct SOAP_ENV__Code * has binding name 'PointerToSOAP_ENV__Code' for type '' */
 #ifndef SOAP_TYPE_PointerToSOAP_ENV__Code
-#define SOAP_TYPE_PointerToSOAP_ENV__Code (83)
+#define SOAP_TYPE_PointerToSOAP_ENV__Code (349)
 #endif
 
 /* struct tsl__getStatusForGroupResponse * has binding name 'PointerTotsl__getStatusForGroupResponse' for type 'tsl:getStatusForGroupResponse' */
 #ifndef SOAP_TYPE_PointerTotsl__getStatusForGroupResponse
-#define SOAP_TYPE_PointerTotsl__getStatusForGroupResponse (78)
+#define SOAP_TYPE_PointerTotsl__getStatusForGroupResponse (345)
 #endif
 
 /* struct tsl__getStatusForGroup * has binding name 'PointerTotsl__getStatusForGroup' for type 'tsl:getStatusForGroup' */
 #ifndef SOAP_TYPE_PointerTotsl__getStatusForGroup
-#define SOAP_TYPE_PointerTotsl__getStatusForGroup (77)
+#define SOAP_TYPE_PointerTotsl__getStatusForGroup (344)
 #endif
 
 /* struct tsl__getStatusResponse * has binding name 'PointerTotsl__getStatusResponse' for type 'tsl:getStatusResponse' */
 #ifndef SOAP_TYPE_PointerTotsl__getStatusResponse
-#define SOAP_TYPE_PointerTotsl__getStatusResponse (74)
+#define SOAP_TYPE_PointerTotsl__getStatusResponse (341)
 #endif
 
 /* struct tsl__getStatus * has binding name 'PointerTotsl__getStatus' for type 'tsl:getStatus' */
 #ifndef SOAP_TYPE_PointerTotsl__getStatus
-#define SOAP_TYPE_PointerTotsl__getStatus (73)
+#define SOAP_TYPE_PointerTotsl__getStatus (340)
 #endif
 
 /* struct tsnl__statusChangedResponse * has binding name 'PointerTotsnl__statusChangedResponse' for type 'tsnl:statusChangedResponse' */
 #ifndef SOAP_TYPE_PointerTotsnl__statusChangedResponse
-#define SOAP_TYPE_PointerTotsnl__statusChangedResponse (70)
+#define SOAP_TYPE_PointerTotsnl__statusChangedResponse (337)
 #endif
 
 /* struct tsnl__statusChanged * has binding name 'PointerTotsnl__statusChanged' for type 'tsnl:statusChanged' */
 #ifndef SOAP_TYPE_PointerTotsnl__statusChanged
-#define SOAP_TYPE_PointerTotsnl__statusChanged (69)
+#define SOAP_TYPE_PointerTotsnl__statusChanged (336)
 #endif
 
 /* struct tsnl__statusEndResponse * has binding name 'PointerTotsnl__statusEndResponse' for type 'tsnl:statusEndResponse' */
 #ifndef SOAP_TYPE_PointerTotsnl__statusEndResponse
-#define SOAP_TYPE_PointerTotsnl__statusEndResponse (66)
+#define SOAP_TYPE_PointerTotsnl__statusEndResponse (333)
 #endif
 
 /* struct tsnl__statusEnd * has binding name 'PointerTotsnl__statusEnd' for type 'tsnl:statusEnd' */
 #ifndef SOAP_TYPE_PointerTotsnl__statusEnd
-#define SOAP_TYPE_PointerTotsnl__statusEnd (65)
+#define SOAP_TYPE_PointerTotsnl__statusEnd (332)
 #endif
 
 /* struct tsnl__statusErrorResponse * has binding name 'PointerTotsnl__statusErrorResponse' for type 'tsnl:statusErrorResponse' */
 #ifndef SOAP_TYPE_PointerTotsnl__statusErrorResponse
-#define SOAP_TYPE_PointerTotsnl__statusErrorResponse (62)
+#define SOAP_TYPE_PointerTotsnl__statusErrorResponse (329)
 #endif
 
 /* struct tsnl__statusError * has binding name 'PointerTotsnl__statusError' for type 'tsnl:statusError' */
 #ifndef SOAP_TYPE_PointerTotsnl__statusError
-#define SOAP_TYPE_PointerTotsnl__statusError (61)
+#define SOAP_TYPE_PointerTotsnl__statusError (328)
 #endif
 
 /* struct tsnl__statusNotificationResponse * has binding name 'PointerTotsnl__statusNotificationResponse' for type 'tsnl:statusNotificationResponse' */
 #ifndef SOAP_TYPE_PointerTotsnl__statusNotificationResponse
-#define SOAP_TYPE_PointerTotsnl__statusNotificationResponse (58)
+#define SOAP_TYPE_PointerTotsnl__statusNotificationResponse (325)
 #endif
 
 /* struct tsnl__statusNotification * has binding name 'PointerTotsnl__statusNotification' for type 'tsnl:statusNotification' */
 #ifndef SOAP_TYPE_PointerTotsnl__statusNotification
-#define SOAP_TYPE_PointerTotsnl__statusNotification (57)
+#define SOAP_TYPE_PointerTotsnl__statusNotification (324)
 #endif
 
 /* struct tsnml__endNotificationResponse * has binding name 'PointerTotsnml__endNotificationResponse' for type 'tsnml:endNotificationResponse' */
 #ifndef SOAP_TYPE_PointerTotsnml__endNotificationResponse
-#define SOAP_TYPE_PointerTotsnml__endNotificationResponse (54)
+#define SOAP_TYPE_PointerTotsnml__endNotificationResponse (321)
 #endif
 
 /* struct tsnml__endNotification * has binding name 'PointerTotsnml__endNotification' for type 'tsnml:endNotification' */
 #ifndef SOAP_TYPE_PointerTotsnml__endNotification
-#define SOAP_TYPE_PointerTotsnml__endNotification (53)
+#define SOAP_TYPE_PointerTotsnml__endNotification (320)
 #endif
 
 /* struct tsnml__startNotificationResponse * has binding name 'PointerTotsnml__startNotificationResponse' for type 'tsnml:startNotificationResponse' */
 #ifndef SOAP_TYPE_PointerTotsnml__startNotificationResponse
-#define SOAP_TYPE_PointerTotsnml__startNotificationResponse (50)
+#define SOAP_TYPE_PointerTotsnml__startNotificationResponse (317)
 #endif
 
 /* struct tsnml__startNotification * has binding name 'PointerTotsnml__startNotification' for type 'tsnml:startNotification' */
 #ifndef SOAP_TYPE_PointerTotsnml__startNotification
-#define SOAP_TYPE_PointerTotsnml__startNotification (49)
+#define SOAP_TYPE_PointerTotsnml__startNotification (316)
 #endif
 
 /* struct pxc__ServiceException * has binding name 'PointerTopxc__ServiceException' for type 'pxc:ServiceException' */
 #ifndef SOAP_TYPE_PointerTopxc__ServiceException
-#define SOAP_TYPE_PointerTopxc__ServiceException (46)
+#define SOAP_TYPE_PointerTopxc__ServiceException (313)
 #endif
 
 /* struct pxc__PolicyException * has binding name 'PointerTopxc__PolicyException' for type 'pxc:PolicyException' */
 #ifndef SOAP_TYPE_PointerTopxc__PolicyException
-#define SOAP_TYPE_PointerTopxc__PolicyException (45)
+#define SOAP_TYPE_PointerTopxc__PolicyException (312)
 #endif
 
 /* struct ts__StatusInformation * has binding name 'PointerTots__StatusInformation' for type 'ts:StatusInformation' */
 #ifndef SOAP_TYPE_PointerTots__StatusInformation
-#define SOAP_TYPE_PointerTots__StatusInformation (36)
-#endif
-
-/* int * has binding name 'PointerToint' for type 'xsd:int' */
-#ifndef SOAP_TYPE_PointerToint
-#define SOAP_TYPE_PointerToint (31)
+#define SOAP_TYPE_PointerTots__StatusInformation (303)
 #endif
 
 /* struct pxc__TimeMetric * has binding name 'PointerTopxc__TimeMetric' for type 'pxc:TimeMetric' */
 #ifndef SOAP_TYPE_PointerTopxc__TimeMetric
-#define SOAP_TYPE_PointerTopxc__TimeMetric (30)
+#define SOAP_TYPE_PointerTopxc__TimeMetric (298)
 #endif
 
 /* struct pxc__SimpleReference * has binding name 'PointerTopxc__SimpleReference' for type 'pxc:SimpleReference' */
 #ifndef SOAP_TYPE_PointerTopxc__SimpleReference
-#define SOAP_TYPE_PointerTopxc__SimpleReference (29)
+#define SOAP_TYPE_PointerTopxc__SimpleReference (297)
 #endif
 
 /* struct pxc__ServiceError * has binding name 'PointerTopxc__ServiceError' for type 'pxc:ServiceError' */
 #ifndef SOAP_TYPE_PointerTopxc__ServiceError
-#define SOAP_TYPE_PointerTopxc__ServiceError (26)
+#define SOAP_TYPE_PointerTopxc__ServiceError (294)
 #endif
 
 /* enum ts__Status * has binding name 'PointerTots__Status' for type 'ts:Status' */
 #ifndef SOAP_TYPE_PointerTots__Status
-#define SOAP_TYPE_PointerTots__Status (25)
-#endif
-
-/* char ** has binding name 'PointerTostring' for type 'xsd:string' */
-#ifndef SOAP_TYPE_PointerTostring
-#define SOAP_TYPE_PointerTostring (22)
+#define SOAP_TYPE_PointerTots__Status (293)
 #endif
 
 /* struct ts__StatusData * has binding name 'PointerTots__StatusData' for type 'ts:StatusData' */
 #ifndef SOAP_TYPE_PointerTots__StatusData
-#define SOAP_TYPE_PointerTots__StatusData (18)
+#define SOAP_TYPE_PointerTots__StatusData (287)
 #endif
 
 /* char ** has binding name 'PointerToxsd__anyURI' for type 'xsd:anyURI' */
 #ifndef SOAP_TYPE_PointerToxsd__anyURI
-#define SOAP_TYPE_PointerToxsd__anyURI (15)
+#define SOAP_TYPE_PointerToxsd__anyURI (284)
 #endif
 
 /* xsd__anyURI has binding name 'xsd__anyURI' for type 'xsd:anyURI' */
 #ifndef SOAP_TYPE_xsd__anyURI
-#define SOAP_TYPE_xsd__anyURI (8)
+#define SOAP_TYPE_xsd__anyURI (277)
+#endif
+
+/* struct _wsse__Security * has binding name 'PointerTo_wsse__Security' for type '' */
+#ifndef SOAP_TYPE_PointerTo_wsse__Security
+#define SOAP_TYPE_PointerTo_wsse__Security (275)
+#endif
+
+/* struct ds__SignatureType * has binding name 'PointerTods__SignatureType' for type 'ds:SignatureType' */
+#ifndef SOAP_TYPE_PointerTods__SignatureType
+#define SOAP_TYPE_PointerTods__SignatureType (273)
+#endif
+
+/* struct wsc__SecurityContextTokenType * has binding name 'PointerTowsc__SecurityContextTokenType' for type 'wsc:SecurityContextTokenType' */
+#ifndef SOAP_TYPE_PointerTowsc__SecurityContextTokenType
+#define SOAP_TYPE_PointerTowsc__SecurityContextTokenType (272)
+#endif
+
+/* struct _wsse__BinarySecurityToken * has binding name 'PointerTo_wsse__BinarySecurityToken' for type '' */
+#ifndef SOAP_TYPE_PointerTo_wsse__BinarySecurityToken
+#define SOAP_TYPE_PointerTo_wsse__BinarySecurityToken (271)
+#endif
+
+/* struct _wsse__UsernameToken * has binding name 'PointerTo_wsse__UsernameToken' for type '' */
+#ifndef SOAP_TYPE_PointerTo_wsse__UsernameToken
+#define SOAP_TYPE_PointerTo_wsse__UsernameToken (270)
+#endif
+
+/* struct _wsu__Timestamp * has binding name 'PointerTo_wsu__Timestamp' for type '' */
+#ifndef SOAP_TYPE_PointerTo_wsu__Timestamp
+#define SOAP_TYPE_PointerTo_wsu__Timestamp (269)
+#endif
+
+/* _saml2__AttributeValue has binding name '_saml2__AttributeValue' for type '' */
+#ifndef SOAP_TYPE__saml2__AttributeValue
+#define SOAP_TYPE__saml2__AttributeValue (266)
+#endif
+
+/* _saml2__AuthenticatingAuthority has binding name '_saml2__AuthenticatingAuthority' for type '' */
+#ifndef SOAP_TYPE__saml2__AuthenticatingAuthority
+#define SOAP_TYPE__saml2__AuthenticatingAuthority (260)
+#endif
+
+/* _saml2__AuthnContextDecl has binding name '_saml2__AuthnContextDecl' for type '' */
+#ifndef SOAP_TYPE__saml2__AuthnContextDecl
+#define SOAP_TYPE__saml2__AuthnContextDecl (259)
+#endif
+
+/* _saml2__AuthnContextDeclRef has binding name '_saml2__AuthnContextDeclRef' for type '' */
+#ifndef SOAP_TYPE__saml2__AuthnContextDeclRef
+#define SOAP_TYPE__saml2__AuthnContextDeclRef (258)
+#endif
+
+/* _saml2__AuthnContextClassRef has binding name '_saml2__AuthnContextClassRef' for type '' */
+#ifndef SOAP_TYPE__saml2__AuthnContextClassRef
+#define SOAP_TYPE__saml2__AuthnContextClassRef (257)
+#endif
+
+/* _saml2__Audience has binding name '_saml2__Audience' for type '' */
+#ifndef SOAP_TYPE__saml2__Audience
+#define SOAP_TYPE__saml2__Audience (248)
+#endif
+
+/* _saml2__AssertionURIRef has binding name '_saml2__AssertionURIRef' for type '' */
+#ifndef SOAP_TYPE__saml2__AssertionURIRef
+#define SOAP_TYPE__saml2__AssertionURIRef (240)
+#endif
+
+/* _saml2__AssertionIDRef has binding name '_saml2__AssertionIDRef' for type '' */
+#ifndef SOAP_TYPE__saml2__AssertionIDRef
+#define SOAP_TYPE__saml2__AssertionIDRef (239)
+#endif
+
+/* struct ds__KeyInfoType ** has binding name 'PointerToPointerTo_ds__KeyInfo' for type '' */
+#ifndef SOAP_TYPE_PointerToPointerTo_ds__KeyInfo
+#define SOAP_TYPE_PointerToPointerTo_ds__KeyInfo (234)
+#endif
+
+/* struct __saml2__union_AttributeStatementType * has binding name 'PointerTo__saml2__union_AttributeStatementType' for type '-saml2:union-AttributeStatementType' */
+#ifndef SOAP_TYPE_PointerTo__saml2__union_AttributeStatementType
+#define SOAP_TYPE_PointerTo__saml2__union_AttributeStatementType (233)
+#endif
+
+/* struct saml2__AttributeType * has binding name 'PointerTosaml2__AttributeType' for type 'saml2:AttributeType' */
+#ifndef SOAP_TYPE_PointerTosaml2__AttributeType
+#define SOAP_TYPE_PointerTosaml2__AttributeType (232)
+#endif
+
+/* struct saml2__EvidenceType * has binding name 'PointerTosaml2__EvidenceType' for type 'saml2:EvidenceType' */
+#ifndef SOAP_TYPE_PointerTosaml2__EvidenceType
+#define SOAP_TYPE_PointerTosaml2__EvidenceType (230)
+#endif
+
+/* struct saml2__ActionType * has binding name 'PointerTosaml2__ActionType' for type 'saml2:ActionType' */
+#ifndef SOAP_TYPE_PointerTosaml2__ActionType
+#define SOAP_TYPE_PointerTosaml2__ActionType (229)
+#endif
+
+/* struct saml2__AuthnContextType * has binding name 'PointerTosaml2__AuthnContextType' for type 'saml2:AuthnContextType' */
+#ifndef SOAP_TYPE_PointerTosaml2__AuthnContextType
+#define SOAP_TYPE_PointerTosaml2__AuthnContextType (228)
+#endif
+
+/* struct saml2__SubjectLocalityType * has binding name 'PointerTosaml2__SubjectLocalityType' for type 'saml2:SubjectLocalityType' */
+#ifndef SOAP_TYPE_PointerTosaml2__SubjectLocalityType
+#define SOAP_TYPE_PointerTosaml2__SubjectLocalityType (227)
+#endif
+
+/* struct __saml2__union_EvidenceType * has binding name 'PointerTo__saml2__union_EvidenceType' for type '-saml2:union-EvidenceType' */
+#ifndef SOAP_TYPE_PointerTo__saml2__union_EvidenceType
+#define SOAP_TYPE_PointerTo__saml2__union_EvidenceType (226)
+#endif
+
+/* struct __saml2__union_AdviceType * has binding name 'PointerTo__saml2__union_AdviceType' for type '-saml2:union-AdviceType' */
+#ifndef SOAP_TYPE_PointerTo__saml2__union_AdviceType
+#define SOAP_TYPE_PointerTo__saml2__union_AdviceType (224)
+#endif
+
+/* struct saml2__AssertionType * has binding name 'PointerTosaml2__AssertionType' for type 'saml2:AssertionType' */
+#ifndef SOAP_TYPE_PointerTosaml2__AssertionType
+#define SOAP_TYPE_PointerTosaml2__AssertionType (223)
+#endif
+
+/* struct __saml2__union_ConditionsType * has binding name 'PointerTo__saml2__union_ConditionsType' for type '-saml2:union-ConditionsType' */
+#ifndef SOAP_TYPE_PointerTo__saml2__union_ConditionsType
+#define SOAP_TYPE_PointerTo__saml2__union_ConditionsType (221)
+#endif
+
+/* struct saml2__ProxyRestrictionType * has binding name 'PointerTosaml2__ProxyRestrictionType' for type 'saml2:ProxyRestrictionType' */
+#ifndef SOAP_TYPE_PointerTosaml2__ProxyRestrictionType
+#define SOAP_TYPE_PointerTosaml2__ProxyRestrictionType (220)
+#endif
+
+/* struct saml2__OneTimeUseType * has binding name 'PointerTosaml2__OneTimeUseType' for type 'saml2:OneTimeUseType' */
+#ifndef SOAP_TYPE_PointerTosaml2__OneTimeUseType
+#define SOAP_TYPE_PointerTosaml2__OneTimeUseType (219)
+#endif
+
+/* struct saml2__AudienceRestrictionType * has binding name 'PointerTosaml2__AudienceRestrictionType' for type 'saml2:AudienceRestrictionType' */
+#ifndef SOAP_TYPE_PointerTosaml2__AudienceRestrictionType
+#define SOAP_TYPE_PointerTosaml2__AudienceRestrictionType (218)
+#endif
+
+/* struct saml2__ConditionAbstractType * has binding name 'PointerTosaml2__ConditionAbstractType' for type 'saml2:ConditionAbstractType' */
+#ifndef SOAP_TYPE_PointerTosaml2__ConditionAbstractType
+#define SOAP_TYPE_PointerTosaml2__ConditionAbstractType (217)
+#endif
+
+/* struct saml2__SubjectConfirmationDataType * has binding name 'PointerTosaml2__SubjectConfirmationDataType' for type 'saml2:SubjectConfirmationDataType' */
+#ifndef SOAP_TYPE_PointerTosaml2__SubjectConfirmationDataType
+#define SOAP_TYPE_PointerTosaml2__SubjectConfirmationDataType (215)
+#endif
+
+/* struct saml2__SubjectConfirmationType * has binding name 'PointerTosaml2__SubjectConfirmationType' for type 'saml2:SubjectConfirmationType' */
+#ifndef SOAP_TYPE_PointerTosaml2__SubjectConfirmationType
+#define SOAP_TYPE_PointerTosaml2__SubjectConfirmationType (214)
+#endif
+
+/* struct saml2__EncryptedElementType * has binding name 'PointerTosaml2__EncryptedElementType' for type 'saml2:EncryptedElementType' */
+#ifndef SOAP_TYPE_PointerTosaml2__EncryptedElementType
+#define SOAP_TYPE_PointerTosaml2__EncryptedElementType (213)
+#endif
+
+/* struct saml2__BaseIDAbstractType * has binding name 'PointerTosaml2__BaseIDAbstractType' for type 'saml2:BaseIDAbstractType' */
+#ifndef SOAP_TYPE_PointerTosaml2__BaseIDAbstractType
+#define SOAP_TYPE_PointerTosaml2__BaseIDAbstractType (212)
+#endif
+
+/* struct __saml2__union_AssertionType * has binding name 'PointerTo__saml2__union_AssertionType' for type '-saml2:union-AssertionType' */
+#ifndef SOAP_TYPE_PointerTo__saml2__union_AssertionType
+#define SOAP_TYPE_PointerTo__saml2__union_AssertionType (211)
+#endif
+
+/* struct saml2__AttributeStatementType * has binding name 'PointerTosaml2__AttributeStatementType' for type 'saml2:AttributeStatementType' */
+#ifndef SOAP_TYPE_PointerTosaml2__AttributeStatementType
+#define SOAP_TYPE_PointerTosaml2__AttributeStatementType (210)
+#endif
+
+/* struct saml2__AuthzDecisionStatementType * has binding name 'PointerTosaml2__AuthzDecisionStatementType' for type 'saml2:AuthzDecisionStatementType' */
+#ifndef SOAP_TYPE_PointerTosaml2__AuthzDecisionStatementType
+#define SOAP_TYPE_PointerTosaml2__AuthzDecisionStatementType (209)
+#endif
+
+/* struct saml2__AuthnStatementType * has binding name 'PointerTosaml2__AuthnStatementType' for type 'saml2:AuthnStatementType' */
+#ifndef SOAP_TYPE_PointerTosaml2__AuthnStatementType
+#define SOAP_TYPE_PointerTosaml2__AuthnStatementType (208)
+#endif
+
+/* struct saml2__StatementAbstractType * has binding name 'PointerTosaml2__StatementAbstractType' for type 'saml2:StatementAbstractType' */
+#ifndef SOAP_TYPE_PointerTosaml2__StatementAbstractType
+#define SOAP_TYPE_PointerTosaml2__StatementAbstractType (207)
+#endif
+
+/* struct saml2__AdviceType * has binding name 'PointerTosaml2__AdviceType' for type 'saml2:AdviceType' */
+#ifndef SOAP_TYPE_PointerTosaml2__AdviceType
+#define SOAP_TYPE_PointerTosaml2__AdviceType (205)
+#endif
+
+/* struct saml2__ConditionsType * has binding name 'PointerTosaml2__ConditionsType' for type 'saml2:ConditionsType' */
+#ifndef SOAP_TYPE_PointerTosaml2__ConditionsType
+#define SOAP_TYPE_PointerTosaml2__ConditionsType (204)
+#endif
+
+/* struct saml2__SubjectType * has binding name 'PointerTosaml2__SubjectType' for type 'saml2:SubjectType' */
+#ifndef SOAP_TYPE_PointerTosaml2__SubjectType
+#define SOAP_TYPE_PointerTosaml2__SubjectType (203)
+#endif
+
+/* struct saml2__NameIDType * has binding name 'PointerTosaml2__NameIDType' for type 'saml2:NameIDType' */
+#ifndef SOAP_TYPE_PointerTosaml2__NameIDType
+#define SOAP_TYPE_PointerTosaml2__NameIDType (202)
+#endif
+
+/* struct xenc__EncryptedKeyType ** has binding name 'PointerToPointerToxenc__EncryptedKeyType' for type 'xenc:EncryptedKeyType' */
+#ifndef SOAP_TYPE_PointerToPointerToxenc__EncryptedKeyType
+#define SOAP_TYPE_PointerToPointerToxenc__EncryptedKeyType (201)
+#endif
+
+/* _saml1__AttributeValue has binding name '_saml1__AttributeValue' for type '' */
+#ifndef SOAP_TYPE__saml1__AttributeValue
+#define SOAP_TYPE__saml1__AttributeValue (176)
+#endif
+
+/* _saml1__ConfirmationMethod has binding name '_saml1__ConfirmationMethod' for type '' */
+#ifndef SOAP_TYPE__saml1__ConfirmationMethod
+#define SOAP_TYPE__saml1__ConfirmationMethod (166)
+#endif
+
+/* _saml1__SubjectConfirmationData has binding name '_saml1__SubjectConfirmationData' for type '' */
+#ifndef SOAP_TYPE__saml1__SubjectConfirmationData
+#define SOAP_TYPE__saml1__SubjectConfirmationData (165)
+#endif
+
+/* _saml1__Audience has binding name '_saml1__Audience' for type '' */
+#ifndef SOAP_TYPE__saml1__Audience
+#define SOAP_TYPE__saml1__Audience (157)
+#endif
+
+/* _saml1__AssertionIDReference has binding name '_saml1__AssertionIDReference' for type '' */
+#ifndef SOAP_TYPE__saml1__AssertionIDReference
+#define SOAP_TYPE__saml1__AssertionIDReference (152)
+#endif
+
+/* struct saml1__AttributeType * has binding name 'PointerTosaml1__AttributeType' for type 'saml1:AttributeType' */
+#ifndef SOAP_TYPE_PointerTosaml1__AttributeType
+#define SOAP_TYPE_PointerTosaml1__AttributeType (151)
+#endif
+
+/* struct saml1__EvidenceType * has binding name 'PointerTosaml1__EvidenceType' for type 'saml1:EvidenceType' */
+#ifndef SOAP_TYPE_PointerTosaml1__EvidenceType
+#define SOAP_TYPE_PointerTosaml1__EvidenceType (150)
+#endif
+
+/* struct saml1__ActionType * has binding name 'PointerTosaml1__ActionType' for type 'saml1:ActionType' */
+#ifndef SOAP_TYPE_PointerTosaml1__ActionType
+#define SOAP_TYPE_PointerTosaml1__ActionType (149)
+#endif
+
+/* struct saml1__AuthorityBindingType * has binding name 'PointerTosaml1__AuthorityBindingType' for type 'saml1:AuthorityBindingType' */
+#ifndef SOAP_TYPE_PointerTosaml1__AuthorityBindingType
+#define SOAP_TYPE_PointerTosaml1__AuthorityBindingType (148)
+#endif
+
+/* struct saml1__SubjectLocalityType * has binding name 'PointerTosaml1__SubjectLocalityType' for type 'saml1:SubjectLocalityType' */
+#ifndef SOAP_TYPE_PointerTosaml1__SubjectLocalityType
+#define SOAP_TYPE_PointerTosaml1__SubjectLocalityType (147)
+#endif
+
+/* char ** has binding name 'PointerTo_XML' for type '' */
+#ifndef SOAP_TYPE_PointerTo_XML
+#define SOAP_TYPE_PointerTo_XML (146)
+#endif
+
+/* struct saml1__SubjectType * has binding name 'PointerTosaml1__SubjectType' for type 'saml1:SubjectType' */
+#ifndef SOAP_TYPE_PointerTosaml1__SubjectType
+#define SOAP_TYPE_PointerTosaml1__SubjectType (145)
+#endif
+
+/* struct __saml1__union_EvidenceType * has binding name 'PointerTo__saml1__union_EvidenceType' for type '-saml1:union-EvidenceType' */
+#ifndef SOAP_TYPE_PointerTo__saml1__union_EvidenceType
+#define SOAP_TYPE_PointerTo__saml1__union_EvidenceType (144)
+#endif
+
+/* char ** has binding name 'PointerTostring' for type 'xsd:string' */
+#ifndef SOAP_TYPE_PointerTostring
+#define SOAP_TYPE_PointerTostring (142)
+#endif
+
+/* struct saml1__SubjectConfirmationType * has binding name 'PointerTosaml1__SubjectConfirmationType' for type 'saml1:SubjectConfirmationType' */
+#ifndef SOAP_TYPE_PointerTosaml1__SubjectConfirmationType
+#define SOAP_TYPE_PointerTosaml1__SubjectConfirmationType (141)
+#endif
+
+/* struct saml1__NameIdentifierType * has binding name 'PointerTosaml1__NameIdentifierType' for type 'saml1:NameIdentifierType' */
+#ifndef SOAP_TYPE_PointerTosaml1__NameIdentifierType
+#define SOAP_TYPE_PointerTosaml1__NameIdentifierType (140)
+#endif
+
+/* struct __saml1__union_AdviceType * has binding name 'PointerTo__saml1__union_AdviceType' for type '-saml1:union-AdviceType' */
+#ifndef SOAP_TYPE_PointerTo__saml1__union_AdviceType
+#define SOAP_TYPE_PointerTo__saml1__union_AdviceType (139)
+#endif
+
+/* struct saml1__AssertionType * has binding name 'PointerTosaml1__AssertionType' for type 'saml1:AssertionType' */
+#ifndef SOAP_TYPE_PointerTosaml1__AssertionType
+#define SOAP_TYPE_PointerTosaml1__AssertionType (138)
+#endif
+
+/* struct timeval * has binding name 'PointerToxsd__dateTime' for type 'xsd:dateTime' */
+#ifndef SOAP_TYPE_PointerToxsd__dateTime
+#define SOAP_TYPE_PointerToxsd__dateTime (136)
+#endif
+
+/* struct __saml1__union_ConditionsType * has binding name 'PointerTo__saml1__union_ConditionsType' for type '-saml1:union-ConditionsType' */
+#ifndef SOAP_TYPE_PointerTo__saml1__union_ConditionsType
+#define SOAP_TYPE_PointerTo__saml1__union_ConditionsType (135)
+#endif
+
+/* struct saml1__ConditionAbstractType * has binding name 'PointerTosaml1__ConditionAbstractType' for type 'saml1:ConditionAbstractType' */
+#ifndef SOAP_TYPE_PointerTosaml1__ConditionAbstractType
+#define SOAP_TYPE_PointerTosaml1__ConditionAbstractType (134)
+#endif
+
+/* struct saml1__DoNotCacheConditionType * has binding name 'PointerTosaml1__DoNotCacheConditionType' for type 'saml1:DoNotCacheConditionType' */
+#ifndef SOAP_TYPE_PointerTosaml1__DoNotCacheConditionType
+#define SOAP_TYPE_PointerTosaml1__DoNotCacheConditionType (133)
+#endif
+
+/* struct saml1__AudienceRestrictionConditionType * has binding name 'PointerTosaml1__AudienceRestrictionConditionType' for type 'saml1:AudienceRestrictionConditionType' */
+#ifndef SOAP_TYPE_PointerTosaml1__AudienceRestrictionConditionType
+#define SOAP_TYPE_PointerTosaml1__AudienceRestrictionConditionType (132)
+#endif
+
+/* struct ds__SignatureType * has binding name 'PointerTo_ds__Signature' for type '' */
+#ifndef SOAP_TYPE_PointerTo_ds__Signature
+#define SOAP_TYPE_PointerTo_ds__Signature (130)
+#endif
+
+/* struct __saml1__union_AssertionType * has binding name 'PointerTo__saml1__union_AssertionType' for type '-saml1:union-AssertionType' */
+#ifndef SOAP_TYPE_PointerTo__saml1__union_AssertionType
+#define SOAP_TYPE_PointerTo__saml1__union_AssertionType (129)
+#endif
+
+/* struct saml1__AttributeStatementType * has binding name 'PointerTosaml1__AttributeStatementType' for type 'saml1:AttributeStatementType' */
+#ifndef SOAP_TYPE_PointerTosaml1__AttributeStatementType
+#define SOAP_TYPE_PointerTosaml1__AttributeStatementType (128)
+#endif
+
+/* struct saml1__AuthorizationDecisionStatementType * has binding name 'PointerTosaml1__AuthorizationDecisionStatementType' for type 'saml1:AuthorizationDecisionStatementType' */
+#ifndef SOAP_TYPE_PointerTosaml1__AuthorizationDecisionStatementType
+#define SOAP_TYPE_PointerTosaml1__AuthorizationDecisionStatementType (127)
+#endif
+
+/* struct saml1__AuthenticationStatementType * has binding name 'PointerTosaml1__AuthenticationStatementType' for type 'saml1:AuthenticationStatementType' */
+#ifndef SOAP_TYPE_PointerTosaml1__AuthenticationStatementType
+#define SOAP_TYPE_PointerTosaml1__AuthenticationStatementType (126)
+#endif
+
+/* struct saml1__SubjectStatementAbstractType * has binding name 'PointerTosaml1__SubjectStatementAbstractType' for type 'saml1:SubjectStatementAbstractType' */
+#ifndef SOAP_TYPE_PointerTosaml1__SubjectStatementAbstractType
+#define SOAP_TYPE_PointerTosaml1__SubjectStatementAbstractType (125)
+#endif
+
+/* struct saml1__StatementAbstractType * has binding name 'PointerTosaml1__StatementAbstractType' for type 'saml1:StatementAbstractType' */
+#ifndef SOAP_TYPE_PointerTosaml1__StatementAbstractType
+#define SOAP_TYPE_PointerTosaml1__StatementAbstractType (124)
+#endif
+
+/* struct saml1__AdviceType * has binding name 'PointerTosaml1__AdviceType' for type 'saml1:AdviceType' */
+#ifndef SOAP_TYPE_PointerTosaml1__AdviceType
+#define SOAP_TYPE_PointerTosaml1__AdviceType (122)
+#endif
+
+/* struct saml1__ConditionsType * has binding name 'PointerTosaml1__ConditionsType' for type 'saml1:ConditionsType' */
+#ifndef SOAP_TYPE_PointerTosaml1__ConditionsType
+#define SOAP_TYPE_PointerTosaml1__ConditionsType (121)
+#endif
+
+/* struct __wsc__DerivedKeyTokenType_sequence * has binding name 'PointerTo__wsc__DerivedKeyTokenType_sequence' for type '-wsc:DerivedKeyTokenType-sequence' */
+#ifndef SOAP_TYPE_PointerTo__wsc__DerivedKeyTokenType_sequence
+#define SOAP_TYPE_PointerTo__wsc__DerivedKeyTokenType_sequence (97)
+#endif
+
+/* ULONG64 * has binding name 'PointerToULONG64' for type 'xsd:unsignedLong' */
+#ifndef SOAP_TYPE_PointerToULONG64
+#define SOAP_TYPE_PointerToULONG64 (96)
+#endif
+
+/* struct wsc__PropertiesType * has binding name 'PointerTowsc__PropertiesType' for type 'wsc:PropertiesType' */
+#ifndef SOAP_TYPE_PointerTowsc__PropertiesType
+#define SOAP_TYPE_PointerTowsc__PropertiesType (92)
+#endif
+
+/* wsc__FaultCodeOpenEnumType has binding name 'wsc__FaultCodeOpenEnumType' for type 'wsc:FaultCodeOpenEnumType' */
+#ifndef SOAP_TYPE_wsc__FaultCodeOpenEnumType
+#define SOAP_TYPE_wsc__FaultCodeOpenEnumType (87)
+#endif
+
+/* struct _xenc__ReferenceList * has binding name 'PointerTo_xenc__ReferenceList' for type '' */
+#ifndef SOAP_TYPE_PointerTo_xenc__ReferenceList
+#define SOAP_TYPE_PointerTo_xenc__ReferenceList (86)
+#endif
+
+/* struct __xenc__union_ReferenceList * has binding name 'PointerTo__xenc__union_ReferenceList' for type '-xenc:union-ReferenceList' */
+#ifndef SOAP_TYPE_PointerTo__xenc__union_ReferenceList
+#define SOAP_TYPE_PointerTo__xenc__union_ReferenceList (85)
+#endif
+
+/* struct xenc__ReferenceType * has binding name 'PointerToxenc__ReferenceType' for type 'xenc:ReferenceType' */
+#ifndef SOAP_TYPE_PointerToxenc__ReferenceType
+#define SOAP_TYPE_PointerToxenc__ReferenceType (84)
+#endif
+
+/* struct xenc__EncryptionPropertyType * has binding name 'PointerToxenc__EncryptionPropertyType' for type 'xenc:EncryptionPropertyType' */
+#ifndef SOAP_TYPE_PointerToxenc__EncryptionPropertyType
+#define SOAP_TYPE_PointerToxenc__EncryptionPropertyType (82)
+#endif
+
+/* struct xenc__TransformsType * has binding name 'PointerToxenc__TransformsType' for type 'xenc:TransformsType' */
+#ifndef SOAP_TYPE_PointerToxenc__TransformsType
+#define SOAP_TYPE_PointerToxenc__TransformsType (81)
+#endif
+
+/* struct xenc__CipherReferenceType * has binding name 'PointerToxenc__CipherReferenceType' for type 'xenc:CipherReferenceType' */
+#ifndef SOAP_TYPE_PointerToxenc__CipherReferenceType
+#define SOAP_TYPE_PointerToxenc__CipherReferenceType (80)
+#endif
+
+/* struct xenc__EncryptionPropertiesType * has binding name 'PointerToxenc__EncryptionPropertiesType' for type 'xenc:EncryptionPropertiesType' */
+#ifndef SOAP_TYPE_PointerToxenc__EncryptionPropertiesType
+#define SOAP_TYPE_PointerToxenc__EncryptionPropertiesType (79)
+#endif
+
+/* struct xenc__CipherDataType * has binding name 'PointerToxenc__CipherDataType' for type 'xenc:CipherDataType' */
+#ifndef SOAP_TYPE_PointerToxenc__CipherDataType
+#define SOAP_TYPE_PointerToxenc__CipherDataType (78)
+#endif
+
+/* struct ds__KeyInfoType * has binding name 'PointerTo_ds__KeyInfo' for type '' */
+#ifndef SOAP_TYPE_PointerTo_ds__KeyInfo
+#define SOAP_TYPE_PointerTo_ds__KeyInfo (77)
+#endif
+
+/* struct xenc__EncryptionMethodType * has binding name 'PointerToxenc__EncryptionMethodType' for type 'xenc:EncryptionMethodType' */
+#ifndef SOAP_TYPE_PointerToxenc__EncryptionMethodType
+#define SOAP_TYPE_PointerToxenc__EncryptionMethodType (76)
+#endif
+
+/* struct ds__X509IssuerSerialType * has binding name 'PointerTods__X509IssuerSerialType' for type 'ds:X509IssuerSerialType' */
+#ifndef SOAP_TYPE_PointerTods__X509IssuerSerialType
+#define SOAP_TYPE_PointerTods__X509IssuerSerialType (64)
+#endif
+
+/* struct ds__RSAKeyValueType * has binding name 'PointerTods__RSAKeyValueType' for type 'ds:RSAKeyValueType' */
+#ifndef SOAP_TYPE_PointerTods__RSAKeyValueType
+#define SOAP_TYPE_PointerTods__RSAKeyValueType (63)
+#endif
+
+/* struct ds__DSAKeyValueType * has binding name 'PointerTods__DSAKeyValueType' for type 'ds:DSAKeyValueType' */
+#ifndef SOAP_TYPE_PointerTods__DSAKeyValueType
+#define SOAP_TYPE_PointerTods__DSAKeyValueType (62)
+#endif
+
+/* struct ds__TransformType * has binding name 'PointerTods__TransformType' for type 'ds:TransformType' */
+#ifndef SOAP_TYPE_PointerTods__TransformType
+#define SOAP_TYPE_PointerTods__TransformType (61)
+#endif
+
+/* struct ds__DigestMethodType * has binding name 'PointerTods__DigestMethodType' for type 'ds:DigestMethodType' */
+#ifndef SOAP_TYPE_PointerTods__DigestMethodType
+#define SOAP_TYPE_PointerTods__DigestMethodType (60)
+#endif
+
+/* struct ds__TransformsType * has binding name 'PointerTods__TransformsType' for type 'ds:TransformsType' */
+#ifndef SOAP_TYPE_PointerTods__TransformsType
+#define SOAP_TYPE_PointerTods__TransformsType (59)
+#endif
+
+/* int * has binding name 'PointerToint' for type 'xsd:int' */
+#ifndef SOAP_TYPE_PointerToint
+#define SOAP_TYPE_PointerToint (58)
+#endif
+
+/* struct ds__ReferenceType ** has binding name 'PointerToPointerTods__ReferenceType' for type 'ds:ReferenceType' */
+#ifndef SOAP_TYPE_PointerToPointerTods__ReferenceType
+#define SOAP_TYPE_PointerToPointerTods__ReferenceType (57)
+#endif
+
+/* struct ds__ReferenceType * has binding name 'PointerTods__ReferenceType' for type 'ds:ReferenceType' */
+#ifndef SOAP_TYPE_PointerTods__ReferenceType
+#define SOAP_TYPE_PointerTods__ReferenceType (56)
+#endif
+
+/* struct ds__SignatureMethodType * has binding name 'PointerTods__SignatureMethodType' for type 'ds:SignatureMethodType' */
+#ifndef SOAP_TYPE_PointerTods__SignatureMethodType
+#define SOAP_TYPE_PointerTods__SignatureMethodType (55)
+#endif
+
+/* struct ds__CanonicalizationMethodType * has binding name 'PointerTods__CanonicalizationMethodType' for type 'ds:CanonicalizationMethodType' */
+#ifndef SOAP_TYPE_PointerTods__CanonicalizationMethodType
+#define SOAP_TYPE_PointerTods__CanonicalizationMethodType (54)
+#endif
+
+/* struct _wsse__SecurityTokenReference * has binding name 'PointerTo_wsse__SecurityTokenReference' for type '' */
+#ifndef SOAP_TYPE_PointerTo_wsse__SecurityTokenReference
+#define SOAP_TYPE_PointerTo_wsse__SecurityTokenReference (49)
+#endif
+
+/* struct ds__RetrievalMethodType * has binding name 'PointerTods__RetrievalMethodType' for type 'ds:RetrievalMethodType' */
+#ifndef SOAP_TYPE_PointerTods__RetrievalMethodType
+#define SOAP_TYPE_PointerTods__RetrievalMethodType (48)
+#endif
+
+/* struct ds__KeyValueType * has binding name 'PointerTods__KeyValueType' for type 'ds:KeyValueType' */
+#ifndef SOAP_TYPE_PointerTods__KeyValueType
+#define SOAP_TYPE_PointerTods__KeyValueType (46)
+#endif
+
+/* struct _c14n__InclusiveNamespaces * has binding name 'PointerTo_c14n__InclusiveNamespaces' for type '' */
+#ifndef SOAP_TYPE_PointerTo_c14n__InclusiveNamespaces
+#define SOAP_TYPE_PointerTo_c14n__InclusiveNamespaces (42)
+#endif
+
+/* struct ds__KeyInfoType * has binding name 'PointerTods__KeyInfoType' for type 'ds:KeyInfoType' */
+#ifndef SOAP_TYPE_PointerTods__KeyInfoType
+#define SOAP_TYPE_PointerTods__KeyInfoType (34)
+#endif
+
+/* struct ds__SignedInfoType * has binding name 'PointerTods__SignedInfoType' for type 'ds:SignedInfoType' */
+#ifndef SOAP_TYPE_PointerTods__SignedInfoType
+#define SOAP_TYPE_PointerTods__SignedInfoType (33)
+#endif
+
+/* _ds__SignatureValue has binding name '_ds__SignatureValue' for type '' */
+#ifndef SOAP_TYPE__ds__SignatureValue
+#define SOAP_TYPE__ds__SignatureValue (30)
+#endif
+
+/* struct xenc__EncryptedKeyType * has binding name 'PointerToxenc__EncryptedKeyType' for type 'xenc:EncryptedKeyType' */
+#ifndef SOAP_TYPE_PointerToxenc__EncryptedKeyType
+#define SOAP_TYPE_PointerToxenc__EncryptedKeyType (29)
+#endif
+
+/* struct ds__X509DataType * has binding name 'PointerTods__X509DataType' for type 'ds:X509DataType' */
+#ifndef SOAP_TYPE_PointerTods__X509DataType
+#define SOAP_TYPE_PointerTods__X509DataType (26)
+#endif
+
+/* struct _wsse__Embedded * has binding name 'PointerTo_wsse__Embedded' for type '' */
+#ifndef SOAP_TYPE_PointerTo_wsse__Embedded
+#define SOAP_TYPE_PointerTo_wsse__Embedded (24)
+#endif
+
+/* struct _wsse__KeyIdentifier * has binding name 'PointerTo_wsse__KeyIdentifier' for type '' */
+#ifndef SOAP_TYPE_PointerTo_wsse__KeyIdentifier
+#define SOAP_TYPE_PointerTo_wsse__KeyIdentifier (23)
+#endif
+
+/* struct _wsse__Reference * has binding name 'PointerTo_wsse__Reference' for type '' */
+#ifndef SOAP_TYPE_PointerTo_wsse__Reference
+#define SOAP_TYPE_PointerTo_wsse__Reference (22)
+#endif
+
+/* unsigned int * has binding name 'PointerTounsignedInt' for type 'xsd:unsignedInt' */
+#ifndef SOAP_TYPE_PointerTounsignedInt
+#define SOAP_TYPE_PointerTounsignedInt (16)
+#endif
+
+/* struct wsse__EncodedString * has binding name 'PointerTowsse__EncodedString' for type 'wsse:EncodedString' */
+#ifndef SOAP_TYPE_PointerTowsse__EncodedString
+#define SOAP_TYPE_PointerTowsse__EncodedString (14)
+#endif
+
+/* struct _wsse__Password * has binding name 'PointerTo_wsse__Password' for type '' */
+#ifndef SOAP_TYPE_PointerTo_wsse__Password
+#define SOAP_TYPE_PointerTo_wsse__Password (13)
 #endif
 
 /* _QName has binding name '_QName' for type 'xsd:QName' */

@@ -14,7 +14,7 @@
 
 PXGEN_WSDL2H ?= wsdl2h
 PXGEN_SOAPCPP2 ?= soapcpp2
-PXGEN_IMPORT ?= /usr/share/gsoap/import
+PXGEN_IMPORT ?= /usr/share/gsoap/import:/usr/share/gsoap
 PXGEN_SERVICES := \
 	wsdl/parlayx_terminal_status_service_2_3.wsdl \
 	wsdl/parlayx_terminal_status_notification_manager_service_2_3.wsdl \

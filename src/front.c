@@ -14,7 +14,10 @@
  * (413), and so is every request that is neither a GET/HEAD nor a POST to
  * a SOAP endpoint: a response queued at that point makes MHD skip the body
  * and close the connection. GET and HEAD are answered at the final call,
- * which keeps their connection alive.
+ * which keeps their connection alive. With a users file, HTTP Basic is
+ * checked there too, except for a SOAP POST without an Authorization
+ * header: its credentials may be a UsernameToken, which svc_handle checks
+ * once the body is in (a 401 from it gets WWW-Authenticate as well).
  *
  * Timeouts: MHD closes a connection silent for cfg.idle_timeout_s. A
  * body must also be complete within cfg.request_timeout_s of its headers:
@@ -200,21 +203,35 @@ static bool open_to_all(struct MHD_Connection *c, const char *url, bool get)
 	return url[0] == '/' && !strchr(url + 1, '/') && find_file(url + 1);
 }
 
+/* 401 with WWW-Authenticate: Basic realm="pxtsgw". */
+static enum MHD_Result reply_unauthorized(struct front *f, struct MHD_Connection *c)
+{
+	static const char text[] = "authentication required\n";
+	struct MHD_Response *resp;
+	enum MHD_Result res;
+
+	atomic_fetch_add(&f->http_rejected, 1);
+	resp = MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	res = MHD_queue_basic_auth_fail_response(c, "pxtsgw", resp);
+	MHD_destroy_response(resp);
+	return res;
+}
+
 /* With a users file: HTTP Basic credentials, checked before anything else
- * of the request is looked at. 0 (r->role set), or -1 when the answer is
- * a 401 (queued). A failing client is not delayed (section 11 allows it);
- * auth_attempt still counts its failures. */
+ * of the request is looked at. 0 (r->role and r->who set), or -1 when the
+ * answer is a 401 (queued). A failing client is not delayed (section 11
+ * allows it); auth_attempt still counts its failures. */
 static int authenticate(struct front *f, struct req *r, enum MHD_Result *res)
 {
 	struct MHD_Connection *c = r->conn;
 	char *pass = NULL, *user = MHD_basic_auth_get_username_password(c, &pass);
-	char who[64];
+	const char *who = r->who.client;
 	unsigned delay = 0;
 	int ok;
-	struct MHD_Response *resp;
-	static const char text[] = "authentication required\n";
 
-	client_text(c, who, sizeof(who));
 	ok = user && pass &&
 	     auth_attempt(f->cfg.auth, who, user, pass, now_ms(), &r->role, &delay) == 0;
 	if (!ok)   /* the user name is the client's text: not logged */
@@ -222,6 +239,7 @@ static int authenticate(struct front *f, struct req *r, enum MHD_Result *res)
 	if (ok) {
 		snprintf(r->who.app, sizeof(r->who.app), "%s", user);
 		r->who.admin = r->role == AUTH_ROLE_ADMIN;
+		r->who.basic = true;
 	}
 	if (pass)
 		memset(pass, 0, strlen(pass));
@@ -229,16 +247,20 @@ static int authenticate(struct front *f, struct req *r, enum MHD_Result *res)
 	MHD_free(pass);
 	if (ok)
 		return 0;
-	atomic_fetch_add(&f->http_rejected, 1);
-	resp = MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
-	if (!resp) {
-		*res = MHD_NO;
-		return -1;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-	*res = MHD_queue_basic_auth_fail_response(c, "pxtsgw", resp);
-	MHD_destroy_response(resp);
+	*res = reply_unauthorized(f, c);
 	return -1;
+}
+
+/* svc's check of a WS-Security UsernameToken (svc_set_auth): the users
+ * file, failures counted per client as for HTTP Basic, not delayed
+ * either. */
+static int check_token(const char *client, const char *user, const char *password,
+		       enum auth_role *role, void *arg)
+{
+	struct front *f = arg;
+	unsigned delay = 0;
+
+	return auth_attempt(f->cfg.auth, client, user, password, now_ms(), role, &delay);
 }
 
 /*
@@ -258,9 +280,14 @@ static enum MHD_Result on_headers(struct front *f, struct req *r, const char *ur
 	r->deadline_ms = now_ms() + (int64_t)f->cfg.request_timeout_s * 1000;
 	set_timeout(r, http_timeout_for(f->cfg.idle_timeout_s,
 					(int64_t)f->cfg.request_timeout_s * 1000));
-	if (f->cfg.auth && !open_to_all(c, url, get)) {
+	/* a SOAP POST with no Authorization header may carry a UsernameToken:
+	 * svc_handle checks it, the body read (contract section 11) */
+	if (f->cfg.auth && !open_to_all(c, url, get) &&
+	    !(post && ep < N_ENDPOINTS && endpoints[ep].soap &&
+	      !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
 		enum MHD_Result res;
 
+		client_text(c, r->who.client, sizeof(r->who.client));
 		if (authenticate(f, r, &res) != 0)
 			return res;
 	}
@@ -539,7 +566,13 @@ static enum MHD_Result serve_soap(struct req *r)
 	r->action = strdup(action ? action : "");
 	if (!r->action)
 		return reply_text(r->conn, 503, "out of memory\n");
+	if (r->f->cfg.auth && !r->who.client[0])
+		client_text(r->conn, r->who.client, sizeof(r->who.client));
 	rc = svc_handle(r->f->cfg.svc, r->body, r->len, r->action, &r->who, &r->pending, &out);
+	if (rc == SVC_DONE && out.http_status == 401) {
+		free(out.body);
+		return reply_unauthorized(r->f, r->conn);
+	}
 	if (rc == SVC_DONE)
 		return send_soap(r, &out);
 
@@ -738,6 +771,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	svc_pending_free(r->pending);
 	pthread_mutex_destroy(&r->lock);
+	if (r->body && r->f->cfg.auth)   /* it may hold a UsernameToken's password */
+		memset(r->body, 0, r->len);
 	free(r->body);
 	free(r->action);
 	free(r);
@@ -795,6 +830,8 @@ int front_start(const struct front_config *cfg, struct front **out)
 		free(f);
 		return -1;
 	}
+	if (cfg->auth && cfg->svc)   /* before the first request */
+		svc_set_auth(cfg->svc, check_token, f);
 	f->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 				MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
 				(tls ? MHD_USE_TLS : 0),
@@ -810,6 +847,8 @@ int front_start(const struct front_config *cfg, struct front **out)
 				MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!f->d) {
+		if (cfg->auth && cfg->svc)
+			svc_set_auth(cfg->svc, NULL, NULL);
 		log_error("http: cannot listen on %s (address in use?%s)", cfg->listen,
 			  tls ? " or the TLS certificate refused: see above" : "");
 		free(f);

@@ -12,6 +12,12 @@
  * same body: the same service function now finds the query done and fills
  * the generated response struct, so every byte on the wire still comes from
  * the generated serializers.
+ *
+ * Authentication (svc_set_auth): phase 1 reads the Envelope and the Header,
+ * checks a WS-Security UsernameToken there (or takes the caller's HTTP
+ * Basic), and only then reads the Body; the Security header is dropped
+ * before anything is answered. Phase 2 reads the header again but checks
+ * nothing.
  */
 #include "svc.h"
 
@@ -28,6 +34,7 @@
 #include "log.h"
 #include "nm.h"
 #include "rate.h"
+#include "svc_ns.h"
 
 /* returned by a service function in phase 1 to defer its answer */
 #define SVC_DEFER (SOAP_STOP + 100)
@@ -46,7 +53,10 @@ struct svc {
 	enum notif_style style;
 	struct rate *rate;      /* policy.max-requests-per-s (NULL: no limit) */
 	pthread_key_t key;
-	struct Namespace *ns;   /* SOAP 1.1 only: no SOAP 1.2 wildcards */
+	struct Namespace *ns;   /* requests: SOAP 1.1 only, no SOAP 1.2 wildcards */
+	struct Namespace *ns_out;   /* responses: ns without wsse and wsu */
+	svc_auth_h *auth;       /* NULL: no users file */
+	void *auth_arg;
 };
 
 struct svc_pending {
@@ -64,7 +74,11 @@ struct call {
 	const char *app;           /* the caller's application ("" anonymous) */
 	int phase;                 /* 1 or 2 */
 	struct svc_pending *p;     /* phase 1: set when deferred; phase 2: in */
+	struct svc_caller *who;    /* phase 1 with s->auth: authenticated here */
 };
+
+/* returned by run() when the caller is not authenticated (HTTP 401) */
+#define SVC_UNAUTHORIZED (SOAP_STOP + 101)
 
 /* --- per-thread contexts ------------------------------------------------- */
 
@@ -135,23 +149,18 @@ void svc_thread_done(struct svc *s)
 struct svc *svc_new(const struct query_env *env)
 {
 	struct svc *s = calloc(1, sizeof(*s));
-	size_t n = 0;
 
 	if (!s)
 		return NULL;
 	s->env = *env;
-	while (namespaces[n].id)
-		n++;
-	s->ns = calloc(n + 1, sizeof(*s->ns));
-	if (!s->ns || pthread_key_create(&s->key, soap_release) != 0) {
+	s->ns = svc_ns_table(true, false);
+	s->ns_out = svc_ns_table(false, false);
+	if (!s->ns || !s->ns_out || pthread_key_create(&s->key, soap_release) != 0) {
 		free(s->ns);
+		free(s->ns_out);
 		free(s);
 		return NULL;
 	}
-	memcpy(s->ns, namespaces, (n + 1) * sizeof(*s->ns));
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s->ns[i].id, "SOAP-ENV") == 0 || strcmp(s->ns[i].id, "SOAP-ENC") == 0)
-			s->ns[i].in = NULL;
 	return s;
 }
 
@@ -162,6 +171,7 @@ void svc_free(struct svc *s)
 	svc_thread_done(s);
 	pthread_key_delete(s->key);
 	free(s->ns);
+	free(s->ns_out);
 	free(s);
 }
 
@@ -185,6 +195,84 @@ void svc_set_notifications(struct svc *s, struct nm *nm, const struct nm_policy 
 	s->nm = nm;
 	s->pol = *pol;
 	s->style = (enum notif_style)style;
+}
+
+void svc_set_auth(struct svc *s, svc_auth_h *check, void *arg)
+{
+	s->auth = check;
+	s->auth_arg = arg;
+}
+
+/* --- WS-Security (contract section 11) ------------------------------------ */
+
+/* OASIS UsernameToken Profile 1.0, section 3.1: the Password's Type; with
+ * no Type the password is text. */
+#define WSSE_PASSWORD_TEXT "http://docs.oasis-open.org/wss/2004/01/" \
+	"oasis-200401-wss-username-token-profile-1.0#PasswordText"
+#define WSSE_PASSWORD_DIGEST "http://docs.oasis-open.org/wss/2004/01/" \
+	"oasis-200401-wss-username-token-profile-1.0#PasswordDigest"
+
+static struct _wsse__UsernameToken *username_token(struct soap *soap)
+{
+	if (!soap->header || !soap->header->wsse__Security)
+		return NULL;
+	return soap->header->wsse__Security->UsernameToken;
+}
+
+/* Once the header is read (and checked): the password and nonce in soap
+ * memory are zeroed, and the Security header is dropped, so that no
+ * response (which echoes soap->header) carries any of it. */
+static void security_drop(struct soap *soap)
+{
+	struct _wsse__UsernameToken *t = username_token(soap);
+
+	if (t && t->Password && t->Password->__item)
+		memset(t->Password->__item, 0, strlen(t->Password->__item));
+	if (t && t->Nonce && t->Nonce->__item)
+		memset(t->Nonce->__item, 0, strlen(t->Nonce->__item));
+	if (soap->header)
+		soap->header->wsse__Security = NULL;
+}
+
+/* Phase 1 with a users file, the header read (readable: the envelope and
+ * its header could be read): is the caller authenticated? Returns 0 with
+ * who->app and who->admin set, or -1 (logged) for a 401. */
+static int authenticate(struct svc *s, struct soap *soap, struct svc_caller *who, bool readable)
+{
+	struct _wsse__UsernameToken *t = readable ? username_token(soap) : NULL;
+	const char *why, *type;
+	enum auth_role role;
+
+	if (!t) {
+		if (who->basic)
+			return 0;
+		why = readable ? "no credentials" : "no credentials (header not readable)";
+		goto refused;
+	}
+	if (!t->Username || !t->Password || !t->Password->__item) {
+		why = "UsernameToken without a user or a password";
+		goto refused;
+	}
+	type = t->Password->Type;
+	if (type && strcmp(type, WSSE_PASSWORD_TEXT) != 0) {
+		why = strcmp(type, WSSE_PASSWORD_DIGEST) == 0 ? "UsernameToken with PasswordDigest" :
+			"UsernameToken with an unknown password type";
+		goto refused;
+	}
+	if (s->auth(who->client, t->Username, t->Password->__item, &role, s->auth_arg) != 0) {
+		why = "wrong credentials (UsernameToken)";
+		goto refused;
+	}
+	if (who->basic ? strcmp(who->app, t->Username) != 0 : strlen(t->Username) >= sizeof(who->app)) {
+		why = "UsernameToken names another user than HTTP Basic";
+		goto refused;
+	}
+	snprintf(who->app, sizeof(who->app), "%s", t->Username);
+	who->admin = role == AUTH_ROLE_ADMIN;
+	return 0;
+refused:   /* the user name is the client's text: not logged */
+	log_info("soap: %s: %s: 401", who->client[0] ? who->client : "?", why);
+	return -1;
 }
 
 /* --- faults -------------------------------------------------------------- */
@@ -415,16 +503,37 @@ static int run(struct svc *s, struct call *c, const char *body, const char *acti
 	soap->os = &res;
 	soap->action = soap_strdup(soap, action);
 	soap->mode &= ~SOAP_XML_IGNORENS;
+	soap_set_namespaces(soap, s->ns);
 	soap_begin_serve(soap);
 	if (!envelope_ns_ok(body)) {
 		soap->version = 1;
 		soap->error = SOAP_VERSIONMISMATCH;
 	}
-	body_lenient(soap);
-	err = soap->error ? soap->error : soap_serve_request(soap);
+	if (c->phase == 1 && s->auth && authenticate(s, soap, c->who, soap->error == SOAP_OK) != 0)
+		err = SVC_UNAUTHORIZED;
+	else
+		err = SOAP_OK;
+	security_drop(soap);
+	/* the header is read: from here on (the body, the answer) without
+	 * wsse and wsu; gSOAP carries the namespaces declared so far over */
+	soap_set_namespaces(soap, s->ns_out);
+	if (err == SOAP_OK) {
+		body_lenient(soap);
+		err = soap->error ? soap->error : soap_serve_request(soap);
+	}
 	if (err == SOAP_TYPE || err == SOAP_LENGTH || err == SOAP_OCCURS)
 		err = invalid_value_fault(soap);
-	if (err == SVC_DEFER) {
+	if (err == SVC_UNAUTHORIZED) {
+		static const char text[] = "authentication required\n";
+
+		soap->error = SOAP_OK;
+		out->http_status = 401;
+		out->body = malloc(sizeof(text));
+		if (out->body) {
+			memcpy(out->body, text, sizeof(text));
+			out->len = sizeof(text) - 1;
+		}
+	} else if (err == SVC_DEFER) {
 		soap->error = SOAP_OK;
 	} else {
 		if (err && err < SOAP_STOP)
@@ -448,14 +557,16 @@ static int run(struct svc *s, struct call *c, const char *body, const char *acti
 }
 
 enum svc_rc svc_handle(struct svc *s, const char *body, size_t len, const char *soap_action,
-		       const struct svc_caller *who, struct svc_pending **pending,
+		       struct svc_caller *who, struct svc_pending **pending,
 		       struct svc_response *out)
 {
-	struct call c = { .s = s, .app = who ? who->app : "", .phase = 1 };
+	struct svc_caller nobody = { .app = "" };
+	struct call c = { .s = s, .phase = 1, .who = who ? who : &nobody };
 	int err;
 
 	(void)len;
 	*pending = NULL;
+	c.app = c.who->app;   /* read after authentication, by the operations */
 	err = run(s, &c, body, soap_action, out);
 	if (err == SVC_DEFER && c.p) {
 		*pending = c.p;

@@ -25,7 +25,7 @@ struct svc;
 struct svc_pending;
 
 struct svc_response {
-	int http_status;     /* 200, or 500 for a SOAP fault */
+	int http_status;     /* 200, 500 for a SOAP fault, 401 (text body) */
 	char *body;          /* malloc'd; the caller frees it */
 	size_t len;
 };
@@ -34,11 +34,26 @@ enum svc_rc { SVC_DONE, SVC_WAIT };
 
 /* Who sent a request (contract section 11): its notifications belong to
  * app. Without a users file every request is the anonymous application,
- * app "". */
+ * app "".
+ *
+ * With svc_set_auth, svc_handle also authenticates: basic says whether
+ * app and admin come from HTTP Basic credentials the caller checked
+ * already; a WS-Security UsernameToken in the SOAP Header is checked and,
+ * when valid, sets app and admin (it must name the Basic user when basic
+ * is set). client is the client's address, for the failure tracker. */
 struct svc_caller {
 	char app[AUTH_NAME_MAX];
 	bool admin;
+	bool basic;
+	char client[AUTH_ADDR_MAX];
 };
+
+/* Checks a UsernameToken's user and password (PasswordText) for a request
+ * from client. Returns 0 with *role set when they are valid, -1 when not
+ * (a failure the check counts for client). HTTP thread; once a request at
+ * most. */
+typedef int (svc_auth_h)(const char *client, const char *user, const char *password,
+			 enum auth_role *role, void *arg);
 
 struct nm;
 struct nm_policy;
@@ -54,13 +69,25 @@ void svc_set_notifications(struct svc *s, struct nm *nm, const struct nm_policy 
  * must outlive the svc. */
 struct rate;
 void svc_set_rate(struct svc *s, struct rate *r);
+/* Authentication (contract section 11): from now on svc_handle serves no
+ * operation unless the caller is authenticated, by HTTP Basic (caller's
+ * basic) or by a WS-Security UsernameToken that check accepts. Without it
+ * (no users file) a token is ignored and every request is anonymous. Call
+ * before the first request. */
+void svc_set_auth(struct svc *s, svc_auth_h *check, void *arg);
 void svc_free(struct svc *s);
 
 /* Phase 1. body must be NUL-terminated (len excludes the NUL); who is the
- * caller (NULL: anonymous). On SVC_DONE *out is filled; on SVC_WAIT
- * *pending is set. */
+ * caller (NULL: anonymous, no Basic credentials), filled from a valid
+ * UsernameToken with svc_set_auth. On SVC_DONE *out is filled; on
+ * SVC_WAIT *pending is set. With svc_set_auth, a request whose caller is
+ * not authenticated (no credentials, a wrong or PasswordDigest token, a
+ * token naming another user than Basic, an envelope whose header cannot
+ * be read without Basic) is SVC_DONE with http_status 401 and a short
+ * text body, no operation run. The Security header never reaches a
+ * response. */
 enum svc_rc svc_handle(struct svc *s, const char *body, size_t len, const char *soap_action,
-		       const struct svc_caller *who, struct svc_pending **pending,
+		       struct svc_caller *who, struct svc_pending **pending,
 		       struct svc_response *out);
 
 typedef void (svc_wake_h)(void *arg);

@@ -8,8 +8,9 @@
  * svc_client_send, and turns the outcome into a detail in the contract's
  * words. What it does not: queues, order, retries, timing of attempts,
  * the outbox and tracking records are dlv's; it never logs either (the
- * caller decides what a failure is worth). It uses the global namespaces[]
- * table, defined once with the nsmap in svc.c.
+ * caller decides what a failure is worth). Its context uses a copy of the
+ * global namespaces[] (defined once with the nsmap in svc.c) without the
+ * WS-Security ones (svc_ns.h), so a callback declares none of them.
  *
  * Connections: one gSOAP context per client (one client per delivery
  * worker), kept across calls so the HTTP keep-alive connection is reused;
@@ -72,6 +73,7 @@
 #include "soapH.h"
 
 #include "dest.h"
+#include "svc_ns.h"
 #include "tlsfile.h"
 
 struct svc_tls {
@@ -84,6 +86,7 @@ struct svc_client {
 	const struct dest *dest;
 	long dns_timeout_ms;
 	const struct svc_tls *tls;  /* NULL: https endpoints fail */
+	struct Namespace *ns;       /* the context's namespace table */
 	char open_detail[512];      /* why open_checked refused, or "" */
 };
 
@@ -524,10 +527,15 @@ struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes,
 		return NULL;
 	pthread_once(&ssl_once, ssl_init_once);
 	c->soap = soap_new1(SOAP_C_UTFSTRING | SOAP_IO_KEEPALIVE);
-	if (!c->soap) {
+	c->ns = svc_ns_table(false, true);
+	if (!c->soap || !c->ns) {
+		if (c->soap)
+			soap_free(c->soap);
+		free(c->ns);
 		free(c);
 		return NULL;
 	}
+	soap_set_namespaces(c->soap, c->ns);
 	c->soap->socket_flags = MSG_NOSIGNAL;
 	c->soap->recv_maxlength = max_answer_bytes;
 	c->soap->user = c;
@@ -548,6 +556,7 @@ void svc_client_free(struct svc_client *c)
 	soap_destroy(c->soap);
 	soap_end(c->soap);
 	soap_free(c->soap);
+	free(c->ns);
 	free(c);
 }
 

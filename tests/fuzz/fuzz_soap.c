@@ -15,14 +15,18 @@
  *     manager) answer by a hash of the correlator: started, a duplicate
  *     (SVC0005), refused (POL0002), failed (SVC0001), or SIP thread down;
  *     ended, or unknown (SVC0002).
- * Each input is served by three gateways whose policies differ
- * (PERMISSIVE, NO_GROUPS, TIGHT), over the group file GROUPS.
+ * Each input is served by four gateways whose policies differ
+ * (PERMISSIVE, NO_GROUPS, TIGHT, and USERS: PERMISSIVE with a users file
+ * whose only user is fuzz / pw-fuzz, checked by fake_check, for the
+ * WS-Security UsernameToken path), over the group file GROUPS.
  *
  * Checked besides memory safety and leaks: svc_handle answers or defers,
  * never both; wake runs exactly once when a start succeeded and never when
  * it failed; every response has a body of the length it says, HTTP 200 or
  * 500, and is a well-formed XML document (expat) whose root is a SOAP 1.1
- * Envelope with a Fault exactly when the status is 500; and an input
+ * Envelope with a Fault exactly when the status is 500 (USERS may also
+ * answer 401 "authentication required", and never serves an operation for
+ * anyone but fuzz); no response carries a Security header; and an input
  * served twice in a row gets the same answer both times, whatever the
  * input before it left in the gateway's per-thread gSOAP context.
  *
@@ -214,7 +218,7 @@ struct gw {
 	struct svc *s;
 };
 
-enum { PERMISSIVE, NO_GROUPS, TIGHT, NGW };
+enum { PERMISSIVE, NO_GROUPS, TIGHT, USERS, NGW };
 static struct gw gws[NGW];
 static struct group_set *groups;
 
@@ -230,6 +234,21 @@ static void gw_init(struct gw *g, const struct group_policy *gp, const struct nm
 	g->s = svc_new(&g->env);
 	CHECK(g->s);
 	svc_set_notifications(g->s, FAKE_NM, &g->pol, NOTIF_STYLE_STATUS_NOTIFICATION);
+}
+
+/* The users file of USERS: one user. */
+#define FUZZ_USER "fuzz"
+#define FUZZ_PASSWORD "pw-fuzz"
+
+static int fake_check(const char *client, const char *user, const char *password,
+		      enum auth_role *role, void *arg)
+{
+	(void)arg;
+	CHECK(client && user && password);
+	if (strcmp(user, FUZZ_USER) != 0 || strcmp(password, FUZZ_PASSWORD) != 0)
+		return -1;
+	*role = AUTH_ROLE_APP;
+	return 0;
 }
 
 /* --- checking a response ------------------------------------------------------ */
@@ -265,11 +284,16 @@ static void check_response(const struct svc_response *out)
 	XML_Parser xp;
 	enum XML_Status st;
 
-	CHECK(out->http_status == 200 || out->http_status == 500);
+	CHECK(out->http_status == 200 || out->http_status == 500 || out->http_status == 401);
 	CHECK(out->body != NULL);
 	CHECK(out->len == strlen(out->body));
 	if (getenv("FUZZ_SOAP_DUMP"))
 		fprintf(stderr, "--- HTTP %d\n%s\n", out->http_status, out->body);
+	CHECK(!strstr(out->body, "<wsse:Security"));   /* the header is never echoed */
+	if (out->http_status == 401) {
+		CHECK(strcmp(out->body, "authentication required\n") == 0);
+		return;
+	}
 	xp = XML_ParserCreateNS(NULL, '|');
 	CHECK(xp);
 	XML_SetUserData(xp, &x);
@@ -297,15 +321,20 @@ static void wake(void *arg)
 }
 
 /* Serves body (NUL-terminated, len bytes before the NUL) as src/front.c
- * does. Returns the response body (malloc'd) with *status. */
+ * does, for a caller without HTTP Basic credentials. Returns the response
+ * body (malloc'd) with *status. */
 static char *serve(struct svc *s, const char *body, size_t len, int *status)
 {
 	struct svc_pending *p = (struct svc_pending *)&fake_watch_token;   /* must be set */
+	struct svc_caller who = { .client = "127.0.0.1" };
 	struct svc_response out;
 	enum svc_rc rc;
 
 	memset(&out, 0, sizeof(out));
-	rc = svc_handle(s, body, len, ACTION, NULL, &p, &out);
+	rc = svc_handle(s, body, len, ACTION, &who, &p, &out);
+	/* an operation runs only for the one user (USERS) or anonymously */
+	CHECK(strcmp(who.app, "") == 0 || strcmp(who.app, FUZZ_USER) == 0);
+	CHECK(!who.admin && !who.basic);
 	if (rc == SVC_WAIT) {
 		int woken = 0, start;
 
@@ -377,6 +406,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	gw_init(&gws[PERMISSIVE], &permissive, &open_pol);
 	gw_init(&gws[NO_GROUPS], &no_groups, &open_pol);
 	gw_init(&gws[TIGHT], &tight, &tight_pol);
+	gw_init(&gws[USERS], &permissive, &open_pol);
+	svc_set_auth(gws[USERS].s, fake_check, NULL);
 	/* each gateway makes its per-thread gSOAP context before the first input */
 	for (int i = 0; i < NGW; i++) {
 		int status;

@@ -3,11 +3,13 @@
 #
 # test_auth.sh - applications and credentials (contract section 11), first
 # part: with auth.users-file, every request but /health and the WSDL/XSD
-# documents needs HTTP Basic credentials of a user of the file, else 401
-# with WWW-Authenticate and nothing done (no SIP request, nothing
-# created); the operator's views (/metrics, /notifications, /deliveries)
-# are an admin's (/notifications and /deliveries show an app its own:
-# test_scope.sh). A real Kamailio, the gateway, curl and zeep (HTTP Basic).
+# documents needs HTTP Basic credentials of a user of the file, or (SOAP)
+# a WS-Security UsernameToken (PasswordText), else 401 with
+# WWW-Authenticate and nothing done (no SIP request, nothing created);
+# Basic and a token together must name the same user; /metrics is an
+# admin's (/notifications and /deliveries show an app its own:
+# test_scope.sh). A real Kamailio, the gateway, curl and zeep (HTTP Basic
+# and UsernameToken).
 #
 #   tests/integration/test_auth.sh        (TEST_LOG_DIR keeps the logs)
 set -u
@@ -96,6 +98,51 @@ assert_eq "zeep with HTTP Basic" "status Unreachable" "$out"
 "$PY" "$ZEEP" "$GW_URL" getStatus sip:auth-never-published@127.0.0.1 >"$RUN_DIR/zeep2.out" 2>"$RUN_DIR/zeep2.err"
 assert_eq "zeep without credentials: a transport error (exit 3)" 3 "$?"
 assert_contains "zeep without credentials: 401" "401" "$(cat "$RUN_DIR/zeep2.err")"
+
+# --- WS-Security UsernameToken ----------------------------------------------------------
+WSSE_NS=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd
+PW_TYPE=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0
+# token_gs USER PASSWORD [TYPE]: the getStatus envelope with a UsernameToken in a
+# Security header marked mustUnderstand="1" (TYPE PasswordText by default)
+token_gs() {
+	printf '%s' '<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:loc="http://www.csapi.org/schema/parlayx/terminal_status/v2_3/local">
+  <soapenv:Header><wsse:Security xmlns:wsse="'"$WSSE_NS"'" soapenv:mustUnderstand="1"><wsse:UsernameToken>
+    <wsse:Username>'"$1"'</wsse:Username><wsse:Password Type="'"$PW_TYPE#${3:-PasswordText}"'">'"$2"'</wsse:Password>
+  </wsse:UsernameToken></wsse:Security></soapenv:Header>
+  <soapenv:Body><loc:getStatus><loc:address>sip:auth-never-published@127.0.0.1</loc:address></loc:getStatus></soapenv:Body>
+</soapenv:Envelope>'
+}
+f0=$(fetches)
+assert_eq "getStatus with a UsernameToken and no Basic: 200" 200 "$(post TerminalStatus "$(token_gs app1 pw-app1)")"
+assert_contains "getStatus with a UsernameToken: the answer" "<tsl:result>Unreachable</tsl:result>" "$(cat "$RUN_DIR/last.body")"
+assert_not_contains "the answer does not echo the token" "Security" "$(cat "$RUN_DIR/last.body")"
+assert_eq "a UsernameToken with a wrong password: 401" 401 "$(post TerminalStatus "$(token_gs app1 wrong)")"
+assert_eq "the token's 401 says how to authenticate" 'Basic realm="pxtsgw"' "$(header WWW-Authenticate)"
+assert_eq "the token's 401: a short text" "authentication required" "$(cat "$RUN_DIR/last.body")"
+assert_eq "a UsernameToken of an unknown user: 401" 401 "$(post TerminalStatus "$(token_gs nobody pw-app1)")"
+assert_eq "a PasswordDigest token (right password inside): 401" 401 \
+	"$(post TerminalStatus "$(token_gs app1 pw-app1 PasswordDigest)")"
+assert_eq "token of app1 with Basic of ops: 401" 401 "$(post TerminalStatus "$(token_gs app1 pw-app1)" -u 'ops:pw ops:1')"
+assert_eq "token of app1 with Basic of app1: 200" 200 "$(post TerminalStatus "$(token_gs app1 pw-app1)" -u app1:pw-app1)"
+assert_eq "a right token with a wrong Basic: 401" 401 "$(post TerminalStatus "$(token_gs app1 pw-app1)" -u app1:wrong)"
+assert_eq "startNotification with a wrong token: 401" 401 "$(post TerminalStatusNotificationManager "$(printf '%s' "$SN" |
+	sed 's|<soapenv:Body>|<soapenv:Header><wsse:Security xmlns:wsse="'"$WSSE_NS"'"><wsse:UsernameToken><wsse:Username>app1</wsse:Username><wsse:Password>wrong</wsse:Password></wsse:UsernameToken></wsse:Security></soapenv:Header>&|')")"
+assert_eq "the refused startNotification created nothing" "[]" "$(curl -s -u 'ops:pw ops:1' "$GW_URL/notifications" | tr -d ' \n')"
+assert_eq "exactly the two accepted token requests fetched" $((f0 + 2)) "$(fetches)"
+out=$("$PY" "$ZEEP" --wsse-user app1 --wsse-password pw-app1 "$GW_URL" getStatus sip:auth-never-published@127.0.0.1 2>"$RUN_DIR/zeep3.err")
+assert_eq "zeep with a UsernameToken (PasswordText)" "status Unreachable" "$out"
+"$PY" "$ZEEP" --wsse-user app1 --wsse-password pw-app1 --wsse-digest "$GW_URL" getStatus sip:auth-never-published@127.0.0.1 \
+	>"$RUN_DIR/zeep4.out" 2>"$RUN_DIR/zeep4.err"
+assert_eq "zeep with a PasswordDigest token: a transport error (exit 3)" 3 "$?"
+assert_contains "zeep with a PasswordDigest token: 401" "401" "$(cat "$RUN_DIR/zeep4.err")"
+out=$("$PY" "$ZEEP" --wsse-user app1 --wsse-password pw-app1 "$GW_URL" startNotification \
+	http://127.0.0.1:9/cb wsse-1 sip:auth-never-published@127.0.0.1 2>"$RUN_DIR/zeep5.err")
+assert_eq "zeep startNotification with a UsernameToken" "started" "$out"
+assert_contains "the token's notification runs" '"wsse-1"' "$(curl -s -u 'ops:pw ops:1' "$GW_URL/notifications")"
+assert_contains "the token's notification belongs to app1 (admin view)" '{"app":"app1","correlator":"wsse-1"' "$(curl -s -u 'ops:pw ops:1' "$GW_URL/notifications")"
+assert_contains "app1 sees the token's notification as its own" '"correlator":"wsse-1"' "$(curl -s -u app1:pw-app1 "$GW_URL/notifications")"
+assert_not_contains "no token password in the log" "pw-app1" "$(cat "$GW_LOG")"
 
 # --- the operator's views ---------------------------------------------------------------
 assert_eq "/metrics of an app: 403" 403 "$(get metrics -u app1:pw-app1)"

@@ -6,11 +6,15 @@ loaded straight from the running gateway (the schema imports resolve there).
 Usage:
   zeep_client.py [options] URL getStatus ADDRESS
   zeep_client.py [options] URL getStatusForGroup ADDRESS [ADDRESS...]
+  zeep_client.py [options] URL startNotification ENDPOINT CORRELATOR ADDRESS [ADDRESS...]
 
   URL   the gateway's base URL, e.g. http://127.0.0.1:8080
 
 Output (stdout, one item per line, fields separated by one space):
   getStatus answer          status STATUS                 e.g. "status Busy"
+  startNotification answer  started                   (criteria Busy, Reachable,
+                                                      Unreachable; checkImmediate false;
+                                                      the NotificationManager's own WSDL)
   getStatusForGroup answer  one line per StatusData, in answer order:
                               ADDRESS Retrieved STATUS
                               ADDRESS NotRetrieved
@@ -31,6 +35,9 @@ Options:
   --timeout S   HTTP timeout of the WSDL load and of the call (default 10)
   --time        print elapsed_ms (see above)
   --user U --password P   HTTP Basic credentials (a users file is set)
+  --wsse-user U --wsse-password P   a WS-Security UsernameToken in the SOAP
+                Header (zeep.wsse.username.UsernameToken, PasswordText)
+  --wsse-digest the UsernameToken's password as PasswordDigest instead
   -v            dump the request and answer envelopes to stderr
 
 Exit status: 0 a SOAP answer arrived (a fault included); 1 the answer was not
@@ -52,6 +59,7 @@ try:
     from zeep.exceptions import Fault, TransportError, XMLParseError
     from zeep.plugins import HistoryPlugin
     from zeep.transports import Transport
+    from zeep.wsse.username import UsernameToken
 except ImportError as e:  # the pyenv python3 on PATH has no zeep
     sys.stderr.write("zeep_client.py: %s (run it with /usr/bin/python3)\n" % e)
     sys.exit(2)
@@ -126,22 +134,32 @@ def main():
     ap.add_argument("--time", action="store_true", help="print elapsed_ms last")
     ap.add_argument("--user", help="HTTP Basic user (with --password)")
     ap.add_argument("--password", default="")
+    ap.add_argument("--wsse-user", help="UsernameToken user (with --wsse-password)")
+    ap.add_argument("--wsse-password", default="")
+    ap.add_argument("--wsse-digest", action="store_true", help="PasswordDigest, not text")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("url")
-    ap.add_argument("operation", choices=("getStatus", "getStatusForGroup"))
+    ap.add_argument("operation", choices=("getStatus", "getStatusForGroup", "startNotification"))
     ap.add_argument("addresses", nargs="+")
     a = ap.parse_args()
     if a.operation == "getStatus" and len(a.addresses) != 1:
         ap.error("getStatus takes exactly one ADDRESS")
+    if a.operation == "startNotification" and len(a.addresses) < 3:
+        ap.error("startNotification takes ENDPOINT CORRELATOR ADDRESS...")
 
-    wsdl = a.url.rstrip("/") + "/TerminalStatus?wsdl"
+    service = ("TerminalStatusNotificationManager" if a.operation == "startNotification"
+               else "TerminalStatus")
+    wsdl = a.url.rstrip("/") + "/" + service + "?wsdl"
     history = HistoryPlugin()
     session = requests.Session()
     if a.user is not None:
         session.auth = requests.auth.HTTPBasicAuth(a.user, a.password)
     transport = Transport(session=session, timeout=a.timeout, operation_timeout=a.timeout)
+    wsse = None
+    if a.wsse_user is not None:
+        wsse = UsernameToken(a.wsse_user, a.wsse_password, use_digest=a.wsse_digest)
     try:
-        client = zeep.Client(wsdl, transport=transport, plugins=[history])
+        client = zeep.Client(wsdl, transport=transport, plugins=[history], wsse=wsse)
     except (requests.RequestException, TransportError, OSError) as e:
         sys.stderr.write("zeep_client.py: cannot load %s: %s\n" % (wsdl, e))
         return 3
@@ -156,6 +174,16 @@ def main():
             result = client.service.getStatus(address=a.addresses[0])
             elapsed = time.monotonic() - t0
             out("status", result)
+        elif a.operation == "startNotification":
+            client.service.startNotification(
+                reference={"endpoint": a.addresses[0],
+                           "interfaceName": "TerminalStatusNotification",
+                           "correlator": a.addresses[1]},
+                addresses=a.addresses[2:],
+                criteria=["Busy", "Reachable", "Unreachable"],
+                checkImmediate=False)
+            elapsed = time.monotonic() - t0
+            out("started")
         else:
             result = client.service.getStatusForGroup(addresses=a.addresses)
             elapsed = time.monotonic() - t0

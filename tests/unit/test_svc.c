@@ -34,6 +34,8 @@
 #include "rate.h"
 #include "svc.h"
 #include "nm.h"
+#include "nm_int.h"
+#include "notif.h"
 #include "ts.h"
 #include "watch.h"
 
@@ -107,17 +109,63 @@ static const struct fake_entry *fake_lookup(const char *uri)
 	return NULL;
 }
 
-/* The SIP side of the notification manager is not linked: these fakes say
- * the SIP thread is down, as watch_post would. */
+/* The SIP side of the notification manager is not linked. These fakes
+ * (reached only once svc_set_notifications gave the svc FAKE_NM) record
+ * the application each request came from and succeed at once. */
+static int fake_nm_token;
+#define FAKE_NM ((struct nm *)&fake_nm_token)
+
+static struct {
+	int starts, ends;
+	char app[AUTH_NAME_MAX];     /* of the last request */
+} fake_nm;
+
 int nm_start_async(struct nm *nm, struct nm_start *st, nm_done_h *done, void *arg)
 {
-	(void)nm; (void)st; (void)done; (void)arg;
-	return -1;
+	assert_ptr_equal(nm, FAKE_NM);
+	fake_nm.starts++;
+	snprintf(fake_nm.app, sizeof(fake_nm.app), "%s", st->app);
+	done(arg);
+	return 0;
 }
 
 int nm_end_async(struct nm *nm, struct nm_end *e, nm_done_h *done, void *arg)
 {
-	(void)nm; (void)e; (void)done; (void)arg;
+	assert_ptr_equal(nm, FAKE_NM);
+	fake_nm.ends++;
+	snprintf(fake_nm.app, sizeof(fake_nm.app), "%s", e->app);
+	done(arg);
+	return 0;
+}
+
+/* The users file as svc sees it (svc_set_auth): two users. */
+#define USER_APP "app1"
+#define PW_APP "pw-app1"
+#define USER_ADMIN "ops"
+#define PW_ADMIN "pw ops:1"
+#define CLIENT "127.0.0.7"
+
+static struct {
+	int calls;
+	char client[AUTH_ADDR_MAX];
+	char user[AUTH_NAME_MAX];    /* of the last call */
+} fake_auth;
+
+static int fake_check(const char *client, const char *user, const char *password,
+		      enum auth_role *role, void *arg)
+{
+	assert_ptr_equal(arg, &fake_auth);
+	fake_auth.calls++;
+	snprintf(fake_auth.client, sizeof(fake_auth.client), "%s", client);
+	snprintf(fake_auth.user, sizeof(fake_auth.user), "%s", user);
+	if (strcmp(user, USER_APP) == 0 && strcmp(password, PW_APP) == 0) {
+		*role = AUTH_ROLE_APP;
+		return 0;
+	}
+	if (strcmp(user, USER_ADMIN) == 0 && strcmp(password, PW_ADMIN) == 0) {
+		*role = AUTH_ROLE_ADMIN;
+		return 0;
+	}
 	return -1;
 }
 
@@ -160,6 +208,8 @@ struct fx {
 	struct svc *s;
 	char *req;              /* last request loaded */
 	char *body;             /* last response */
+	struct svc_caller *who; /* the caller served (NULL: anonymous) */
+	struct nm_policy pol;
 };
 
 struct answer {
@@ -197,6 +247,8 @@ static int setup(void **state)
 		return -1;
 	}
 	memset(&fake, 0, sizeof(fake));
+	memset(&fake_nm, 0, sizeof(fake_nm));
+	memset(&fake_auth, 0, sizeof(fake_auth));
 	*state = fx;
 	return 0;
 }
@@ -243,7 +295,7 @@ static void serve(struct fx *fx, const char *body, size_t len, struct answer *a)
 	out.http_status = -1;
 	free(fx->body);
 	fx->body = NULL;
-	rc = svc_handle(fx->s, body, len, ACTION, NULL, &p, &out);
+	rc = svc_handle(fx->s, body, len, ACTION, fx->who, &p, &out);
 	if (rc == SVC_WAIT) {
 		assert_non_null(p);
 		assert_ptr_not_equal(p, (struct svc_pending *)&fake_watch_token);
@@ -1563,6 +1615,377 @@ static void test_context_reuse(void **state)
 	}
 }
 
+/* --- WS-Security UsernameToken (contract section 11) ------------------------ */
+
+#define NS_WSSE "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+#define NS_WSU "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+#define PW_TYPE "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#"
+#define NS_NM_LOCAL "http://www.csapi.org/schema/parlayx/terminal_status/notification_manager/v2_3/local"
+#define UNAUTHORIZED "authentication required\n"
+
+/* Gives the svc notifications (FAKE_NM) and, with users, a users file
+ * (fake_check). */
+static void with_users(struct fx *fx, bool users)
+{
+	fx->pol.max_addresses = 100;
+	fx->pol.default_duration_ms = 3600000;
+	fx->pol.max_duration_ms = 86400000;
+	fx->pol.max_count = 1000;
+	fx->pol.unlimited_count_allowed = true;
+	fx->pol.groups = fx->env.policy;
+	svc_set_notifications(fx->s, FAKE_NM, &fx->pol, NOTIF_STYLE_STATUS_NOTIFICATION);
+	if (users)
+		svc_set_auth(fx->s, fake_check, &fake_auth);
+}
+
+enum wop { W_GET_STATUS, W_START, W_MALFORMED };
+
+/* A request with a UsernameToken of user and password (user NULL: no
+ * Security header at all; password NULL: no Password element); type is
+ * the Password's Type after PW_TYPE ("PasswordText", "PasswordDigest"),
+ * NULL for no Type attribute; mu puts mustUnderstand="1" on the Security
+ * header. Returns it malloc'd. */
+static char *wsse_request(enum wop op, const char *user, const char *password, const char *type,
+			  bool mu)
+{
+	char sec[1024] = "", pw[512] = "", *req;
+	const char *body;
+
+	if (password)
+		snprintf(pw, sizeof(pw), "<wsse:Password%s%s%s>%s</wsse:Password>",
+			 type ? " Type=\"" PW_TYPE : "", type ? type : "", type ? "\"" : "", password);
+	if (user)
+		snprintf(sec, sizeof(sec),
+			 "<soapenv:Header><wsse:Security xmlns:wsse=\"" NS_WSSE "\" xmlns:wsu=\"" NS_WSU "\"%s>"
+			 "<wsse:UsernameToken wsu:Id=\"UsernameToken-1\"><wsse:Username>%s</wsse:Username>%s"
+			 "<wsu:Created>2024-01-01T00:00:00Z</wsu:Created></wsse:UsernameToken>"
+			 "</wsse:Security></soapenv:Header>",
+			 mu ? " soapenv:mustUnderstand=\"1\"" : "", user, pw);
+	switch (op) {
+	case W_GET_STATUS:
+		body = "<loc:getStatus xmlns:loc=\"" NS_LOCAL "\"><loc:address>sip:busy@x</loc:address>"
+		       "</loc:getStatus>";
+		break;
+	case W_START:
+		body = "<loc:startNotification xmlns:loc=\"" NS_NM_LOCAL "\"><loc:reference>"
+		       "<endpoint>http://192.0.2.10:8080/notify</endpoint>"
+		       "<interfaceName>TerminalStatusNotification</interfaceName>"
+		       "<correlator>c-1</correlator></loc:reference>"
+		       "<loc:addresses>sip:busy@x</loc:addresses><loc:criteria>Busy</loc:criteria>"
+		       "<loc:checkImmediate>false</loc:checkImmediate></loc:startNotification>";
+		break;
+	default:
+		body = "<loc:getStatus xmlns:loc=\"" NS_LOCAL "\"><loc:address>sip:busy@x";
+		break;
+	}
+	assert_true(asprintf(&req, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			     "<soapenv:Envelope xmlns:soapenv=\"" NS_SOAP11 "\">%s"
+			     "<soapenv:Body>%s</soapenv:Body></soapenv:Envelope>", sec, body) > 0);
+	return req;
+}
+
+/* Nothing of the Security header in a response, not even its namespaces
+ * (the answers are what they were before WS-Security). */
+static void expect_no_token(const struct answer *a)
+{
+	assert_null(strstr(a->body, NS_WSSE));
+	assert_null(strstr(a->body, NS_WSU));
+	assert_null(strstr(a->body, "Security"));
+	assert_null(strstr(a->body, "UsernameToken"));
+	assert_null(strstr(a->body, PW_APP));
+	assert_null(strstr(a->body, PW_ADMIN));
+}
+
+/* 401 at once: no operation, no fetch, nothing started. */
+static void expect_401(const struct answer *a)
+{
+	assert_int_equal(a->status, 401);
+	assert_false(a->waited);
+	assert_string_equal(a->body, UNAUTHORIZED);
+	expect_no_fetch();
+	assert_int_equal(fake_nm.starts, 0);
+	assert_int_equal(fake_nm.ends, 0);
+}
+
+/* startNotification answered 200 (the fake started it). */
+static void expect_started(const struct answer *a)
+{
+	if (a->status != 200)
+		fail_msg("HTTP %d, wanted 200:\n%s", a->status, a->body);
+	assert_true(a->waited);
+	expect_soap11(a->body);
+	assert_null(find_start(a->body, "Fault", NULL, 0));
+	expect_elem_ns(a->body, "startNotificationResponse", NS_NM_LOCAL);
+}
+
+/* A valid token authenticates: the operation runs for its user, admin
+ * from the role; the token is checked once (not again in phase 2), with
+ * the client's address, and never echoed. */
+static void test_wsse_token_ok(void **state)
+{
+	struct fx *fx = *state;
+	struct svc_caller who = { .client = CLIENT };
+	struct answer a;
+
+	with_users(fx, true);
+	fx->who = &who;
+	serve_owned(fx, wsse_request(W_GET_STATUS, USER_APP, PW_APP, "PasswordText", false), &a);
+	assert_true(a.waited);
+	expect_get_status(&a, "Busy");
+	assert_int_equal(fake.submits, 1);
+	assert_int_equal(fake_auth.calls, 1);
+	assert_string_equal(fake_auth.client, CLIENT);
+	assert_string_equal(fake_auth.user, USER_APP);
+	assert_string_equal(who.app, USER_APP);
+	assert_false(who.admin);
+	expect_no_token(&a);
+
+	memset(&who, 0, sizeof(who));
+	snprintf(who.client, sizeof(who.client), "%s", CLIENT);
+	serve_owned(fx, wsse_request(W_START, USER_ADMIN, PW_ADMIN, "PasswordText", false), &a);
+	expect_started(&a);
+	assert_int_equal(fake_nm.starts, 1);
+	assert_string_equal(fake_nm.app, USER_ADMIN);
+	assert_int_equal(fake_auth.calls, 2);
+	assert_string_equal(who.app, USER_ADMIN);
+	assert_true(who.admin);
+	expect_no_token(&a);
+
+	/* a fault after a valid token does not echo it either */
+	memset(&who, 0, sizeof(who));
+	free(fx->req);
+	fx->req = wsse_request(W_GET_STATUS, USER_APP, PW_APP, "PasswordText", false);
+	memcpy(strstr(fx->req, "sip:busy@x"), "mailto:bx", 9);
+	serve(fx, fx->req, strlen(fx->req), &a);
+	expect_fault_code(&a, "Client");
+	expect_no_token(&a);
+	assert_int_equal(fake_auth.calls, 3);
+	/* so does a body gSOAP cannot read after a valid token */
+	serve_owned(fx, wsse_request(W_MALFORMED, USER_APP, PW_APP, "PasswordText", false), &a);
+	expect_fault_code(&a, "Client");
+	expect_no_token(&a);
+	assert_int_equal(fake_auth.calls, 4);
+	assert_int_equal(fake.submits, 1);
+}
+
+/* A wrong password, an unknown user: 401, the check asked once, nothing
+ * run. */
+static void test_wsse_wrong_password(void **state)
+{
+	struct fx *fx = *state;
+	struct svc_caller who = { .client = CLIENT };
+	struct answer a;
+
+	with_users(fx, true);
+	fx->who = &who;
+	serve_owned(fx, wsse_request(W_GET_STATUS, USER_APP, "pw-wrong", "PasswordText", false), &a);
+	expect_401(&a);
+	assert_int_equal(fake_auth.calls, 1);
+	assert_string_equal(who.app, "");
+	serve_owned(fx, wsse_request(W_START, USER_APP, PW_ADMIN, "PasswordText", true), &a);
+	expect_401(&a);
+	assert_int_equal(fake_auth.calls, 2);
+	serve_owned(fx, wsse_request(W_START, "nobody", PW_APP, "PasswordText", false), &a);
+	expect_401(&a);
+	assert_int_equal(fake_auth.calls, 3);
+	assert_string_equal(fake_auth.user, "nobody");
+	assert_string_equal(who.app, "");
+	assert_false(who.admin);
+}
+
+/* PasswordDigest (or a Type we do not know) is refused without checking
+ * anything, even with the right password in it. */
+static void test_wsse_digest_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct svc_caller who = { .client = CLIENT };
+	struct answer a;
+
+	with_users(fx, true);
+	fx->who = &who;
+	serve_owned(fx, wsse_request(W_GET_STATUS, USER_APP, PW_APP, "PasswordDigest", false), &a);
+	expect_401(&a);
+	serve_owned(fx, wsse_request(W_START, USER_APP, PW_APP, "PasswordPlain", true), &a);
+	expect_401(&a);
+	assert_int_equal(fake_auth.calls, 0);
+	assert_string_equal(who.app, "");
+}
+
+/* No credentials: no token and no Basic, a Security header without a
+ * UsernameToken, a token without a password, an envelope whose header
+ * cannot be read (malformed, SOAP 1.2): 401, not a fault. */
+static void test_wsse_no_credentials(void **state)
+{
+	struct fx *fx = *state;
+	struct svc_caller who = { .client = CLIENT };
+	struct answer a;
+
+	with_users(fx, true);
+	fx->who = &who;
+	serve_owned(fx, wsse_request(W_GET_STATUS, NULL, NULL, NULL, false), &a);
+	expect_401(&a);
+	serve_owned(fx, wsse_request(W_START, NULL, NULL, NULL, false), &a);
+	expect_401(&a);
+	serve_owned(fx, wsse_request(W_START, USER_APP, NULL, NULL, true), &a);
+	expect_401(&a);
+	free(fx->req);   /* cut inside the token */
+	fx->req = wsse_request(W_GET_STATUS, USER_APP, PW_APP, "PasswordText", false);
+	*strstr(fx->req, "<wsu:Created>") = '\0';
+	serve(fx, fx->req, strlen(fx->req), &a);
+	expect_401(&a);
+	serve_owned(fx, strdup("<soapenv:Envelope xmlns:soapenv=\"" NS_SOAP11 "\"><soapenv:Header>"
+			       "<wsse:Security xmlns:wsse=\"" NS_WSSE "\" xmlns:wsu=\"" NS_WSU "\">"
+			       "<wsu:Timestamp><wsu:Created>2024-01-01T00:00:00Z</wsu:Created>"
+			       "</wsu:Timestamp></wsse:Security></soapenv:Header><soapenv:Body>"
+			       "<loc:getStatus xmlns:loc=\"" NS_LOCAL "\"><loc:address>sip:busy@x"
+			       "</loc:address></loc:getStatus></soapenv:Body></soapenv:Envelope>"), &a);
+	expect_401(&a);
+	serve_file(fx, "soap12-getStatus.xml", &a);
+	expect_401(&a);
+	serve_file(fx, "malformed.xml", &a);
+	expect_401(&a);
+	assert_int_equal(fake_auth.calls, 0);
+	/* no caller at all is no credentials either */
+	fx->who = NULL;
+	serve_owned(fx, wsse_request(W_GET_STATUS, NULL, NULL, NULL, false), &a);
+	expect_401(&a);
+	serve_owned(fx, wsse_request(W_GET_STATUS, USER_APP, "pw-wrong", "PasswordText", false), &a);
+	expect_401(&a);
+	assert_int_equal(fake_auth.calls, 1);
+	assert_string_equal(fake_auth.client, "");
+}
+
+/* HTTP Basic checked by the front (who.basic) and a token: both valid and
+ * the same user, else 401. Basic alone still serves. */
+static void test_wsse_with_basic(void **state)
+{
+	struct fx *fx = *state;
+	struct svc_caller who = { .app = USER_APP, .basic = true, .client = CLIENT };
+	struct answer a;
+
+	with_users(fx, true);
+	fx->who = &who;
+	serve_owned(fx, wsse_request(W_START, USER_ADMIN, PW_ADMIN, "PasswordText", false), &a);
+	expect_401(&a);
+	assert_int_equal(fake_auth.calls, 1);
+	serve_owned(fx, wsse_request(W_START, USER_APP, "pw-wrong", "PasswordText", false), &a);
+	expect_401(&a);
+	assert_int_equal(fake_auth.calls, 2);
+	serve_owned(fx, wsse_request(W_START, USER_APP, PW_APP, "PasswordDigest", false), &a);
+	expect_401(&a);
+	assert_int_equal(fake_auth.calls, 2);
+
+	serve_owned(fx, wsse_request(W_START, USER_APP, PW_APP, "PasswordText", false), &a);
+	expect_started(&a);
+	assert_int_equal(fake_nm.starts, 1);
+	assert_string_equal(fake_nm.app, USER_APP);
+	assert_int_equal(fake_auth.calls, 3);
+	assert_string_equal(who.app, USER_APP);
+	assert_false(who.admin);
+
+	/* Basic alone (an admin here): no token to check */
+	snprintf(who.app, sizeof(who.app), "%s", USER_ADMIN);
+	who.admin = true;
+	serve_owned(fx, wsse_request(W_START, NULL, NULL, NULL, false), &a);
+	expect_started(&a);
+	assert_int_equal(fake_nm.starts, 2);
+	assert_string_equal(fake_nm.app, USER_ADMIN);
+	assert_int_equal(fake_auth.calls, 3);
+	assert_string_equal(who.app, USER_ADMIN);
+	assert_true(who.admin);
+	/* and a fault is a fault again: the envelope is Basic's business */
+	serve_file(fx, "malformed.xml", &a);
+	expect_fault_code(&a, "Client");
+}
+
+/* mustUnderstand="1" on the Security header is understood, and a
+ * Password with no Type is text (UsernameToken Profile 1.0, 3.1). */
+static void test_wsse_must_understand(void **state)
+{
+	struct fx *fx = *state;
+	struct svc_caller who = { .client = CLIENT };
+	struct answer a;
+
+	with_users(fx, true);
+	fx->who = &who;
+	serve_owned(fx, wsse_request(W_GET_STATUS, USER_APP, PW_APP, "PasswordText", true), &a);
+	expect_get_status(&a, "Busy");
+	expect_no_token(&a);
+	assert_string_equal(who.app, USER_APP);
+	memset(&who, 0, sizeof(who));
+	/* wsse and wsu declared on the Envelope, not on the Security header */
+	serve_file(fx, "getStatus-wsse-envelope-ns.xml", &a);
+	expect_get_status(&a, "Busy");
+	expect_no_token(&a);
+	assert_string_equal(who.app, USER_APP);
+	memset(&who, 0, sizeof(who));
+	serve_owned(fx, wsse_request(W_START, USER_APP, PW_APP, NULL, true), &a);
+	expect_started(&a);
+	assert_string_equal(fake_nm.app, USER_APP);
+	assert_int_equal(fake_auth.calls, 3);
+	assert_int_equal(fake.submits, 2);
+	assert_int_equal(fake_nm.starts, 1);
+}
+
+/* Without a users file a token is not looked at, right or wrong: the
+ * request is the anonymous application's, and the token is not echoed. */
+static void test_wsse_no_users_file(void **state)
+{
+	struct fx *fx = *state;
+	struct svc_caller who = { .client = CLIENT };
+	struct answer a;
+
+	with_users(fx, false);
+	fx->who = &who;
+	serve_owned(fx, wsse_request(W_START, USER_APP, "pw-wrong", "PasswordText", true), &a);
+	expect_started(&a);
+	assert_int_equal(fake_nm.starts, 1);
+	assert_string_equal(fake_nm.app, "");
+	assert_string_equal(who.app, "");
+	serve_owned(fx, wsse_request(W_GET_STATUS, USER_APP, PW_APP, "PasswordDigest", false), &a);
+	expect_get_status(&a, "Busy");
+	expect_no_token(&a);
+	fx->who = NULL;
+	serve_owned(fx, wsse_request(W_START, USER_ADMIN, PW_ADMIN, "PasswordText", false), &a);
+	expect_started(&a);
+	assert_string_equal(fake_nm.app, "");
+	expect_no_token(&a);
+	assert_int_equal(fake_auth.calls, 0);
+}
+
+/* Other WS-Security content (a signature, a SAML assertion, an encrypted
+ * key: namespaces the svc leaves out of its table) is skipped; the
+ * UsernameToken beside it still counts, and none of it is echoed. */
+static void test_wsse_other_content_skipped(void **state)
+{
+	static const char other[] =
+		"<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo>"
+		"<ds:SignatureMethod Algorithm=\"x\"/></ds:SignedInfo></ds:Signature>"
+		"<saml2:Assertion xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"a1\" "
+		"IssueInstant=\"2024-01-01T00:00:00Z\" Version=\"2.0\"><saml2:Issuer>i</saml2:Issuer>"
+		"</saml2:Assertion>"
+		"<xenc:EncryptedKey xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\"/>";
+	struct fx *fx = *state;
+	struct svc_caller who = { .client = CLIENT };
+	struct answer a;
+	char *req = wsse_request(W_GET_STATUS, USER_APP, PW_APP, "PasswordText", true), *with;
+	const char *tok = strstr(req, "<wsse:UsernameToken");
+
+	assert_non_null(tok);
+	assert_true(asprintf(&with, "%.*s%s%s", (int)(tok - req), req, other, tok) > 0);
+	free(req);
+	with_users(fx, true);
+	fx->who = &who;
+	serve_owned(fx, with, &a);
+	expect_get_status(&a, "Busy");
+	assert_string_equal(who.app, USER_APP);
+	assert_int_equal(fake_auth.calls, 1);
+	expect_no_token(&a);
+	assert_null(strstr(a.body, "Signature"));
+	assert_null(strstr(a.body, "Assertion"));
+	assert_null(strstr(a.body, "xmldsig"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1619,6 +2042,14 @@ int main(void)
 		T(test_deep_nesting),
 		T(test_request_rate),
 		T(test_context_reuse),
+		T(test_wsse_token_ok),
+		T(test_wsse_wrong_password),
+		T(test_wsse_digest_refused),
+		T(test_wsse_no_credentials),
+		T(test_wsse_with_basic),
+		T(test_wsse_must_understand),
+		T(test_wsse_no_users_file),
+		T(test_wsse_other_content_skipped),
 #undef T
 	};
 
