@@ -440,11 +440,14 @@ static enum MHD_Result serve_deliveries(struct front *f, struct req *r, struct M
 static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
 {
 	struct watch_stats ws = { 0 };
+	struct nm_stats ns = { 0 };
 	char *body;
 	int n;
 
 	if (f->cfg.watch)
 		watch_get_stats(f->cfg.watch, &ws);
+	if (f->cfg.nm)
+		nm_get_stats(f->cfg.nm, &ns);
 	n = asprintf(&body,
 		"# HELP pxtsgw_up 1 when the SIP stack and the store are ready.\n"
 		"# TYPE pxtsgw_up gauge\n"
@@ -493,7 +496,13 @@ static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
 		"pxtsgw_subscription_retries_total %lu\n"
 		"# HELP pxtsgw_subscription_failures_total Presence subscriptions failed for good.\n"
 		"# TYPE pxtsgw_subscription_failures_total counter\n"
-		"pxtsgw_subscription_failures_total %lu\n",
+		"pxtsgw_subscription_failures_total %lu\n"
+		"# HELP pxtsgw_callback_enqueue_failures_total Callbacks the outbox refused; each is held and tried again, in order.\n"
+		"# TYPE pxtsgw_callback_enqueue_failures_total counter\n"
+		"pxtsgw_callback_enqueue_failures_total %lu\n"
+		"# HELP pxtsgw_notifications_unstored_total Notifications ended because the outbox kept refusing their callbacks.\n"
+		"# TYPE pxtsgw_notifications_unstored_total counter\n"
+		"pxtsgw_notifications_unstored_total %lu\n",
 		watch_ready(f->cfg.watch) && store_ready(f->cfg.store),
 		atomic_load(&f->soap_requests) - atomic_load(&f->soap_faults),
 		atomic_load(&f->soap_faults), atomic_load(&f->http_rejected),
@@ -502,7 +511,8 @@ static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
 		store_outbox_count(f->cfg.store),
 		f->cfg.nm ? nm_active(f->cfg.nm) : (size_t)0,
 		ws.subscriptions, ws.subscriptions_active, ws.subscription_notifies,
-		ws.subscription_retries, ws.subscription_failures);
+		ws.subscription_retries, ws.subscription_failures, ns.enqueue_failures,
+		ns.ended_unstored);
 	if (n < 0)
 		return reply_text(c, 503, "out of memory\n");
 	if (f->cfg.dlv) {

@@ -21,6 +21,7 @@
 #include "nm_int.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "addr.h"
 #include "dest.h"
 #include "dlv.h"
+#include "held.h"
 #include "log.h"
 #include "sbuf.h"
 #include "store.h"
@@ -55,6 +57,7 @@ struct nmn {
 	struct nm_addr *addrs;
 	size_t known;
 	struct notif *notif;       /* once running */
+	struct held held;          /* callbacks the outbox did not take yet */
 	su_timer_t *timer;
 	int64_t end_mono;          /* monotonic ms */
 	time_t end_wall;           /* for display */
@@ -72,7 +75,13 @@ struct nm {
 	pthread_mutex_t lock;
 	struct nmn *list;          /* running and starting */
 	size_t nrunning;
+	/* callbacks dlv_enqueue refused (held and tried again), notifications
+	 * ended because their held callbacks overflowed */
+	atomic_ulong enqueue_failures, ended_unstored;
 };
+
+/* A callback the outbox refused is tried again this long after. */
+#define NM_HELD_RETRY_MS 1000
 
 /* --- running (SIP thread) ------------------------------------------------- */
 
@@ -114,6 +123,7 @@ static void nmn_free(struct nmn *n)
 		free(n->addresses ? n->addresses[i] : NULL);
 	}
 	su_timer_destroy(n->timer);
+	held_clear(&n->held);
 	notif_free(n->notif);
 	free(n->addrs);
 	free(n->addresses);
@@ -207,8 +217,12 @@ static int save_new(struct nmn *n, const struct nm_start *s)
 	return rc;
 }
 
-static void deliver(struct nmn *n, const struct notif_action *a)
+/* Queues one callback for delivery (held_send_h): true when dlv took it,
+ * committed to the outbox. */
+static bool send_action(void *arg, const struct notif_action *a)
 {
+	struct nmn *n = arg;
+	bool ok;
 	struct dlv_item it = { .app = n->app, .correlator = n->correlator, .endpoint = n->endpoint };
 	struct dlv_status st[64], *ent = st;
 
@@ -217,8 +231,9 @@ static void deliver(struct nmn *n, const struct notif_action *a)
 		if (a->n > sizeof(st) / sizeof(st[0])) {
 			ent = calloc(a->n, sizeof(*ent));
 			if (!ent) {
-				log_error("nm: %s: out of memory, a notification is lost", n->correlator);
-				return;
+				log_error("nm: %s: out of memory for a callback; held", n->correlator);
+				atomic_fetch_add(&n->nm->enqueue_failures, 1);
+				return false;
 			}
 		}
 		for (size_t i = 0; i < a->n; i++) {
@@ -239,45 +254,87 @@ static void deliver(struct nmn *n, const struct notif_action *a)
 		it.reason = &a->reason;
 		break;
 	}
-	if (dlv_enqueue(n->nm->cfg.dlv, &it) == 0)
-		log_error("nm: %s: cannot queue a callback", n->correlator);
-	else
+	ok = dlv_enqueue(n->nm->cfg.dlv, &it) != 0;
+	if (ok) {
 		n->dlv_enqueued++;
+	} else {
+		atomic_fetch_add(&n->nm->enqueue_failures, 1);
+		if (n->held.n == 0)   /* once per episode, not per retry */
+			log_error("nm: %s: a callback could not be queued (outbox write failed?): "
+				  "held, tried again in %d ms", n->correlator, NM_HELD_RETRY_MS);
+	}
 	if (ent != st)
 		free(ent);
+	return ok;
 }
 
 static void on_timer(struct watch *w, su_timer_t *t, void *arg);
+
+/* The outbox refused HELD_MAX callbacks in a row: the notification cannot
+ * go on. It ends with a statusError if that can still be queued (else the
+ * client learns it from endNotification's SVC0002 or the missing
+ * callbacks); logged and counted, never counted as sent. */
+static void give_up(struct nmn *n)
+{
+	struct fault f;
+	struct dlv_item it = { .op = DLV_STATUS_ERROR, .app = n->app, .correlator = n->correlator,
+			       .endpoint = n->endpoint, .reason = &f };
+
+	atomic_fetch_add(&n->nm->ended_unstored, 1);
+	log_error("nm: notification %s ended: %d callbacks could not be queued (the outbox "
+		  "refuses writes)", n->correlator, HELD_MAX);
+	pthread_mutex_lock(&n->nm->lock);
+	notif_cancel(n->notif);
+	pthread_mutex_unlock(&n->nm->lock);
+	held_clear(&n->held);
+	fault_set(&f, SVC0001, "callbacks could not be stored", NULL);
+	if (dlv_enqueue(n->nm->cfg.dlv, &it) == 0)
+		log_error("nm: %s: its statusError could not be queued either", n->correlator);
+	n->removing = true;
+	nmn_remove(n);
+}
 
 /* Sends what notif decided, re-arms the timer, removes a finished one. */
 static void pump(struct nmn *n)
 {
 	struct notif_action a;
 	int64_t next;
-
+	size_t was_held = n->held.n;
 	bool more, finished, any = false;
 
+	/* callbacks the outbox refused before go first, in order; new ones
+	 * wait behind them (held.h) */
+	if (was_held > 0 && held_flush(&n->held, send_action, n) < was_held)
+		any = true;
 	for (;;) {
 		pthread_mutex_lock(&n->nm->lock);
 		more = notif_pop(n->notif, &a);
 		pthread_mutex_unlock(&n->nm->lock);
 		if (!more)
 			break;
-		deliver(n, &a);
-		notif_action_release(&a);
+		if (!held_offer(&n->held, &a, send_action, n)) {
+			notif_action_release(&a);
+			give_up(n);
+			return;
+		}
 		any = true;
 	}
 	pthread_mutex_lock(&n->nm->lock);
 	finished = notif_finished(n->notif);
 	next = notif_next_wakeup(n->notif);
 	pthread_mutex_unlock(&n->nm->lock);
-	if (finished) {
+	if (finished && n->held.n == 0) {
 		log_info("nm: notification %s ended", n->correlator);
 		nmn_remove(n);
 		return;
 	}
-	if (any)
+	/* progress is saved only when every callback is in the outbox: after
+	 * a crash, what is held is found again as a difference between the
+	 * status last reported and the current one */
+	if (any && n->held.n == 0)
 		save_progress(n);
+	if (n->held.n > 0 && (next == INT64_MAX || next > watch_now_ms() + NM_HELD_RETRY_MS))
+		next = watch_now_ms() + NM_HELD_RETRY_MS;
 	if (n->timer)
 		su_timer_reset(n->timer);
 	if (next != INT64_MAX && n->timer) {
@@ -792,6 +849,12 @@ void nm_free(struct nm *nm)
 		return;
 	pthread_mutex_destroy(&nm->lock);
 	free(nm);
+}
+
+void nm_get_stats(struct nm *nm, struct nm_stats *st)
+{
+	st->enqueue_failures = atomic_load(&nm->enqueue_failures);
+	st->ended_unstored = atomic_load(&nm->ended_unstored);
 }
 
 size_t nm_active(struct nm *nm)

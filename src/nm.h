@@ -155,4 +155,12 @@ int nm_end_result(const struct nm_end *e, struct fault *f);
 char *nm_list_json(struct nm *nm, const char *app, bool with_app, size_t *len);
 size_t nm_active(struct nm *nm);
 
+/* Callbacks the outbox refused (each held and tried again, in order), and
+ * notifications ended because HELD_MAX of them were refused in a row. */
+struct nm_stats {
+	unsigned long enqueue_failures;
+	unsigned long ended_unstored;
+};
+void nm_get_stats(struct nm *nm, struct nm_stats *st);
+
 #endif
