@@ -16,12 +16,15 @@
 
 enum item_state { IT_FETCH, IT_ERROR, IT_OVER };
 
+/* An address of the request. Small on purpose: a getStatusForGroup may
+ * carry thousands of addresses beyond the group target limit, and those
+ * cost only their text; the SIP URI and the fetch result exist for the
+ * addresses processed. An IT_ERROR is always SVC0002 on "addresses". */
 struct item {
 	char *address;            /* as written (owned) */
-	enum item_state state;
-	struct fault error;       /* IT_ERROR */
+	char *sip_uri;            /* IT_FETCH: owned */
 	size_t fetch;             /* IT_FETCH: index into results */
-	char sip_uri[SIP_URI_MAX];
+	enum item_state state;
 };
 
 struct query {
@@ -36,14 +39,15 @@ struct query {
 	void *done_arg;
 };
 
-static struct query *query_alloc(size_t n)
+/* A query of n addresses of which at most nfetch are processed. */
+static struct query *query_alloc(size_t n, size_t nfetch)
 {
 	struct query *q = calloc(1, sizeof(*q));
 
 	if (!q)
 		return NULL;
 	q->items = calloc(n ? n : 1, sizeof(*q->items));
-	q->results = calloc(n ? n : 1, sizeof(*q->results));
+	q->results = calloc(nfetch ? nfetch : 1, sizeof(*q->results));
 	if (!q->items || !q->results) {
 		free(q->items);
 		free(q->results);
@@ -57,8 +61,10 @@ void query_free(struct query *q)
 {
 	if (!q)
 		return;
-	for (size_t i = 0; i < q->n; i++)
+	for (size_t i = 0; i < q->n; i++) {
 		free(q->items[i].address);
+		free(q->items[i].sip_uri);
+	}
 	free(q->items);
 	free(q->results);
 	free(q);
@@ -69,6 +75,7 @@ static int add_item(struct query *q, const struct query_env *env, const char *ad
 		    enum item_state state)
 {
 	struct item *it = &q->items[q->n];
+	char uri[SIP_URI_MAX];
 
 	it->address = strdup(address);
 	if (!it->address)
@@ -77,11 +84,13 @@ static int add_item(struct query *q, const struct query_env *env, const char *ad
 	it->state = state;
 	if (state != IT_FETCH)
 		return 0;
-	if (addr_to_sip(address, env->tel_domain, it->sip_uri, sizeof(it->sip_uri)) != 0) {
+	if (addr_to_sip(address, env->tel_domain, uri, sizeof(uri)) != 0) {
 		it->state = IT_ERROR;
-		fault_set(&it->error, SVC0002, "addresses", NULL);
 		return 0;
 	}
+	it->sip_uri = strdup(uri);
+	if (!it->sip_uri)
+		return -1;
 	it->fetch = q->nfetch;
 	q->results[q->nfetch].uri = it->sip_uri;
 	q->nfetch++;
@@ -100,7 +109,7 @@ struct query *query_new_single(const struct query_env *env, const char *address,
 		fault_set(f, POL0006, "address", NULL);
 		return NULL;
 	}
-	q = query_alloc(1);
+	q = query_alloc(1, 1);
 	if (!q || add_item(q, env, address, IT_FETCH) != 0) {
 		query_free(q);
 		fault_set(f, SVC0001, "out of memory", NULL);
@@ -138,7 +147,7 @@ struct query *query_new_group(const struct query_env *env, const char *const *ad
 		group_expansion_free(&ex);
 		return NULL;
 	}
-	q = query_alloc(ex.n + ex.n_over);
+	q = query_alloc(ex.n + ex.n_over, ex.n);
 	if (!q)
 		goto oom;
 	for (size_t i = 0; i < ex.n; i++)
@@ -239,7 +248,7 @@ void query_answer(const struct query *q, size_t i, struct query_answer *a)
 		return;
 	case IT_ERROR:
 		a->kind = QA_ERROR;
-		a->error = it->error;
+		fault_set(&a->error, SVC0002, "addresses", NULL);
 		return;
 	case IT_FETCH:
 		break;
