@@ -41,6 +41,10 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #define AUTH_TRACK_BUCKETS 2048    /* a power of two, above AUTH_TRACK_MAX */
 #define AUTH_PROBE_BYTES 16
 
@@ -71,7 +75,19 @@ struct auth {
 	char *dummy;                   /* NULL while there is no user */
 	uint64_t seed;
 
-	pthread_mutex_t mu;            /* the tracker below */
+	/* verified credentials (auth_attempt): direct-mapped by an HMAC of
+	 * user and password under a key drawn at load, so a password is
+	 * never kept, and a crypt(3) is paid once per AUTH_CACHE_TTL_MS */
+	unsigned char cache_key[32];
+	bool cache_on;                 /* the key could be drawn */
+	struct cached {
+		unsigned char mac[32];
+		int64_t until_ms;      /* 0: empty */
+		enum auth_role role;
+	} cache[AUTH_CACHE_SLOTS];
+	unsigned long cache_hits;      /* under mu */
+
+	pthread_mutex_t mu;            /* the tracker below, and the cache */
 	struct track t[AUTH_TRACK_MAX];
 	int bucket[AUTH_TRACK_BUCKETS];
 	unsigned nt;                   /* entries in use: t[0..nt) */
@@ -346,6 +362,7 @@ static struct auth *auth_new(void)
 		return NULL;
 	}
 	a->seed = random_seed();
+	a->cache_on = getrandom(a->cache_key, sizeof(a->cache_key), 0) == (ssize_t)sizeof(a->cache_key);
 	for (size_t i = 0; i < AUTH_TRACK_BUCKETS; i++)
 		a->bucket[i] = -1;
 	a->oldest = a->newest = -1;
@@ -364,6 +381,8 @@ void auth_free(struct auth *a)
 	free(a->u);
 	free(a->index);
 	free(a->dummy);
+	explicit_bzero(a->cache_key, sizeof(a->cache_key));
+	explicit_bzero(a->cache, sizeof(a->cache));
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 }
@@ -601,17 +620,111 @@ unsigned auth_delay_ms(struct auth *a, const char *addr, int64_t now_ms)
 	return d;
 }
 
+/* --- the cache of verified credentials ---------------------------------------- */
+
+/* HMAC-SHA256(cache_key, user NUL password) in mac; false when it cannot
+ * be computed (no key, too long, OpenSSL failed). */
+static bool cache_mac(const struct auth *a, const char *user, const char *password,
+		      unsigned char mac[32])
+{
+	size_t ul, pl;
+	unsigned char msg[AUTH_NAME_MAX + 1 + AUTH_PASSWORD_MAX];
+	unsigned int len = 0;
+	bool ok;
+
+	if (!a->cache_on || !user || !password)
+		return false;
+	ul = strnlen(user, AUTH_NAME_MAX);
+	pl = strnlen(password, AUTH_PASSWORD_MAX + 1);
+	if (ul >= AUTH_NAME_MAX || pl > AUTH_PASSWORD_MAX)
+		return false;
+	memcpy(msg, user, ul);
+	msg[ul] = '\0';
+	memcpy(msg + ul + 1, password, pl);
+	ok = HMAC(EVP_sha256(), a->cache_key, (int)sizeof(a->cache_key), msg, ul + 1 + pl, mac,
+		  &len) != NULL && len == 32;
+	explicit_bzero(msg, sizeof(msg));
+	return ok;
+}
+
+static size_t cache_slot(const unsigned char mac[32])
+{
+	uint64_t v;
+
+	memcpy(&v, mac, sizeof(v));
+	return (size_t)(v % AUTH_CACHE_SLOTS);
+}
+
+/* A cached success for mac at now_ms: true with *role set. */
+static bool cache_find(struct auth *a, const unsigned char mac[32], int64_t now_ms,
+		       enum auth_role *role)
+{
+	struct cached *c = &a->cache[cache_slot(mac)];
+	bool hit;
+
+	pthread_mutex_lock(&a->mu);
+	hit = c->until_ms > now_ms && CRYPTO_memcmp(c->mac, mac, 32) == 0;
+	if (hit) {
+		if (role)
+			*role = c->role;
+		a->cache_hits++;
+	}
+	pthread_mutex_unlock(&a->mu);
+	return hit;
+}
+
+static void cache_put(struct auth *a, const unsigned char mac[32], enum auth_role role,
+		      int64_t now_ms)
+{
+	struct cached *c = &a->cache[cache_slot(mac)];
+
+	pthread_mutex_lock(&a->mu);
+	memcpy(c->mac, mac, 32);
+	c->role = role;
+	c->until_ms = now_ms + AUTH_CACHE_TTL_MS;
+	pthread_mutex_unlock(&a->mu);
+}
+
+unsigned long auth_cache_hits(struct auth *a)
+{
+	unsigned long n;
+
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	n = a->cache_hits;
+	pthread_mutex_unlock(&a->mu);
+	return n;
+}
+
 int auth_attempt(struct auth *a, const char *addr, const char *user, const char *password,
 		 int64_t now_ms, enum auth_role *role, unsigned *delay_ms)
 {
 	char key[AUTH_ADDR_MAX];
+	unsigned char mac[32];
+	bool have_mac = a && cache_mac(a, user, password, mac);
+	enum auth_role r = AUTH_ROLE_APP;
 	unsigned d = 0;
 
-	if (auth_check(a, user, password, role) == 0) {
+	if (have_mac && cache_find(a, mac, now_ms, &r)) {
+		explicit_bzero(mac, sizeof(mac));
+		if (role)
+			*role = r;
 		if (delay_ms)
 			*delay_ms = 0;
 		return 0;
 	}
+	if (auth_check(a, user, password, &r) == 0) {
+		if (have_mac)
+			cache_put(a, mac, r, now_ms);
+		explicit_bzero(mac, sizeof(mac));
+		if (role)
+			*role = r;
+		if (delay_ms)
+			*delay_ms = 0;
+		return 0;
+	}
+	explicit_bzero(mac, sizeof(mac));
 	if (a && addr) {
 		int i;
 

@@ -36,6 +36,8 @@
 #define AUTH_FAIL_DELAY_MS 1000   /* ... delay its further failures this long */
 #define AUTH_TRACK_MAX 1024       /* client addresses tracked; oldest evicted */
 #define AUTH_ADDR_MAX 64          /* an address key is cut to this minus 1 */
+#define AUTH_CACHE_SLOTS 1024     /* verified credentials remembered ... */
+#define AUTH_CACHE_TTL_MS 300000  /* ... this long at most */
 
 enum auth_role { AUTH_ROLE_APP = 0, AUTH_ROLE_ADMIN = 1 };
 
@@ -73,9 +75,18 @@ unsigned auth_delay_ms(struct auth *a, const char *addr, int64_t now_ms);
 /* One request's credentials, with the tracker: auth_check, then on failure
  * the delay for this request (from the failures before it, as
  * auth_delay_ms says) and the failure noted, in one step. Returns 0 with
- * *role set and *delay_ms 0, or -1 with *delay_ms set. */
+ * *role set and *delay_ms 0, or -1 with *delay_ms set.
+ *
+ * Successes are remembered for AUTH_CACHE_TTL_MS in AUTH_CACHE_SLOTS
+ * slots, by an HMAC-SHA256 of user and password under a random key of
+ * this auth (never the password itself): the same credentials again cost
+ * no crypt(3) (about 1 ms for $6$, far more for yescrypt). A failure is
+ * never remembered. A new users file (auth_load) starts empty. */
 int auth_attempt(struct auth *a, const char *addr, const char *user, const char *password,
 		 int64_t now_ms, enum auth_role *role, unsigned *delay_ms);
+
+/* Attempts that were answered from the remembered successes. */
+unsigned long auth_cache_hits(struct auth *a);
 
 /* Whether host (as split from http.listen, IPv6 with or without brackets)
  * is a loopback address: 127.0.0.0/8 (numeric forms such as 127.1

@@ -476,6 +476,57 @@ static void test_tracker_window(void **state)
 	auth_free(a);
 }
 
+/* Verified credentials are remembered (no second crypt) for
+ * AUTH_CACHE_TTL_MS; wrong ones never are, and a remembered success does
+ * not let a wrong password, another user or a prefix through. */
+static void test_attempt_cache(void **state)
+{
+	struct auth *a = load_ok("alice:" H6_OPENSSL ":admin\nbob:" H6_OPENSSL "\n");
+	enum auth_role role;
+	unsigned d;
+	const int64_t t0 = 1000;
+
+	(void)state;
+	assert_int_equal(auth_cache_hits(a), 0);
+	assert_int_equal(auth_attempt(a, "a1", "alice", "secret-pw", t0, &role, &d), 0);
+	assert_int_equal(auth_cache_hits(a), 0);                /* verified with crypt */
+	role = AUTH_ROLE_APP;
+	assert_int_equal(auth_attempt(a, "a1", "alice", "secret-pw", t0 + 1, &role, &d), 0);
+	assert_int_equal(auth_cache_hits(a), 1);                /* remembered */
+	assert_int_equal(role, AUTH_ROLE_ADMIN);                /* with its role */
+	assert_int_equal(d, 0);
+	/* not through the remembered success */
+	assert_int_equal(auth_attempt(a, "a1", "alice", "secret-p", t0 + 2, &role, &d), -1);
+	assert_int_equal(auth_attempt(a, "a1", "alice", "secret-pw ", t0 + 3, &role, &d), -1);
+	assert_int_equal(auth_attempt(a, "a1", "alic", "esecret-pw", t0 + 4, &role, &d), -1);
+	assert_int_equal(auth_attempt(a, "a1", "mallory", "secret-pw", t0 + 5, &role, &d), -1);
+	assert_int_equal(auth_cache_hits(a), 1);
+	/* failures are not remembered: the same wrong one twice is checked twice */
+	assert_int_equal(auth_attempt(a, "a1", "alice", "wrong", t0 + 6, &role, &d), -1);
+	assert_int_equal(auth_attempt(a, "a1", "alice", "wrong", t0 + 7, &role, &d), -1);
+	assert_int_equal(auth_cache_hits(a), 1);
+	/* another user with the same password has its own entry and role */
+	assert_int_equal(auth_attempt(a, "a1", "bob", "secret-pw", t0 + 8, &role, &d), 0);
+	assert_int_equal(role, AUTH_ROLE_APP);
+	assert_int_equal(auth_cache_hits(a), 1);
+	assert_int_equal(auth_attempt(a, "a1", "bob", "secret-pw", t0 + 9, &role, &d), 0);
+	assert_int_equal(role, AUTH_ROLE_APP);
+	assert_int_equal(auth_cache_hits(a), 2);
+	/* forgotten after the TTL: verified again, then remembered again */
+	assert_int_equal(auth_attempt(a, "a1", "alice", "secret-pw", t0 + AUTH_CACHE_TTL_MS, &role, &d), 0);
+	assert_int_equal(auth_cache_hits(a), 2);
+	assert_int_equal(auth_attempt(a, "a1", "alice", "secret-pw", t0 + AUTH_CACHE_TTL_MS + 1, &role, &d), 0);
+	assert_int_equal(auth_cache_hits(a), 3);
+	auth_free(a);
+	/* a new load starts with nothing remembered */
+	a = load_ok("alice:" H6_OPENSSL "\n");
+	assert_int_equal(auth_attempt(a, "a1", "alice", "secret-pw", t0, &role, &d), 0);
+	assert_int_equal(auth_cache_hits(a), 0);
+	assert_int_equal(role, AUTH_ROLE_APP);
+	auth_free(a);
+	assert_int_equal(auth_cache_hits(NULL), 0);
+}
+
 static void test_attempt_success_not_delayed(void **state)
 {
 	struct auth *a = load_ok("alice:" H6_OPENSSL ":admin\n");
@@ -682,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_user_costs_a_hash),
 		cmocka_unit_test(test_tracker_window),
 		cmocka_unit_test(test_attempt_success_not_delayed),
+		cmocka_unit_test(test_attempt_cache),
 		cmocka_unit_test(test_tracker_eviction),
 		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_threads),
