@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "dest.h"
 #include "log.h"
+#include "xmlchar.h"
 
 /* --- preparing (HTTP thread) --------------------------------------------- */
 
@@ -77,10 +78,13 @@ static bool correlator_ok(const char *c)
 
 	if (n == 0 || n >= CORRELATOR_MAX)
 		return false;
-	for (; *c; c++)
-		if ((unsigned char)*c < ' ' || *c == 0x7f)
+	for (const char *p = c; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
 			return false;
-	return true;
+	/* it goes back out in every callback: text XML can carry (no
+	 * surrogate, U+FFFE or byte that is not UTF-8, even when it came as
+	 * a character reference) */
+	return xml_text_ok(c);
 }
 
 struct nm_start *nm_prepare(const struct nm_request *req, const struct nm_policy *pol,

@@ -35,6 +35,7 @@
 #include "nm.h"
 #include "rate.h"
 #include "svc_ns.h"
+#include "xmlchar.h"
 
 /* returned by a service function in phase 1 to defer its answer */
 #define SVC_DEFER (SOAP_STOP + 100)
@@ -432,36 +433,6 @@ static int invalid_value_fault(struct soap *soap)
 	soap->error = SOAP_OK;
 	soap->error = send_fault(soap, &f);
 	return soap->error;
-}
-
-/* Length of the UTF-8 sequence at p (n bytes left) when it encodes a
- * character XML 1.0 allows (#x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD,
- * #x10000-#x10FFFF), else 0. */
-static size_t xml_char_len(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0];
-
-	if (c < 0x80)
-		return c >= 0x20 || c == '\t' || c == '\n' || c == '\r' ? 1 : 0;
-	if (c >= 0xc2 && c <= 0xdf)
-		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && p[1] < 0xa0) ||            /* overlong */
-		    (c == 0xed && p[1] >= 0xa0) ||            /* surrogates */
-		    (c == 0xef && p[1] == 0xbf && p[2] >= 0xbe)) /* U+FFFE, U+FFFF */
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
-			return 0;                                 /* overlong, over U+10FFFF */
-		return 4;
-	}
-	return 0;
 }
 
 /* gSOAP echoes parts of a request in its answer as it read them: an

@@ -114,6 +114,18 @@ static void test_endpoint_and_correlator(void **state)
 	assert_string_equal(prep(&r, &p, NULL, NULL, &f), "SVC0002");
 	r.correlator = "tab\tinside";
 	assert_string_equal(prep(&r, &p, NULL, NULL, &f), "SVC0002");
+	/* it goes back out in callbacks: only text XML can carry */
+	r.correlator = "surrogate-\xed\xa0\x80";          /* U+D800, as gSOAP decodes &#xD800; */
+	assert_string_equal(prep(&r, &p, NULL, NULL, &f), "SVC0002");
+	assert_string_equal(f.vars[0], "reference.correlator");
+	r.correlator = "fffe-\xef\xbf\xbe";
+	assert_string_equal(prep(&r, &p, NULL, NULL, &f), "SVC0002");
+	r.correlator = "latin1-\xe9";                       /* not UTF-8 */
+	assert_string_equal(prep(&r, &p, NULL, NULL, &f), "SVC0002");
+	r.correlator = "overlong-\xc0\xaf";
+	assert_string_equal(prep(&r, &p, NULL, NULL, &f), "SVC0002");
+	r.correlator = "caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x93\x9e";   /* é, €, U+1F4DE */
+	assert_string_equal(prep(&r, &p, NULL, NULL, &f), "");
 }
 
 static void test_addresses(void **state)
