@@ -67,6 +67,11 @@ struct front {
 	 * until none is left before the SIP side is torn down */
 	atomic_bool closing;
 	atomic_long active;
+	/* mhd_log's rate limit */
+	pthread_mutex_t log_mu;
+	int64_t log_second;
+	unsigned log_count;
+	unsigned long log_dropped;
 	atomic_ulong soap_requests, soap_faults, http_rejected;
 };
 
@@ -789,11 +794,37 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd's messages. A client that keeps hitting a limit (too many
+ * connections from one address, say) makes one per attempt: at most
+ * MHD_LOG_PER_S are written a second, and the number left out is said
+ * once the second is over. */
+#define MHD_LOG_PER_S 10
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct front *f = cls;
 	char buf[512];
+	int64_t now = now_ms() / 1000;
+	unsigned long dropped = 0;
+	bool write;
 
-	(void)cls;
+	pthread_mutex_lock(&f->log_mu);
+	if (now != f->log_second) {
+		dropped = f->log_dropped;
+		f->log_second = now;
+		f->log_count = 0;
+		f->log_dropped = 0;
+	}
+	write = f->log_count < MHD_LOG_PER_S;
+	if (write)
+		f->log_count++;
+	else
+		f->log_dropped++;
+	pthread_mutex_unlock(&f->log_mu);
+	if (dropped)
+		log_warn("http: %lu more messages of libmicrohttpd left out", dropped);
+	if (!write)
+		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	buf[strcspn(buf, "\n")] = '\0';
 	log_warn("http: %s", buf);
@@ -820,6 +851,7 @@ int front_start(const struct front_config *cfg, struct front **out)
 		return -1;
 	f->cfg = *cfg;
 	f->scheme = tls ? "https" : "http";
+	pthread_mutex_init(&f->log_mu, NULL);
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		log_error("http: http.tls-cert is set but this libmicrohttpd has no TLS");
 		free(f);
@@ -901,5 +933,6 @@ void front_stop(struct front *f)
 		nanosleep(&ts, NULL);
 	nanosleep(&ts, NULL);
 	MHD_stop_daemon(f->d);
+	pthread_mutex_destroy(&f->log_mu);
 	free(f);
 }

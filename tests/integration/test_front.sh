@@ -202,6 +202,26 @@ extra: closed, no answer
 127.0.0.2: 200
 held 3 still served
 after closing one: 200" "$("$PY" "$FC" limit "$GW_HTTP_PORT" 3 2>&1)"
+# a client that keeps knocking: every extra connection closed, and the log
+# keeps at most 10 of libmicrohttpd's messages a second, then says how
+# many it left out
+limit_lines() { grep -c 'http: .*[Ll]imit' "$GW_LOG"; }
+before=$(limit_lines)
+t0=$(now_ms)
+assert_eq "200 more connections over the limit: each closed" \
+	"held 3
+extra x200: closed, no answer
+127.0.0.2: 200
+held 3 still served
+after closing one: 200" "$("$PY" "$FC" limit "$GW_HTTP_PORT" 3 200 2>&1)"
+secs=$(( ($(now_ms) - t0) / 1000 + 2 ))   # the seconds the burst touched, at most
+after=$(limit_lines)
+if (( after - before <= 10 * secs && after - before < 200 )); then
+	ok "the log kept $((after - before)) of 200 refusals in at most $secs s (10 a second at most)"
+else fail "the log is rate-limited" "$((after - before)) lines for 200 refusals in at most $secs s"; fi
+sleep 1.1
+"$PY" "$FC" limit "$GW_HTTP_PORT" 3 1 >/dev/null 2>&1   # one more message, in a new second
+assert_contains "the log says how many messages it left out" "more messages of libmicrohttpd left out" "$(cat "$GW_LOG")"
 stop_gw A
 
 # --- B: timeouts ---------------------------------------------------------------

@@ -124,22 +124,27 @@ def cmd_early(port, method, path, length, *headers):
                         body.decode("utf-8", "replace").strip().replace("\n", " ")))
 
 
-def cmd_limit(port, n):
+def cmd_limit(port, n, extras=1):
     deadline = time.monotonic() + 15
     held = [connect(port) for _ in range(n)]
     ok = sum(get_health(s, deadline) == 200 for s in held)
     print("held %d" % ok)
-    extra = connect(port)
-    try:
-        extra.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-    except (BrokenPipeError, ConnectionResetError):
-        pass
-    status, _, closed = read_answer(extra, time.monotonic() + 5)
-    if status is not None:
-        print("extra: answered %d" % status)
-    else:
-        print("extra: %s, no answer" % ("closed" if closed else "still open"))
-    extra.close()
+    outcomes = {}
+    for _ in range(extras):
+        extra = connect(port)
+        try:
+            extra.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        status, _, closed = read_answer(extra, time.monotonic() + 5)
+        if status is not None:
+            what = "answered %d" % status
+        else:
+            what = "%s, no answer" % ("closed" if closed else "still open")
+        outcomes[what] = outcomes.get(what, 0) + 1
+        extra.close()
+    for what, k in sorted(outcomes.items()):
+        print("extra: %s" % what if extras == 1 else "extra x%d: %s" % (k, what))
     try:
         other = connect(port, src="127.0.0.2")
         print("127.0.0.2: %s" % get_health(other, deadline))
@@ -215,7 +220,7 @@ def main(argv):
     if cmd == "early":
         cmd_early(int(args[0]), args[1], args[2], args[3], *args[4:])
     elif cmd == "limit":
-        cmd_limit(int(args[0]), int(args[1]))
+        cmd_limit(int(args[0]), int(args[1]), int(args[2]) if len(args) > 2 else 1)
     elif cmd == "idle":
         cmd_idle(int(args[0]), len(args) > 1 and args[1] == "get")
     elif cmd == "trickle":
