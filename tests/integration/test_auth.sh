@@ -18,10 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/kamailio.sh"
 # shellcheck source=../lib/gateway.sh
 . "$here/../lib/gateway.sh"
-RUN_DIR=${TEST_LOG_DIR:-$(mktemp -d /tmp/pxts-auth.XXXXXX)}
-fresh_dir "$RUN_DIR" || exit 2
-RUN_DIR=$(cd "$RUN_DIR" && pwd)
-cd "$REPO_ROOT" || exit 2
+run_dir auth
 ZEEP="$TESTS_DIR/tools/zeep_client.py"
 
 cleanup() {

@@ -26,9 +26,7 @@ set -u
 shopt -s lastpipe
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
-RUN_DIR=${TEST_LOG_DIR:-$(mktemp -d /tmp/pxts-delivery.XXXXXX)}
-fresh_dir "$RUN_DIR" || exit 2
-cd "$REPO_ROOT" || exit 1
+run_dir delivery
 
 SINK="$TESTS_DIR/tools/callback_sink.py"
 DB="$RUN_DIR/dlv.db"

@@ -18,10 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/gateway.sh"
 # shellcheck source=../lib/runner.sh
 . "$here/../lib/runner.sh"
-RUN_DIR=${TEST_LOG_DIR:-$(mktemp -d /tmp/pxts-runner.XXXXXX)}
-fresh_dir "$RUN_DIR" || exit 2
-RUN_DIR=$(cd "$RUN_DIR" && pwd)
-cd "$REPO_ROOT" || exit 2
+run_dir runner
 
 # the test that hangs: it prints the gateway's PID, stops the gateway and
 # waits for an answer (as a curl without a time limit would)

@@ -25,10 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/gateway.sh"
 # shellcheck source=../lib/soap.sh
 . "$here/../lib/soap.sh"
-RUN_DIR=${TEST_LOG_DIR:-$(mktemp -d /tmp/pxts-scope.XXXXXX)}
-fresh_dir "$RUN_DIR" || exit 2
-RUN_DIR=$(cd "$RUN_DIR" && pwd)
-cd "$REPO_ROOT" || exit 2
+run_dir scope
 SINK_PY="$TESTS_DIR/tools/callback_sink.py"
 CB_WAIT=5
 

@@ -9,6 +9,7 @@
 #   Ports      free_port [COUNT]            COUNT (default 1) distinct free TCP+UDP
 #                                           ports on 127.0.0.1, one line, space-separated
 #   Dirs       fresh_dir DIR                DIR exists and is empty
+#              run_dir NAME                 RUN_DIR: $TEST_LOG_DIR or /tmp/pxts-NAME.*, empty
 #   Metrics    metric TEXT SERIES           the value of one Prometheus sample
 #   HTTP       curl                         always with --max-time (CURL_MAX_TIME, 20 s)
 #   Waiting    wait_http URL [TIMEOUT_S]    until URL answers 2xx/3xx (default 10 s)
@@ -54,6 +55,17 @@ curl() {
 fresh_dir() {
 	[[ -n "$1" && "$1" != / ]] || { echo "fresh_dir: refusing '$1'" >&2; return 1; }
 	rm -rf -- "$1" && mkdir -p -- "$1"
+}
+
+# run_dir NAME: sets RUN_DIR to the test's run directory, empty and
+# absolute: $TEST_LOG_DIR (as tests/run-all.sh sets it) or a new
+# /tmp/pxts-NAME.XXXXXX; then goes to the repository's root. Exits 2 when
+# it cannot.
+run_dir() {
+	RUN_DIR=${TEST_LOG_DIR:-$(mktemp -d "/tmp/pxts-$1.XXXXXX")}
+	fresh_dir "$RUN_DIR" || exit 2
+	RUN_DIR=$(cd "$RUN_DIR" && pwd)
+	cd "$REPO_ROOT" || exit 2
 }
 
 # metric TEXT SERIES: the value of the Prometheus sample SERIES (name with

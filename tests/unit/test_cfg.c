@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testfile.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,28 +34,6 @@ static void write_tmp(char *path, size_t cap, const char *text, size_t len)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	close(fd);
-}
-
-/* Reads a whole file (test sizes) into a malloc'd string. */
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return buf;
 }
 
 static char *reference_text(size_t *len)
@@ -524,7 +504,7 @@ static void test_finish_tls_pair(void **state)
 	assert_int_equal(cfg_finish(&c, err, sizeof(err)), 0);
 }
 
-static void test_load_file(void **state)
+static void test_cfg_load_file(void **state)
 {
 	struct cfg c;
 
@@ -950,7 +930,7 @@ static void test_split_hostport(void **state)
 static void test_reference_file(void **state)
 {
 	size_t rn, fn;
-	char *ref = reference_text(&rn), *file = read_all(REFERENCE, &fn);
+	char *ref = reference_text(&rn), *file = test_read_file(REFERENCE, &fn);
 
 	(void)state;
 	assert_non_null(ref);
@@ -1046,7 +1026,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_finish_derives),
 		cmocka_unit_test(test_finish_rechecks),
 		cmocka_unit_test(test_finish_tls_pair),
-		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_cfg_load_file),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_load_long_lines),
 		cmocka_unit_test(test_bool),

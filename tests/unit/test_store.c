@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testfile.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,23 +77,9 @@ static char *json_of(struct store *s, const char *correlator)
 static char *read_data(const char *name)
 {
 	char path[PATH_MAX];
-	FILE *f;
-	char *buf;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
+	return test_load_file(path, NULL);
 }
 
 static void test_fresh_and_reopen(void **state)

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testfile.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,25 +325,9 @@ static void serve(struct fx *fx, const char *body, size_t len, struct answer *a)
 static char *load(const char *name, size_t *len)
 {
 	char path[512];
-	FILE *f;
-	long n;
-	char *buf;
 
 	snprintf(path, sizeof(path), "%s%s", SOAP_DIR, name);
-	f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return test_load_file(path, len);
 }
 
 static void serve_file(struct fx *fx, const char *name, struct answer *a)
