@@ -31,18 +31,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "callback.h"
 #include "fault.h"
-#include "ts.h"
 
 struct store;
 struct dest;
-
-enum dlv_op { DLV_STATUS_NOTIFICATION, DLV_STATUS_CHANGED, DLV_STATUS_ERROR, DLV_STATUS_END };
-
-struct dlv_status {
-	const char *address;
-	ts_status status;
-};
 
 /* One callback to send. Everything is copied by dlv_enqueue. */
 struct dlv_item {
