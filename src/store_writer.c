@@ -30,8 +30,8 @@
  *   Pruning: every STORE_PRUNE_EVERY_MS (with a retention set) or on
  *   store_prune, the writer deletes tracking records older than the
  *   cutoff, STORE_PRUNE_BATCH per transaction, and serves the queue
- *   between two batches: a prune of millions of records delays a
- *   submission by at most one batch.
+ *   between two batches (queue and batches take turns): a prune of
+ *   millions of records delays a submission by at most one batch.
  *
  *   Lock order: queue_lock alone (readers_lock, in store.c, is never held
  *   with it). The outbox row counter is an atomic the writer updates after
@@ -424,6 +424,10 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&s->queue_lock);
 			commit_list(s, list);
 			pthread_mutex_lock(&s->queue_lock);
+			/* a prune going on takes its turn: under a steady load
+			 * it goes on a batch per commit, never starved */
+			if (s->prune_active)
+				prune_batch(s);
 			continue;
 		}
 		if (s->stopping)
