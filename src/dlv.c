@@ -24,36 +24,43 @@
  * svc_client_send makes one attempt and gives the detail of a failure.
  *
  * Outbox (with a store): dlv_enqueue writes the callback (payload format
- * below) to the outbox and commits it before the job is queued and its id
- * returned; a mutex (emu) keeps ids, outbox rows and queue order in step
- * when several threads enqueue. dlv_start loads the outbox by delivery id
- * and queues every row again before it returns, so new enqueues come after
- * them and each correlator keeps its order; a row's attempts continue.
- * dlv_stop leaves queued and waiting jobs in the outbox.
+ * in dlv_payload.c) to the outbox and waits until the store's writer has
+ * committed it before the job is queued and its id returned ("durable
+ * before accepted"); a mutex (emu) keeps ids, outbox rows and queue order
+ * in step when several threads enqueue. dlv_start reads the outbox by
+ * delivery id, a batch at a time (dlv_resume.c), and queues every row
+ * again before it returns, so new enqueues come after them and each
+ * correlator keeps its order; a row's attempts continue. dlv_stop leaves
+ * queued and waiting jobs in the outbox.
  *
- * Tracking and batching: after an attempt the worker appends its writes
+ * Tracking: after an attempt the worker submits its writes to the store
  * (the _DeliveryAttempted record; then either the outbox row's attempts,
- * or the _DeliveryResult record and the row's deletion) to a pending list
- * (pmu). After a failed attempt it goes on (when DLV_PENDING_MAX writes
- * are pending it commits them itself: the store sets the pace); after a
- * callback's end it waits until that is committed (flush_upto), so a
- * crash repeats at most one callback per worker. The writer thread commits
- * everything pending as soon as it is there, in one transaction per up to
- * DLV_BATCH_MAX writes: while one batch commits the next accumulates
- * (group commit), so under load a transaction carries many callbacks and
- * when idle each is committed within a commit's time (well under the
- * contract's 200 ms). Flushes run one at a time (fmu) and in append order,
- * so a correlator's records stay in order. Measured (plain -O2, a C sink
- * on localhost, 2 CPUs, 5000 callbacks; callbacks/s for 1 correlator and
- * 1 worker | 8 correlators and 4 workers): no store 14k | 49k-55k; one
- * transaction per tracking record (before) 5.2k-5.7k | 5.9k-6.8k;
- * committing each finished callback before the worker goes on 3.9k-4.5k
- * | 6.2k; this writer without waiting for the end's commit 13k-18k |
- * 11k-17k. Waiting for it (a bounded repeat after a crash) costs the
- * single correlator a commit per callback: 3000 callbacks through
- * dlv_drive to a Python sink, 1 correlator and 1 worker, took 190-197 ms
- * without the wait and 600-640 ms with it (about 5k/s); 8 correlators x
- * 400 with 4 workers were bounded by the enqueues either way (1.9-2.5 s).
+ * or the _DeliveryResult record and the row's deletion), one submission,
+ * committed in one transaction. After a failed attempt it goes on
+ * (store_submit; the store makes it wait only when its queue is full);
+ * after a callback's end it waits until that is committed (store_apply),
+ * so a crash repeats at most one callback per worker. The store's writer
+ * thread commits what is submitted in groups (store_writer.c): under load
+ * a transaction carries many callbacks, when idle each is committed
+ * within a commit's time; one thread's submissions are committed in
+ * order, so a correlator's records stay in order.
+ *
+ * Measured (plain -O2, 2 CPUs shared with other builds, so the spread is
+ * wide; 3000 callbacks through dlv_drive to tests/tools/callback_sink.py,
+ * 1 correlator and 1 worker; then 8 correlators x 400 with 4 workers,
+ * from the first enqueue to the last delivery; 5 runs each, before and
+ * after alternating): with dlv's own writer (flush_upto in the worker)
+ * 1.61-2.13 s, of which the enqueue loop 216-407 ms | 1.47-2.23 s; with
+ * the store's writer 1.62-2.44 s, enqueue loop 380-799 ms | 1.36-1.93 s.
+ * An enqueue now hands its outbox row to the writer thread and waits for
+ * it (two thread switches, about 0.1 ms more per callback on this
+ * machine); the deliveries themselves run as fast. Earlier figures, with
+ * a C sink: no store 14k | 49k-55k callbacks/s; one transaction per
+ * tracking record 5.2k-5.7k | 5.9k-6.8k; a group-committing writer
+ * without waiting for a callback's end 13k-18k | 11k-17k; waiting for it
+ * (the bounded repeat after a crash) costs the single correlator a commit
+ * per callback (3000 to a Python sink: 190-197 ms without the wait,
+ * 600-640 ms with it).
  *
  * Expiry: a job older than max_age_s (from when it was accepted: the
  * outbox row's created_ms) is not attempted again: when it comes to the
@@ -61,9 +68,7 @@
  * failed with the detail "expired after N s" and no attempt. The same
  * check applies to jobs resumed from the outbox.
  *
- * Retention: the writer thread deletes tracking records older than
- * retention_s, at start and every DLV_PRUNE_EVERY_MS, DLV_PRUNE_BATCH
- * records per store call so the store's lock is never held long.
+ * Retention is the store's (store_set_retention): its writer prunes.
  *
  * Delivery ids: the first id is the current time in microseconds, or the
  * highest id in the store (tracking records and outbox) plus one if that
