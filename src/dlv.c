@@ -113,14 +113,6 @@ int64_t dlv_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t dlv_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t wall_us(void)
 {
 	struct timespec ts;
@@ -227,7 +219,7 @@ static struct store_op track_op(const struct job *j, int kind, int64_t now)
 static void record(struct dlv *d, const struct job *j, bool attempted, bool finished)
 {
 	struct store_op ops[3];
-	int64_t now = dlv_wall_ms();
+	int64_t now = store_wall_ms();
 	size_t n = 0;
 
 	if (!d->cfg.store)
@@ -365,7 +357,7 @@ static void wait_for_work(struct dlv *d)
 static int give_up_before(struct dlv *d, struct job *j)
 {
 	if (dlv_mono_ms() >= j->deadline) {
-		long long age = (long long)(dlv_wall_ms() - j->created_ms) / 1000;
+		long long age = (long long)(store_wall_ms() - j->created_ms) / 1000;
 
 		j->ok = false;
 		snprintf(j->detail, sizeof(j->detail), "expired after %lld s",
@@ -591,7 +583,7 @@ uint64_t dlv_enqueue(struct dlv *d, const struct dlv_item *item)
 
 	if (!d || !dlv_item_content(item, &c, vars) || !(j = dlv_job_new(item->endpoint, item->app, &c)))
 		return 0;
-	j->created_ms = dlv_wall_ms();
+	j->created_ms = store_wall_ms();
 	j->deadline = dlv_mono_ms() + d->max_age_ms;
 	if (d->cfg.store && !(payload = dlv_content_encode(&c))) {
 		dlv_job_free(j);

@@ -80,9 +80,9 @@ struct dlv {
 	struct worker *workers;
 };
 
-/* Clocks, in ms: monotonic (deadlines, backoff) and wall (records). */
+/* The monotonic clock in ms (deadlines, backoff); the wall clock is
+ * store_wall_ms. */
 int64_t dlv_mono_ms(void);
-int64_t dlv_wall_ms(void);
 
 /* --- jobs (dlv.c) --- */
 /* "<app>/<correlator>": the name of a correlator's queue (malloc'd; NULL

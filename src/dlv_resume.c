@@ -64,7 +64,7 @@ static void resume_row(const struct store_outbox_row *r, void *arg)
 	j->id = r->delivery;
 	j->attempts = r->attempts > 0 ? r->attempts : 0;
 	j->created_ms = r->created_ms;
-	age = dlv_wall_ms() - r->created_ms;
+	age = store_wall_ms() - r->created_ms;
 	j->deadline = dlv_mono_ms() + (d->max_age_ms - (age > 0 ? age : 0));
 	pthread_mutex_lock(&d->mu);
 	/* kept until dlv_resumed_done: the notification manager says which

@@ -434,13 +434,10 @@ static void *writer_main(void *arg)
 			break;
 		now = mono_ms();
 		if (!s->prune_active && s->retention_ms > 0 && now >= s->next_prune) {
-			struct timespec w;
-
-			clock_gettime(CLOCK_REALTIME, &w);
 			s->prune_active = true;
 			s->prune_periodic = true;
 			s->prune_total = 0;
-			s->prune_cutoff = (int64_t)w.tv_sec * 1000 + w.tv_nsec / 1000000 - s->retention_ms;
+			s->prune_cutoff = store_wall_ms() - s->retention_ms;
 		}
 		if (s->prune_active) {
 			prune_batch(s);

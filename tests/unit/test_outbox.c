@@ -186,19 +186,6 @@ static void test_apply(void **state)
 	assert_int_equal(store_apply(t->s, NULL, 1), -1);
 }
 
-/* The number of tracking records of correlator c. */
-static int records(struct store *s, const char *c)
-{
-	char *json = NULL, *p;
-	int n = 0;
-
-	assert_int_equal(store_deliveries_json(s, NULL, c, false, &json, NULL), 0);
-	for (p = json; (p = strstr(p, "{\"event\"")) != NULL; p++)
-		n++;
-	free(json);
-	return n;
-}
-
 static void test_prune(void **state)
 {
 	struct tmpstore *t = *state;
@@ -213,17 +200,17 @@ static void test_prune(void **state)
 		ops[i] = track((uint64_t)i + 1, 1, true, NULL, now - 1000);
 	assert_int_equal(store_apply(t->s, ops, 8), 0);
 	assert_int_equal(store_track(t->s, "statusEnd_DeliveryResult", NULL, "c", 9, 1, true, "http://e/cb", NULL), 0);
-	assert_int_equal(records(t->s, "c"), 9);
+	assert_int_equal(tmpstore_records(t->s, "c"), 9);
 
 	assert_int_equal(store_prune_tracking(t->s, now - day, 0), 0);
 	assert_int_equal(store_prune_tracking(t->s, now - day, 2), 2);
 	assert_int_equal(store_prune_tracking(t->s, now - day, 2), 2);
 	assert_int_equal(store_prune_tracking(t->s, now - day, 2), 1);   /* the last old one */
 	assert_int_equal(store_prune_tracking(t->s, now - day, 2), 0);
-	assert_int_equal(records(t->s, "c"), 4);
+	assert_int_equal(tmpstore_records(t->s, "c"), 4);
 	/* a cutoff in the future takes everything, in bounded steps */
 	assert_int_equal(store_prune_tracking(t->s, now + day, 1000), 4);
-	assert_int_equal(records(t->s, "c"), 0);
+	assert_int_equal(tmpstore_records(t->s, "c"), 0);
 	assert_int_equal(store_prune_tracking(t->s, now + day, 1000), 0);
 }
 
@@ -242,7 +229,7 @@ static void test_prune_looks_at_oldest_ids_only(void **state)
 	assert_int_equal(store_prune_tracking(t->s, now - day, 1), 0);
 	assert_int_equal(store_prune_tracking(t->s, now - day, 2), 1);
 	assert_int_equal(store_prune_tracking(t->s, now - day, 10), 1);
-	assert_int_equal(records(t->s, "c"), 1);
+	assert_int_equal(tmpstore_records(t->s, "c"), 1);
 }
 
 int main(void)

@@ -35,19 +35,6 @@ static struct store_op track(uint64_t id, const char *corr, int64_t ms)
 				  .endpoint = "http://e/cb", .delivered = true, .time_ms = ms };
 }
 
-/* The number of tracking records of correlator c. */
-static int records(struct store *s, const char *c)
-{
-	char *json = NULL, *p;
-	int n = 0;
-
-	assert_int_equal(store_deliveries_json(s, NULL, c, false, &json, NULL), 0);
-	for (p = json; (p = strstr(p, "{\"event\"")) != NULL; p++)
-		n++;
-	free(json);
-	return n;
-}
-
 static void nap(void)
 {
 	struct timespec ts = { 0, 1000000 };
@@ -173,7 +160,7 @@ static void test_submit_wait(void **state)
 	s2 = store_submit(t->s, ops, 1);
 	assert_int_equal(s2, s1 + 1);
 	store_wait(t->s, s2);
-	assert_int_equal(records(t->s, "a"), 3);
+	assert_int_equal(tmpstore_records(t->s, "a"), 3);
 	store_get_stats(t->s, &st);
 	assert_int_equal(st.submissions, 2);
 	assert_int_equal(st.ops, 3);
@@ -213,7 +200,7 @@ static void test_group_commit(void **state)
 		assert_true(seq > 0);
 	}
 	wait_submissions(t->s, before.submissions + 7);
-	assert_int_equal(records(t->s, "g"), 0);   /* nothing committed yet */
+	assert_int_equal(tmpstore_records(t->s, "g"), 0);   /* nothing committed yet */
 	hold_release(&h);
 	for (int i = 0; i < 4; i++) {
 		pthread_join(a[i].thread, NULL);
@@ -223,7 +210,7 @@ static void test_group_commit(void **state)
 	store_get_stats(t->s, &after);
 	assert_int_equal(after.commits - before.commits, 1);
 	assert_int_equal(after.ops - before.ops, 7);
-	assert_int_equal(records(t->s, "g"), 7);
+	assert_int_equal(tmpstore_records(t->s, "g"), 7);
 }
 
 /* In a group, a submission that fails takes no other down with it. */
@@ -254,7 +241,7 @@ static void test_group_failure_isolated(void **state)
 	store_get_stats(t->s, &after);
 	assert_int_equal(after.commits - before.commits, 1);
 	assert_int_equal(after.failed - before.failed, 1);
-	assert_int_equal(records(t->s, "f"), 1);
+	assert_int_equal(tmpstore_records(t->s, "f"), 1);
 	assert_int_equal(store_outbox_count(t->s), 1);
 }
 
@@ -286,7 +273,7 @@ static void test_readers_not_blocked(void **state)
 	assert_int_equal(max, 9);
 	assert_int_equal(store_schema_version(t->s), 4);
 	hold_release(&h);
-	assert_int_equal(records(t->s, "held"), 2);
+	assert_int_equal(tmpstore_records(t->s, "held"), 2);
 	assert_int_equal(store_max_delivery(t->s, &max), 0);
 	assert_int_equal(max, 3);
 }
@@ -310,7 +297,7 @@ static void test_prune_batches(void **state)
 	store_get_stats(t->s, &after);
 	assert_int_equal(after.prune_batches - before.prune_batches, 3);   /* 1000, 1000, 500 */
 	assert_int_equal(after.pruned - before.pruned, 2500);
-	assert_int_equal(records(t->s, "p"), 5);
+	assert_int_equal(tmpstore_records(t->s, "p"), 5);
 	assert_int_equal(store_prune(t->s, now - DAY_MS), 0);
 
 	/* the retention: 7 days; records of 10 days ago go at once */
@@ -325,8 +312,8 @@ static void test_prune_batches(void **state)
 		store_get_stats(t->s, &after);
 	} while (after.prune_batches == before.prune_batches);
 	assert_int_equal(after.pruned - before.pruned, 3);
-	assert_int_equal(records(t->s, "r"), 1);
-	assert_int_equal(records(t->s, "p"), 5);
+	assert_int_equal(tmpstore_records(t->s, "r"), 1);
+	assert_int_equal(tmpstore_records(t->s, "p"), 5);
 	free(ops);
 }
 
