@@ -15,14 +15,12 @@
  * is retried after backoff_ms * 2^(n-1) (capped), until max_attempts or
  * max_age_s; the waiting item blocks only its own correlator. Every
  * attempt and every final result is a tracking record (store + metrics).
- * A writer thread commits the records and the outbox updates (a finished
- * callback's row is deleted in the same transaction as its records) as
- * soon as they are there, everything pending in one transaction (group
- * commit): a commit per batch, not per record, and a few milliseconds
- * from the event to the commit. dlv_start sends again whatever the outbox
- * holds (at-least-once: a callback is sent twice only when the process
- * died while it was in flight or before its end was committed), and the
- * writer thread prunes tracking records older than retention_s.
+ * The records and outbox updates are submitted to the store's writer
+ * thread, which commits them in groups (a finished callback's row is
+ * deleted in the same transaction as its records). dlv_start sends again
+ * whatever the outbox holds (at-least-once: a callback is sent twice only
+ * when the process died while it was in flight or before its end was
+ * committed). Pruning old tracking records is the store's.
  */
 #ifndef PXTSGW_DLV_H
 #define PXTSGW_DLV_H
@@ -31,18 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "callback.h"
 #include "fault.h"
-#include "ts.h"
 
 struct store;
 struct dest;
-
-enum dlv_op { DLV_STATUS_NOTIFICATION, DLV_STATUS_CHANGED, DLV_STATUS_ERROR, DLV_STATUS_END };
-
-struct dlv_status {
-	const char *address;
-	ts_status status;
-};
 
 /* One callback to send. Everything is copied by dlv_enqueue. */
 struct dlv_item {
@@ -70,8 +61,8 @@ struct dlv_config {
 	long timeout_ms;            /* delivery.timeout-ms (connect + response) */
 	long max_age_s;             /* delivery.max-age-s: no attempt after that
 				     * age; 0 = the default, 3600 */
-	long retention_s;           /* store.tracking-retention-s: tracking
-				     * records older are pruned; 0 = 604800 */
+	unsigned resume_batch;      /* outbox rows read per batch at start
+				     * (0: 1000) */
 	struct store *store;        /* outbox and tracking records; NULL = metrics only */
 	const struct dest *dest;    /* delivery.allowed-endpoints, checked at every
 				     * connect (NULL: the default refusals only) */
@@ -83,8 +74,8 @@ struct dlv_config {
 struct dlv;
 
 /* Starts the workers. With a store, first queues again every callback of
- * the outbox (by delivery id, so each correlator keeps its order; the
- * attempts made continue), before any new enqueue; new ids continue above
+ * the outbox (by delivery id, a batch at a time, so each correlator keeps
+ * its order; the attempts made continue), before any new enqueue; new ids continue above
  * the highest one in the outbox and the tracking records. */
 int dlv_start(const struct dlv_config *cfg, struct dlv **out);
 /* Stops the workers after the attempts in flight and commits what is
@@ -99,8 +90,8 @@ void dlv_stop(struct dlv *d);
  * short, the outbox write failed or dlv is stopping. */
 uint64_t dlv_enqueue(struct dlv *d, const struct dlv_item *item);
 
-/* Commits the pending tracking records and outbox updates now and returns
- * when they are (the writer thread commits them within milliseconds
+/* Returns when the tracking records and outbox updates submitted so far
+ * are committed (the store's writer commits them within milliseconds
  * anyway); for tests and tools. NULL is fine. */
 void dlv_flush(struct dlv *d);
 

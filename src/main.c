@@ -255,6 +255,7 @@ int main(int argc, char **argv)
 		log_error("store: %s", err);
 		goto out;
 	}
+	store_set_retention(store, s.cfg.store_tracking_retention_s);
 	{
 		struct dlv_config dc = {
 			.workers = (unsigned)s.cfg.delivery_workers,
@@ -263,7 +264,6 @@ int main(int argc, char **argv)
 			.backoff_max_ms = s.cfg.delivery_backoff_max_ms,
 			.timeout_ms = s.cfg.delivery_timeout_ms,
 			.max_age_s = s.cfg.delivery_max_age_s,
-			.retention_s = s.cfg.store_tracking_retention_s,
 			.store = store,
 			.dest = s.dest,
 			.dns_timeout_ms = s.cfg.delivery_dns_timeout_ms,

@@ -6,15 +6,19 @@
  * PRAGMA user_version records the last one applied; a store written by a
  * newer pxtsgw (user_version above ours) is refused rather than damaged.
  *
- * One connection (FULLMUTEX) serves every thread; s->lock serialises our
- * use of it so that a prepared statement is never shared by two threads.
- * Each tracking record is its own autocommitted INSERT (WAL,
- * synchronous=NORMAL): it is durable against a crash of the process as
- * soon as store_track returns.
+ * Connections: the write connection belongs to the writer thread
+ * (store_writer.c): every write is a submission to it. Readers take a
+ * read-only connection (SQLITE_OPEN_READONLY, WAL: they see the last
+ * commit and never wait for the writer) from a small pool guarded by
+ * readers_lock, which is held only to take or give back a connection,
+ * never during a query: a /deliveries listing of 64 MiB holds no lock
+ * that a writer, the SIP thread or /health needs. WAL with
+ * synchronous=NORMAL: a commit is durable against a crash of the process.
  */
 #include "store_int.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +32,6 @@
 
 /* largest /deliveries answer */
 #define STORE_JSON_MAX (64 * 1024 * 1024)
-
-struct store {
-	sqlite3 *db;
-	pthread_mutex_t lock;
-	sqlite3_stmt *track;       /* store_track's INSERT, prepared once */
-};
 
 static const char *const migrations[] = {
 	/* 1: bookkeeping; later parts add their tables as new entries */
@@ -174,21 +172,85 @@ static int migrate(sqlite3 *db, char *err, size_t cap)
 	return 0;
 }
 
+/* --- read connections --------------------------------------------------------- */
+
+static sqlite3 *reader_get(struct store *s)
+{
+	sqlite3 *db = NULL;
+
+	pthread_mutex_lock(&s->readers_lock);
+	if (s->nidle > 0)
+		db = s->idle[--s->nidle];
+	pthread_mutex_unlock(&s->readers_lock);
+	if (db)
+		return db;
+	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		log_error("store: cannot open a read connection to %s: %s", s->path,
+			  db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+	return db;
+}
+
+static void reader_put(struct store *s, sqlite3 *db)
+{
+	pthread_mutex_lock(&s->readers_lock);
+	if (s->nidle < STORE_READERS_IDLE) {
+		s->idle[s->nidle++] = db;
+		db = NULL;
+	}
+	pthread_mutex_unlock(&s->readers_lock);
+	sqlite3_close(db);   /* more readers at once than kept: NULL is fine */
+}
+
+int store_read(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg)
+{
+	sqlite3 *db;
+	int rc;
+
+	if (!s || !(db = reader_get(s)))
+		return -1;
+	rc = fn(db, arg);
+	reader_put(s, db);
+	return rc;
+}
+
+/* --- open, close ---------------------------------------------------------------- */
+
+static int count_outbox(sqlite3 *db, long *n)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*n = (long)sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int store_open(const char *path, struct store **out, char *err, size_t cap)
 {
 	struct store *s = calloc(1, sizeof(*s));
+	long rows = 0;
 	char e[256];
 
-	if (!s) {
+	if (!s || !(s->path = strdup(path))) {
 		snprintf(err, cap, "out of memory");
+		free(s);
 		return -1;
 	}
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, cap, "cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	if (exec_err(s->db, "PRAGMA journal_mode = WAL", e, sizeof(e)) != 0 ||
 	    exec_err(s->db, "PRAGMA foreign_keys = ON", e, sizeof(e)) != 0 ||
 	    exec_err(s->db, "PRAGMA synchronous = NORMAL", e, sizeof(e)) != 0 ||
@@ -196,11 +258,23 @@ int store_open(const char *path, struct store **out, char *err, size_t cap)
 		snprintf(err, cap, "%s: %s", path, e);
 		goto fail;
 	}
-	pthread_mutex_init(&s->lock, NULL);
+	if (count_outbox(s->db, &rows) != 0) {
+		snprintf(err, cap, "%s: cannot count the outbox: %s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	atomic_init(&s->outbox_rows, rows);
+	pthread_mutex_init(&s->readers_lock, NULL);
+	if (store_writer_start(s) != 0) {
+		snprintf(err, cap, "%s: cannot start the writer thread", path);
+		store_writer_stop(s);
+		pthread_mutex_destroy(&s->readers_lock);
+		goto fail;
+	}
 	*out = s;
 	return 0;
 fail:
 	sqlite3_close(s->db);
+	free(s->path);
 	free(s);
 	return -1;
 }
@@ -209,109 +283,92 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	sqlite3_finalize(s->track);
+	store_writer_stop(s);   /* commits what was submitted */
+	for (size_t i = 0; i < s->nidle; i++)
+		sqlite3_close(s->idle[i]);
+	pthread_mutex_destroy(&s->readers_lock);
 	sqlite3_close(s->db);
-	pthread_mutex_destroy(&s->lock);
+	free(s->path);
 	free(s);
+}
+
+static int ready_fn(sqlite3 *db, void *arg)
+{
+	(void)arg;
+	return sqlite3_exec(db, "SELECT 1 FROM meta LIMIT 1", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
 bool store_ready(struct store *s)
 {
-	bool ok;
+	bool writing;
 
 	if (!s)
 		return false;
-	pthread_mutex_lock(&s->lock);
-	ok = sqlite3_exec(s->db, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK;
-	pthread_mutex_unlock(&s->lock);
-	return ok;
+	pthread_mutex_lock(&s->queue_lock);
+	writing = !s->stopping;
+	pthread_mutex_unlock(&s->queue_lock);
+	return writing && store_read(s, ready_fn, NULL) == 0;
+}
+
+static int version_fn(sqlite3 *db, void *arg)
+{
+	(void)arg;
+	return user_version(db);
 }
 
 int store_schema_version(struct store *s)
 {
-	int v;
-
-	pthread_mutex_lock(&s->lock);
-	v = user_version(s->db);
-	pthread_mutex_unlock(&s->lock);
-	return v;
+	return store_read(s, version_fn, NULL);
 }
 
 /* --- delivery tracking ------------------------------------------------------ */
 
-/* "2024-05-01T12:34:56.789Z": now, UTC, milliseconds. */
-static void now_iso(char *buf, size_t cap)
+int64_t store_wall_ms(void)
 {
 	struct timespec ts;
-	struct tm tm;
-	size_t n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int store_track(struct store *s, const char *event, const char *app, const char *correlator,
 		uint64_t delivery, int attempt, bool delivered, const char *endpoint, const char *detail)
 {
-	char when[40];
-	int rc;
+	struct store_op op = {
+		.kind = STORE_OP_TRACK, .delivery = delivery, .attempt = attempt, .event = event,
+		.app = app, .correlator = correlator, .endpoint = endpoint, .detail = detail,
+		.delivered = delivered, .time_ms = store_wall_ms(),
+	};
 
 	if (!s || !event || !correlator || !endpoint || delivery > (uint64_t)INT64_MAX)
 		return -1;
-	now_iso(when, sizeof(when));
-	pthread_mutex_lock(&s->lock);
-	if (!s->track &&
-	    sqlite3_prepare_v2(s->db, "INSERT INTO deliveries (event, correlator, delivery, attempt,"
-			       " result, time, endpoint, detail, app) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			       -1, &s->track, NULL) != SQLITE_OK) {
-		log_error("store: cannot prepare the tracking insert: %s", sqlite3_errmsg(s->db));
-		s->track = NULL;
-		pthread_mutex_unlock(&s->lock);
+	return store_apply(s, &op, 1);
+}
+
+static int max_delivery_fn(sqlite3 *db, void *arg)
+{
+	uint64_t *max = arg;
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT max(delivery) FROM deliveries", -1, &st, NULL) != SQLITE_OK)
 		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		sqlite3_int64 v = sqlite3_column_int64(st, 0);
+
+		*max = v > 0 ? (uint64_t)v : 0;
+		rc = 0;
 	}
-	sqlite3_bind_text(s->track, 1, event, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s->track, 2, correlator, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s->track, 3, (sqlite3_int64)delivery);
-	sqlite3_bind_int(s->track, 4, attempt);
-	sqlite3_bind_text(s->track, 5, delivered ? "delivered" : "failed", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s->track, 6, when, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s->track, 7, endpoint, -1, SQLITE_STATIC);
-	if (detail)
-		sqlite3_bind_text(s->track, 8, detail, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s->track, 8);
-	sqlite3_bind_text(s->track, 9, app ? app : "", -1, SQLITE_STATIC);
-	rc = sqlite3_step(s->track);
-	if (rc != SQLITE_DONE)
-		log_error("store: tracking record for %s not written: %s", correlator, sqlite3_errmsg(s->db));
-	sqlite3_reset(s->track);
-	sqlite3_clear_bindings(s->track);
-	pthread_mutex_unlock(&s->lock);
-	return rc == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int store_max_delivery(struct store *s, uint64_t *max)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
-
 	*max = 0;
 	if (!s)
 		return -1;
-	pthread_mutex_lock(&s->lock);
-	if (sqlite3_prepare_v2(s->db, "SELECT max(delivery) FROM deliveries", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			sqlite3_int64 v = sqlite3_column_int64(st, 0);
-
-			*max = v > 0 ? (uint64_t)v : 0;
-			rc = 0;
-		}
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	return store_read(s, max_delivery_fn, max);
 }
 
 static void sb_json_col(struct sbuf *b, sqlite3_stmt *st, int col)
@@ -326,16 +383,63 @@ static void sb_json_col(struct sbuf *b, sqlite3_stmt *st, int col)
 	sbuf_json_str(b, t ? (const char *)t : "", (size_t)sqlite3_column_bytes(st, col));
 }
 
-int store_deliveries_json(struct store *s, const char *app, const char *correlator, bool with_app,
-			  char **json, size_t *len)
+/* The listing of store_deliveries_json: query in, JSON out. */
+struct listing {
+	const char *app, *correlator;
+	bool with_app;
+	struct sbuf *b;
+};
+
+static int listing_fn(sqlite3 *db, void *arg)
 {
 	static const char *const names[] = { "event", "correlator", "delivery", "attempt",
 					      "result", "time", "endpoint", "detail", "app" };
-	int ncol = with_app ? 9 : 8;
-	struct sbuf b = SBUF_INIT(STORE_JSON_MAX);
+	const struct listing *l = arg;
+	struct sbuf *b = l->b;
+	int ncol = l->with_app ? 9 : 8;
 	sqlite3_stmt *st = NULL;
 	char num[32];
 	int rc, rows = 0;
+
+	/* app NULL: every application's (?2 IS NULL) */
+	if (sqlite3_prepare_v2(db, "SELECT event, correlator, delivery, attempt, result, time,"
+			       " endpoint, detail, app FROM deliveries WHERE correlator = ?1"
+			       " AND (?2 IS NULL OR app = ?2) ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK) {
+		log_error("store: cannot query the tracking records: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, l->correlator, -1, SQLITE_STATIC);
+	if (l->app)
+		sqlite3_bind_text(st, 2, l->app, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && b->ok) {
+		sbuf_puts(b, rows++ ? ",{" : "{");
+		for (int c = 0; c < ncol; c++) {
+			if (c)
+				sbuf_puts(b, ",");
+			sbuf_puts(b, "\"");
+			sbuf_puts(b, names[c]);
+			sbuf_puts(b, "\":");
+			if (c == 2 || c == 3) {
+				snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, c));
+				sbuf_puts(b, num);
+			} else {
+				sb_json_col(b, st, c);
+			}
+		}
+		sbuf_puts(b, "}");
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		log_error("store: reading the tracking records: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+int store_deliveries_json(struct store *s, const char *app, const char *correlator, bool with_app,
+			  char **json, size_t *len)
+{
+	struct sbuf b = SBUF_INIT(STORE_JSON_MAX);
+	struct listing l = { app, correlator, with_app, &b };
 
 	*json = NULL;
 	if (len)
@@ -343,61 +447,15 @@ int store_deliveries_json(struct store *s, const char *app, const char *correlat
 	if (!s || !correlator)
 		return -1;
 	sbuf_puts(&b, "[");
-	pthread_mutex_lock(&s->lock);
-	/* app NULL: every application's (?2 IS NULL) */
-	if (sqlite3_prepare_v2(s->db, "SELECT event, correlator, delivery, attempt, result, time,"
-			       " endpoint, detail, app FROM deliveries WHERE correlator = ?1"
-			       " AND (?2 IS NULL OR app = ?2) ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK) {
-		log_error("store: cannot query the tracking records: %s", sqlite3_errmsg(s->db));
-		pthread_mutex_unlock(&s->lock);
+	/* a connection of our own: no lock is held while the answer grows */
+	if (store_read(s, listing_fn, &l) != 0) {
 		sbuf_free(&b);
 		return -1;
 	}
-	sqlite3_bind_text(st, 1, correlator, -1, SQLITE_STATIC);
-	if (app)
-		sqlite3_bind_text(st, 2, app, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && b.ok) {
-		sbuf_puts(&b, rows++ ? ",{" : "{");
-		for (int c = 0; c < ncol; c++) {
-			if (c)
-				sbuf_puts(&b, ",");
-			sbuf_puts(&b, "\"");
-			sbuf_puts(&b, names[c]);
-			sbuf_puts(&b, "\":");
-			if (c == 2 || c == 3) {
-				snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, c));
-				sbuf_puts(&b, num);
-			} else {
-				sb_json_col(&b, st, c);
-			}
-		}
-		sbuf_puts(&b, "}");
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		log_error("store: reading the tracking records: %s", sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->lock);
 	sbuf_puts(&b, "]");
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		sbuf_free(&b);
-		return -1;
-	}
 	*json = sbuf_take(&b, len);
 	if (!*json)
 		log_error("store: the tracking records of %s do not fit in %d MiB", correlator,
 			  STORE_JSON_MAX >> 20);
 	return *json ? 0 : -1;
-}
-
-int store_with_db(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg)
-{
-	int rc;
-
-	if (!s)
-		return -1;
-	pthread_mutex_lock(&s->lock);
-	rc = fn(s->db, arg);
-	pthread_mutex_unlock(&s->lock);
-	return rc;
 }

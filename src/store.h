@@ -1,9 +1,18 @@
 /*
  * store.h - durable state in SQLite (WAL mode, versioned schema).
  *
- * Part 1 opens the store and checks it is usable; part 2 adds the delivery
- * tracking records (contract section 9a); the notification and outbox
- * tables arrive with part 3. Every function may be called from any thread.
+ * Threads (store_writer.c has the details):
+ *   - the store's writer thread owns the write connection: every write
+ *     (tracking records, outbox rows, notifications) is a submission it
+ *     commits, consecutive submissions of operations together in one
+ *     transaction (group commit); it also prunes old tracking records, in
+ *     bounded batches between submissions;
+ *   - readers (/deliveries, /health, /metrics, loading at start) use
+ *     read-only connections of their own (WAL: they read the last commit
+ *     and never wait for the writer), taken from a small pool;
+ *   - the number of outbox rows is a counter the writer keeps.
+ * Every function may be called from any thread but the writer's own
+ * (a store_run function must not call the store).
  */
 #ifndef PXTSGW_STORE_H
 #define PXTSGW_STORE_H
@@ -18,14 +27,16 @@ struct store;
  * the current version. Returns 0 and sets *out, or -1 with err set. */
 int store_open(const char *path, struct store **out, char *err, size_t cap);
 void store_close(struct store *s);   /* NULL is fine */
-/* true when the database answers a trivial query. From any thread. */
+/* true when a read connection answers and the writer thread runs. From
+ * any thread; never waits for the writer. */
 bool store_ready(struct store *s);
 /* The schema version of an open store. */
 int store_schema_version(struct store *s);
 
 /* --- delivery tracking (contract section 9a) --- */
 
-/* Appends one record, committed when this returns; time = now (UTC, ms).
+/* Appends one record, committed when this returns (a submission to the
+ * writer, waited for); time = now (UTC, ms).
  * event is "<operation>_DeliveryAttempted" or "<operation>_DeliveryResult";
  * detail NULL = JSON null. Returns 0, or -1 (logged). */
 int store_track(struct store *s, const char *event, const char *app, const char *correlator,
@@ -69,9 +80,9 @@ int store_notif_save(struct store *s, const struct store_notif *n);
 int store_notif_progress(struct store *s, const char *app, const char *correlator, long sent,
 			 const int *reported, size_t n);
 int store_notif_delete(struct store *s, const char *app, const char *correlator);
-/* Calls fn for every saved notification, oldest first; the struct and its
- * strings live during the call only, and fn must not call the store (its
- * lock is held). Returns the number loaded, or -1. */
+/* Calls fn for every saved notification, oldest first (from a read
+ * connection: no lock is held); the struct and its strings live during
+ * the call only. Returns the number loaded, or -1. */
 typedef void (store_notif_h)(const struct store_notif *n, void *arg);
 int store_notif_load(struct store *s, store_notif_h *fn, void *arg);
 
@@ -93,30 +104,38 @@ struct store_outbox_row {
 	int64_t created_ms;         /* wall clock when it was accepted */
 };
 
-/* Adds a row; committed when this returns (WAL, synchronous=NORMAL: it
- * survives a crash of the process). Returns 0, or -1 (logged). */
+/* Adds a row; committed when this returns (a submission waited for; WAL,
+ * synchronous=NORMAL: it survives a crash of the process). Returns 0, or
+ * -1 (logged). */
 int store_outbox_add(struct store *s, const struct store_outbox_row *r);
 /* Sets the attempts made of a row / deletes a row (committed on return).
  * A row that is not there is no error. Return 0, or -1 (logged). */
 int store_outbox_attempts(struct store *s, uint64_t delivery, int attempts);
 int store_outbox_remove(struct store *s, uint64_t delivery);
-/* Calls fn for every row, by delivery id ascending; the row lives during
- * the call only, and fn must not call the store (its lock is held).
- * Returns the number of rows, or -1. */
+/* Calls fn for at most max_rows rows whose delivery id is above *after,
+ * by delivery id ascending, and sets *after to the last id read: a
+ * bounded batch; call again while it returns max_rows. The row lives
+ * during the call only; fn may call the store (a read connection is in
+ * use, no lock is held). Returns the number of rows read, or -1. */
 typedef void (store_outbox_h)(const struct store_outbox_row *r, void *arg);
-int store_outbox_load(struct store *s, store_outbox_h *fn, void *arg);
-/* The number of rows (-1 on error), and the highest delivery id in the
- * outbox (0 when empty; returns 0 or -1). */
+int store_outbox_load(struct store *s, uint64_t *after, int max_rows, store_outbox_h *fn, void *arg);
+/* The number of rows: a counter kept by the writer (counted once at open,
+ * then rows added minus rows deleted by committed writes); -1 for NULL.
+ * The highest delivery id in the outbox (0 when empty; returns 0 or -1). */
 long store_outbox_count(struct store *s);
 int store_outbox_max_delivery(struct store *s, uint64_t *max);
 
-/* Several writes in one transaction, applied in order: tracking records
- * (with the time of their event) and outbox updates. All or nothing.
- * Returns 0, or -1 (logged, nothing written). */
+/* --- writes: submissions to the writer thread (store_writer.c) ----------- */
+
+/* One write. A submission is a few of them, applied in order in one
+ * transaction, all or nothing; the writer may commit several submissions
+ * in one transaction (group commit), but a failed one never takes another
+ * down with it (the group is then tried again a submission at a time). */
 enum store_op_kind {
 	STORE_OP_TRACK,             /* a deliveries record, as store_track */
 	STORE_OP_ATTEMPTS,          /* store_outbox_attempts */
 	STORE_OP_REMOVE,            /* store_outbox_remove */
+	STORE_OP_ADD,               /* store_outbox_add: row */
 };
 struct store_op {
 	enum store_op_kind kind;
@@ -130,14 +149,51 @@ struct store_op {
 	const char *detail;         /* NULL = JSON null */
 	bool delivered;
 	int64_t time_ms;            /* wall clock of the event */
+	/* ADD only (its delivery is row->delivery) */
+	const struct store_outbox_row *row;
 };
+/* Submits ops and waits until they are committed. Returns 0, or -1
+ * (logged, nothing of them written). */
 int store_apply(struct store *s, const struct store_op *ops, size_t n);
+/* Submits ops (copied) without waiting; waits only while the writer is
+ * STORE_QUEUE_MAX operations behind (the store sets the pace). Returns a
+ * sequence number for store_wait (> 0), or 0 when they were not
+ * submitted (logged: invalid, memory short, store closing). A failure
+ * when they are committed is logged by the writer. */
+uint64_t store_submit(struct store *s, const struct store_op *ops, size_t n);
+/* Waits until submission seq and every one before it are done (committed
+ * or failed, logged). */
+void store_wait(struct store *s, uint64_t seq);
+/* Waits until everything submitted before the call is done. NULL is fine. */
+void store_sync(struct store *s);
 
-/* Deletes at most max_rows of the oldest tracking records whose time is
- * before older_than_wall_ms (wall clock, ms since the epoch). Only the
- * max_rows records with the lowest ids are looked at, so one call is
- * bounded; call again while it returns max_rows. Returns the number
- * deleted, or -1. */
+/* --- retention -------------------------------------------------------------- */
+
+/* store.tracking-retention-s: from now on the writer deletes tracking
+ * records older than retention_s, now and every minute, STORE_PRUNE_BATCH
+ * records per transaction with the submissions served between two
+ * batches. 0 (the default) = never. */
+void store_set_retention(struct store *s, long retention_s);
+/* Deletes every tracking record whose time is before older_than_wall_ms
+ * (wall clock, ms since the epoch), as the writer's pruning does (in
+ * batches, submissions served in between), and returns when done with the
+ * number deleted, or -1. */
+long store_prune(struct store *s, int64_t older_than_wall_ms);
+/* One bounded step of that: deletes at most max_rows of the oldest
+ * tracking records whose time is before older_than_wall_ms. Only the
+ * max_rows records with the lowest ids are looked at; call again while it
+ * returns max_rows. Returns the number deleted, or -1. */
 int store_prune_tracking(struct store *s, int64_t older_than_wall_ms, int max_rows);
+
+/* What the writer did since the store was opened. */
+struct store_stats {
+	unsigned long submissions;  /* accepted by store_submit / store_apply / store_run */
+	unsigned long commits;      /* transactions of operations committed */
+	unsigned long ops;          /* operations committed */
+	unsigned long failed;       /* submissions that failed */
+	unsigned long prune_batches;/* pruning transactions */
+	unsigned long pruned;       /* tracking records pruned */
+};
+void store_get_stats(struct store *s, struct store_stats *st);
 
 #endif

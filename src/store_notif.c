@@ -1,24 +1,16 @@
 /*
  * store_notif.c - running notifications in the store, so that a restart
  * (graceful or not) finds them again: their parameters, the callbacks
- * counted so far, and the status last reported per address.
+ * counted so far, and the status last reported per address. Writes run
+ * on the store's writer thread (store_run), loading on a read connection.
  */
 #include "store_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
-
-int64_t store_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int run(sqlite3 *db, const char *sql)
 {
@@ -98,7 +90,7 @@ int store_notif_save(struct store *s, const struct store_notif *n)
 	 * without could be saved but never loaded) */
 	if (!n || !n->correlator || !n->endpoint || n->n == 0 || !n->addresses || !n->sip_uris)
 		return -1;
-	return store_with_db(s, save_fn, (void *)n);
+	return store_run(s, save_fn, (void *)n);
 }
 
 struct progress {
@@ -153,7 +145,7 @@ int store_notif_progress(struct store *s, const char *app, const char *correlato
 
 	if (!correlator || (n > 0 && !reported))
 		return -1;
-	return store_with_db(s, progress_fn, &p);
+	return store_run(s, progress_fn, &p);
 }
 
 struct key {
@@ -184,7 +176,7 @@ int store_notif_delete(struct store *s, const char *app, const char *correlator)
 
 	if (!correlator)
 		return -1;
-	return store_with_db(s, delete_fn, &k);
+	return store_run(s, delete_fn, &k);
 }
 
 struct loader {
@@ -296,5 +288,5 @@ int store_notif_load(struct store *s, store_notif_h *fn, void *arg)
 
 	if (!fn)
 		return -1;
-	return store_with_db(s, load_fn, &l);
+	return store_read(s, load_fn, &l);
 }

@@ -1,14 +1,15 @@
 /*
- * store_outbox.c - the outbox of callbacks not yet finished, batched
- * writes of tracking records and outbox updates, and the pruning of old
- * tracking records (contract sections 9 and 9a, part 3).
+ * store_outbox.c - the outbox of callbacks not yet finished, the writes of
+ * tracking records and outbox updates, and the pruning of old tracking
+ * records (contract sections 9 and 9a, part 3): the SQL of them. Which
+ * thread runs it is store_writer.c's business (the writes) and store.c's
+ * (the read connections).
  *
  * The outbox row of a callback is added (and committed) before dlv counts
  * the callback as accepted, updated after each failed attempt and deleted
  * when the callback is finished; whatever is in the outbox at a start is
- * sent again. Statements are prepared per call: a prepare costs a few
- * microseconds, and the statements of one store_apply are prepared once
- * for the whole batch.
+ * sent again, read in batches by delivery id. Statements are prepared per
+ * transaction: a prepare costs a few microseconds.
  *
  * Part of pxtsgw. License: GPL-2.0-or-later.
  */
@@ -20,11 +21,6 @@
 #include <time.h>
 
 #include "log.h"
-
-static int run(sqlite3 *db, const char *sql)
-{
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-}
 
 /* "2024-05-01T12:34:56.789Z" for a wall-clock time in ms (UTC). */
 static void iso_ms(int64_t ms, char *buf, size_t cap)
@@ -43,87 +39,35 @@ static void iso_ms(int64_t ms, char *buf, size_t cap)
 	snprintf(buf + n, cap - n, ".%03ldZ", frac);
 }
 
-/* --- one row at a time ------------------------------------------------------- */
-
-static int add_fn(sqlite3 *db, void *arg)
-{
-	const struct store_outbox_row *r = arg;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (sqlite3_prepare_v2(db, "INSERT INTO outbox (delivery, correlator, endpoint, op, payload, "
-			       "attempts, created_ms, app) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->delivery);
-		sqlite3_bind_text(st, 2, r->correlator, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, r->endpoint, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, r->op);
-		sqlite3_bind_text(st, 5, r->payload, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 6, r->attempts);
-		sqlite3_bind_int64(st, 7, r->created_ms);
-		sqlite3_bind_text(st, 8, r->app ? r->app : "", -1, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	}
-	if (rc != 0)
-		log_error("store: outbox row %llu for %s not written: %s", (unsigned long long)r->delivery,
-			  r->correlator, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return rc;
-}
+/* --- one write, committed on return ------------------------------------------ */
 
 int store_outbox_add(struct store *s, const struct store_outbox_row *r)
 {
+	struct store_op op = { .kind = STORE_OP_ADD, .row = r };
+
 	if (!r || r->delivery == 0 || r->delivery > (uint64_t)INT64_MAX || !r->correlator ||
 	    !r->endpoint || !r->payload)
 		return -1;
-	return store_with_db(s, add_fn, (void *)r);
-}
-
-/* One statement with up to two integer parameters, autocommitted. */
-struct simple {
-	const char *sql;
-	int64_t a, b;
-	int nparams;
-	const char *what;
-};
-
-static int simple_fn(sqlite3 *db, void *arg)
-{
-	const struct simple *q = arg;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (sqlite3_prepare_v2(db, q->sql, -1, &st, NULL) == SQLITE_OK) {
-		if (q->nparams > 0)
-			sqlite3_bind_int64(st, 1, q->a);
-		if (q->nparams > 1)
-			sqlite3_bind_int64(st, 2, q->b);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	}
-	if (rc != 0)
-		log_error("store: %s: %s", q->what, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return rc;
+	op.delivery = r->delivery;
+	return store_apply(s, &op, 1);
 }
 
 int store_outbox_attempts(struct store *s, uint64_t delivery, int attempts)
 {
-	struct simple q = { "UPDATE outbox SET attempts = ?1 WHERE delivery = ?2", attempts,
-			    (int64_t)delivery, 2, "cannot update an outbox row" };
+	struct store_op op = { .kind = STORE_OP_ATTEMPTS, .delivery = delivery, .attempt = attempts };
 
 	if (delivery > (uint64_t)INT64_MAX)
 		return -1;
-	return store_with_db(s, simple_fn, &q);
+	return store_apply(s, &op, 1);
 }
 
 int store_outbox_remove(struct store *s, uint64_t delivery)
 {
-	struct simple q = { "DELETE FROM outbox WHERE delivery = ?1", (int64_t)delivery, 0, 1,
-			    "cannot delete an outbox row" };
+	struct store_op op = { .kind = STORE_OP_REMOVE, .delivery = delivery };
 
 	if (delivery > (uint64_t)INT64_MAX)
 		return -1;
-	return store_with_db(s, simple_fn, &q);
+	return store_apply(s, &op, 1);
 }
 
 /* --- reading ------------------------------------------------------------------- */
@@ -131,6 +75,8 @@ int store_outbox_remove(struct store *s, uint64_t delivery)
 struct loader {
 	store_outbox_h *fn;
 	void *arg;
+	sqlite3_int64 after;
+	int max_rows;
 };
 
 static int load_fn(sqlite3 *db, void *arg)
@@ -140,16 +86,21 @@ static int load_fn(sqlite3 *db, void *arg)
 	int count = 0, rc;
 
 	if (sqlite3_prepare_v2(db, "SELECT delivery, correlator, endpoint, op, payload, attempts, "
-			       "created_ms, app FROM outbox ORDER BY delivery", -1, &st, NULL) != SQLITE_OK) {
+			       "created_ms, app FROM outbox WHERE delivery > ?1 ORDER BY delivery LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK) {
 		log_error("store: cannot read the outbox: %s", sqlite3_errmsg(db));
 		return -1;
 	}
+	sqlite3_bind_int64(st, 1, l->after);
+	sqlite3_bind_int(st, 2, l->max_rows);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *corr = sqlite3_column_text(st, 1), *ep = sqlite3_column_text(st, 2);
 		const unsigned char *pl = sqlite3_column_text(st, 4), *app = sqlite3_column_text(st, 7);
 		sqlite3_int64 id = sqlite3_column_int64(st, 0);
 		struct store_outbox_row r;
 
+		count++;   /* of the batch, read or not */
+		l->after = id;
 		if (id <= 0 || !corr || !ep || !pl) {
 			log_warn("store: outbox row %lld is incomplete; ignored", (long long)id);
 			continue;
@@ -163,7 +114,6 @@ static int load_fn(sqlite3 *db, void *arg)
 		r.attempts = sqlite3_column_int(st, 5);
 		r.created_ms = sqlite3_column_int64(st, 6);
 		l->fn(&r, l->arg);
-		count++;
 	}
 	if (rc != SQLITE_DONE) {
 		log_error("store: reading the outbox: %s", sqlite3_errmsg(db));
@@ -173,13 +123,18 @@ static int load_fn(sqlite3 *db, void *arg)
 	return count;
 }
 
-int store_outbox_load(struct store *s, store_outbox_h *fn, void *arg)
+int store_outbox_load(struct store *s, uint64_t *after, int max_rows, store_outbox_h *fn, void *arg)
 {
-	struct loader l = { fn, arg };
+	struct loader l = { fn, arg, 0, max_rows };
+	int n;
 
-	if (!fn)
+	if (!s || !fn || !after || max_rows <= 0 || *after > (uint64_t)INT64_MAX)
 		return -1;
-	return store_with_db(s, load_fn, &l);
+	l.after = (sqlite3_int64)*after;
+	n = store_read(s, load_fn, &l);
+	if (n > 0 && l.after > 0)
+		*after = (uint64_t)l.after;
+	return n;
 }
 
 /* SELECT of one integer into *(int64_t *)arg; 0 or -1. */
@@ -204,11 +159,7 @@ static int scalar_fn(sqlite3 *db, void *arg)
 
 long store_outbox_count(struct store *s)
 {
-	struct scalar q = { "SELECT count(*) FROM outbox", 0 };
-
-	if (store_with_db(s, scalar_fn, &q) != 0)
-		return -1;
-	return (long)q.v;
+	return s ? atomic_load(&s->outbox_rows) : -1;
 }
 
 int store_outbox_max_delivery(struct store *s, uint64_t *max)
@@ -216,43 +167,38 @@ int store_outbox_max_delivery(struct store *s, uint64_t *max)
 	struct scalar q = { "SELECT coalesce(max(delivery), 0) FROM outbox", 0 };
 
 	*max = 0;
-	if (store_with_db(s, scalar_fn, &q) != 0)
+	if (!s || store_read(s, scalar_fn, &q) != 0)
 		return -1;
 	*max = q.v > 0 ? (uint64_t)q.v : 0;
 	return 0;
 }
 
-/* --- batches ------------------------------------------------------------------- */
+/* --- operations, inside the writer's transaction ------------------------------- */
 
-struct batch {
-	const struct store_op *ops;
-	size_t n;
-};
-
-static int apply_fn(sqlite3 *db, void *arg)
+int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *outbox_delta)
 {
-	const struct batch *b = arg;
-	sqlite3_stmt *st[3] = { NULL, NULL, NULL };
-	static const char *const sql[3] = {
+	sqlite3_stmt *st[4] = { NULL, NULL, NULL, NULL };
+	static const char *const sql[4] = {
 		[STORE_OP_TRACK] = "INSERT INTO deliveries (event, correlator, delivery, attempt, result, "
 				   "time, endpoint, detail, app) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		[STORE_OP_ATTEMPTS] = "UPDATE outbox SET attempts = ?1 WHERE delivery = ?2",
 		[STORE_OP_REMOVE] = "DELETE FROM outbox WHERE delivery = ?1",
+		[STORE_OP_ADD] = "INSERT INTO outbox (delivery, correlator, endpoint, op, payload, "
+				 "attempts, created_ms, app) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	};
 	char when[40];
 	const char *why = NULL;     /* NULL: SQLite's message */
 	int rc = -1;
 	size_t i;
 
-	if (run(db, "BEGIN IMMEDIATE") != 0) {
-		log_error("store: cannot begin a batch of %zu writes: %s", b->n, sqlite3_errmsg(db));
-		return -1;
-	}
-	for (i = 0; i < b->n; i++) {
-		const struct store_op *o = &b->ops[i];
+	*outbox_delta = 0;
+	for (i = 0; i < n; i++) {
+		const struct store_op *o = &ops[i];
+		const struct store_outbox_row *r = o->row;
 		sqlite3_stmt *q;
 
-		if ((unsigned)o->kind > STORE_OP_REMOVE || o->delivery > (uint64_t)INT64_MAX) {
+		if ((unsigned)o->kind > STORE_OP_ADD || o->delivery > (uint64_t)INT64_MAX ||
+		    (o->kind == STORE_OP_ADD && (!r || r->delivery == 0 || r->delivery > (uint64_t)INT64_MAX))) {
 			why = "invalid write";
 			goto out;
 		}
@@ -288,59 +234,62 @@ static int apply_fn(sqlite3 *db, void *arg)
 		case STORE_OP_REMOVE:
 			sqlite3_bind_int64(q, 1, (sqlite3_int64)o->delivery);
 			break;
+		case STORE_OP_ADD:
+			if (!r->correlator || !r->endpoint || !r->payload) {
+				why = "incomplete outbox row";
+				goto out;
+			}
+			sqlite3_bind_int64(q, 1, (sqlite3_int64)r->delivery);
+			sqlite3_bind_text(q, 2, r->correlator, -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 3, r->endpoint, -1, SQLITE_STATIC);
+			sqlite3_bind_int(q, 4, r->op);
+			sqlite3_bind_text(q, 5, r->payload, -1, SQLITE_STATIC);
+			sqlite3_bind_int(q, 6, r->attempts);
+			sqlite3_bind_int64(q, 7, r->created_ms);
+			sqlite3_bind_text(q, 8, r->app ? r->app : "", -1, SQLITE_STATIC);
+			break;
 		}
 		if (sqlite3_step(q) != SQLITE_DONE)
 			goto out;
+		if (o->kind == STORE_OP_ADD)
+			(*outbox_delta)++;
+		else if (o->kind == STORE_OP_REMOVE)
+			*outbox_delta -= sqlite3_changes(db);
 	}
 	rc = 0;
 out:
 	if (rc != 0)
-		log_error("store: a batch of %zu writes failed at %zu: %s", b->n, i,
-			  why ? why : sqlite3_errmsg(db));
-	for (int k = 0; k < 3; k++)
+		log_error("store: a submission of %zu write(s) failed at %zu (%s %llu): %s", n, i,
+			  i < n && ops[i].kind == STORE_OP_ADD ? "outbox row" : "delivery",
+			  i < n ? (unsigned long long)ops[i].delivery : 0ULL, why ? why : sqlite3_errmsg(db));
+	for (int k = 0; k < 4; k++)
 		sqlite3_finalize(st[k]);
-	if (rc == 0 && run(db, "COMMIT") != 0) {
-		log_error("store: cannot commit a batch of %zu writes: %s", b->n, sqlite3_errmsg(db));
-		rc = -1;
-	}
 	if (rc != 0)
-		run(db, "ROLLBACK");
+		*outbox_delta = 0;
 	return rc;
-}
-
-int store_apply(struct store *s, const struct store_op *ops, size_t n)
-{
-	struct batch b = { ops, n };
-
-	if (n == 0)
-		return 0;
-	if (!ops)
-		return -1;
-	return store_with_db(s, apply_fn, &b);
 }
 
 /* --- retention ------------------------------------------------------------------- */
 
-struct prune {
-	char cutoff[40];
-	int max_rows;
-};
-
-static int prune_fn(sqlite3 *db, void *arg)
+int store_prune_step(sqlite3 *db, int64_t older_than_wall_ms, int max_rows)
 {
-	const struct prune *p = arg;
 	sqlite3_stmt *st = NULL;
+	char cutoff[40];
 	int rc = -1;
 
+	if (max_rows <= 0)
+		return 0;
+	iso_ms(older_than_wall_ms, cutoff, sizeof(cutoff));
+
 	/* the records are appended in time order, so the oldest have the
-	 * lowest ids: look at the first max_rows only (bounded work under the
-	 * lock; the rowid order needs no index on time). ISO times of one
+	 * lowest ids: look at the first max_rows only (a bounded transaction;
+	 * the rowid order needs no index on time). ISO times of one
 	 * format compare as text. */
 	if (sqlite3_prepare_v2(db, "DELETE FROM deliveries WHERE id IN (SELECT id FROM "
 			       "(SELECT id, time FROM deliveries ORDER BY id LIMIT ?2) WHERE time < ?1)",
 			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, p->cutoff, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, p->max_rows);
+		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, max_rows);
 		if (sqlite3_step(st) == SQLITE_DONE)
 			rc = sqlite3_changes(db);
 	}
@@ -350,13 +299,23 @@ static int prune_fn(sqlite3 *db, void *arg)
 	return rc;
 }
 
+struct prune {
+	int64_t cutoff;
+	int max_rows;
+};
+
+static int prune_fn(sqlite3 *db, void *arg)
+{
+	const struct prune *p = arg;
+
+	return store_prune_step(db, p->cutoff, p->max_rows);
+}
+
 int store_prune_tracking(struct store *s, int64_t older_than_wall_ms, int max_rows)
 {
-	struct prune p;
+	struct prune p = { older_than_wall_ms, max_rows };
 
 	if (max_rows <= 0)
 		return 0;
-	iso_ms(older_than_wall_ms, p.cutoff, sizeof(p.cutoff));
-	p.max_rows = max_rows;
-	return store_with_db(s, prune_fn, &p);
+	return store_run(s, prune_fn, &p);
 }

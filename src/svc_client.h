@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "dlv.h"
+#include "callback.h"
 
 /* A callback's content as it goes on the wire. The statusError reason is
  * given by its fields, not by a fault id: a callback resumed from the

@@ -138,6 +138,7 @@ int main(int argc, char **argv)
 	char err[256], line[8192];
 	int rc = 0;
 	bool nostore = false;
+	long retention_s = 0;
 	const char *allow = "127.0.0.0/8";
 	struct dest *dest = NULL;
 	long long t;
@@ -163,7 +164,7 @@ int main(int argc, char **argv)
 		else if (sscanf(argv[i], "max_age=%ld", &v) == 1)
 			cfg.max_age_s = v;
 		else if (sscanf(argv[i], "retention=%ld", &v) == 1)
-			cfg.retention_s = v;
+			retention_s = v;
 		else if (strncmp(argv[i], "allow=", 6) == 0)
 			allow = argv[i] + 6;
 		else if (strcmp(argv[i], "nostore") == 0)
@@ -186,6 +187,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cfg.store = nostore ? NULL : store;
+	if (!nostore)
+		store_set_retention(store, retention_s);
 	if (dlv_start(&cfg, &d) != 0) {
 		fprintf(stderr, "dlv_start failed\n");
 		store_close(store);

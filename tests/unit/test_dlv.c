@@ -769,17 +769,19 @@ static void test_outbox_resume(void **state)
 	dlv_stop(d);
 
 	/* dlv_stop kept them, with the attempts made */
-	assert_int_equal(store_outbox_load(t.s, outbox_row, rows), 5);
+	assert_int_equal(store_outbox_load(t.s, &(uint64_t){ 0 }, 100000, outbox_row, rows), 5);
 	assert_string_equal(rows, "R:0:1 R:1:0 R:2:0 R2:3:1 K:3:1 ");
 	assert_int_equal(store_deliveries_json(t.s, NULL, "R", false, &json, NULL), 0);
 	assert_null(strstr(json, "_DeliveryResult"));
 	free(json);
 
 	/* the endpoint moves to the live server; a start sends them all, in
-	 * order, before a new one */
+	 * order, before a new one; read two rows at a time (R's three rows
+	 * are in two batches, R2's and K's in the next ones) */
 	set_endpoint(t.db, url);
 	c.backoff_ms = c.backoff_max_ms = 10;
 	c.dest = loopback;
+	c.resume_batch = 2;
 	assert_int_equal(dlv_start(&c, &d), 0);
 	{
 		struct dlv_item end = { .op = DLV_STATUS_END, .correlator = "R", .endpoint = url };
@@ -1000,7 +1002,7 @@ static void test_per_application(void **state)
 	/* app-b's callback stays in the outbox, as app-b's, and comes back
 	 * as app-b's */
 	dlv_stop(d);
-	assert_int_equal(store_outbox_load(t.s, row_text, rows), 1);
+	assert_int_equal(store_outbox_load(t.s, &(uint64_t){ 0 }, 100000, row_text, rows), 1);
 	assert_string_equal(rows, "app-b/X/1 ");
 	d = NULL;
 	assert_int_equal(dlv_start(&c, &d), 0);

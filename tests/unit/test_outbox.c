@@ -54,7 +54,7 @@ static void test_add_load_order(void **state)
 	assert_int_equal(store_outbox_count(t->s), 0);
 	assert_int_equal(store_outbox_max_delivery(t->s, &max), 0);
 	assert_int_equal(max, 0);
-	assert_int_equal(store_outbox_load(t->s, collect, &seen), 0);
+	assert_int_equal(store_outbox_load(t->s, &(uint64_t){ 0 }, 100000, collect, &seen), 0);
 
 	/* added out of order: loaded by delivery id */
 	add(t->s, 30, "b", 1, "p30\nline two\n");
@@ -63,7 +63,7 @@ static void test_add_load_order(void **state)
 	assert_int_equal(store_outbox_count(t->s), 3);
 	assert_int_equal(store_outbox_max_delivery(t->s, &max), 0);
 	assert_int_equal(max, 30);
-	assert_int_equal(store_outbox_load(t->s, collect, &seen), 3);
+	assert_int_equal(store_outbox_load(t->s, &(uint64_t){ 0 }, 100000, collect, &seen), 3);
 	assert_int_equal(seen.n, 3);
 	assert_string_equal(seen.line[0], "10 a http://e/cb 0 0 1010 p10");
 	assert_string_equal(seen.line[1], "20 a http://e/cb 3 0 1020 ");
@@ -81,7 +81,7 @@ static void test_attempts_remove(void **state)
 	assert_int_equal(store_outbox_attempts(t->s, 77, 4), 0);   /* not there: no error */
 	assert_int_equal(store_outbox_remove(t->s, 2), 0);
 	assert_int_equal(store_outbox_remove(t->s, 2), 0);
-	assert_int_equal(store_outbox_load(t->s, collect, &seen), 1);
+	assert_int_equal(store_outbox_load(t->s, &(uint64_t){ 0 }, 100000, collect, &seen), 1);
 	assert_string_equal(seen.line[0], "1 a http://e/cb 0 4 1001 x");
 	assert_int_equal(store_outbox_remove(t->s, 1), 0);
 	assert_int_equal(store_outbox_count(t->s), 0);
@@ -107,7 +107,7 @@ static void test_add_rejects(void **state)
 	assert_int_equal(store_outbox_add(t->s, &r), -1);
 	assert_int_equal(store_outbox_add(t->s, NULL), -1);
 	assert_int_equal(store_outbox_count(t->s), 1);
-	assert_int_equal(store_outbox_load(t->s, NULL, NULL), -1);
+	assert_int_equal(store_outbox_load(t->s, &(uint64_t){ 0 }, 100000, NULL, NULL), -1);
 
 	/* no store */
 	r.correlator = "a";
@@ -130,7 +130,7 @@ static void test_survives_reopen(void **state)
 	store_close(t->s);
 	t->s = NULL;
 	assert_int_equal(store_open(t->db, &t->s, err, sizeof(err)), 0);
-	assert_int_equal(store_outbox_load(t->s, collect, &seen), 1);
+	assert_int_equal(store_outbox_load(t->s, &(uint64_t){ 0 }, 100000, collect, &seen), 1);
 	assert_string_equal(seen.line[0], "42 a http://e/cb 2 3 1042 kept");
 }
 
@@ -168,7 +168,7 @@ static void test_apply(void **state)
 		"\"result\":\"delivered\",\"time\":\"2024-05-01T12:34:57.790Z\",\"endpoint\":\"http://e/cb\","
 		"\"detail\":null}]");
 	free(json);
-	assert_int_equal(store_outbox_load(t->s, collect, &seen), 1);
+	assert_int_equal(store_outbox_load(t->s, &(uint64_t){ 0 }, 100000, collect, &seen), 1);
 	assert_string_equal(seen.line[0], "8 c http://e/cb 3 2 1008 p8");
 
 	/* all or nothing: a bad write at the end undoes the batch */
@@ -186,19 +186,6 @@ static void test_apply(void **state)
 	assert_int_equal(store_apply(t->s, NULL, 1), -1);
 }
 
-/* The number of tracking records of correlator c. */
-static int records(struct store *s, const char *c)
-{
-	char *json = NULL, *p;
-	int n = 0;
-
-	assert_int_equal(store_deliveries_json(s, NULL, c, false, &json, NULL), 0);
-	for (p = json; (p = strstr(p, "{\"event\"")) != NULL; p++)
-		n++;
-	free(json);
-	return n;
-}
-
 static void test_prune(void **state)
 {
 	struct tmpstore *t = *state;
@@ -213,17 +200,17 @@ static void test_prune(void **state)
 		ops[i] = track((uint64_t)i + 1, 1, true, NULL, now - 1000);
 	assert_int_equal(store_apply(t->s, ops, 8), 0);
 	assert_int_equal(store_track(t->s, "statusEnd_DeliveryResult", NULL, "c", 9, 1, true, "http://e/cb", NULL), 0);
-	assert_int_equal(records(t->s, "c"), 9);
+	assert_int_equal(tmpstore_records(t->s, "c"), 9);
 
 	assert_int_equal(store_prune_tracking(t->s, now - day, 0), 0);
 	assert_int_equal(store_prune_tracking(t->s, now - day, 2), 2);
 	assert_int_equal(store_prune_tracking(t->s, now - day, 2), 2);
 	assert_int_equal(store_prune_tracking(t->s, now - day, 2), 1);   /* the last old one */
 	assert_int_equal(store_prune_tracking(t->s, now - day, 2), 0);
-	assert_int_equal(records(t->s, "c"), 4);
+	assert_int_equal(tmpstore_records(t->s, "c"), 4);
 	/* a cutoff in the future takes everything, in bounded steps */
 	assert_int_equal(store_prune_tracking(t->s, now + day, 1000), 4);
-	assert_int_equal(records(t->s, "c"), 0);
+	assert_int_equal(tmpstore_records(t->s, "c"), 0);
 	assert_int_equal(store_prune_tracking(t->s, now + day, 1000), 0);
 }
 
@@ -242,7 +229,7 @@ static void test_prune_looks_at_oldest_ids_only(void **state)
 	assert_int_equal(store_prune_tracking(t->s, now - day, 1), 0);
 	assert_int_equal(store_prune_tracking(t->s, now - day, 2), 1);
 	assert_int_equal(store_prune_tracking(t->s, now - day, 10), 1);
-	assert_int_equal(records(t->s, "c"), 1);
+	assert_int_equal(tmpstore_records(t->s, "c"), 1);
 }
 
 int main(void)

@@ -297,7 +297,7 @@ static void test_migrates_from_v3(void **state)
 	assert_int_equal(n.sent, 2);
 	assert_int_equal(n.reported0, 2);
 	assert_int_equal(n.reported1, -1);
-	assert_int_equal(store_outbox_load(s, one_row, &r), 1);
+	assert_int_equal(store_outbox_load(s, &(uint64_t){ 0 }, 100000, one_row, &r), 1);
 	assert_string_equal(r.app, "");
 	assert_string_equal(r.correlator, "old-1");
 	assert_string_equal(r.payload, "pxtsgw-callback 1 statusEnd\n");

@@ -8,6 +8,8 @@
  *                                open (t->s), else t->s is NULL. 0 or -1
  *   tmpstore_remove(t)           closes t->s if open, removes the files
  *   tmpstore_open_ok(path)       store_open or the test fails
+ *   tmpstore_records(s, c)       the number of tracking records of
+ *                                correlator c (of every application)
  *   tmpstore_setup_open / tmpstore_setup_closed / tmpstore_teardown
  *                                the same as cmocka fixtures (*state is a
  *                                struct tmpstore *)
@@ -19,6 +21,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -70,6 +73,18 @@ static inline struct store *tmpstore_open_ok(const char *path)
 	if (store_open(path, &s, err, sizeof(err)) != 0)
 		fail_msg("store_open %s: %s", path, err);
 	return s;
+}
+
+static inline int tmpstore_records(struct store *s, const char *c)
+{
+	char *json = NULL, *p;
+	int n = 0;
+
+	assert_int_equal(store_deliveries_json(s, NULL, c, false, &json, NULL), 0);
+	for (p = json; (p = strstr(p, "{\"event\"")) != NULL; p++)
+		n++;
+	free(json);
+	return n;
 }
 
 static inline int tmpstore_setup(void **state, bool open)
