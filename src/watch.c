@@ -18,6 +18,21 @@
  * Long-lived subscriptions (startNotification) are in watch_sub.c, on the
  * same thread and the same nua instance; nua_cb() dispatches by the kind of
  * handle.
+ *
+ * At the edge: requests nobody asked for are answered inside nua, on its
+ * own stack thread, and never reach this thread (checked against
+ * sofia-sip 1.12.11, nua_server.c, by tests/integration/test_sip_edge.sh):
+ * - Allow is NOTIFY only, so every other method is refused before nua makes
+ *   a handle: 405 (OPTIONS, INVITE, MESSAGE, SUBSCRIBE, PUBLISH, ...), 501
+ *   for a method it does not know, 481 for CANCEL and PRACK.
+ * - A NOTIFY that matches no dialog gets 481: with a To tag at once, without
+ *   one after nua made a handle that it destroys itself (NOTIFY is not in
+ *   NUTAG_APPL_METHOD). A NOTIFY with a dialog's Call-ID and tags but
+ *   another Event, or another remote tag, is 481 as well.
+ * - The cost that remains is nta's: over UDP a refused request's server
+ *   transaction (about 10 KB) stays for timer J, 64*T1 = 32 s, to absorb
+ *   retransmissions (RFC 3261 17.2.2); over TCP it goes at once.
+ * Anything that does reach nua_cb on a handle not ours: stranger().
  */
 #include "watch_int.h"
 
@@ -248,13 +263,37 @@ static void ping_fire(struct watch *w, su_timer_t *t, void *arg)
 		nua_options(w->ping_nh, NUTAG_URL(w->server_uri), TAG_END());
 }
 
+/* An event on a handle nua made for a request from outside (every handle
+ * of ours carries a magic): nothing of ours. With the settings of
+ * sip_thread() none comes (see "At the edge" at the top); should one come
+ * (a method added to Allow, NUTAG_APPL_METHOD), it is answered if nua left
+ * the answer to us, and its handle goes at once, so a stranger can never
+ * make state that outlives its request. */
+static void stranger(nua_t *nua, nua_event_t event, int status, nua_handle_t *nh)
+{
+	if (status < 200 && event != nua_i_error) {
+		if (event == nua_i_notify)
+			nua_respond(nh, 481, "Subscription Does Not Exist", NUTAG_WITH_THIS(nua), TAG_END());
+		else if (event == nua_i_method)
+			nua_respond(nh, SIP_501_NOT_IMPLEMENTED, NUTAG_WITH_THIS(nua), TAG_END());
+		else
+			nua_respond(nh, SIP_405_METHOD_NOT_ALLOWED, NUTAG_WITH_THIS(nua), TAG_END());
+	}
+	log_debug("watch: %s from outside (%d): handle dropped", nua_event_name(event), status);
+	nua_handle_destroy(nh);
+}
+
 static void nua_cb(nua_event_t event, int status, char const *phrase,
 		   nua_t *nua, struct watch *w, nua_handle_t *nh, struct hm *hm,
 		   sip_t const *sip, tagi_t tags[])
 {
 	struct fetch *f = hm && hm->kind == HM_FETCH ? (struct fetch *)hm : NULL;
 
-	(void)nua; (void)tags;
+	(void)tags;
+	if (!hm && nh) {
+		stranger(nua, event, status, nh);
+		return;
+	}
 	if (hm && hm->kind == HM_SUB) {
 		sub_nua_event(w, (struct pres *)hm, event, status, phrase, nh, sip);
 		return;
@@ -272,8 +311,6 @@ static void nua_cb(nua_event_t event, int status, char const *phrase,
 	case nua_i_notify:
 		if (f)
 			on_notify(w, f, status, phrase, sip);
-		else
-			nua_handle_destroy(nh);   /* unsolicited: nothing of ours */
 		return;
 	case nua_r_shutdown:
 		if (status >= 200)

@@ -31,14 +31,49 @@ Modes:
       subscription: the first NOTIFY is printed and the subscription is left
       to expire on the server.
 
+  sip_probe.py request METHOD --server HOST:PORT [--transport udp|tcp]
+                     [--count N] [--rate R] [--window W] [--timeout S]
+                     [--ruri URI] [--from URI] [--to URI] [--call-id ID]
+                     [--from-tag T] [--to-tag T] [--cseq N] [--event PKG]
+                     [--state SUBSTATE] [--body TEXT] [--content-type TYPE]
+                     [--expect CODE] [-v]
+      Stray requests: sends N (default 1) METHOD requests to HOST:PORT, as a
+      peer that has no business there would (a NOTIFY for no subscription, an
+      INVITE, a MESSAGE, ...), each a transaction of its own (fresh branch
+      and, unless --call-id is given, a fresh Call-ID; From with a fresh tag
+      unless --from-tag; To with --to-tag if given). At most R new requests a
+      second (default 0: as fast as the window allows) and at most W (default
+      64) unanswered at once; over UDP each is retransmitted (RFC 3261 timer
+      E) until its final response or --timeout (default 5 s) after the last
+      was sent (or the last final response came, when the window is full);
+      an INVITE's final response is ACKed. A NOTIFY carries
+      Event: --event (default presence) and Subscription-State: --state
+      (default active;expires=3600) and, with --body, that body. Prints the
+      final status codes counted, then how it went:
+
+          481: 10000                       (one line per final status code)
+          none: 0                          (no final response in time)
+          sent: 10000
+          elapsed-ms: 2140                 (first send to last final response)
+          rate: 4672                       (requests answered a second)
+
+      With --expect CODE, exit 0 only when every request got exactly CODE.
+
 Exit status: 0 when done (options: 200; fetch: a 2xx and a NOTIFY); 1 on a
 non-2xx final response (options: non-200); 3 when something did not arrive
 within --timeout (total, default 5 s); 4 on a transport error (e.g. TCP
-connection refused); 2 on bad usage.
+connection refused); 2 on bad usage. request: 0 when every request got a
+final response (with --expect, that code), 3 when some got none, 1 when
+--expect was not met.
 """
 
 import argparse
+import collections
+import re
+import select
+import socket
 import sys
+import time
 
 sys.dont_write_bytecode = True
 import sipwire  # noqa: E402  (same directory)
@@ -119,6 +154,181 @@ def do_fetch(a, server):
     return 0 if n is not None else 3
 
 
+RESP_RE = re.compile(rb"^SIP/2\.0 (\d{3})")
+BRANCH_RE = re.compile(rb"(?im)^(?:via|v)[ \t]*:[^\r\n]*?;[ \t]*branch=([^;,\s]+)")
+TO_RE = re.compile(rb"(?im)^(?:to|t)[ \t]*:[ \t]*([^\r\n]*)")
+
+
+def do_request(a, server):
+    """Stray requests, counted by final status code (see the module doc)."""
+    method = a.method.upper()
+    t = sipwire.Transport(a.transport, server, a.verbose)
+    host = "%s:%d" % server if ":" not in server[0] else "[%s]:%d" % server
+    ruri = a.ruri or "sip:pxtsgw@%s" % host
+    to_uri = a.to_uri or ruri
+    via_proto = "SIP/2.0/%s %s" % (t.proto.upper(), t.hostport())
+    contact = "<sip:probe@%s%s>" % (t.hostport(), ";transport=tcp" if t.reliable else "")
+    body = a.body.encode("utf-8") if a.body else b""
+    extra = ""
+    if method in ("NOTIFY", "SUBSCRIBE", "PUBLISH"):
+        extra += "Event: %s\r\n" % a.event
+    if method == "NOTIFY":
+        extra += "Subscription-State: %s\r\n" % a.state
+    if method == "SUBSCRIBE":
+        extra += "Expires: 60\r\nAccept: application/pidf+xml\r\n"
+    if body:
+        extra += "Content-Type: %s\r\n" % (a.content_type or
+                                             ("application/pidf+xml" if method in ("NOTIFY", "PUBLISH")
+                                              else "text/plain"))
+    run = sipwire.rand_token(6)
+    cseq0 = a.cseq if a.cseq is not None else 1
+
+    def build(i, branch):
+        call_id = a.call_id or "%s-%d@probe" % (run, i)
+        ftag = a.from_tag or "%s%d" % (run, i)
+        to = "<%s>" % to_uri + (";tag=%s" % a.to_tag if a.to_tag else "")
+        return ("%s %s SIP/2.0\r\n"
+                "Via: %s;branch=%s;rport\r\n"
+                "Max-Forwards: 70\r\n"
+                "From: <%s>;tag=%s\r\n"
+                "To: %s\r\n"
+                "Call-ID: %s\r\n"
+                "CSeq: %d %s\r\n"
+                "Contact: %s\r\n"
+                "User-Agent: pxtsgw-sip-probe\r\n"
+                "%s"
+                "Content-Length: %d\r\n\r\n"
+                % (method, ruri, via_proto, branch, a.from_uri, ftag, to, call_id,
+                   cseq0 + (i if a.call_id else 0), method, contact, extra, len(body))
+                ).encode("utf-8") + body
+
+    def ack_for(req, resp_to):
+        # RFC 3261 17.1.1.3: the ACK of a non-2xx final response
+        head = req.split(b"\r\n\r\n", 1)[0].decode("utf-8")
+        lines = head.split("\r\n")
+        out = ["ACK %s SIP/2.0" % ruri]
+        for ln in lines[1:]:
+            n = ln.split(":", 1)[0].lower()
+            if n in ("via", "max-forwards", "from", "call-id"):
+                out.append(ln)
+            elif n == "to":
+                out.append("To: %s" % resp_to)
+            elif n == "cseq":
+                out.append("CSeq: %s ACK" % ln.split(":", 1)[1].split()[0])
+        out.append("Content-Length: 0")
+        return ("\r\n".join(out) + "\r\n\r\n").encode("utf-8")
+
+    pending = {}                 # branch -> [request, next retransmission, interval]
+    codes = collections.Counter()
+    sent = 0
+    start = time.monotonic()
+    last_final = start
+    last_send = start
+    gap = 1.0 / a.rate if a.rate > 0 else 0.0
+    next_new = start
+    window = max(1, a.window)
+    sock = t.sock
+    sock.setblocking(False)
+    buf = b""
+
+    def send(data):
+        if a.verbose:
+            sys.stderr.write("--- sent ---\n%s\n" % data.decode("utf-8", "replace"))
+        try:
+            if t.reliable:
+                sock.setblocking(True)
+                sock.sendall(data)
+                sock.setblocking(False)
+            else:
+                sock.send(data)
+        except BlockingIOError:
+            pass                 # UDP buffer full: the retransmission will do
+        except OSError as e:
+            raise sipwire.SipError("send failed: %s" % e)
+
+    def on_message(data):
+        nonlocal last_final
+        m = RESP_RE.match(data)
+        if not m:
+            return               # a request to us: nothing of ours
+        if a.verbose:
+            sys.stderr.write("--- received ---\n%s\n" % data.decode("utf-8", "replace"))
+        code = int(m.group(1))
+        b = BRANCH_RE.search(data)
+        entry = pending.get(b.group(1).decode("ascii", "replace")) if b else None
+        if entry is None or code < 200:
+            if entry is not None and not t.reliable:
+                entry[2] = sipwire.T2    # provisional: retransmit at T2
+            return
+        del pending[b.group(1).decode("ascii", "replace")]
+        codes[code] += 1
+        last_final = time.monotonic()
+        if method == "INVITE":
+            to = TO_RE.search(data)
+            send(ack_for(entry[0], to.group(1).decode("utf-8", "replace").strip() if to else ""))
+
+    while True:
+        now = time.monotonic()
+        while sent < a.count and len(pending) < window and now >= next_new:
+            branch = "z9hG4bK%s%d" % (run, sent)
+            req = build(sent, branch)
+            send(req)
+            pending[branch] = [req, now + sipwire.T1, sipwire.T1]
+            sent += 1
+            last_send = now
+            next_new = max(next_new + gap, now - 0.1) if gap else now
+        if sent >= a.count and not pending:
+            break
+        if now - max(last_send, last_final) > a.timeout:
+            break                # nothing moves any more
+        if not t.reliable:
+            for entry in pending.values():
+                if now >= entry[1]:
+                    send(entry[0])
+                    entry[2] = min(entry[2] * 2, sipwire.T2)
+                    entry[1] = now + entry[2]
+        wait = 0.05
+        if sent < a.count and len(pending) < window:
+            wait = max(0.0, min(wait, next_new - now))
+        r, _, _ = select.select([sock], [], [], wait)
+        if not r:
+            continue
+        for _ in range(256):
+            try:
+                data = sock.recv(65536)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                raise sipwire.SipError("receive failed: %s" % e)
+            if not t.reliable:
+                on_message(data)
+                continue
+            if not data:
+                raise sipwire.SipError("connection closed by the server")
+            buf += data
+            while True:
+                buf = buf.lstrip(b"\r\n")
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    break
+                total = end + 4 + sipwire.header_content_length(buf[:end])
+                if len(buf) < total:
+                    break
+                on_message(buf[:total])
+                buf = buf[total:]
+    t.close()
+    elapsed = max(last_final - start, 1e-6)
+    for code in sorted(codes):
+        print("%d: %d" % (code, codes[code]))
+    print("none: %d" % len(pending))
+    print("sent: %d" % sent)
+    print("elapsed-ms: %d" % (elapsed * 1000))
+    print("rate: %d" % (sum(codes.values()) / elapsed))
+    if a.expect is not None:
+        return 0 if codes[a.expect] == sent and not pending else 1
+    return 0 if not pending else 3
+
+
 def main():
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -138,13 +348,31 @@ def main():
     f.add_argument("--event", default="presence")
     f.add_argument("--accept", default="application/pidf+xml")
     f.add_argument("--body-only", action="store_true")
+    r = sub.add_parser("request", parents=[common], help="stray requests, final codes counted")
+    r.add_argument("method")
+    r.add_argument("--count", type=int, default=1)
+    r.add_argument("--rate", type=float, default=0.0, help="new requests a second (0: no limit)")
+    r.add_argument("--window", type=int, default=64, help="unanswered requests at most")
+    r.add_argument("--ruri", help="request-URI (default sip:pxtsgw@SERVER)")
+    r.add_argument("--to", dest="to_uri", help="To URI (default: the request-URI)")
+    r.add_argument("--call-id", help="one Call-ID for all (CSeq then grows by one each)")
+    r.add_argument("--from-tag")
+    r.add_argument("--to-tag")
+    r.add_argument("--cseq", type=int)
+    r.add_argument("--event", default="presence")
+    r.add_argument("--state", default="active;expires=3600", help="NOTIFY Subscription-State")
+    r.add_argument("--body")
+    r.add_argument("--content-type")
+    r.add_argument("--expect", type=int, help="exit 0 only when every request got this code")
     a = ap.parse_args()
 
     server = sipwire.parse_hostport(a.server)
     try:
+        if a.mode == "request":
+            return do_request(a, server)
         return do_options(a, server) if a.mode == "options" else do_fetch(a, server)
     except sipwire.SipError as e:
-        if not getattr(a, "body_only", False):
+        if a.mode == "fetch" and not a.body_only or a.mode == "options":
             print("status: none")
         sys.stderr.write("sip_probe: %s\n" % e)
         return 4
