@@ -33,6 +33,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "mono.h"
+
 #define ITEM_MAX 300            /* an entry of the list, as written */
 
 enum entry_kind { E_CIDR, E_NAME, E_ADDR };
@@ -588,14 +590,6 @@ static void *lookup_main(void *arg)
 	pthread_mutex_unlock(&l->mu);
 	lookup_unref(l);
 	return NULL;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void put_addr(struct dest_addrs *out, int fam, const void *bytes, unsigned port)

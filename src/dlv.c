@@ -88,6 +88,7 @@
 
 #include "dest.h"
 #include "log.h"
+#include "mono.h"
 #include "store.h"
 
 #define DLV_DEFAULT_WORKERS 4
@@ -107,10 +108,7 @@ static const char *const event_names[DLV_N_OPS][2] = {
 
 int64_t dlv_mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return mono_ms();
 }
 
 static uint64_t wall_us(void)

@@ -50,6 +50,7 @@
 #include "dlv.h"
 #include "httphdr.h"
 #include "log.h"
+#include "mono.h"
 #include "nm.h"
 #include "store.h"
 #include "svc.h"
@@ -115,14 +116,6 @@ static size_t find_endpoint(const char *url)
 		if (strcmp(url, endpoints[ep].path) == 0)
 			break;
 	return ep;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The client's address as text, for the log. */
@@ -238,7 +231,7 @@ static int authenticate(struct front *f, struct req *r, enum MHD_Result *res)
 	int ok;
 
 	ok = user && pass &&
-	     auth_attempt(f->cfg.auth, who, user, pass, now_ms(), &r->role, &delay) == 0;
+	     auth_attempt(f->cfg.auth, who, user, pass, mono_ms(), &r->role, &delay) == 0;
 	if (!ok)   /* the user name is the client's text: not logged */
 		log_info("http: %s: %s: 401", who, user ? "wrong credentials" : "no credentials");
 	if (ok) {
@@ -265,7 +258,7 @@ static int check_token(const char *client, const char *user, const char *passwor
 	struct front *f = arg;
 	unsigned delay = 0;
 
-	return auth_attempt(f->cfg.auth, client, user, password, now_ms(), role, &delay);
+	return auth_attempt(f->cfg.auth, client, user, password, mono_ms(), role, &delay);
 }
 
 /*
@@ -282,7 +275,7 @@ static enum MHD_Result on_headers(struct front *f, struct req *r, const char *ur
 	uint64_t len;
 	enum http_media m;
 
-	r->deadline_ms = now_ms() + (int64_t)f->cfg.request_timeout_s * 1000;
+	r->deadline_ms = mono_ms() + (int64_t)f->cfg.request_timeout_s * 1000;
 	set_timeout(r, http_timeout_for(f->cfg.idle_timeout_s,
 					(int64_t)f->cfg.request_timeout_s * 1000));
 	/* a SOAP POST with no Authorization header may carry a UsernameToken:
@@ -628,7 +621,7 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 	}
 	if (*upload_size) {
 		size_t n = *upload_size;
-		unsigned t = http_timeout_for(f->cfg.idle_timeout_s, r->deadline_ms - now_ms());
+		unsigned t = http_timeout_for(f->cfg.idle_timeout_s, r->deadline_ms - mono_ms());
 
 		*upload_size = 0;
 		if (t == 0) {
@@ -804,7 +797,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct front *f = cls;
 	char buf[512];
-	int64_t now = now_ms() / 1000;
+	int64_t now = mono_ms() / 1000;
 	unsigned long dropped = 0;
 	bool write;
 

@@ -46,6 +46,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "mono.h"
 
 #define STORE_GROUP_MAX 512         /* operations per transaction */
 #define STORE_QUEUE_MAX 8192        /* operations queued by store_submit */
@@ -63,14 +64,6 @@ struct store_sub {
 	int rc;                         /* the outcome, set before done */
 	bool owned;                     /* a copy: the writer frees it */
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int run_sql(sqlite3 *db, const char *sql)
 {

@@ -32,6 +32,7 @@
 
 #include "fault.h"
 #include "log.h"
+#include "mono.h"
 #include "nm.h"
 #include "rate.h"
 #include "svc_ns.h"
@@ -608,12 +609,7 @@ static struct svc_pending *phase2(struct call *c, enum op op)
  * request counts, refused ones included. */
 static bool admitted(struct call *c)
 {
-	struct timespec ts;
-
-	if (!c->s->rate)
-		return true;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return rate_take(c->s->rate, c->app, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return !c->s->rate || rate_take(c->s->rate, c->app, mono_ms());
 }
 
 #define RATE_FAULT(soap) fault1((soap), POL0001, "request rate exceeded")

@@ -73,6 +73,7 @@
 #include "soapH.h"
 
 #include "dest.h"
+#include "mono.h"
 #include "svc_ns.h"
 #include "tlsfile.h"
 
@@ -101,14 +102,6 @@ struct svc_callback {
 	} req;
 	struct pxc__ServiceError reason;        /* statusError */
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- callbacks: our types into the generated request structs --------------- */
 

@@ -48,6 +48,7 @@
 #include <sofia-sip/tport_tag.h>
 
 #include "log.h"
+#include "mono.h"
 #include "pidf.h"
 
 #define WATCH_UDP_RMEM (4 * 1024 * 1024)
@@ -746,10 +747,7 @@ void watch_get_stats(const struct watch *w, struct watch_stats *st)
 
 int64_t watch_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return mono_ms();
 }
 
 su_timer_t *watch_timer(struct watch *w, long ms, void (*fn)(struct watch *, su_timer_t *, void *),
