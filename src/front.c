@@ -1,6 +1,7 @@
 /*
  * front.c - the HTTP server (libmicrohttpd): routing, capped bodies,
- * suspend/resume for requests that wait on SIP, WSDL, health, metrics.
+ * suspend/resume for requests that wait on SIP, authentication, WSDL; the
+ * views (health, notifications, deliveries, metrics) are front_views.c's.
  *
  * Threads: MHD's pool threads run on_request(). A request that needs SIP is
  * suspended; the SIP thread's completion calls req_wake(), which resumes it,
@@ -28,7 +29,7 @@
  * its idle time: a request waiting for SIP is bounded by the SIP side's
  * own timeouts, not cut by ours.
  */
-#include "front.h"
+#include "front_int.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -47,53 +48,11 @@
 
 #include "auth.h"
 #include "cfg.h"
-#include "dlv.h"
 #include "httphdr.h"
 #include "log.h"
 #include "mono.h"
-#include "nm.h"
-#include "store.h"
 #include "svc.h"
-#include "watch.h"
 #include "wsdl_blob.h"
-
-struct front {
-	struct MHD_Daemon *d;
-	struct front_config cfg;
-	const char *scheme;          /* "http" or "https" */
-	atomic_long suspended;
-	/* shutdown (front_quiesce): once closing is set, requests get 503 and
-	 * the connection closes; active counts the handler calls that may
-	 * touch the core (watch, nm, store, dlv), so front_quiesce can wait
-	 * until none is left before the SIP side is torn down */
-	atomic_bool closing;
-	atomic_long active;
-	/* mhd_log's rate limit */
-	pthread_mutex_t log_mu;
-	int64_t log_second;
-	unsigned log_count;
-	unsigned long log_dropped;
-	atomic_ulong soap_requests, soap_faults, http_rejected;
-};
-
-enum req_state { RQ_NEW, RQ_WAITING };
-
-struct req {
-	struct front *f;
-	struct MHD_Connection *conn;
-	char *body;
-	size_t len, cap;
-	bool too_big;
-	enum req_state state;
-	struct svc_pending *pending;
-	char *action;
-	enum auth_role role;         /* with a users file: who asked */
-	struct svc_caller who;       /* its application ("" without a users file) */
-	int64_t deadline_ms;         /* the body must be in by then (monotonic) */
-	unsigned timeout_s;          /* the connection's timeout as set now */
-	pthread_mutex_t lock;
-	bool woken, suspended;
-};
 
 /* The endpoints and the service WSDL each one serves at ?wsdl. */
 static const struct {
@@ -139,30 +98,6 @@ static const struct wsdl_file *find_file(const char *name)
 	return NULL;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype,
-			     void *body, size_t len, enum MHD_ResponseMemoryMode mode)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-	enum MHD_Result rc;
-
-	if (!r) {
-		if (mode == MHD_RESPMEM_MUST_FREE)
-			free(body);
-		return MHD_NO;
-	}
-	if (ctype)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	rc = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return rc;
-}
-
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
-{
-	return reply(c, status, "text/plain; charset=utf-8", (void *)text, strlen(text),
-		     MHD_RESPMEM_PERSISTENT);
-}
-
 /* Sets the connection's timeout to s seconds unless it is that already. */
 static void set_timeout(struct req *r, unsigned s)
 {
@@ -179,10 +114,10 @@ static enum MHD_Result refuse_method(struct front *f, struct MHD_Connection *c, 
 {
 	atomic_fetch_add(&f->http_rejected, 1);
 	if (ep == N_ENDPOINTS)
-		return reply_text(c, 404, "not found\n");
+		return front_reply_text(c, 404, "not found\n");
 	if (post)
-		return reply_text(c, 404, "this endpoint is implemented by the client\n");
-	return reply_text(c, 405, "use POST for SOAP or GET ?wsdl\n");
+		return front_reply_text(c, 404, "this endpoint is implemented by the client\n");
+	return front_reply_text(c, 405, "use POST for SOAP or GET ?wsdl\n");
 }
 
 /* What anyone may GET with a users file (contract section 11): /health,
@@ -297,7 +232,7 @@ static enum MHD_Result on_headers(struct front *f, struct req *r, const char *ur
 							MHD_HTTP_HEADER_CONTENT_TYPE));
 	if (!http_media_soap(m)) {
 		atomic_fetch_add(&f->http_rejected, 1);
-		return reply_text(c, 415, m == HTTP_MEDIA_NONE ?
+		return front_reply_text(c, 415, m == HTTP_MEDIA_NONE ?
 				  "no Content-Type: use text/xml or application/soap+xml\n" :
 				  "media type not accepted: use text/xml or application/soap+xml\n");
 	}
@@ -308,7 +243,7 @@ static enum MHD_Result on_headers(struct front *f, struct req *r, const char *ur
 					      MHD_HTTP_HEADER_TRANSFER_ENCODING) &&
 	    http_content_length(v, &len) == 0 && len > f->cfg.max_body) {
 		atomic_fetch_add(&f->http_rejected, 1);
-		return reply_text(c, 413, "request body too large\n");
+		return front_reply_text(c, 413, "request body too large\n");
 	}
 	return MHD_YES;
 }
@@ -340,190 +275,27 @@ static enum MHD_Result serve_service_wsdl(struct front *f, struct MHD_Connection
 	size_t n;
 
 	if (!w)
-		return reply_text(c, 404, "no such document\n");
+		return front_reply_text(c, 404, "no such document\n");
 	snprintf(url, sizeof(url), "%s://%s%s", f->scheme, host_ok(host) ? host : f->cfg.listen,
 		 endpoints[ep].path);
 	/* <soap:address location="..."/>: whatever the prefix, the attribute
 	 * follows "address" */
 	loc = strstr(w->data, "address location=\"");
 	if (!loc)
-		return reply(c, 200, "text/xml; charset=utf-8", (void *)w->data, w->len,
-			     MHD_RESPMEM_PERSISTENT);
+		return front_reply(c, 200, "text/xml; charset=utf-8", (void *)w->data, w->len,
+				   MHD_RESPMEM_PERSISTENT);
 	q = loc + strlen("address location=\"");
 	end = strchr(q, '"');
 	if (!end)
-		return reply_text(c, 500, "broken WSDL\n");
+		return front_reply_text(c, 500, "broken WSDL\n");
 	n = (size_t)(q - w->data) + strlen(url) + strlen(end);
 	out = malloc(n + 1);
 	if (!out)
-		return reply_text(c, 503, "out of memory\n");
+		return front_reply_text(c, 503, "out of memory\n");
 	memcpy(out, w->data, (size_t)(q - w->data));
 	memcpy(out + (q - w->data), url, strlen(url));
 	memcpy(out + (q - w->data) + strlen(url), end, strlen(end) + 1);
-	return reply(c, 200, "text/xml; charset=utf-8", out, n, MHD_RESPMEM_MUST_FREE);
-}
-
-static enum MHD_Result serve_health(struct front *f, struct MHD_Connection *c)
-{
-	bool sip = watch_ready(f->cfg.watch);
-	bool server = sip && watch_server_up(f->cfg.watch);
-	bool st = store_ready(f->cfg.store);
-	bool ok = sip && server && st;
-	char *body;
-	int n;
-
-	n = asprintf(&body, "{\"status\":\"%s\",\"sip\":\"%s\",\"presence_server\":\"%s\","
-		     "\"store\":\"%s\"}\n", ok ? "ok" : "unavailable", sip ? "ready" : "down",
-		     server ? "up" : "down", st ? "ready" : "down");
-	if (n < 0)
-		return reply_text(c, 503, "out of memory\n");
-	return reply(c, ok ? 200 : 503, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_FREE);
-}
-
-/* Whose records a view shows (contract section 11): without a users file
- * everything (the single anonymous application); an app its own; an admin
- * everyone's, or one application's with &app=NAME, each record naming its
- * application. *app NULL: every application. */
-static void view_scope(const struct front *f, const struct req *r, struct MHD_Connection *c,
-		       const char **app, bool *with_app)
-{
-	*app = NULL;
-	*with_app = false;
-	if (!f->cfg.auth)
-		return;
-	if (!r->who.admin) {
-		*app = r->who.app;
-		return;
-	}
-	*with_app = true;
-	*app = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "app");
-}
-
-static enum MHD_Result serve_notifications(struct front *f, struct req *r, struct MHD_Connection *c)
-{
-	size_t len = 0;
-	const char *app;
-	bool with_app;
-	char *body;
-
-	view_scope(f, r, c, &app, &with_app);
-	body = f->cfg.nm ? nm_list_json(f->cfg.nm, app, with_app, &len) : strdup("[]\n");
-
-	if (!body)
-		return reply_text(c, 503, "not available: out of memory or stopping\n");
-	if (!f->cfg.nm)
-		len = strlen(body);
-	return reply(c, 200, "application/json", body, len, MHD_RESPMEM_MUST_FREE);
-}
-
-static enum MHD_Result serve_deliveries(struct front *f, struct req *r, struct MHD_Connection *c)
-{
-	const char *corr = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "correlator");
-	const char *app;
-	bool with_app;
-	char *body = NULL;
-	size_t len = 0;
-
-	if (!corr || !*corr)
-		return reply_text(c, 400, "usage: /deliveries?correlator=C\n");
-	/* another application's correlator answers as an unknown one: [] */
-	view_scope(f, r, c, &app, &with_app);
-	if (store_deliveries_json(f->cfg.store, app, corr, with_app, &body, &len) != 0)
-		return reply_text(c, 503, "the store cannot be read\n");
-	return reply(c, 200, "application/json", body, len, MHD_RESPMEM_MUST_FREE);
-}
-
-#define METRICS_MAX (64 * 1024)
-
-static enum MHD_Result serve_metrics(struct front *f, struct MHD_Connection *c)
-{
-	struct watch_stats ws = { 0 };
-	struct nm_stats ns = { 0 };
-	char *body;
-	int n;
-
-	if (f->cfg.watch)
-		watch_get_stats(f->cfg.watch, &ws);
-	if (f->cfg.nm)
-		nm_get_stats(f->cfg.nm, &ns);
-	n = asprintf(&body,
-		"# HELP pxtsgw_up 1 when the SIP stack and the store are ready.\n"
-		"# TYPE pxtsgw_up gauge\n"
-		"pxtsgw_up %d\n"
-		"# HELP pxtsgw_soap_requests_total SOAP requests answered.\n"
-		"# TYPE pxtsgw_soap_requests_total counter\n"
-		"pxtsgw_soap_requests_total{outcome=\"ok\"} %lu\n"
-		"pxtsgw_soap_requests_total{outcome=\"fault\"} %lu\n"
-		"# HELP pxtsgw_http_rejected_total HTTP requests refused before SOAP (media type, size, method, path, body too slow).\n"
-		"# TYPE pxtsgw_http_rejected_total counter\n"
-		"pxtsgw_http_rejected_total %lu\n"
-		"# HELP pxtsgw_fetches_total Presence fetches by outcome (timeout: no answer in time or 408; failed: any other failure).\n"
-		"# TYPE pxtsgw_fetches_total counter\n"
-		"pxtsgw_fetches_total{result=\"ok\"} %lu\n"
-		"pxtsgw_fetches_total{result=\"timeout\"} %lu\n"
-		"pxtsgw_fetches_total{result=\"failed\"} %lu\n"
-		"# HELP pxtsgw_fetches_in_flight Presence fetches waiting for the presence server.\n"
-		"# TYPE pxtsgw_fetches_in_flight gauge\n"
-		"pxtsgw_fetches_in_flight %lu\n"
-		"# HELP pxtsgw_requests_waiting SOAP requests waiting for SIP.\n"
-		"# TYPE pxtsgw_requests_waiting gauge\n"
-		"pxtsgw_requests_waiting %ld\n"
-		"# HELP pxtsgw_presence_server_up 1 while the presence server answers the keepalive OPTIONS.\n"
-		"# TYPE pxtsgw_presence_server_up gauge\n"
-		"pxtsgw_presence_server_up %d\n"
-		"# HELP pxtsgw_presence_server_outages_total Times the presence server stopped answering.\n"
-		"# TYPE pxtsgw_presence_server_outages_total counter\n"
-		"pxtsgw_presence_server_outages_total %lu\n"
-		"# HELP pxtsgw_outbox_callbacks Callbacks in the outbox: accepted, not yet delivered or failed.\n"
-		"# TYPE pxtsgw_outbox_callbacks gauge\n"
-		"pxtsgw_outbox_callbacks %ld\n"
-		"# HELP pxtsgw_notifications_active Notifications (startNotification) running.\n"
-		"# TYPE pxtsgw_notifications_active gauge\n"
-		"pxtsgw_notifications_active %zu\n"
-		"# HELP pxtsgw_subscriptions Presence subscriptions open (one per presentity).\n"
-		"# TYPE pxtsgw_subscriptions gauge\n"
-		"pxtsgw_subscriptions %lu\n"
-		"# HELP pxtsgw_subscriptions_active Presence subscriptions accepted by the presence server.\n"
-		"# TYPE pxtsgw_subscriptions_active gauge\n"
-		"pxtsgw_subscriptions_active %lu\n"
-		"# HELP pxtsgw_subscription_notifies_total NOTIFYs received on presence subscriptions.\n"
-		"# TYPE pxtsgw_subscription_notifies_total counter\n"
-		"pxtsgw_subscription_notifies_total %lu\n"
-		"# HELP pxtsgw_subscription_retries_total Lost presence subscriptions re-established.\n"
-		"# TYPE pxtsgw_subscription_retries_total counter\n"
-		"pxtsgw_subscription_retries_total %lu\n"
-		"# HELP pxtsgw_subscription_failures_total Presence subscriptions failed for good.\n"
-		"# TYPE pxtsgw_subscription_failures_total counter\n"
-		"pxtsgw_subscription_failures_total %lu\n"
-		"# HELP pxtsgw_callback_enqueue_failures_total Callbacks the outbox refused; each is held and tried again, in order.\n"
-		"# TYPE pxtsgw_callback_enqueue_failures_total counter\n"
-		"pxtsgw_callback_enqueue_failures_total %lu\n"
-		"# HELP pxtsgw_notifications_unstored_total Notifications ended because the outbox kept refusing their callbacks.\n"
-		"# TYPE pxtsgw_notifications_unstored_total counter\n"
-		"pxtsgw_notifications_unstored_total %lu\n",
-		watch_ready(f->cfg.watch) && store_ready(f->cfg.store),
-		atomic_load(&f->soap_requests) - atomic_load(&f->soap_faults),
-		atomic_load(&f->soap_faults), atomic_load(&f->http_rejected),
-		ws.fetches_ok, ws.fetches_timeout, ws.fetches_failed, ws.fetches_running,
-		atomic_load(&f->suspended), watch_server_up(f->cfg.watch) ? 1 : 0, ws.server_outages,
-		store_outbox_count(f->cfg.store),
-		f->cfg.nm ? nm_active(f->cfg.nm) : (size_t)0,
-		ws.subscriptions, ws.subscriptions_active, ws.subscription_notifies,
-		ws.subscription_retries, ws.subscription_failures, ns.enqueue_failures,
-		ns.ended_unstored);
-	if (n < 0)
-		return reply_text(c, 503, "out of memory\n");
-	if (f->cfg.dlv) {
-		char *more = realloc(body, (size_t)n + METRICS_MAX);
-
-		if (!more) {
-			free(body);
-			return reply_text(c, 503, "out of memory\n");
-		}
-		body = more;
-		n += (int)dlv_metrics(f->cfg.dlv, body + n, METRICS_MAX);
-	}
-	return reply(c, 200, "text/plain; version=0.0.4", body, (size_t)n, MHD_RESPMEM_MUST_FREE);
+	return front_reply(c, 200, "text/xml; charset=utf-8", out, n, MHD_RESPMEM_MUST_FREE);
 }
 
 static enum MHD_Result send_soap(struct req *r, struct svc_response *out)
@@ -532,9 +304,9 @@ static enum MHD_Result send_soap(struct req *r, struct svc_response *out)
 	if (out->http_status != 200)
 		atomic_fetch_add(&r->f->soap_faults, 1);
 	if (!out->body)
-		return reply_text(r->conn, 500, "internal error\n");
-	return reply(r->conn, (unsigned)out->http_status, "text/xml; charset=utf-8", out->body,
-		     out->len, MHD_RESPMEM_MUST_FREE);
+		return front_reply_text(r->conn, 500, "internal error\n");
+	return front_reply(r->conn, (unsigned)out->http_status, "text/xml; charset=utf-8", out->body,
+			   out->len, MHD_RESPMEM_MUST_FREE);
 }
 
 /* Called when the SIP side is done with a request; any thread. */
@@ -573,7 +345,7 @@ static enum MHD_Result serve_soap(struct req *r)
 	(void)ctype; /* SOAP 1.2 is recognised by its envelope namespace */
 	r->action = strdup(action ? action : "");
 	if (!r->action)
-		return reply_text(r->conn, 503, "out of memory\n");
+		return front_reply_text(r->conn, 503, "out of memory\n");
 	if (r->f->cfg.auth && !r->who.client[0])
 		client_text(r->conn, r->who.client, sizeof(r->who.client));
 	rc = svc_handle(r->f->cfg.svc, r->body, r->len, r->action, &r->who, &r->pending, &out);
@@ -673,7 +445,7 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 		if (post && endpoints[ep].soap) {
 			if (r->too_big) {
 				atomic_fetch_add(&f->http_rejected, 1);
-				return reply_text(c, 413, "request body too large\n");
+				return front_reply_text(c, 413, "request body too large\n");
 			}
 			if (!r->body) {
 				r->body = strdup("");
@@ -687,34 +459,34 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 	if (!get)
 		return refuse_method(f, c, ep, post);
 	if (strcmp(url, "/health") == 0)
-		return serve_health(f, c);
+		return front_serve_health(f, c);
 	/* the operator's views: an admin's only, with a users file;
 	 * /notifications and /deliveries show an app its own */
 	if (f->cfg.auth && !r->who.admin && strcmp(url, "/metrics") == 0) {
 		atomic_fetch_add(&f->http_rejected, 1);
-		return reply_text(c, 403, "forbidden: for an admin user\n");
+		return front_reply_text(c, 403, "forbidden: for an admin user\n");
 	}
 	if (strcmp(url, "/metrics") == 0)
-		return serve_metrics(f, c);
+		return front_serve_metrics(f, c);
 	if (strcmp(url, "/notifications") == 0)
-		return serve_notifications(f, r, c);
+		return front_serve_notifications(f, r, c);
 	if (strcmp(url, "/deliveries") == 0)
-		return serve_deliveries(f, r, c);
+		return front_serve_deliveries(f, r, c);
 	if (url[0] == '/' && !strchr(url + 1, '/')) {
 		const struct wsdl_file *w = find_file(url + 1);
 
 		if (w)
-			return reply(c, 200, "text/xml; charset=utf-8", (void *)w->data, w->len,
-				     MHD_RESPMEM_PERSISTENT);
+			return front_reply(c, 200, "text/xml; charset=utf-8", (void *)w->data, w->len,
+					   MHD_RESPMEM_PERSISTENT);
 	}
 	if (strcmp(url, "/") == 0)
-		return reply_text(c, 200,
-			"pxtsgw: Parlay X Terminal Status gateway\n"
-			"  POST /TerminalStatus                      (WSDL: /TerminalStatus?wsdl)\n"
-			"  POST /TerminalStatusNotificationManager   (WSDL: /TerminalStatusNotificationManager?wsdl)\n"
-			"  GET  /health  /metrics  /notifications  /deliveries?correlator=C\n");
+		return front_reply_text(c, 200,
+					"pxtsgw: Parlay X Terminal Status gateway\n"
+					"  POST /TerminalStatus                      (WSDL: /TerminalStatus?wsdl)\n"
+					"  POST /TerminalStatusNotificationManager   (WSDL: /TerminalStatusNotificationManager?wsdl)\n"
+					"  GET  /health  /metrics  /notifications  /deliveries?correlator=C\n");
 	atomic_fetch_add(&f->http_rejected, 1);
-	return reply_text(c, 404, "not found\n");
+	return front_reply_text(c, 404, "not found\n");
 }
 
 /* The answer to a request that comes while the gateway stops: 503, and

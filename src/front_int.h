@@ -1,0 +1,72 @@
+/*
+ * front_int.h - the HTTP front's own state, shared by front.c (the server,
+ * routing, SOAP) and front_views.c (the JSON and text views: health,
+ * notifications, deliveries, metrics). Not for other modules.
+ */
+#ifndef PXTSGW_FRONT_INT_H
+#define PXTSGW_FRONT_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "auth.h"
+#include "front.h"
+#include "svc.h"
+
+struct front {
+	struct MHD_Daemon *d;
+	struct front_config cfg;
+	const char *scheme;          /* "http" or "https" */
+	atomic_long suspended;
+	/* shutdown (front_quiesce): once closing is set, requests get 503 and
+	 * the connection closes; active counts the handler calls that may
+	 * touch the core (watch, nm, store, dlv), so front_quiesce can wait
+	 * until none is left before the SIP side is torn down */
+	atomic_bool closing;
+	atomic_long active;
+	/* mhd_log's rate limit */
+	pthread_mutex_t log_mu;
+	int64_t log_second;
+	unsigned log_count;
+	unsigned long log_dropped;
+	atomic_ulong soap_requests, soap_faults, http_rejected;
+};
+
+enum req_state { RQ_NEW, RQ_WAITING };
+
+struct req {
+	struct front *f;
+	struct MHD_Connection *conn;
+	char *body;
+	size_t len, cap;
+	bool too_big;
+	enum req_state state;
+	struct svc_pending *pending;
+	char *action;
+	enum auth_role role;         /* with a users file: who asked */
+	struct svc_caller who;       /* its application ("" without a users file) */
+	int64_t deadline_ms;         /* the body must be in by then (monotonic) */
+	unsigned timeout_s;          /* the connection's timeout as set now */
+	pthread_mutex_t lock;
+	bool woken, suspended;
+};
+
+/* Queues an answer: body (len bytes, kept or freed after as mode says)
+ * with Content-Type ctype (NULL: none). */
+enum MHD_Result front_reply(struct MHD_Connection *c, unsigned status, const char *ctype,
+			    void *body, size_t len, enum MHD_ResponseMemoryMode mode);
+/* A text/plain answer of a constant text. */
+enum MHD_Result front_reply_text(struct MHD_Connection *c, unsigned status, const char *text);
+
+/* The views (front_views.c), on MHD's threads; with a users file r->who
+ * is the caller. */
+enum MHD_Result front_serve_health(struct front *f, struct MHD_Connection *c);
+enum MHD_Result front_serve_notifications(struct front *f, struct req *r, struct MHD_Connection *c);
+enum MHD_Result front_serve_deliveries(struct front *f, struct req *r, struct MHD_Connection *c);
+enum MHD_Result front_serve_metrics(struct front *f, struct MHD_Connection *c);
+
+#endif
