@@ -12,6 +12,8 @@
 #                   (build/asan) or ThreadSanitizer (build/tsan)
 #   make fuzz       libFuzzer targets (tests/fuzz, clang, build/fuzz), each run
 #                   FUZZ_SECONDS (300); FUZZ_TARGETS="pidf addr" picks some
+#   make bench      getStatus against raw fetches (tests/bench/run.sh)
+#   make bench-views  callbacks and /health while /deliveries is downloaded
 #   make fuzz-check the short pass of make check: every regression and corpus
 #                   file once, then FUZZ_CHECK_SECONDS (20) of fuzzing per target
 #   V=1             show full command lines
@@ -91,7 +93,7 @@ WSDL_FILES := $(sort $(wildcard wsdl/*.wsdl wsdl/*.xsd))
 
 PROG := $(if $(filter plain,$(FLAVOUR)),bin/pxtsgw,$(B)/pxtsgw)
 
-.PHONY: all deps check unit unit-asan unit-valgrind integration run gen gen-check clean asan tsan bench install \
+.PHONY: all deps check unit unit-asan unit-valgrind integration run gen gen-check clean asan tsan bench bench-views install \
 	fuzz fuzz-check fuzz-bins
 all: $(PROG)
 
@@ -181,6 +183,10 @@ integration: deps
 
 bench: deps all
 	@bash tests/bench/run.sh
+
+# the SIP side and /health while clients download large /deliveries listings
+bench-views: deps all
+	@bash tests/bench/views.sh
 
 run: deps all
 	@bash deploy/demo.sh

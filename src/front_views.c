@@ -93,21 +93,54 @@ enum MHD_Result front_serve_notifications(struct front *f, struct req *r, struct
 	return front_reply(c, 200, "application/json", body, len, MHD_RESPMEM_MUST_FREE);
 }
 
+/* MHD's content reader of a /deliveries answer: the next piece of the
+ * store's cursor. An error ends the answer early (the client sees a
+ * truncated array and a closed connection). */
+static ssize_t deliveries_piece(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	long n = store_cursor_read(cls, buf, max);
+
+	(void)pos;
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : (ssize_t)n;
+}
+
+static void deliveries_done(void *cls)
+{
+	store_cursor_close(cls);
+}
+
+/* Streamed (chunked) from a cursor of the store: however many records a
+ * correlator has, the answer is never built in memory, and the HTTP thread
+ * goes back to other connections between pieces. */
 enum MHD_Result front_serve_deliveries(struct front *f, struct req *r, struct MHD_Connection *c)
 {
 	const char *corr = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "correlator");
 	const char *app;
 	bool with_app;
-	char *body = NULL;
-	size_t len = 0;
+	struct store_cursor *cur;
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
 
 	if (!corr || !*corr)
 		return front_reply_text(c, 400, "usage: /deliveries?correlator=C\n");
 	/* another application's correlator answers as an unknown one: [] */
 	view_scope(f, r, c, &app, &with_app);
-	if (store_deliveries_json(f->cfg.store, app, corr, with_app, &body, &len) != 0)
-		return front_reply_text(c, 503, "the store cannot be read\n");
-	return front_reply(c, 200, "application/json", body, len, MHD_RESPMEM_MUST_FREE);
+	cur = store_deliveries_open(f->cfg.store, app, corr, with_app);
+	if (!cur)
+		return front_reply_text(c, 503, "the store cannot be read now (or too many listings "
+					"are being read): try again\n");
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, deliveries_piece, cur,
+						 deliveries_done);
+	if (!resp) {
+		store_cursor_close(cur);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	rc = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	return rc;
 }
 
 #define METRICS_MAX (64 * 1024)

@@ -31,7 +31,6 @@
 #include "sbuf.h"
 
 /* largest /deliveries answer */
-#define STORE_JSON_MAX (64 * 1024 * 1024)
 
 static const char *const migrations[] = {
 	/* 1: bookkeeping; later parts add their tables as new entries */
@@ -174,7 +173,7 @@ static int migrate(sqlite3 *db, char *err, size_t cap)
 
 /* --- read connections --------------------------------------------------------- */
 
-static sqlite3 *reader_get(struct store *s)
+sqlite3 *store_reader_get(struct store *s)
 {
 	sqlite3 *db = NULL;
 
@@ -194,7 +193,7 @@ static sqlite3 *reader_get(struct store *s)
 	return db;
 }
 
-static void reader_put(struct store *s, sqlite3 *db)
+void store_reader_put(struct store *s, sqlite3 *db)
 {
 	pthread_mutex_lock(&s->readers_lock);
 	if (s->nidle < STORE_READERS_IDLE) {
@@ -210,10 +209,10 @@ int store_read(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg)
 	sqlite3 *db;
 	int rc;
 
-	if (!s || !(db = reader_get(s)))
+	if (!s || !(db = store_reader_get(s)))
 		return -1;
 	rc = fn(db, arg);
-	reader_put(s, db);
+	store_reader_put(s, db);
 	return rc;
 }
 
@@ -371,91 +370,3 @@ int store_max_delivery(struct store *s, uint64_t *max)
 	return store_read(s, max_delivery_fn, max);
 }
 
-static void sb_json_col(struct sbuf *b, sqlite3_stmt *st, int col)
-{
-	const unsigned char *t;
-
-	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-		sbuf_puts(b, "null");
-		return;
-	}
-	t = sqlite3_column_text(st, col);
-	sbuf_json_str(b, t ? (const char *)t : "", (size_t)sqlite3_column_bytes(st, col));
-}
-
-/* The listing of store_deliveries_json: query in, JSON out. */
-struct listing {
-	const char *app, *correlator;
-	bool with_app;
-	struct sbuf *b;
-};
-
-static int listing_fn(sqlite3 *db, void *arg)
-{
-	static const char *const names[] = { "event", "correlator", "delivery", "attempt",
-					      "result", "time", "endpoint", "detail", "app" };
-	const struct listing *l = arg;
-	struct sbuf *b = l->b;
-	int ncol = l->with_app ? 9 : 8;
-	sqlite3_stmt *st = NULL;
-	char num[32];
-	int rc, rows = 0;
-
-	/* app NULL: every application's (?2 IS NULL) */
-	if (sqlite3_prepare_v2(db, "SELECT event, correlator, delivery, attempt, result, time,"
-			       " endpoint, detail, app FROM deliveries WHERE correlator = ?1"
-			       " AND (?2 IS NULL OR app = ?2) ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK) {
-		log_error("store: cannot query the tracking records: %s", sqlite3_errmsg(db));
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, l->correlator, -1, SQLITE_STATIC);
-	if (l->app)
-		sqlite3_bind_text(st, 2, l->app, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && b->ok) {
-		sbuf_puts(b, rows++ ? ",{" : "{");
-		for (int c = 0; c < ncol; c++) {
-			if (c)
-				sbuf_puts(b, ",");
-			sbuf_puts(b, "\"");
-			sbuf_puts(b, names[c]);
-			sbuf_puts(b, "\":");
-			if (c == 2 || c == 3) {
-				snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, c));
-				sbuf_puts(b, num);
-			} else {
-				sb_json_col(b, st, c);
-			}
-		}
-		sbuf_puts(b, "}");
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		log_error("store: reading the tracking records: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
-}
-
-int store_deliveries_json(struct store *s, const char *app, const char *correlator, bool with_app,
-			  char **json, size_t *len)
-{
-	struct sbuf b = SBUF_INIT(STORE_JSON_MAX);
-	struct listing l = { app, correlator, with_app, &b };
-
-	*json = NULL;
-	if (len)
-		*len = 0;
-	if (!s || !correlator)
-		return -1;
-	sbuf_puts(&b, "[");
-	/* a connection of our own: no lock is held while the answer grows */
-	if (store_read(s, listing_fn, &l) != 0) {
-		sbuf_free(&b);
-		return -1;
-	}
-	sbuf_puts(&b, "]");
-	*json = sbuf_take(&b, len);
-	if (!*json)
-		log_error("store: the tracking records of %s do not fit in %d MiB", correlator,
-			  STORE_JSON_MAX >> 20);
-	return *json ? 0 : -1;
-}

@@ -49,6 +49,20 @@ int store_track(struct store *s, const char *event, const char *app, const char 
  * length. Returns 0, or -1 with *json NULL. */
 int store_deliveries_json(struct store *s, const char *app, const char *correlator, bool with_app,
 			  char **json, size_t *len);
+
+/* The same listing read in pieces, for streaming it out (no cap on its
+ * size, no copy in memory): store_deliveries_open, then
+ * store_cursor_read until it returns 0 (the end; the pieces together are
+ * the JSON array) or -1 (an error: what was read is not a whole array),
+ * then store_cursor_close. A cursor reads the records as they were when
+ * it was opened. NULL when the store cannot be read or
+ * STORE_CURSORS_MAX (store_int.h: 8) listings are open already. One
+ * thread at a time per cursor. */
+struct store_cursor;
+struct store_cursor *store_deliveries_open(struct store *s, const char *app,
+					   const char *correlator, bool with_app);
+long store_cursor_read(struct store_cursor *c, char *buf, size_t cap);
+void store_cursor_close(struct store_cursor *c);   /* NULL is fine */
 /* The highest delivery id recorded (0 when none). Returns 0, or -1. */
 int store_max_delivery(struct store *s, uint64_t *max);
 

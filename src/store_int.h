@@ -16,6 +16,7 @@
 
 #define STORE_READERS_IDLE 4        /* read connections kept open for reuse */
 #define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_CURSORS_MAX 8         /* listings read at once (store_listing.c) */
 
 struct store_sub;
 
@@ -49,6 +50,7 @@ struct store {
 	sqlite3 *idle[STORE_READERS_IDLE];
 	size_t nidle;
 	atomic_long outbox_rows;    /* written by the writer after a commit */
+	atomic_int cursors;         /* listings open (store_listing.c) */
 };
 
 /* Runs fn(db, arg) on the writer thread with the write connection, alone
@@ -74,5 +76,10 @@ int store_prune_step(sqlite3 *db, int64_t older_than_wall_ms, int max_rows);
  * the outbox rows added minus deleted. Returns 0, or -1 (logged, the
  * caller rolls back). */
 int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *outbox_delta);
+
+/* A read-only connection of the pool (or a new one; NULL when it cannot
+ * be opened), and giving it back. */
+sqlite3 *store_reader_get(struct store *s);
+void store_reader_put(struct store *s, sqlite3 *db);
 
 #endif

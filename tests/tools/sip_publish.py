@@ -92,6 +92,26 @@ def build_pidf(entity, basic, activities, shape, tuple_id, note):
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def send_publish(server, uri, body, if_match=None, expires=3600, transport="udp",
+                 content_type="application/pidf+xml", timeout=5.0, verbose=False):
+    """One PUBLISH of uri (request-URI, To and From) with body; returns the
+    final response (a sipwire.Message) or None when none came in time.
+    Raises sipwire.SipError on a transport error."""
+    headers = [("Event", "presence"), ("Expires", str(expires))]
+    if if_match:
+        headers.append(("SIP-If-Match", if_match))
+    t = sipwire.Transport(transport, server, verbose)
+    try:
+        uac = sipwire.Uac(t, "pxtsgw-sip-publish")
+        # An unexpected request (there should be none) is refused politely.
+        uac.on_request = lambda m: uac.reply(m, 405, "Method Not Allowed")
+        req = uac.build("PUBLISH", uri, uri, uri, headers, body,
+                        content_type if body else None)
+        return uac.transact(req, timeout)
+    finally:
+        t.close()
+
+
 def main():
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -137,22 +157,12 @@ def main():
     else:
         body = build_pidf(uri, a.basic, a.activity, a.activity_shape, a.tuple_id, a.note)
 
-    expires = 0 if a.remove else a.expires
-    headers = [("Event", "presence"), ("Expires", str(expires))]
-    if a.if_match:
-        headers.append(("SIP-If-Match", a.if_match))
-
     try:
-        t = sipwire.Transport(a.transport, server, a.verbose)
-        uac = sipwire.Uac(t, "pxtsgw-sip-publish")
-        # An unexpected request (there should be none) is refused politely.
-        uac.on_request = lambda m: uac.reply(m, 405, "Method Not Allowed")
-        req = uac.build("PUBLISH", uri, uri, uri, headers, body, a.content_type)
-        resp = uac.transact(req, a.timeout)
+        resp = send_publish(server, uri, body, a.if_match, 0 if a.remove else a.expires,
+                            a.transport, a.content_type, a.timeout, a.verbose)
     except sipwire.SipError as e:
         sys.stderr.write("sip_publish: %s\n" % e)
         return 4
-    t.close()
 
     if resp is None:
         sys.stderr.write("sip_publish: no final response within %.1f s\n" % a.timeout)

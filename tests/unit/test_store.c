@@ -234,6 +234,65 @@ static void test_track_per_application(void **state)
 	store_close(s);
 }
 
+/* A listing read in small pieces is the same text as read whole; at most
+ * 8 listings are open at once; a cursor reads the records as they were
+ * when it was opened. */
+static void test_listing_cursor(void **state)
+{
+	struct tmpstore *t = *state;
+	struct store *s = tmpstore_open_ok(t->db);
+	struct store_cursor *cur[9];
+	char *whole, piece[7], got[65536];
+	size_t len = 0, n = 0;
+	long k;
+
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(store_track(s, "statusEnd_DeliveryResult", i % 2 ? "app-a" : NULL, "L",
+					     (uint64_t)i + 1, 1, i % 3 != 0, "http://e/cb",
+					     i % 3 ? NULL : "HTTP 500"), 0);
+	assert_int_equal(store_deliveries_json(s, NULL, "L", true, &whole, &len), 0);
+	cur[0] = store_deliveries_open(s, NULL, "L", true);
+	assert_non_null(cur[0]);
+	/* written after the cursor was opened, before its first read: not in it */
+	assert_int_equal(store_track(s, "statusEnd_DeliveryResult", NULL, "L", 999, 1, true,
+				     "http://e/cb", NULL), 0);
+	while ((k = store_cursor_read(cur[0], piece, sizeof(piece))) > 0) {
+		assert_true(k <= (long)sizeof(piece));
+		assert_true(n + (size_t)k < sizeof(got));
+		memcpy(got + n, piece, (size_t)k);
+		n += (size_t)k;
+	}
+	assert_int_equal(k, 0);
+	assert_int_equal(store_cursor_read(cur[0], piece, sizeof(piece)), 0);   /* stays at the end */
+	got[n] = '\0';
+	assert_int_equal(n, len);
+	assert_string_equal(got, whole);
+	store_cursor_close(cur[0]);
+	free(whole);
+	/* the cap */
+	for (int i = 0; i < 8; i++) {
+		cur[i] = store_deliveries_open(s, "app-a", "L", false);
+		assert_non_null(cur[i]);
+	}
+	assert_null(store_deliveries_open(s, "app-a", "L", false));
+	store_cursor_close(cur[3]);
+	cur[8] = store_deliveries_open(s, "app-a", "L", false);
+	assert_non_null(cur[8]);
+	/* an empty listing */
+	for (int i = 0; i < 9; i++)
+		if (i != 3)
+			store_cursor_close(cur[i]);
+	cur[0] = store_deliveries_open(s, NULL, "nobody", false);
+	assert_int_equal(store_cursor_read(cur[0], got, sizeof(got)), 2);
+	got[2] = '\0';
+	assert_string_equal(got, "[]");
+	assert_int_equal(store_cursor_read(cur[0], got, sizeof(got)), 0);
+	store_cursor_close(cur[0]);
+	store_cursor_close(NULL);
+	assert_null(store_deliveries_open(s, NULL, NULL, false));
+	store_close(s);
+}
+
 /* outbox_load's callback: the one row, copied. */
 struct one_row {
 	int n;
@@ -379,6 +438,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_escaping, tmpstore_setup_closed, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, tmpstore_setup_closed, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_track_per_application, tmpstore_setup_closed, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_listing_cursor, tmpstore_setup_closed, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_from_v3, tmpstore_setup_closed, tmpstore_teardown),
 	};
 
