@@ -151,6 +151,14 @@ fi
 GW_TLS_CA=$C/ca.pem soap_post TerminalStatus "$(getstatus_xml "sip:alice@$D")"
 assert_eq "getStatus over HTTPS: HTTP 200" 200 "$HTTP_CODE"
 assert_contains "getStatus over HTTPS: Busy" "<tsl:getStatusResponse><tsl:result>Busy</tsl:result></tsl:getStatusResponse>" "$BODY"
+out=$("$PY" "$TESTS_DIR/tools/zeep_client.py" --ca "$C/ca.pem" "https://localhost:$GW_HTTP_PORT" getStatus \
+	"sip:alice@$D" 2>"$RUN_DIR/zeep.err")
+assert_eq "zeep over HTTPS (the WSDL and the call, verified against the test CA)" "status Busy" "$out"
+"$PY" "$TESTS_DIR/tools/zeep_client.py" "https://localhost:$GW_HTTP_PORT" getStatus "sip:alice@$D" \
+	>/dev/null 2>"$RUN_DIR/zeep2.err"
+assert_eq "zeep without the test CA: a transport error (exit 3)" 3 "$?"
+assert_contains "zeep without the test CA: the certificate is not trusted" "CERTIFICATE_VERIFY_FAILED" \
+	"$(cat "$RUN_DIR/zeep2.err")"
 wsdl=$(curl -s --cacert "$C/ca.pem" "https://localhost:$GW_HTTP_PORT/TerminalStatus?wsdl")
 assert_contains "?wsdl soap:address is https" "location=\"https://localhost:$GW_HTTP_PORT/TerminalStatus\"" "$wsdl"
 code=$(curl -s -o /dev/null -w '%{http_code}' "https://127.0.0.1:$GW_HTTP_PORT/health")
