@@ -88,6 +88,10 @@ struct svc_client {
 	long dns_timeout_ms;
 	const struct svc_tls *tls;  /* NULL: https endpoints fail */
 	struct Namespace *ns;       /* the context's namespace table */
+	/* the kept-alive connection's destination, as dest read it:
+	 * "<scheme>://<name>:<port>" ("" when none is open); a call to
+	 * another destination opens a new connection */
+	char conn_key[DEST_HOST_MAX + 32];
 	char open_detail[512];      /* why open_checked refused, or "" */
 };
 
@@ -450,8 +454,14 @@ static SOAP_SOCKET open_checked(struct soap *soap, const char *endpoint, const c
 		int sk = connect_one(&a.a[i], a.len[i], deadline,
 				     u.https || soap->send_timeout || soap->recv_timeout, &err);
 
-		if (sk >= 0)
-			return u.https ? tls_handshake(soap, c, sk, &u, deadline) : sk;
+		if (sk >= 0) {
+			SOAP_SOCKET s = u.https ? tls_handshake(soap, c, sk, &u, deadline) : sk;
+
+			if (soap_valid_socket(s))
+				snprintf(c->conn_key, sizeof(c->conn_key), "%s://%s:%u",
+					 u.https ? "https" : "http", u.name, u.port);
+			return s;
+		}
 		if (err == ETIMEDOUT)
 			break;          /* the attempt's time is up */
 	}
@@ -482,8 +492,12 @@ static int close_conn(struct soap *soap)
 /* Closes the client's connection, whatever state it is in. */
 static void drop_conn(struct soap *soap)
 {
+	struct svc_client *c = soap->user;
+
 	soap->keep_alive = 0;
 	close_conn(soap);
+	if (c)
+		c->conn_key[0] = '\0';
 }
 
 /* The client's SSL_CTX, made at its first https endpoint: peer
@@ -650,9 +664,56 @@ static void classify(struct soap *soap, int rc, int64_t elapsed, long timeout_ms
 	}
 }
 
+/* The endpoint as gSOAP is given it. gSOAP takes the userinfo up to the
+ * first '@' anywhere in the URL, dest up to the last '@' of the authority
+ * (RFC 3986): with an '@' in the path or query, or two in the userinfo,
+ * they would read different hosts, so that one endpoint's callback could
+ * ride another's connection. Every '@' but the userinfo's last is written
+ * %40 (gSOAP decodes it back in a user or password; in a path or query it
+ * means the same). false when it does not fit in cap. */
+static bool wire_endpoint(const char *e, char *out, size_t cap)
+{
+	const char *auth = strstr(e, "://"), *end, *last = NULL;
+	size_t n = 0;
+
+	if (!auth)
+		return false;
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			last = p;
+	for (const char *p = e; *p; p++) {
+		const char *rep = *p == '@' && p != last ? "%40" : NULL;
+		size_t k = rep ? 3 : 1;
+
+		if (n + k >= cap)
+			return false;
+		if (rep)
+			memcpy(out + n, rep, 3);
+		else
+			out[n] = *p;
+		n += k;
+	}
+	out[n] = '\0';
+	return true;
+}
+
+/* "<scheme>://<name>:<port>" of endpoint as dest reads it, or "" */
+static void dest_key(const char *endpoint, char *key, size_t cap)
+{
+	struct dest_url u;
+
+	if (dest_url_parse(endpoint, &u) != 0)
+		snprintf(key, cap, "%s", "");
+	else
+		snprintf(key, cap, "%s://%s:%u", u.https ? "https" : "http", u.name, u.port);
+}
+
 bool svc_client_send(struct svc_client *c, const char *endpoint, const struct svc_callback *cb,
 		     char *detail, size_t cap)
 {
+	char wire[3 * 2048 + 1], key[sizeof(c->conn_key)];
 	struct soap *soap = c->soap;
 	/* the stubs take the request by a non-const pointer; they only read it */
 	struct svc_callback *req = (struct svc_callback *)cb;
@@ -666,9 +727,17 @@ bool svc_client_send(struct svc_client *c, const char *endpoint, const struct sv
 	set_timeout(&soap->transfer_timeout, c->timeout_ms);
 	if (cap > 0)
 		detail[0] = '\0';
-	/* gSOAP reuses a kept-alive connection for the same host and port,
-	 * whatever the scheme: never an http one for https, nor the reverse */
-	if (soap_valid_socket(soap->socket) && (soap->ssl != NULL) != https)
+	if (!wire_endpoint(endpoint, wire, sizeof(wire))) {
+		svc_detail_add(detail, cap, "invalid endpoint URL");
+		return false;
+	}
+	endpoint = wire;
+	/* gSOAP reuses a kept-alive connection for the same host and port as
+	 * it reads them, whatever the scheme: a connection is reused only for
+	 * the same scheme, host and port as dest reads them */
+	dest_key(endpoint, key, sizeof(key));
+	if (soap_valid_socket(soap->socket) &&
+	    ((soap->ssl != NULL) != https || strcmp(key, c->conn_key) != 0))
 		drop_conn(soap);
 	if (https && tls_context(c, detail, cap) != 0)
 		return false;

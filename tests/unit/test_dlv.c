@@ -154,6 +154,7 @@ struct srv {
 	pthread_mutex_t mu;
 	char log[SRV_MAX_LOG][160];    /* "correlator operation first-address" per request */
 	char auth[SRV_MAX_LOG][128];   /* its Authorization header, or "" */
+	char line[SRV_MAX_LOG][128];   /* its request line */
 	int nlog;
 	int fail_next;                 /* answer 500 to this many requests */
 	char redirect[128];            /* when set: answer 302 to this Location */
@@ -231,6 +232,7 @@ static void *conn_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 		if (s->nlog < SRV_MAX_LOG) {
 			copy_between(buf, "\r\nAuthorization: ", "\r\n", s->auth[s->nlog], sizeof(s->auth[0]));
+			snprintf(s->line[s->nlog], sizeof(s->line[0]), "%.*s", (int)strcspn(buf, "\r"), buf);
 			snprintf(s->log[s->nlog++], sizeof(s->log[0]), "%s %s %s", corr, op, addr);
 		}
 		if (strstr(buf, "oasis-open.org/wss") || strstr(buf, "SAML") || strstr(buf, "xmldsig"))
@@ -1102,6 +1104,67 @@ static int conns(struct srv *s, int want)
 	return __atomic_load_n(&s->nconn, __ATOMIC_SEQ_CST);
 }
 
+/* The request line and Authorization of corr's first request to s, as
+ * "<line>|<authorization>", or "" when s got none. */
+static void first_request(struct srv *s, const char *corr, char *out, size_t cap)
+{
+	size_t n = strlen(corr);
+
+	snprintf(out, cap, "%s", "");
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < s->nlog; i++)
+		if (strncmp(s->log[i], corr, n) == 0 && s->log[i][n] == ' ') {
+			snprintf(out, cap, "%s|%s", s->line[i], s->auth[i]);
+			break;
+		}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* An '@' in a path or query, or in a password: gSOAP and the destination
+ * check read the same host, port, path and credentials, and a kept-alive
+ * connection is never reused for another destination. */
+static void test_svc_client_at_signs(void **state)
+{
+	struct srv *a = *state, *b = NULL;
+	void *bs = NULL;
+	struct dlv_status e = { "sip:at@example.com", TS_BUSY };
+	struct svc_callback_data d1 = { .op = DLV_STATUS_CHANGED, .correlator = "AT1", .entries = &e, .n = 1 };
+	struct svc_callback_data d2 = d1, d3 = d1;
+	struct svc_client *c = svc_client_new(2000, 1024 * 1024, loopback, 0, NULL);
+	struct svc_callback *c1, *c2, *c3;
+	char url[160], detail[256], got[300];
+
+	d2.correlator = "AT2";
+	d3.correlator = "AT3";
+	c1 = svc_callback_new(&d1);
+	c2 = svc_callback_new(&d2);
+	c3 = svc_callback_new(&d3);
+	assert_non_null(c);
+	assert_int_equal(srv_setup(&bs), 0);
+	b = bs;
+	/* to A, then to B: both URLs would be host "shared", port 1 to gSOAP */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/a?x=@shared:1", a->port);
+	assert_true(svc_client_send(c, url, c1, detail, sizeof(detail)));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/b?u=bob@shared:1", b->port);
+	assert_true(svc_client_send(c, url, c2, detail, sizeof(detail)));
+	first_request(a, "AT1", got, sizeof(got));
+	assert_string_equal(got, "POST /a?x=%40shared:1 HTTP/1.1|");
+	first_request(b, "AT2", got, sizeof(got));
+	assert_string_equal(got, "POST /b?u=bob%40shared:1 HTTP/1.1|");
+	first_request(a, "AT2", got, sizeof(got));
+	assert_string_equal(got, "");                   /* B's callback never went to A */
+	/* a password with an '@': the credentials as written, to the host after the last '@' */
+	snprintf(url, sizeof(url), "http://u:p@ss@127.0.0.1:%d/c", a->port);
+	assert_true(svc_client_send(c, url, c3, detail, sizeof(detail)));
+	first_request(a, "AT3", got, sizeof(got));
+	assert_string_equal(got, "POST /c HTTP/1.1|Basic dTpwQHNz");   /* u:p@ss */
+	svc_callback_free(c1);
+	svc_callback_free(c2);
+	svc_callback_free(c3);
+	svc_client_free(c);
+	srv_teardown(&bs);
+}
+
 static void test_svc_client_send(void **state)
 {
 	struct srv *s = *state;
@@ -1417,6 +1480,7 @@ int main(void)
 		cmocka_unit_test(test_svc_callback_checks),
 		cmocka_unit_test(test_svc_detail_add),
 		cmocka_unit_test_setup_teardown(test_svc_client_send, srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_svc_client_at_signs, srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_svc_client_destinations, srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_credentials_hidden, srv_setup, srv_teardown),
 	};
