@@ -5,6 +5,7 @@
  *
  *   dlv_drive STORE [workers=N] [attempts=N] [backoff=MS] [backoff_max=MS] [timeout=MS]
  *             [max_age=S] [retention=S] [allow=LIST] [nostore] [stamp]
+ *             [max_in_flight=N] [circuit_failures=N] [circuit_open=S]
  *
  * allow=LIST is delivery.allowed-endpoints (default 127.0.0.0/8: the
  * sinks of the tests listen there; allow= alone: none).
@@ -175,6 +176,12 @@ int main(int argc, char **argv)
 			cfg.timeout_ms = v;
 		else if (sscanf(argv[i], "max_age=%ld", &v) == 1)
 			cfg.max_age_s = v;
+		else if (sscanf(argv[i], "max_in_flight=%ld", &v) == 1)
+			cfg.max_in_flight_per_endpoint = (unsigned)v;
+		else if (sscanf(argv[i], "circuit_failures=%ld", &v) == 1)
+			cfg.circuit_failures = v;
+		else if (sscanf(argv[i], "circuit_open=%ld", &v) == 1)
+			cfg.circuit_open_s = v;
 		else if (sscanf(argv[i], "retention=%ld", &v) == 1)
 			retention_s = v;
 		else if (strncmp(argv[i], "allow=", 6) == 0)
