@@ -1097,7 +1097,7 @@ static void test_endpoint_limit(void **state)
 	struct dlv_status e = { "sip:l@example.com", TS_BUSY };
 	struct dlv_item it = { .op = DLV_STATUS_CHANGED, .entries = &e, .n = 1 };
 	struct dlv_health h;
-	char url[64], hung_a[64], hung_b[64], corr[8];
+	char url[64], hung_a[64], hung_b[64], corr[16];
 
 	assert_int_equal(srv_setup(&h_state), 0);
 	hung = h_state;
