@@ -256,7 +256,27 @@ static const struct cfg_key cfg_keys[] = {
 	{ .name = "delivery.workers", .type = CFG_INT, .def = "4",
 	  FIELD(delivery_workers), .min = 1, .max = 256,
 	  .help = "Threads sending callbacks; a slow endpoint holds one of "
-		  "them per attempt." },
+		  "them per attempt, at most "
+		  "delivery.max-in-flight-per-endpoint." },
+	{ .name = "delivery.max-in-flight-per-endpoint", .type = CFG_INT, .def = "2",
+	  FIELD(delivery_max_in_flight_per_endpoint), .min = 1, .max = 256,
+	  .help = "Callback attempts in flight at a time to one endpoint "
+		  "(host and port; path and credentials do not count). The "
+		  "callbacks of an endpoint at its limit wait, in order, while "
+		  "the workers send other endpoints' callbacks." },
+	{ .name = "delivery.circuit-failures", .type = CFG_INT, .def = "5",
+	  FIELD(delivery_circuit_failures), .min = 1, .max = 10000,
+	  .help = "Consecutive failed attempts (connection refused, timeout, "
+		  "a non-2xx answer, a SOAP fault...) to one endpoint that open "
+		  "its circuit: then no attempt to it for "
+		  "delivery.circuit-open-s, then one probe attempt; delivered, "
+		  "the circuit closes, else it opens again. Its callbacks wait "
+		  "meanwhile (no attempt, no tracking record) and still expire "
+		  "by delivery.max-age-s." },
+	{ .name = "delivery.circuit-open-s", .type = CFG_INT, .def = "30",
+	  FIELD(delivery_circuit_open_s), .min = 1, .max = 86400,
+	  .help = "How long an endpoint's open circuit lets no attempt "
+		  "through before its probe, in seconds." },
 	{ .name = "delivery.max-age-s", .type = CFG_INT, .def = "3600",
 	  FIELD(delivery_max_age_s), .min = 1, .max = 31536000,
 	  .help = "Oldest a callback may be (from when it was accepted) for "

@@ -67,6 +67,9 @@ struct cfg {
 	long delivery_backoff_max_ms;        /* delivery.backoff-max-ms */
 	long delivery_timeout_ms;            /* delivery.timeout-ms */
 	long delivery_workers;               /* delivery.workers */
+	long delivery_max_in_flight_per_endpoint; /* delivery.max-in-flight-per-endpoint */
+	long delivery_circuit_failures;      /* delivery.circuit-failures */
+	long delivery_circuit_open_s;        /* delivery.circuit-open-s */
 	long delivery_max_age_s;             /* delivery.max-age-s */
 	char delivery_allowed_endpoints[CFG_ENDPOINTS_MAX]; /* delivery.allowed-endpoints ("" = none) */
 	long delivery_dns_timeout_ms;        /* delivery.dns-timeout-ms */

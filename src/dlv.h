@@ -13,8 +13,14 @@
  * most one of them is in flight, so a later callback never overtakes an
  * earlier one, including across retries and restarts. A failed attempt
  * is retried after backoff_ms * 2^(n-1) (capped), until max_attempts or
- * max_age_s; the waiting item blocks only its own correlator. Every
- * attempt and every final result is a tracking record (store + metrics).
+ * max_age_s; the waiting item blocks only its own correlator. Per
+ * destination (host:port) at most max_in_flight_per_endpoint attempts are
+ * in flight, and a circuit opens after circuit_failures consecutive failed
+ * attempts: no attempt for circuit_open_s, then one probe. A correlator
+ * held back by its endpoint waits (in order, still expiring by max_age_s)
+ * while the workers send other endpoints' callbacks. Every attempt made
+ * and every final result is a tracking record (store + metrics); an
+ * attempt not made is none.
  * The records and outbox updates are submitted to the store's writer
  * thread, which commits them in groups (a finished callback's row is
  * deleted in the same transaction as its records). dlv_start sends again
@@ -69,6 +75,12 @@ struct dlv_config {
 	long dns_timeout_ms;        /* delivery.dns-timeout-ms (0: 2000) */
 	const struct svc_tls *tls;  /* delivery.ca-file: the trust for https
 				     * endpoints, outlives dlv (NULL: https fails) */
+	unsigned max_in_flight_per_endpoint;   /* delivery.max-in-flight-per-endpoint
+						* (0: 2) */
+	long circuit_failures;      /* delivery.circuit-failures: consecutive failed
+				     * attempts that open an endpoint's circuit (0: 5) */
+	long circuit_open_s;        /* delivery.circuit-open-s: no attempt to it for
+				     * that long, then a probe (0: 30) */
 };
 
 struct dlv;
@@ -131,8 +143,10 @@ struct dlv_health {
 };
 void dlv_get_health(struct dlv *d, const char *app, const char *correlator, struct dlv_health *h);
 
-/* Appends the Prometheus lines for pxtsgw_delivery_attempts_total and
- * pxtsgw_deliveries_total to buf (cap). Returns the length written. */
+/* Appends the Prometheus lines for pxtsgw_delivery_attempts_total,
+ * pxtsgw_deliveries_total, pxtsgw_delivery_circuit_open (endpoints whose
+ * circuit is open or probing) and pxtsgw_delivery_circuit_openings_total
+ * to buf (cap). Returns the length written. */
 size_t dlv_metrics(struct dlv *d, char *buf, size_t cap);
 
 #endif

@@ -2,7 +2,8 @@
  * dlv_int.h - for the delivery module's own files: dlv.c (API, scheduler,
  * workers), dlv_queue.c (correlators, ready queue, timers), dlv_payload.c
  * (a callback's content and its outbox payload), dlv_resume.c (the outbox
- * at start) and dlv_metrics.c. Not for other modules.
+ * at start), dlv_endpoint.c (limits and circuits per endpoint) and
+ * dlv_metrics.c. Not for other modules.
  */
 #ifndef PXTSGW_DLV_INT_H
 #define PXTSGW_DLV_INT_H
@@ -21,6 +22,20 @@
 /* "statusNotification", ...: by enum dlv_op */
 extern const char *const dlv_op_names[DLV_N_OPS];
 
+/* An entry of a dlv_table: the first member of what it names. */
+struct dlv_node {
+	struct dlv_node *hnext;     /* hash chain */
+	char *name;                 /* malloc'd, owned by the entry */
+};
+
+/* A hash table of dlv_nodes by name (a power of two of buckets, grows). */
+struct dlv_table {
+	struct dlv_node **b;
+	size_t nb, n;
+};
+
+struct ep;
+
 struct job {
 	struct job *next;
 	uint64_t id;
@@ -30,6 +45,8 @@ struct job {
 	char *app;                              /* the notification's application ("" anonymous) */
 	char *correlator;
 	char *key;                              /* its queue: dlv_key_dup(app, correlator) */
+	char *ep_key;                           /* its endpoint: dlv_ep_key_dup(endpoint) */
+	struct ep *ep;                          /* queued: its endpoint's record (a reference) */
 	struct svc_callback *cb;                /* the request, prepared once */
 	int attempts;                           /* made so far */
 	int64_t created_ms;                     /* wall clock, when accepted */
@@ -38,12 +55,15 @@ struct job {
 	char detail[DLV_DETAIL_MAX];            /* why the last attempt failed */
 };
 
-enum corr_state { C_IDLE, C_READY, C_WAITING, C_BUSY };
+/* IDLE no job; READY in the ready queue; WAITING in the timer list (a
+ * retry's backoff, or its endpoint's circuit is open); PARKED in its
+ * endpoint's list (the endpoint is at its limit of attempts in flight, or
+ * its circuit's probe is in flight); BUSY a worker has its head. */
+enum corr_state { C_IDLE, C_READY, C_WAITING, C_PARKED, C_BUSY };
 
 struct corr {
-	struct corr *hnext;         /* hash chain */
-	struct corr *qnext;         /* ready queue or timer list */
-	char *name;
+	struct dlv_node node;       /* name: "<app>/<correlator>" */
+	struct corr *qnext;         /* ready queue, timer list or endpoint's list */
 	struct job *head, *tail;
 	enum corr_state state;
 	int64_t due;                /* C_WAITING: when the head may go (monotonic ms) */
@@ -52,6 +72,21 @@ struct corr {
 	bool resumed;               /* queued from the outbox at start and not
 				     * yet kept (dlv_keep) or queued for again */
 	struct dlv_health h;
+};
+
+enum circuit { CIRCUIT_CLOSED, CIRCUIT_OPEN, CIRCUIT_HALF_OPEN };
+
+/* A destination (host:port): attempts in flight and the circuit. Lives
+ * while a queued job refers to it, or while its circuit is open
+ * (dlv_endpoint.c). */
+struct ep {
+	struct dlv_node node;       /* name: dlv_ep_key_dup's "host:port" */
+	unsigned long refs;         /* queued jobs of this endpoint */
+	unsigned in_flight;         /* attempts being made */
+	enum circuit circuit;
+	long failures;              /* consecutive failed attempts */
+	int64_t open_until;         /* CIRCUIT_OPEN: no attempt before (monotonic ms) */
+	struct corr *parked_head, *parked_tail;   /* C_PARKED correlators, FIFO */
 };
 
 struct worker {
@@ -70,12 +105,15 @@ struct dlv {
 	pthread_cond_t cv;
 	bool stopping;
 	uint64_t next_id;
-	struct corr **buckets;
-	size_t nbuckets, ncorr;
+	struct dlv_table corrs;     /* struct corr by "<app>/<correlator>" */
+	struct dlv_table eps;       /* struct ep by "host:port" */
+	unsigned long eps_idle;     /* of them, kept with no job for an open circuit */
 	struct corr *ready_head, *ready_tail;
 	struct corr *timers;
 	unsigned long attempts[DLV_N_OPS][2];   /* [op][delivered] */
 	unsigned long results[DLV_N_OPS][2];
+	unsigned long circuits_open;            /* endpoints whose circuit is not closed */
+	unsigned long circuit_openings;         /* times a circuit opened */
 	unsigned nworkers;
 	struct worker *workers;
 };
@@ -96,6 +134,12 @@ void dlv_job_free(struct job *j);   /* NULL is fine */
  * short. */
 bool dlv_queue_job(struct dlv *d, struct job *j, bool resumed);
 
+/* --- the name tables (dlv_queue.c) --- */
+int dlv_table_init(struct dlv_table *t);        /* 0, or -1 when memory is short */
+struct dlv_node *dlv_table_find(const struct dlv_table *t, const char *name);
+void dlv_table_add(struct dlv_table *t, struct dlv_node *n);    /* n->name not in t yet */
+void dlv_table_remove(struct dlv_table *t, struct dlv_node *n);
+
 /* --- correlators, ready queue, timers (dlv_queue.c; all under d->mu) --- */
 struct corr *dlv_corr_find(struct dlv *d, const char *name);
 struct corr *dlv_corr_get(struct dlv *d, const char *name);   /* find or add; NULL: no memory */
@@ -109,6 +153,33 @@ struct corr *dlv_ready_pop(struct dlv *d);
 bool dlv_timer_insert(struct dlv *d, struct corr *c);
 /* Moves the correlators whose backoff is over to the ready queue. */
 void dlv_timers_promote(struct dlv *d, int64_t now);
+
+/* --- endpoints: limits and circuits (dlv_endpoint.c; under d->mu) --- */
+/* The destination key of an endpoint URL: "host:port" (the host in lower
+ * case, the scheme's port when none is written; credentials and path do
+ * not count). malloc'd; NULL when memory is short. */
+char *dlv_ep_key_dup(const char *endpoint);
+/* The record of key, a reference taken (NULL: memory is short). */
+struct ep *dlv_ep_ref(struct dlv *d, const char *key);
+/* Drops a reference; the record goes with the last one. */
+void dlv_ep_unref(struct dlv *d, struct ep *e);
+
+enum admit {
+	ADMIT_LATER,        /* not now: c is parked or in the timer list */
+	ADMIT_GIVE_UP,      /* its head is finished without an attempt (no slot) */
+	ADMIT_ATTEMPT,      /* a slot of its endpoint is taken for an attempt */
+	ADMIT_PROBE,        /* the same, as the probe of a circuit that was open */
+};
+/* Whether the head of c (just taken from the ready queue) may be attempted
+ * now, by its endpoint's limit and circuit. */
+enum admit dlv_ep_admit(struct dlv *d, struct corr *c, int64_t now);
+/* After an attempt admitted with slot a (ADMIT_ATTEMPT or ADMIT_PROBE) of
+ * a job of e ended (attempted: made, with outcome ok; else given up
+ * before it was made): frees the slot, moves the circuit on, lets parked
+ * correlators go. A log line about the circuit, if any, goes to msg (cap;
+ * "" when none). */
+void dlv_ep_done(struct dlv *d, struct ep *e, enum admit a, bool attempted, bool ok, int64_t now,
+		 char *msg, size_t cap);
 
 /* --- content and payload (dlv_payload.c) --- */
 /* The content of an item as it is sent (pointing into the item; vars

@@ -1,6 +1,6 @@
 /*
  * dlv_metrics.c - the Prometheus lines of the delivery module: attempts
- * and finished callbacks by operation and result.
+ * and finished callbacks by operation and result, endpoints' circuits.
  *
  * Part of pxtsgw. License: GPL-2.0-or-later.
  */
@@ -42,6 +42,7 @@ size_t dlv_metrics(struct dlv *d, char *buf, size_t cap)
 	unsigned long att[DLV_N_OPS][2] = { { 0 } }, res[DLV_N_OPS][2] = { { 0 } };
 	static const char *const result[2] = { "failed", "delivered" };
 	struct out o = { .buf = buf, .cap = cap };
+	unsigned long open = 0, openings = 0;
 
 	if (!buf || cap == 0)
 		return 0;
@@ -50,6 +51,8 @@ size_t dlv_metrics(struct dlv *d, char *buf, size_t cap)
 		pthread_mutex_lock(&d->mu);
 		memcpy(att, d->attempts, sizeof(att));
 		memcpy(res, d->results, sizeof(res));
+		open = d->circuits_open;
+		openings = d->circuit_openings;
 		pthread_mutex_unlock(&d->mu);
 	}
 	put_line(&o, "# HELP pxtsgw_delivery_attempts_total Callback delivery attempts, by operation and result.\n");
@@ -64,6 +67,14 @@ size_t dlv_metrics(struct dlv *d, char *buf, size_t cap)
 		for (int r = 1; r >= 0; r--)
 			put_line(&o, "pxtsgw_deliveries_total{operation=\"%s\",result=\"%s\"} %lu\n",
 				 dlv_op_names[op], result[r], res[op][r]);
+	put_line(&o, "# HELP pxtsgw_delivery_circuit_open Callback endpoints (host:port) whose circuit is "
+		 "open or probing: no attempt to them but a probe.\n");
+	put_line(&o, "# TYPE pxtsgw_delivery_circuit_open gauge\n");
+	put_line(&o, "pxtsgw_delivery_circuit_open %lu\n", open);
+	put_line(&o, "# HELP pxtsgw_delivery_circuit_openings_total Times an endpoint's circuit opened "
+		 "(consecutive failed attempts, or a failed probe).\n");
+	put_line(&o, "# TYPE pxtsgw_delivery_circuit_openings_total counter\n");
+	put_line(&o, "pxtsgw_delivery_circuit_openings_total %lu\n", openings);
 	return o.n;
 }
 

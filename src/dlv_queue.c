@@ -1,7 +1,8 @@
 /*
- * dlv_queue.c - the scheduler's structures: correlators in a hash table
- * (by "<app>/<correlator>"), the ready queue and the timer list of
- * correlators waiting for a retry. All under d->mu; dlv.c decides.
+ * dlv_queue.c - the scheduler's structures: the hash tables of names
+ * (correlators by "<app>/<correlator>", endpoints by "host:port"), the
+ * ready queue and the timer list of correlators waiting for a retry or
+ * for their endpoint's circuit. All under d->mu; dlv.c decides.
  *
  * Part of pxtsgw. License: GPL-2.0-or-later.
  */
@@ -19,70 +20,94 @@ static size_t hash_str(const char *s)
 	return (size_t)h;
 }
 
-struct corr *dlv_corr_find(struct dlv *d, const char *name)
+int dlv_table_init(struct dlv_table *t)
 {
-	struct corr *c = d->buckets[hash_str(name) & (d->nbuckets - 1)];
-
-	while (c && strcmp(c->name, name) != 0)
-		c = c->hnext;
-	return c;
+	t->nb = 64;
+	t->n = 0;
+	t->b = calloc(t->nb, sizeof(*t->b));
+	return t->b ? 0 : -1;
 }
 
-static void corr_grow(struct dlv *d)
+struct dlv_node *dlv_table_find(const struct dlv_table *t, const char *name)
 {
-	size_t n = d->nbuckets * 2;
-	struct corr **b = calloc(n, sizeof(*b));
+	struct dlv_node *n = t->b[hash_str(name) & (t->nb - 1)];
+
+	while (n && strcmp(n->name, name) != 0)
+		n = n->hnext;
+	return n;
+}
+
+static void table_grow(struct dlv_table *t)
+{
+	size_t nb = t->nb * 2;
+	struct dlv_node **b = calloc(nb, sizeof(*b));
 
 	if (!b)
 		return;   /* longer chains, still correct */
-	for (size_t i = 0; i < d->nbuckets; i++) {
-		struct corr *c = d->buckets[i], *next;
+	for (size_t i = 0; i < t->nb; i++) {
+		struct dlv_node *n = t->b[i], *next;
 
-		for (; c; c = next) {
-			size_t k = hash_str(c->name) & (n - 1);
+		for (; n; n = next) {
+			size_t k = hash_str(n->name) & (nb - 1);
 
-			next = c->hnext;
-			c->hnext = b[k];
-			b[k] = c;
+			next = n->hnext;
+			n->hnext = b[k];
+			b[k] = n;
 		}
 	}
-	free(d->buckets);
-	d->buckets = b;
-	d->nbuckets = n;
+	free(t->b);
+	t->b = b;
+	t->nb = nb;
+}
+
+void dlv_table_add(struct dlv_table *t, struct dlv_node *n)
+{
+	size_t k;
+
+	if (t->n >= t->nb)
+		table_grow(t);
+	k = hash_str(n->name) & (t->nb - 1);
+	n->hnext = t->b[k];
+	t->b[k] = n;
+	t->n++;
+}
+
+void dlv_table_remove(struct dlv_table *t, struct dlv_node *n)
+{
+	struct dlv_node **pp = &t->b[hash_str(n->name) & (t->nb - 1)];
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->hnext;
+	if (*pp) {
+		*pp = n->hnext;
+		t->n--;
+	}
+}
+
+struct corr *dlv_corr_find(struct dlv *d, const char *name)
+{
+	return (struct corr *)dlv_table_find(&d->corrs, name);
 }
 
 struct corr *dlv_corr_get(struct dlv *d, const char *name)
 {
 	struct corr *c = dlv_corr_find(d, name);
-	size_t k;
 
 	if (c)
 		return c;
 	c = calloc(1, sizeof(*c));
-	if (!c || !(c->name = strdup(name))) {
+	if (!c || !(c->node.name = strdup(name))) {
 		free(c);
 		return NULL;
 	}
-	if (d->ncorr >= d->nbuckets)
-		corr_grow(d);
-	k = hash_str(name) & (d->nbuckets - 1);
-	c->hnext = d->buckets[k];
-	d->buckets[k] = c;
-	d->ncorr++;
+	dlv_table_add(&d->corrs, &c->node);
 	return c;
 }
 
 void dlv_corr_drop(struct dlv *d, struct corr *c)
 {
-	struct corr **pp = &d->buckets[hash_str(c->name) & (d->nbuckets - 1)];
-
-	while (*pp && *pp != c)
-		pp = &(*pp)->hnext;
-	if (*pp) {
-		*pp = c->hnext;
-		d->ncorr--;
-	}
-	free(c->name);
+	dlv_table_remove(&d->corrs, &c->node);
+	free(c->node.name);
 	free(c);
 }
 

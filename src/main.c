@@ -268,6 +268,9 @@ int main(int argc, char **argv)
 			.dest = s.dest,
 			.dns_timeout_ms = s.cfg.delivery_dns_timeout_ms,
 			.tls = s.cas,
+			.max_in_flight_per_endpoint = (unsigned)s.cfg.delivery_max_in_flight_per_endpoint,
+			.circuit_failures = s.cfg.delivery_circuit_failures,
+			.circuit_open_s = s.cfg.delivery_circuit_open_s,
 		};
 		if (dlv_start(&dc, &dlv) != 0) {
 			log_error("cannot start callback delivery");

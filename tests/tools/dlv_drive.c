@@ -4,10 +4,14 @@
  * the tracking records. Built and used by tests/integration/test_delivery.sh.
  *
  *   dlv_drive STORE [workers=N] [attempts=N] [backoff=MS] [backoff_max=MS] [timeout=MS]
- *             [max_age=S] [retention=S] [allow=LIST] [nostore]
+ *             [max_age=S] [retention=S] [allow=LIST] [nostore] [stamp]
+ *             [max_in_flight=N] [circuit_failures=N] [circuit_open=S]
  *
  * allow=LIST is delivery.allowed-endpoints (default 127.0.0.0/8: the
  * sinks of the tests listen there; allow= alone: none).
+ *
+ * stamp: every "enqueued" line ends with the wall clock when dlv_enqueue
+ * returned, in ms with a fraction (for latencies measured at a sink).
  *
  * The store is opened (and its outbox resumed by dlv_start) unless
  * nostore: then dlv runs without a store (metrics only; json still reads
@@ -53,6 +57,7 @@
 #define MAX_TOK 64
 
 static struct timespec t0;
+static bool stamp;
 
 static long long now_ms(void)
 {
@@ -98,7 +103,15 @@ static void enqueued(struct dlv *d, const struct dlv_item *it)
 {
 	uint64_t id = dlv_enqueue(d, it);
 
-	printf("enqueued %s %llu\n", it->correlator, (unsigned long long)id);
+	if (stamp) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		printf("enqueued %s %llu %lld.%03ld\n", it->correlator, (unsigned long long)id,
+		       (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, (ts.tv_nsec / 1000) % 1000);
+	} else {
+		printf("enqueued %s %llu\n", it->correlator, (unsigned long long)id);
+	}
 	fflush(stdout);
 }
 
@@ -163,12 +176,20 @@ int main(int argc, char **argv)
 			cfg.timeout_ms = v;
 		else if (sscanf(argv[i], "max_age=%ld", &v) == 1)
 			cfg.max_age_s = v;
+		else if (sscanf(argv[i], "max_in_flight=%ld", &v) == 1)
+			cfg.max_in_flight_per_endpoint = (unsigned)v;
+		else if (sscanf(argv[i], "circuit_failures=%ld", &v) == 1)
+			cfg.circuit_failures = v;
+		else if (sscanf(argv[i], "circuit_open=%ld", &v) == 1)
+			cfg.circuit_open_s = v;
 		else if (sscanf(argv[i], "retention=%ld", &v) == 1)
 			retention_s = v;
 		else if (strncmp(argv[i], "allow=", 6) == 0)
 			allow = argv[i] + 6;
 		else if (strcmp(argv[i], "nostore") == 0)
 			nostore = true;
+		else if (strcmp(argv[i], "stamp") == 0)
+			stamp = true;
 		else {
 			fprintf(stderr, "unknown option %s\n", argv[i]);
 			return 2;

@@ -203,6 +203,9 @@ static const struct written_default documented_defaults[] = {
 	{ "status.group-concurrency", "32" },
 	{ "group.file", "" },
 	{ "delivery.workers", "4" },
+	{ "delivery.max-in-flight-per-endpoint", "2" },
+	{ "delivery.circuit-failures", "5" },
+	{ "delivery.circuit-open-s", "30" },
 	{ "delivery.max-age-s", "3600" },
 	{ "delivery.dns-timeout-ms", "2000" },
 	{ "store.path", "pxtsgw.db" },
@@ -369,6 +372,9 @@ static void test_defaults_match_documentation(void **state)
 	assert_int_equal(c.status_group_concurrency, 32);
 	assert_string_equal(c.group_file, "");
 	assert_int_equal(c.delivery_workers, 4);
+	assert_int_equal(c.delivery_max_in_flight_per_endpoint, 2);
+	assert_int_equal(c.delivery_circuit_failures, 5);
+	assert_int_equal(c.delivery_circuit_open_s, 30);
 	assert_int_equal(c.delivery_max_age_s, 3600);
 	assert_int_equal(c.delivery_dns_timeout_ms, 2000);
 	assert_string_equal(c.store_path, "pxtsgw.db");
@@ -957,6 +963,8 @@ static void test_reference_content(void **state)
 		"policy.max-notification-count", "policy.unlimited-count-allowed",
 		"notify.style", "delivery.max-attempts", "delivery.backoff-ms",
 		"delivery.backoff-max-ms", "delivery.timeout-ms", "delivery.workers",
+		"delivery.max-in-flight-per-endpoint", "delivery.circuit-failures",
+		"delivery.circuit-open-s",
 		"delivery.max-age-s", "delivery.allowed-endpoints", "delivery.dns-timeout-ms",
 		"store.tracking-retention-s", "run.user", "auth.users-file",
 		"policy.max-notifications", "policy.max-notifications-per-app",

@@ -130,6 +130,9 @@ static void test_metrics_text(void **state)
 	assert_non_null(strstr(buf, "# TYPE pxtsgw_deliveries_total counter\n"));
 	assert_non_null(strstr(buf, "\npxtsgw_delivery_attempts_total{operation=\"statusNotification\",result=\"delivered\"} 0\n"));
 	assert_non_null(strstr(buf, "\npxtsgw_deliveries_total{operation=\"statusEnd\",result=\"failed\"} 0\n"));
+	assert_non_null(strstr(buf, "# TYPE pxtsgw_delivery_circuit_open gauge\npxtsgw_delivery_circuit_open 0\n"));
+	assert_non_null(strstr(buf, "# TYPE pxtsgw_delivery_circuit_openings_total counter\n"
+			       "pxtsgw_delivery_circuit_openings_total 0\n"));
 	assert_int_equal(buf[n - 1], '\n');
 
 	/* a short buffer gets whole lines only */
@@ -143,7 +146,7 @@ static void test_metrics_text(void **state)
 
 /* --- an HTTP endpoint in this process ---------------------------------------- */
 
-#define SRV_MAX_CONN 16
+#define SRV_MAX_CONN 64
 #define SRV_MAX_LOG 256
 
 struct srv {
@@ -159,6 +162,8 @@ struct srv {
 	int fail_next;                 /* answer 500 to this many requests */
 	char redirect[128];            /* when set: answer 302 to this Location */
 	int foreign_ns;                /* requests that declared a WS-Security or SAML namespace */
+	bool hang;                     /* never answer: keep each connection until the client
+				        * closes it (an endpoint that accepts and never answers) */
 	_Atomic int stop;
 };
 
@@ -240,6 +245,17 @@ static void *conn_main(void *arg)
 		if (s->fail_next > 0) {
 			s->fail_next--;
 			status = 500;
+		}
+		if (s->hang) {
+			pthread_mutex_unlock(&s->mu);
+			while (!s->stop) {
+				struct pollfd p = { .fd = fd, .events = POLLIN };
+				char junk[512];
+
+				if (poll(&p, 1, 50) > 0 && read(fd, junk, sizeof(junk)) <= 0)
+					break;
+			}
+			break;
 		}
 		if (s->redirect[0]) {
 			len = snprintf(resp, sizeof(resp), "HTTP/1.1 302 Found\r\nLocation: %s\r\n"
@@ -1016,6 +1032,253 @@ static void test_per_application(void **state)
 	tmpstore_remove(&t);
 }
 
+/* --- part 6: fair delivery, per endpoint --------------------------------------- */
+
+static int srv_requests(struct srv *s)
+{
+	int n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->nlog;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+/* Waits until the endpoint has had n requests (a bound for liveness only). */
+static void wait_requests(struct srv *s, int n)
+{
+	long long end = now_ms() + 20000;
+	struct timespec nap = { 0, 2000000 };
+
+	while (srv_requests(s) < n) {
+		if (now_ms() > end)
+			fail_msg("%d requests, not %d", srv_requests(s), n);
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* The value of a sample of dlv_metrics (name with its labels). */
+static unsigned long metric_of(struct dlv *d, const char *series)
+{
+	char m[4096], want[256];
+	const char *p;
+
+	dlv_metrics(d, m, sizeof(m));
+	snprintf(want, sizeof(want), "\n%s ", series);
+	p = strstr(m, want);
+	if (!p)
+		fail_msg("no %s in the metrics", series);
+	return strtoul(p + strlen(want), NULL, 10);
+}
+
+/* Waits until a sample of dlv_metrics has value v. */
+static void wait_metric(struct dlv *d, const char *series, unsigned long v)
+{
+	long long end = now_ms() + 20000;
+	struct timespec nap = { 0, 2000000 };
+
+	while (metric_of(d, series) != v) {
+		if (now_ms() > end)
+			fail_msg("%s is %lu, not %lu", series, metric_of(d, series), v);
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* An endpoint that accepts and never answers holds its limit of workers
+ * (2), no more: the third worker delivers another endpoint's callbacks
+ * while the hung attempts are still in flight, and the hung endpoint's
+ * other correlators wait, not attempted. */
+static void test_endpoint_limit(void **state)
+{
+	struct srv *s = *state, *hung = NULL;
+	void *h_state = NULL;
+	struct dlv_config c = { .workers = 3, .max_attempts = 1, .backoff_ms = 10,
+				.backoff_max_ms = 10, .timeout_ms = 60000,
+				.max_in_flight_per_endpoint = 2 };
+	struct dlv *d = NULL;
+	struct dlv_status e = { "sip:l@example.com", TS_BUSY };
+	struct dlv_item it = { .op = DLV_STATUS_CHANGED, .entries = &e, .n = 1 };
+	struct dlv_health h;
+	char url[64], hung_a[64], hung_b[64], corr[16];
+
+	assert_int_equal(srv_setup(&h_state), 0);
+	hung = h_state;
+	pthread_mutex_lock(&hung->mu);
+	hung->hang = true;
+	pthread_mutex_unlock(&hung->mu);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s->port);
+	/* other paths, with and without credentials: the same endpoint
+	 * (host:port) */
+	snprintf(hung_a, sizeof(hung_a), "http://u:p@127.0.0.1:%d/other", hung->port);
+	snprintf(hung_b, sizeof(hung_b), "http://127.0.0.1:%d/x", hung->port);
+	c.dest = loopback;
+	assert_int_equal(dlv_start(&c, &d), 0);
+	for (int i = 0; i < 5; i++) {
+		snprintf(corr, sizeof(corr), "H%d", i);
+		it.correlator = corr;
+		it.endpoint = i % 2 ? hung_a : hung_b;
+		assert_true(dlv_enqueue(d, &it) > 0);
+	}
+	wait_requests(hung, 2);   /* two attempts in flight, never answered */
+
+	it.endpoint = url;
+	it.correlator = "G";
+	for (int i = 0; i < 10; i++)
+		assert_true(dlv_enqueue(d, &it) > 0);
+	wait_idle(d, "G", 20000, &h);
+	assert_int_equal(h.delivered, 10);
+	assert_int_equal(srv_requests(s), 10);
+	/* meanwhile: still two hung attempts, the other three not tried */
+	assert_int_equal(srv_requests(hung), 2);
+	assert_int_equal(metric_of(d, "pxtsgw_delivery_attempts_total{operation=\"statusChanged\",result=\"failed\"}"), 0);
+	for (int i = 0; i < 5; i++) {
+		snprintf(corr, sizeof(corr), "H%d", i);
+		dlv_get_health(d, NULL, corr, &h);
+		assert_int_equal(h.queued, 1);
+		assert_int_equal(h.attempts_failed + h.failed + h.delivered, 0);
+	}
+
+	/* the hung endpoint goes away: its two attempts fail ("connection
+	 * closed"), and the parked correlators get their turn, two at a time */
+	srv_teardown(&h_state);
+	for (int i = 0; i < 5; i++) {
+		snprintf(corr, sizeof(corr), "H%d", i);
+		wait_idle(d, corr, 20000, &h);
+		assert_int_equal(h.failed, 1);
+		assert_int_equal(h.attempts_failed, 1);
+	}
+	assert_int_equal(metric_of(d, "pxtsgw_delivery_attempts_total{operation=\"statusChanged\",result=\"failed\"}"), 5);
+	dlv_stop(d);
+}
+
+/* Counts the occurrences of needle in hay. */
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* The circuit: 3 consecutive failures open it; while open no attempt; after
+ * the open time (1 s) one probe: it fails, the circuit opens again; the
+ * next probe is delivered and closes it, then the other correlator goes.
+ * Exactly 6 attempts, each one a tracking record, none for the attempts
+ * not made (with a 10 ms backoff, an endpoint without a circuit would get
+ * some 200 in those 2 s). */
+static void test_circuit(void **state)
+{
+	struct srv *s = *state;
+	struct tmpstore t;
+	struct dlv_config c = { .workers = 2, .max_attempts = 100, .backoff_ms = 10,
+				.backoff_max_ms = 10, .timeout_ms = 5000,
+				.max_in_flight_per_endpoint = 1, .circuit_failures = 3,
+				.circuit_open_s = 1 };
+	struct dlv *d = NULL;
+	struct dlv_status e = { "sip:c@example.com", TS_BUSY };
+	struct dlv_item it = { .op = DLV_STATUS_CHANGED, .entries = &e, .n = 1 };
+	struct dlv_health h1, h2;
+	char url[64], *json = NULL;
+	long long t0;
+	int attempted = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/TerminalStatusNotification", s->port);
+	pthread_mutex_lock(&s->mu);
+	s->fail_next = 4;   /* 3 to open the circuit, then the first probe */
+	pthread_mutex_unlock(&s->mu);
+	assert_int_equal(tmpstore_make(&t, true), 0);
+	c.store = t.s;
+	c.dest = loopback;
+	assert_int_equal(dlv_start(&c, &d), 0);
+	t0 = now_ms();
+	it.endpoint = url;
+	it.correlator = "C1";
+	assert_true(dlv_enqueue(d, &it) > 0);
+	it.correlator = "C2";
+	assert_true(dlv_enqueue(d, &it) > 0);
+	wait_metric(d, "pxtsgw_delivery_circuit_openings_total", 1);
+	wait_metric(d, "pxtsgw_delivery_circuit_openings_total", 2);   /* the failed probe */
+	wait_idle(d, "C1", 20000, &h1);
+	wait_idle(d, "C2", 20000, &h2);
+	assert_true(now_ms() - t0 >= 2000);   /* two open periods passed */
+	assert_int_equal(h1.delivered + h2.delivered, 2);
+	assert_int_equal(h1.failed + h2.failed, 0);
+	assert_int_equal(h1.attempts_failed + h2.attempts_failed, 4);
+	assert_int_equal(srv_requests(s), 6);
+	assert_int_equal(metric_of(d, "pxtsgw_delivery_circuit_open"), 0);
+	assert_int_equal(metric_of(d, "pxtsgw_delivery_circuit_openings_total"), 2);
+	assert_int_equal(metric_of(d, "pxtsgw_delivery_attempts_total{operation=\"statusChanged\",result=\"failed\"}"), 4);
+	assert_int_equal(metric_of(d, "pxtsgw_delivery_attempts_total{operation=\"statusChanged\",result=\"delivered\"}"), 2);
+	dlv_flush(d);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(store_deliveries_json(t.s, NULL, i ? "C2" : "C1", false, &json, NULL), 0);
+		attempted += count_of(json, "\"event\":\"statusChanged_DeliveryAttempted\"");
+		assert_int_equal(count_of(json, "\"event\":\"statusChanged_DeliveryResult\""), 1);
+		free(json);
+	}
+	assert_int_equal(attempted, 6);
+	dlv_stop(d);
+	tmpstore_remove(&t);
+}
+
+/* Callbacks behind an open circuit wait, and expire at their age
+ * (max_age_s), without an attempt: the circuit (open for 60 s) is still
+ * open and was never probed when they are finished. */
+static void test_circuit_expiry(void **state)
+{
+	struct tmpstore t;
+	struct dlv_config c = { .workers = 1, .max_attempts = 100, .backoff_ms = 10,
+				.backoff_max_ms = 10, .timeout_ms = 1000, .max_age_s = 1,
+				.circuit_failures = 1, .circuit_open_s = 60 };
+	struct dlv *d = NULL;
+	struct dlv_item it = { .op = DLV_STATUS_END };
+	struct dlv_health hx, hy;
+	char down[64], *json = NULL;
+	int port, lfd = listen_any(&port);
+	long long t0;
+
+	(void)state;
+	close(lfd);   /* refused */
+	snprintf(down, sizeof(down), "http://127.0.0.1:%d/cb", port);
+	assert_int_equal(tmpstore_make(&t, true), 0);
+	c.store = t.s;
+	c.dest = loopback;
+	assert_int_equal(dlv_start(&c, &d), 0);
+	t0 = now_ms();
+	it.endpoint = down;
+	it.correlator = "X";
+	assert_true(dlv_enqueue(d, &it) > 0);
+	wait_metric(d, "pxtsgw_delivery_circuit_open", 1);   /* after X's first attempt */
+	it.correlator = "Y";
+	assert_true(dlv_enqueue(d, &it) > 0);
+	wait_idle(d, "X", 20000, &hx);
+	wait_idle(d, "Y", 20000, &hy);
+	assert_true(now_ms() - t0 >= 1000);
+	assert_int_equal(hx.failed + hy.failed, 2);
+	assert_int_equal(hx.attempts_failed, 1);
+	assert_int_equal(hy.attempts_failed, 0);
+	/* still open, never probed: they did not wait for it */
+	assert_int_equal(metric_of(d, "pxtsgw_delivery_circuit_open"), 1);
+	assert_int_equal(metric_of(d, "pxtsgw_delivery_circuit_openings_total"), 1);
+	assert_int_equal(metric_of(d, "pxtsgw_delivery_attempts_total{operation=\"statusEnd\",result=\"failed\"}"), 1);
+	dlv_flush(d);
+	assert_int_equal(store_outbox_count(t.s), 0);
+	assert_int_equal(store_deliveries_json(t.s, NULL, "X", false, &json, NULL), 0);
+	assert_int_equal(count_of(json, "_DeliveryAttempted\""), 1);
+	assert_non_null(strstr(json, "\"event\":\"statusEnd_DeliveryResult\",\"correlator\":\"X\""));
+	assert_non_null(strstr(json, "\"detail\":\"expired after 1 s\"}]"));
+	free(json);
+	assert_int_equal(store_deliveries_json(t.s, NULL, "Y", false, &json, NULL), 0);
+	assert_int_equal(count_of(json, "_DeliveryAttempted\""), 0);   /* no fake attempt */
+	assert_non_null(strstr(json, "\"event\":\"statusEnd_DeliveryResult\",\"correlator\":\"Y\""));
+	assert_non_null(strstr(json, "\"attempt\":0,\"result\":\"failed\""));
+	assert_non_null(strstr(json, "\"detail\":\"expired after 1 s\"}]"));
+	free(json);
+	dlv_stop(d);
+	tmpstore_remove(&t);
+}
+
 /* --- svc_client on its own ------------------------------------------------------ */
 
 static void test_svc_callback_checks(void **state)
@@ -1477,6 +1740,9 @@ int main(void)
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test_setup_teardown(test_forget, srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_per_application, srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_endpoint_limit, srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_circuit, srv_setup, srv_teardown),
+		cmocka_unit_test(test_circuit_expiry),
 		cmocka_unit_test(test_svc_callback_checks),
 		cmocka_unit_test(test_svc_detail_add),
 		cmocka_unit_test_setup_teardown(test_svc_client_send, srv_setup, srv_teardown),
