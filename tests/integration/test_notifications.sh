@@ -499,8 +499,8 @@ soap_post "$NM" "$(start_xml f9 "$SINK1/cb/f9" "$(u unknown-uma)")"
 expect_fault "9 an unknown user" SVC0004
 soap_post "$NM" "$(start_xml f10 "$SINK1/cb/f10" "mailto:x@example.com")"
 expect_fault "9 a mailto: address" SVC0002
-# a presence server that answers 500, one that does not answer: SVC0001 within
-# the fetch timeout (1 s) + 1 s; both at once
+# a presence server that answers 500, one that does not answer: SVC0001 once
+# the fetch timeout (1 s) is over; both at once
 rp=()
 for c in f13:broken-bo f14:silent-si; do
 	curl -s -o "$RUN_DIR/${c%%:*}.body" -w '%{http_code} %{time_total}' -H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: ""' \
@@ -513,7 +513,9 @@ for c in f13:"presence server answers 500" f14:"presence server silent"; do
 	BODY=$(cat "$RUN_DIR/${c%%:*}.body")
 	expect_fault "9 ${c#*:}" SVC0001
 	ms=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 1000 }')
-	if ((ms < 2000)); then ok "9 ${c#*:}: answered within the fetch timeout + 1 s (${ms} ms)"; else fail "9 ${c#*:} timing" "${ms} ms"; fi
+	# the fetch timeout ends it, not the HTTP timeouts (60 s): a bound far
+	# from both, so a loaded machine does not decide; the time is printed
+	if ((ms < 10000)); then ok "9 ${c#*:}: answered by the fetch timeout, not left hanging (${ms} ms)"; else fail "9 ${c#*:}: answered by the fetch timeout" "${ms} ms"; fi
 done
 soap_post "$NM" "$(start_xml f11 "$SINK1/cb/f11" "$(u alice) sip:empty@groups.example")"
 expect_fault "9 an empty group" SVC0006 sip:empty@groups.example
