@@ -129,8 +129,7 @@ enum MHD_Result front_serve_deliveries(struct front *f, struct req *r, struct MH
 	view_scope(f, r, c, &app, &with_app);
 	cur = store_deliveries_open(f->cfg.store, app, corr, with_app);
 	if (!cur)
-		return front_reply_text(c, 503, "the store cannot be read now (or too many listings "
-					"are being read): try again\n");
+		return front_reply_text(c, 503, "out of memory\n");
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, deliveries_piece, cur,
 						 deliveries_done);
 	if (!resp) {

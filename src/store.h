@@ -54,10 +54,12 @@ int store_deliveries_json(struct store *s, const char *app, const char *correlat
  * size, no copy in memory): store_deliveries_open, then
  * store_cursor_read until it returns 0 (the end; the pieces together are
  * the JSON array) or -1 (an error: what was read is not a whole array),
- * then store_cursor_close. A cursor reads the records as they were when
- * it was opened. NULL when the store cannot be read or
- * STORE_CURSORS_MAX (store_int.h: 8) listings are open already. One
- * thread at a time per cursor. */
+ * then store_cursor_close. Records are read a page at a time, each page
+ * in a short read transaction of its own: between pieces a cursor holds
+ * no database connection. A listing holds the records up to the moment
+ * its last page was read. The first page is read at once: NULL when the
+ * store cannot be read or memory is short. One thread at a time per
+ * cursor. */
 struct store_cursor;
 struct store_cursor *store_deliveries_open(struct store *s, const char *app,
 					   const char *correlator, bool with_app);

@@ -16,7 +16,6 @@
 
 #define STORE_READERS_IDLE 4        /* read connections kept open for reuse */
 #define STORE_BUSY_TIMEOUT_MS 5000
-#define STORE_CURSORS_MAX 8         /* listings read at once (store_listing.c) */
 
 struct store_sub;
 
@@ -50,7 +49,6 @@ struct store {
 	sqlite3 *idle[STORE_READERS_IDLE];
 	size_t nidle;
 	atomic_long outbox_rows;    /* written by the writer after a commit */
-	atomic_int cursors;         /* listings open (store_listing.c) */
 };
 
 /* Runs fn(db, arg) on the writer thread with the write connection, alone

@@ -2,16 +2,16 @@
  * store_listing.c - the tracking records of a correlator as JSON
  * (contract section 9a, GET /deliveries), read piece by piece.
  *
- * A listing is a cursor: a read-only connection of its own, a statement
- * stepping through the records, and the text of the rows rendered but not
- * yet taken. The reader takes it in pieces of its size (the HTTP front
- * streams them out), so a listing of 100,000 records never lives in memory
- * whole, and nobody's lock is held while it is read: the statement keeps
- * one read transaction, so the listing is the records as they were when it
- * began. At most STORE_CURSORS_MAX listings are open at once, and one is
- * cut (an error) after STORE_CURSOR_MAX_MS, so a client that reads very
- * slowly cannot keep a read transaction (and the WAL file behind it)
- * forever.
+ * A listing is a cursor: where it is (the id of the last record read) and
+ * the text of the rows rendered but not yet taken. The reader takes it in
+ * pieces of its size (the HTTP front streams them out), so a listing of
+ * 100,000 records never lives in memory whole. Records are read a page at
+ * a time (STORE_PAGE_ROWS, by id), each page with a read connection of the
+ * pool and a transaction of its own that ends with the page: a client that
+ * reads slowly holds no connection, no transaction (nothing keeps the WAL
+ * file from being checkpointed) and no slot of anyone else's. Records are
+ * only ever appended (and pruned from the oldest), so a listing is every
+ * record of the correlator up to the moment its last page was read.
  */
 #include "store_int.h"
 
@@ -20,24 +20,21 @@
 #include <string.h>
 
 #include "log.h"
-#include "mono.h"
 #include "sbuf.h"
 
-#define STORE_CURSOR_MAX_MS (10 * 60 * 1000)
+#define STORE_PAGE_ROWS 500
 #define STORE_ROW_MAX (64 * 1024)     /* one record's text at most */
 #define STORE_JSON_MAX (64 * 1024 * 1024)
 
 struct store_cursor {
 	struct store *s;
-	sqlite3 *db;
-	sqlite3_stmt *st;
+	char *app;                  /* NULL: every application's */
+	char *correlator;
 	bool with_app, started, done, failed;
-	int first_rc;               /* the first step's result, taken at open (0: taken) */
 	unsigned long rows;
-	int64_t deadline;
+	int64_t last_id;            /* the last record read */
 	char *pend;                 /* rendered, not yet taken: pend[off..len) */
 	size_t off, len, cap;
-	char correlator[80];        /* for the log */
 };
 
 static void json_col(struct sbuf *b, sqlite3_stmt *st, int col)
@@ -81,41 +78,17 @@ static bool pend_add(struct store_cursor *c, const char *text, size_t n)
 	return true;
 }
 
-/* Renders the next record (or the closing bracket) into the pending text. */
-static void step(struct store_cursor *c)
+/* Renders one record of st into the pending text. */
+static void render(struct store_cursor *c, sqlite3_stmt *st)
 {
 	static const char *const names[] = { "event", "correlator", "delivery", "attempt",
 					      "result", "time", "endpoint", "detail", "app" };
 	struct sbuf b = SBUF_INIT(STORE_ROW_MAX);
-	int ncol = c->with_app ? 9 : 8, rc;
+	int ncol = c->with_app ? 9 : 8;
 	char num[32];
 	size_t n;
 	char *text;
 
-	if (!c->started) {
-		c->started = true;
-		if (!pend_add(c, "[", 1))
-			c->failed = true;
-		return;
-	}
-	if (c->first_rc) {
-		rc = c->first_rc;
-		c->first_rc = 0;
-	} else {
-		rc = sqlite3_step(c->st);
-	}
-	if (rc == SQLITE_DONE) {
-		c->done = true;
-		if (!pend_add(c, "]", 1))
-			c->failed = true;
-		return;
-	}
-	if (rc != SQLITE_ROW) {
-		log_error("store: reading the tracking records of %s: %s", c->correlator,
-			  sqlite3_errmsg(c->db));
-		c->failed = true;
-		return;
-	}
 	sbuf_puts(&b, c->rows++ ? ",{" : "{");
 	for (int k = 0; k < ncol; k++) {
 		if (k)
@@ -124,10 +97,10 @@ static void step(struct store_cursor *c)
 		sbuf_puts(&b, names[k]);
 		sbuf_puts(&b, "\":");
 		if (k == 2 || k == 3) {
-			snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(c->st, k));
+			snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, k));
 			sbuf_puts(&b, num);
 		} else {
-			json_col(&b, c->st, k);
+			json_col(&b, st, k);
 		}
 	}
 	sbuf_puts(&b, "}");
@@ -140,6 +113,63 @@ static void step(struct store_cursor *c)
 	free(text);
 }
 
+/* Reads the next page (a transaction of its own) into the pending text,
+ * or the closing bracket after the last one. */
+static int page_fn(sqlite3 *db, void *arg)
+{
+	struct store_cursor *c = arg;
+	sqlite3_stmt *st = NULL;
+	int rc, got = 0;
+
+	/* app NULL: every application's (?2 IS NULL) */
+	if (sqlite3_prepare_v2(db, "SELECT event, correlator, delivery, attempt, result, time,"
+			       " endpoint, detail, app, id FROM deliveries WHERE correlator = ?1"
+			       " AND (?2 IS NULL OR app = ?2) AND id > ?3 ORDER BY id LIMIT ?4",
+			       -1, &st, NULL) != SQLITE_OK) {
+		log_error("store: cannot query the tracking records: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, c->correlator, -1, SQLITE_STATIC);
+	if (c->app)
+		sqlite3_bind_text(st, 2, c->app, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, c->last_id);
+	sqlite3_bind_int(st, 4, STORE_PAGE_ROWS);
+	while (!c->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		render(c, st);
+		c->last_id = sqlite3_column_int64(st, 9);
+		got++;
+	}
+	if (!c->failed && rc != SQLITE_DONE) {
+		log_error("store: reading the tracking records of %s: %s", c->correlator,
+			  sqlite3_errmsg(db));
+		c->failed = true;
+	}
+	sqlite3_finalize(st);
+	return got;
+}
+
+static void step(struct store_cursor *c)
+{
+	int got;
+
+	if (!c->started) {
+		c->started = true;
+		if (!pend_add(c, "[", 1))
+			c->failed = true;
+		return;
+	}
+	got = store_read(c->s, page_fn, c);
+	if (got < 0) {
+		c->failed = true;
+		return;
+	}
+	if (got < STORE_PAGE_ROWS && !c->failed) {
+		c->done = true;
+		if (!pend_add(c, "]", 1))
+			c->failed = true;
+	}
+}
+
 struct store_cursor *store_deliveries_open(struct store *s, const char *app,
 					   const char *correlator, bool with_app)
 {
@@ -147,39 +177,25 @@ struct store_cursor *store_deliveries_open(struct store *s, const char *app,
 
 	if (!s || !correlator)
 		return NULL;
-	if (atomic_fetch_add(&s->cursors, 1) >= STORE_CURSORS_MAX) {
-		atomic_fetch_sub(&s->cursors, 1);
-		log_warn("store: %d listings are being read already; one more refused",
-			 STORE_CURSORS_MAX);
-		return NULL;
-	}
 	c = calloc(1, sizeof(*c));
-	if (!c) {
-		atomic_fetch_sub(&s->cursors, 1);
+	if (!c)
 		return NULL;
-	}
 	c->s = s;
 	c->with_app = with_app;
-	c->deadline = mono_ms() + STORE_CURSOR_MAX_MS;
-	snprintf(c->correlator, sizeof(c->correlator), "%s", correlator);
-	c->db = store_reader_get(s);
-	/* app NULL: every application's (?2 IS NULL) */
-	if (!c->db ||
-	    sqlite3_prepare_v2(c->db, "SELECT event, correlator, delivery, attempt, result, time,"
-			       " endpoint, detail, app FROM deliveries WHERE correlator = ?1"
-			       " AND (?2 IS NULL OR app = ?2) ORDER BY id",
-			       -1, &c->st, NULL) != SQLITE_OK) {
-		if (c->db)
-			log_error("store: cannot query the tracking records: %s", sqlite3_errmsg(c->db));
+	c->correlator = strdup(correlator);
+	c->app = app ? strdup(app) : NULL;
+	if (!c->correlator || (app && !c->app)) {
 		store_cursor_close(c);
 		return NULL;
 	}
-	sqlite3_bind_text(c->st, 1, correlator, -1, SQLITE_TRANSIENT);
-	if (app)
-		sqlite3_bind_text(c->st, 2, app, -1, SQLITE_TRANSIENT);
-	/* the first step begins the read transaction: the listing is the
-	 * records as they are now, whenever it is read */
-	c->first_rc = sqlite3_step(c->st);
+	/* the opening bracket and the first page now: a store that cannot be
+	 * read is said before an answer has begun */
+	step(c);
+	step(c);
+	if (c->failed) {
+		store_cursor_close(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -189,15 +205,8 @@ long store_cursor_read(struct store_cursor *c, char *buf, size_t cap)
 
 	if (cap == 0)
 		return -1;
-	while (c->len - c->off < cap && !c->done && !c->failed) {
-		if (mono_ms() > c->deadline) {
-			log_warn("store: the listing of %s was read for more than %d s: cut",
-				 c->correlator, STORE_CURSOR_MAX_MS / 1000);
-			c->failed = true;
-			break;
-		}
+	while (c->len - c->off < cap && !c->done && !c->failed)
 		step(c);
-	}
 	if (c->failed)
 		return -1;
 	n = c->len - c->off;
@@ -212,10 +221,8 @@ void store_cursor_close(struct store_cursor *c)
 {
 	if (!c)
 		return;
-	sqlite3_finalize(c->st);
-	if (c->db)
-		store_reader_put(c->s, c->db);
-	atomic_fetch_sub(&c->s->cursors, 1);
+	free(c->app);
+	free(c->correlator);
 	free(c->pend);
 	free(c);
 }
