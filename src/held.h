@@ -18,11 +18,13 @@
 
 #include "notif.h"
 
-#define HELD_MAX 32
+#define HELD_MAX 256
 
+/* Empty (all zero) costs nothing: the ring is allocated at the first
+ * callback held, grown up to HELD_MAX, and freed when it empties. */
 struct held {
-	struct notif_action a[HELD_MAX];   /* a ring, oldest at head */
-	size_t head, n;
+	struct notif_action *a;   /* a ring of cap, oldest at head */
+	size_t head, n, cap;
 };
 
 /* true when the action went out (queued for delivery). */
@@ -34,11 +36,11 @@ size_t held_flush(struct held *h, held_send_h *send, void *arg);
 
 /* One new action a (its entries are taken over): sent at once when
  * nothing is held and send succeeds (then released), else held behind the
- * others. Returns false when the queue is full: a is left to the caller
- * (not released, not held). */
+ * others. Returns false when HELD_MAX are held already (or memory is
+ * short): a is left to the caller (not released, not held). */
 bool held_offer(struct held *h, struct notif_action *a, held_send_h *send, void *arg);
 
-/* Releases every held action. */
+/* Releases every held action and the ring. */
 void held_clear(struct held *h);
 
 #endif

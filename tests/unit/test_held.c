@@ -21,7 +21,7 @@ struct outbox {
 	int fail_left;
 	int ok_left;       /* when fail_left is 0: successes before failing; -1 or 0 at start: no limit */
 	int tries;
-	char sent[512];
+	char sent[8192];
 };
 
 static bool fake_send(void *arg, const struct notif_action *a)
@@ -89,6 +89,7 @@ static void test_order_behind_a_failure(void **state)
 	assert_int_equal(held_flush(&h, fake_send, &o), 3);
 	assert_int_equal(held_flush(&h, fake_send, &o), 0);
 	assert_string_equal(o.sent, "N1 N2 E ");
+	assert_null(h.a);                    /* empty again: nothing allocated */
 	assert_int_equal(o.tries, 5);
 }
 
@@ -97,7 +98,7 @@ static void test_bound(void **state)
 	struct held h = { 0 };
 	struct outbox o = { .fail_left = 1000 };
 	struct notif_action a;
-	char want[512] = "";
+	char want[8192] = "";
 
 	(void)state;
 	for (size_t i = 0; i < HELD_MAX; i++) {
@@ -124,7 +125,7 @@ static void test_ring_wraps(void **state)
 	struct held h = { 0 };
 	struct outbox o = { .fail_left = 1 };
 	struct notif_action a;
-	char want[512] = "";
+	char want[8192] = "";
 
 	(void)state;
 	for (size_t i = 0; i < 3; i++) {      /* the first fails: all three held */
@@ -136,6 +137,7 @@ static void test_ring_wraps(void **state)
 	o.ok_left = 2;
 	assert_int_equal(held_flush(&h, fake_send, &o), 1);
 	assert_int_equal(h.head, 2);
+	assert_int_equal(h.cap, 8);
 	o.ok_left = 0;
 	for (size_t i = 3; i < 3 + HELD_MAX - 1; i++) {   /* fills the ring across its end */
 		a = notify(i);
@@ -170,6 +172,7 @@ static void test_clear(void **state)
 	held_clear(&h);                      /* releases them (ASan, valgrind: no leak) */
 	assert_int_equal(h.n, 0);
 	assert_int_equal(h.head, 0);
+	assert_null(h.a);                    /* and the ring */
 	assert_string_equal(o.sent, "");
 }
 
