@@ -17,9 +17,9 @@
  * - The registry (a list) is changed only on the SIP thread, under
  *   nm->lock; nm_list_json() reads it under the same lock.
  */
-#include "watch_int.h"   /* su timers, watch_post */
 #include "nm_int.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,8 +33,11 @@
 #include "dlv.h"
 #include "held.h"
 #include "log.h"
+#include "loop.h"
+#include "mono.h"
 #include "sbuf.h"
 #include "store.h"
+#include "watch.h"
 
 struct nmn;
 
@@ -58,7 +61,7 @@ struct nmn {
 	size_t known;
 	struct notif *notif;       /* once running */
 	struct held held;          /* callbacks the outbox did not take yet */
-	su_timer_t *timer;
+	struct loop_timer *timer;
 	int64_t end_mono;          /* monotonic ms */
 	time_t end_wall;           /* for display */
 	long dlv_enqueued;
@@ -72,6 +75,7 @@ struct nmn {
 
 struct nm {
 	struct nm_config cfg;
+	struct loop *loop;         /* the SIP thread's */
 	pthread_mutex_t lock;
 	struct nmn *list;          /* running and starting */
 	size_t nrunning;
@@ -122,7 +126,7 @@ static void nmn_free(struct nmn *n)
 		watch_sub_close(n->addrs[i].sub);
 		free(n->addresses ? n->addresses[i] : NULL);
 	}
-	su_timer_destroy(n->timer);
+	loop_timer_free(n->timer);
 	held_clear(&n->held);
 	notif_free(n->notif);
 	free(n->addrs);
@@ -268,7 +272,7 @@ static bool send_action(void *arg, const struct notif_action *a)
 	return ok;
 }
 
-static void on_timer(struct watch *w, su_timer_t *t, void *arg);
+static void on_timer(void *arg);
 
 /* The outbox refused HELD_MAX callbacks in a row: the notification cannot
  * go on. It ends with a statusError if that can still be queued (else the
@@ -333,24 +337,20 @@ static void pump(struct nmn *n)
 	 * status last reported and the current one */
 	if (any && n->held.n == 0)
 		save_progress(n);
-	if (n->held.n > 0 && (next == INT64_MAX || next > watch_now_ms() + NM_HELD_RETRY_MS))
-		next = watch_now_ms() + NM_HELD_RETRY_MS;
-	if (n->timer)
-		su_timer_reset(n->timer);
-	if (next != INT64_MAX && n->timer) {
-		int64_t d = next - watch_now_ms();
-
-		su_timer_set_interval(n->timer, on_timer, n, d > 0 ? (su_duration_t)d : 1);
-	}
+	if (n->held.n > 0 && (next == INT64_MAX || next > mono_ms() + NM_HELD_RETRY_MS))
+		next = mono_ms() + NM_HELD_RETRY_MS;
+	if (next == INT64_MAX)
+		loop_timer_cancel(n->timer);
+	else if (loop_timer_set(n->timer, next - mono_ms(), on_timer, n) < 0)
+		log_error("nm: %s: cannot set its timer", n->correlator);
 }
 
-static void on_timer(struct watch *w, su_timer_t *t, void *arg)
+static void on_timer(void *arg)
 {
 	struct nmn *n = arg;
 
-	(void)w; (void)t;
 	pthread_mutex_lock(&n->nm->lock);
-	notif_tick(n->notif, watch_now_ms());
+	notif_tick(n->notif, mono_ms());
 	pthread_mutex_unlock(&n->nm->lock);
 	pump(n);
 }
@@ -404,7 +404,7 @@ static void on_sub(struct watch_sub *sub, enum watch_sub_event ev, ts_status st,
 		return;          /* re-established by the watcher; no false change */
 	pthread_mutex_lock(&n->nm->lock);
 	if (ev == WSUB_STATUS) {
-		notif_status(n->notif, a->idx, st, watch_now_ms());
+		notif_status(n->notif, a->idx, st, mono_ms());
 	} else {
 		sub_fault(why, n->addresses[a->idx], &f);
 		notif_failed(n->notif, a->idx, &f);
@@ -418,12 +418,11 @@ static void start_finish(struct nmn *n, const struct fault *f)
 {
 	struct nm *nm = n->nm;
 	struct nm_start *s = n->start;
-	int64_t now = watch_now_ms();
+	int64_t now = mono_ms();
 	ts_status st;
 
 	n->start = NULL;
-	if (n->timer)
-		su_timer_reset(n->timer);
+	loop_timer_cancel(n->timer);
 	if (!f) {
 		s->params.end_ms = now + s->duration_ms;
 		n->notif = notif_new(&s->params);
@@ -470,13 +469,12 @@ static void start_finish(struct nmn *n, const struct fault *f)
 	pump(n);
 }
 
-static void start_timeout(struct watch *w, su_timer_t *t, void *arg)
+static void start_timeout(void *arg)
 {
 	struct nmn *n = arg;
 	struct fault f;
 	char why[96];
 
-	(void)w; (void)t;
 	if (n->running || !n->start)
 		return;
 	snprintf(why, sizeof(why), "no presence state within %ld ms", n->nm->cfg.start_timeout_ms);
@@ -484,10 +482,11 @@ static void start_timeout(struct watch *w, su_timer_t *t, void *arg)
 	start_finish(n, &f);
 }
 
-static void start_on_sip(struct watch *w, void *arg)
+static void start_on_sip(void *arg)
 {
 	struct nm_start *s = arg;
 	struct nm *nm = s->nm;
+	struct watch *w = nm->cfg.watch;
 	struct nmn *n;
 	struct fault f;
 
@@ -516,7 +515,7 @@ static void start_on_sip(struct watch *w, void *arg)
 	n->naddr = s->n;
 	n->addresses = calloc(s->n, sizeof(char *));
 	n->addrs = calloc(s->n, sizeof(*n->addrs));
-	n->timer = su_timer_create(su_root_task(w->root), 1000);
+	n->timer = loop_timer_new(nm->loop);
 	if (!n->app || !n->correlator || !n->endpoint || !n->addresses || !n->addrs || !n->timer)
 		goto oom_n;
 	for (size_t i = 0; i < s->n; i++) {
@@ -524,11 +523,12 @@ static void start_on_sip(struct watch *w, void *arg)
 		if (!n->addresses[i])
 			goto oom_n;
 	}
+	if (loop_timer_set(n->timer, nm->cfg.start_timeout_ms, start_timeout, n) < 0)
+		goto oom_n;
 	pthread_mutex_lock(&nm->lock);
 	n->next = nm->list;
 	nm->list = n;
 	pthread_mutex_unlock(&nm->lock);
-	su_timer_set_interval(n->timer, start_timeout, n, nm->cfg.start_timeout_ms);
 	for (size_t i = 0; i < s->n && n->start; i++) {
 		struct nm_addr *a = &n->addrs[i];
 		ts_status st;
@@ -563,15 +563,14 @@ int nm_start_async(struct nm *nm, struct nm_start *s, nm_done_h *done, void *arg
 	s->done = done;
 	s->done_arg = arg;
 	s->failed = false;
-	return watch_post(nm->cfg.watch, start_on_sip, s);
+	return loop_post(nm->loop, start_on_sip, s);
 }
 
-static void end_on_sip(struct watch *w, void *arg)
+static void end_on_sip(void *arg)
 {
 	struct nm_end *e = arg;
 	struct nmn *n = find(e->nm, e->app, e->correlator);
 
-	(void)w;
 	if (!n || !n->running) {
 		e->failed = true;
 		fault_set(&e->fault, SVC0002, "correlator", NULL);
@@ -592,7 +591,7 @@ int nm_end_async(struct nm *nm, struct nm_end *e, nm_done_h *done, void *arg)
 	e->done = done;
 	e->done_arg = arg;
 	e->failed = false;
-	return watch_post(nm->cfg.watch, end_on_sip, e);
+	return loop_post(nm->loop, end_on_sip, e);
 }
 
 /* --- restore after a restart ------------------------------------------------ */
@@ -685,7 +684,7 @@ static void end_saved(struct nm *nm, const struct saved *v, const char *why)
 
 static void restore_one(struct watch *w, struct nm *nm, struct saved *v, struct restore *r)
 {
-	int64_t now = watch_now_ms(), wall = store_wall_ms();
+	int64_t now = mono_ms(), wall = store_wall_ms();
 	struct notif_params p = {
 		.n_addresses = v->sn.n,
 		.criteria = v->sn.criteria,
@@ -722,7 +721,7 @@ static void restore_one(struct watch *w, struct nm *nm, struct saved *v, struct 
 	n->naddr = v->sn.n;
 	n->addresses = calloc(n->naddr, sizeof(char *));
 	n->addrs = calloc(n->naddr, sizeof(*n->addrs));
-	n->timer = su_timer_create(su_root_task(w->root), 1000);
+	n->timer = loop_timer_new(nm->loop);
 	n->notif = notif_new(&p);
 	if (!n->app || !n->correlator || !n->endpoint || !n->addresses || !n->addrs || !n->timer ||
 	    !n->notif)
@@ -773,10 +772,11 @@ oom:
 	r->oom = true;
 }
 
-static void restore_on_sip(struct watch *w, void *arg)
+static void restore_on_sip(void *arg)
 {
 	struct restore *r = arg;
 	struct nm *nm = r->nm;
+	struct watch *w = nm->cfg.watch;
 
 	for (struct saved *v = r->list; v; v = v->next)
 		restore_one(w, nm, v, r);
@@ -794,7 +794,7 @@ int nm_restore(struct nm *nm)
 	if (store_notif_load(nm->cfg.store, load_one, &r) < 0)
 		return -1;
 	rc = 0;
-	if (r.list && watch_post_wait(nm->cfg.watch, restore_on_sip, &r) != 0)
+	if (r.list && loop_post_wait(nm->loop, restore_on_sip, &r) != 0)
 		rc = -1;
 	for (v = r.list; v; v = next) {
 		next = v->next;
@@ -814,16 +814,16 @@ struct nm *nm_new(const struct nm_config *cfg)
 	if (!nm)
 		return NULL;
 	nm->cfg = *cfg;
+	nm->loop = watch_loop(cfg->watch);
 	pthread_mutex_init(&nm->lock, NULL);
 	return nm;
 }
 
-static void shutdown_on_sip(struct watch *w, void *arg)
+static void shutdown_on_sip(void *arg)
 {
 	struct nm *nm = arg;
 	struct fault f;
 
-	(void)w;
 	fault_set(&f, SVC0001, "gateway shutting down", NULL);
 	while (nm->list) {
 		struct nmn *n = nm->list;
@@ -840,7 +840,7 @@ static void shutdown_on_sip(struct watch *w, void *arg)
 void nm_shutdown(struct nm *nm)
 {
 	if (nm)
-		watch_post_wait(nm->cfg.watch, shutdown_on_sip, nm);
+		loop_post_wait(nm->loop, shutdown_on_sip, nm);
 }
 
 void nm_free(struct nm *nm)
@@ -880,14 +880,13 @@ struct listing {
 };
 
 /* On the SIP thread, which owns the subscriptions whose state is shown. */
-static void list_on_sip(struct watch *w, void *arg)
+static void list_on_sip(void *arg)
 {
 	struct listing *l = arg;
 	struct nm *nm = l->nm;
 	struct sbuf *b = &l->b;
 	char when[32], shown[ENDPOINT_MAX];
 
-	(void)w;
 	pthread_mutex_lock(&nm->lock);
 	for (struct nmn *n = nm->list; n; n = n->next) {
 		struct dlv_health h;
@@ -944,7 +943,7 @@ char *nm_list_json(struct nm *nm, const char *app, bool with_app, size_t *len)
 			     .first = true };
 
 	sbuf_puts(&l.b, "[");
-	if (watch_post_wait(nm->cfg.watch, list_on_sip, &l) != 0) {
+	if (loop_post_wait(nm->loop, list_on_sip, &l) != 0) {
 		sbuf_free(&l.b);
 		return NULL;
 	}
