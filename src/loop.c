@@ -8,7 +8,10 @@
  *   false, under the lock, right after the last message is sent, so every
  *   message sent before it is delivered before the loop ends (the su_root
  *   runs until loop_break, which only the last message or what follows it
- *   calls).
+ *   calls). Once the loop is left, the thread takes post_lock before it
+ *   destroys the root: su_msg_send writes its wakeup to the root's socket
+ *   after queueing, so a sender may still be in it when its message has
+ *   already run (ThreadSanitizer saw that close race in test_loop).
  * - post-and-wait is a post of a small trampoline that signals the waiter's
  *   condition variable once the function has returned.
  * - A loop_timer wraps an su_timer_t: one callback type for every user, and
@@ -44,9 +47,11 @@ struct loop {
 	pthread_cond_t start_cond;
 	int start_state;          /* 0 starting, 1 up, -1 failed */
 
-	/* accepting is true while the loop takes messages */
+	/* accepting is true while the loop takes messages; ended once the
+	 * thread has left it */
 	pthread_mutex_t post_lock;
 	bool accepting;
+	bool ended;
 };
 
 struct loop_msg {
@@ -81,6 +86,14 @@ static void *loop_thread(void *arg)
 
 	if (state == 1) {
 		su_root_run(l->root);
+		/* a sender may still be inside su_msg_send, writing the wakeup
+		 * to the root's socket, after its message has run: wait for it
+		 * (every send is under post_lock) before the socket goes, and
+		 * take no more */
+		pthread_mutex_lock(&l->post_lock);
+		l->accepting = false;
+		l->ended = true;
+		pthread_mutex_unlock(&l->post_lock);
 		l->fini(l, l->arg);
 	}
 	if (l->root)
@@ -162,6 +175,8 @@ int loop_stop(struct loop *l, loop_fn_h *last, void *arg)
 		return 0;
 	pthread_mutex_lock(&l->post_lock);
 	rc = send_locked(l, last, arg);
+	if (rc != 0 && l->ended)
+		rc = 0;        /* the loop was left already: nothing to tell */
 	l->accepting = false;
 	pthread_mutex_unlock(&l->post_lock);
 	if (rc != 0) {
