@@ -576,6 +576,7 @@ static bool has_param(const char *uri, const char *name)
 int watch_start(const struct watch_config *cfg, struct watch **out)
 {
 	struct watch *w = calloc(1, sizeof(*w));
+	struct loop *l;
 
 	if (!w)
 		return -1;
@@ -594,7 +595,10 @@ int watch_start(const struct watch_config *cfg, struct watch **out)
 	snprintf(w->server_uri, sizeof(w->server_uri), "%s", cfg->presence_server);
 	atomic_store(&w->server_up, true);
 	w->rules = *cfg->rules;
-	if (loop_start(sip_init, sip_fini, w, &w->loop) != 0) {
+	/* sip_init sets w->loop on the SIP thread before the loop runs; l
+	 * is only loop_start's answer (writing it into w from here would
+	 * race the SIP thread's reads of w->loop) */
+	if (loop_start(sip_init, sip_fini, w, &l) != 0) {
 		free(w);
 		return -1;
 	}
