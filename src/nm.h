@@ -6,10 +6,11 @@
  *
  * Threads: nm_prepare() is pure and runs on the HTTP thread (request checks
  * and policies). Everything else about a notification happens on the SIP
- * thread: nm_start_async() / nm_end_async() post there and call done(arg)
- * from there when the answer is known. nm_list_json() may be called from any
- * thread: the registry is guarded by a mutex that the SIP thread holds only
- * while it changes a notification.
+ * thread, which owns the notifications without a lock: nm_start_async() /
+ * nm_end_async() post there and call done(arg) from there when the answer
+ * is known. From other threads: nm_list_json() (a snapshot the SIP thread
+ * copies, rendered on the caller's thread), nm_active() and nm_get_stats()
+ * (atomics).
  */
 #ifndef PXTSGW_NM_H
 #define PXTSGW_NM_H
@@ -153,6 +154,7 @@ int nm_end_result(const struct nm_end *e, struct fault *f);
  * health, and the application first when with_app. malloc'd; NULL when out
  * of memory. */
 char *nm_list_json(struct nm *nm, const char *app, bool with_app, size_t *len);
+/* Notifications running now (not those starting). Any thread. */
 size_t nm_active(struct nm *nm);
 
 /* Callbacks the outbox refused (each held and tried again, in order), and

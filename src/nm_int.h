@@ -1,10 +1,16 @@
 /*
- * nm_int.h - the request objects shared by nmreq.c (checks, HTTP thread)
- * and nm.c (the running notifications, SIP thread). Not for other modules.
+ * nm_int.h - internals of the notification manager, not for other
+ * modules: the request objects of nmreq.c (checks, HTTP thread), and the
+ * notifications that nm.c runs, nm_store.c saves and restores and
+ * nm_list.c lists (SIP thread).
  */
 #ifndef PXTSGW_NM_INT_H
 #define PXTSGW_NM_INT_H
 
+#include <stdatomic.h>
+#include <time.h>
+
+#include "held.h"
 #include "nm.h"
 
 #define CORRELATOR_MAX 256
@@ -39,5 +45,73 @@ struct nm_end {
 	nm_done_h *done;
 	void *done_arg;
 };
+
+/* --- running notifications (SIP thread only) --------------------------------- */
+
+struct nmn;
+struct watch_sub;
+struct loop_timer;
+
+struct nm_addr {
+	struct nmn *n;
+	size_t idx;
+	struct watch_sub *sub;     /* NULL: a restored one that could not subscribe */
+	bool known;
+};
+
+/* One notification, starting or running. */
+struct nmn {
+	struct nm *nm;
+	struct nm_start *start;    /* while starting: the request (not owned) */
+	char *app;                 /* the owner ("" the anonymous application) */
+	char *correlator;
+	char *endpoint;
+	size_t naddr;
+	char **addresses;
+	struct nm_addr *addrs;
+	size_t known;
+	struct notif *notif;       /* once running */
+	struct held held;          /* callbacks the outbox did not take yet */
+	struct loop_timer *timer;
+	int64_t end_mono;          /* monotonic ms */
+	time_t end_wall;           /* for display */
+	long dlv_enqueued;
+	long sent_base;            /* callbacks counted before a restart */
+	enum notif_style style;
+	bool restored;             /* brought back from the store */
+	bool running;
+	bool removing;
+	struct nmn *next;
+};
+
+struct nm {
+	struct nm_config cfg;
+	struct loop *loop;         /* the SIP thread's */
+	struct nmn *list;          /* running and starting: SIP thread only */
+	/* read by any thread */
+	atomic_size_t nrunning;
+	/* callbacks dlv_enqueue refused (held and tried again), notifications
+	 * ended because their held callbacks overflowed */
+	atomic_ulong enqueue_failures, ended_unstored;
+};
+
+/* nm.c */
+/* A notification of naddr addresses (copied), not linked, no sub open,
+ * its timer made; NULL when out of memory. */
+struct nmn *nmn_new(struct nm *nm, const char *app, const char *correlator, const char *endpoint,
+		    size_t naddr, char *const *addresses);
+void nmn_free(struct nmn *n);              /* closes its subs; NULL is fine */
+/* Links n in the registry, as running (counted) or starting. */
+void nm_link(struct nmn *n, bool running);
+/* Opens the sub of address i of n (watch_sub_open with nm's handler):
+ * the sub, or NULL when it cannot be opened. */
+struct watch_sub *nm_open_sub(struct nmn *n, size_t i, const char *sip_uri);
+/* Sends what notif decided, re-arms the timer, removes a finished one (n
+ * may be gone afterwards). */
+void nm_pump(struct nmn *n);
+
+/* nm_store.c: nothing when the manager has no store */
+int nm_save_new(const struct nmn *n, const struct nm_start *s);
+void nm_save_progress(const struct nmn *n);
 
 #endif

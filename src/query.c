@@ -197,7 +197,8 @@ int query_run(struct query *q, query_done_h *done, void *arg)
 	return watch_submit(q->watch, &q->job);
 }
 
-int query_outcome_fault(const struct fetch_result *r, const char *address, struct fault *f)
+int query_outcome_fault(const struct fetch_result *r, const char *address, const char *part,
+			struct fault *f)
 {
 	switch (r->outcome) {
 	case FETCH_OK:
@@ -206,7 +207,7 @@ int query_outcome_fault(const struct fetch_result *r, const char *address, struc
 		fault_set(f, POL0002, address, NULL);
 		break;
 	case FETCH_NORESOURCE:
-		fault_set(f, SVC0004, "address", NULL);
+		fault_set(f, SVC0004, part, NULL);
 		break;
 	case FETCH_TIMEOUT:
 		fault_set(f, SVC0001, r->detail[0] ? r->detail : "presence server timeout", NULL);
@@ -224,7 +225,7 @@ int query_single_result(const struct query *q, ts_status *st, struct fault *f)
 {
 	const struct fetch_result *r = &q->results[q->items[0].fetch];
 
-	if (query_outcome_fault(r, q->items[0].address, f) != 0)
+	if (query_outcome_fault(r, q->items[0].address, "address", f) != 0)
 		return -1;
 	*st = r->status;
 	return 0;
@@ -261,8 +262,6 @@ void query_answer(const struct query *q, size_t i, struct query_answer *a)
 		a->kind = QA_NOT_RETRIEVED;
 	} else {
 		a->kind = QA_ERROR;
-		query_outcome_fault(r, it->address, &a->error);
-		if (a->error.id == SVC0004)
-			fault_set(&a->error, SVC0004, "addresses", NULL);
+		query_outcome_fault(r, it->address, "addresses", &a->error);
 	}
 }

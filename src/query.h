@@ -61,7 +61,11 @@ void query_answer(const struct query *q, size_t i, struct query_answer *a);
 
 void query_free(struct query *q);   /* NULL is fine */
 
-/* How a fetch outcome reads for getStatus: 0 and *st, or -1 and *f. */
-int query_outcome_fault(const struct fetch_result *r, const char *address, struct fault *f);
+/* How a fetch outcome reads for getStatus (contract section 7): 0 when
+ * FETCH_OK, else -1 and *f: POL0002 on address, SVC0004 on part (the
+ * request's part: "address", "addresses"), SVC0001 with the detail. The
+ * notification manager reads a refused subscription the same way. */
+int query_outcome_fault(const struct fetch_result *r, const char *address, const char *part,
+			struct fault *f);
 
 #endif

@@ -2,11 +2,10 @@
  * watch.c - SIP presence fetches with sofia-sip nua, on the SIP thread.
  *
  * DESIGN
- * - One thread (started here) runs the su_root loop; nua callbacks, timers
+ * - The SIP thread is a loop (loop.h) started here; nua callbacks, timers
  *   and posted messages all run on it, so the state below needs no lock.
- * - Other threads reach it only through watch_post(): an su_msg carrying a
- *   function and an argument. post_lock keeps posts from racing the end of
- *   the loop in watch_stop().
+ * - Other threads reach it only through loop_post() (watch_submit posts a
+ *   job); what they read directly is atomic (ready, server_up, counters).
  * - Jobs are batches of fetches with one deadline timer. pump() starts
  *   fetches while the job's and the global bounds allow, oldest job first.
  * - A fetch ends when both the final response (2xx) and the NOTIFY have
@@ -36,7 +35,6 @@
  */
 #include "watch_int.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +46,7 @@
 #include <sofia-sip/tport_tag.h>
 
 #include "log.h"
+#include "loop.h"
 #include "mono.h"
 #include "pidf.h"
 
@@ -79,7 +78,7 @@ static void job_complete(struct watch *w, struct watch_job *j)
 
 	job_unlink(w, j);
 	if (p) {
-		su_timer_destroy(p->timer);
+		loop_timer_free(p->timer);
 		free(p->live);
 		free(p);
 	}
@@ -250,11 +249,13 @@ static void ping_answer(struct watch *w, int status, const char *phrase)
 	atomic_store(&w->server_up, up);
 }
 
-static void ping_fire(struct watch *w, su_timer_t *t, void *arg)
+static void ping_fire(void *arg)
 {
-	(void)t; (void)arg;
+	struct watch *w = arg;
+
 	if (w->shutting_down)
 		return;
+	loop_timer_set(w->ping_timer, w->keepalive_s * 1000, ping_fire, w);
 	if (w->ping_nh) {
 		/* the last one is still out: the server is silent */
 		ping_answer(w, 408, "no answer to OPTIONS");
@@ -315,7 +316,7 @@ static void nua_cb(nua_event_t event, int status, char const *phrase,
 		return;
 	case nua_r_shutdown:
 		if (status >= 200)
-			su_root_break(w->root);
+			loop_break(w->loop);
 		return;
 	default:
 		if (status >= 300)
@@ -399,20 +400,21 @@ static void job_expire(struct watch *w, struct watch_job *j, const char *why)
 	job_complete(w, j);
 }
 
-static void job_deadline(struct watch *w, su_timer_t *t, void *arg)
+static void job_deadline(void *arg)
 {
 	struct watch_job *j = arg;
+	struct watch *w = j->w;
 	char why[64];
 
-	(void)t;
 	snprintf(why, sizeof(why), "no answer within %ld ms", w->fetch_timeout_ms);
 	job_expire(w, j, why);
 	pump(w);
 }
 
-static void submit_on_sip(struct watch *w, void *arg)
+static void submit_on_sip(void *arg)
 {
 	struct watch_job *j = arg;
+	struct watch *w = j->w;
 	struct watch_job_priv *p = calloc(1, sizeof(*p));
 
 	j->next = j->running = j->finished = 0;
@@ -433,11 +435,11 @@ static void submit_on_sip(struct watch *w, void *arg)
 	w->jobs_tail = j;
 	atomic_fetch_add(&w->st_jobs, 1);
 	j->priv = p;
-	if (p)
+	if (p) {
 		p->live = calloc(j->n ? j->n : 1, sizeof(*p->live));
-	if (p)
-		p->timer = su_timer_create(su_root_task(w->root), w->fetch_timeout_ms);
-	if (!p || !p->live || !p->timer || su_timer_set(p->timer, job_deadline, j) < 0) {
+		p->timer = loop_timer_new(w->loop);
+	}
+	if (!p || !p->live || !p->timer || loop_timer_set(p->timer, w->fetch_timeout_ms, job_deadline, j) < 0) {
 		log_error("watch: out of memory starting a job");
 		if (p && p->live)
 			job_expire(w, j, "out of memory");
@@ -453,95 +455,36 @@ static void submit_on_sip(struct watch *w, void *arg)
 
 /* --- thread and messages ------------------------------------------------- */
 
-static void msg_cb(struct watch *w, su_msg_r msg, struct watch_msg *m)
-{
-	(void)msg;
-	m->fn(w, m->arg);
-}
-
-int watch_post(struct watch *w, watch_fn_h *fn, void *arg)
-{
-	su_msg_r m = SU_MSG_R_INIT;
-	int rc = -1;
-
-	pthread_mutex_lock(&w->post_lock);
-	if (w->accepting &&
-	    su_msg_create(m, su_root_task(w->root), su_task_null, msg_cb, sizeof(struct watch_msg)) == 0) {
-		struct watch_msg *d = su_msg_data(m);
-
-		d->fn = fn;
-		d->arg = arg;
-		rc = su_msg_send(m) == 0 ? 0 : -1;
-	}
-	pthread_mutex_unlock(&w->post_lock);
-	return rc;
-}
-
-struct post_wait {
-	watch_fn_h *fn;
-	void *arg;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done;
-};
-
-static void post_wait_on_sip(struct watch *w, void *arg)
-{
-	struct post_wait *pw = arg;
-
-	pw->fn(w, pw->arg);
-	/* the waiter frees pw once it sees done: nothing of it after unlock */
-	pthread_mutex_lock(&pw->mu);
-	pw->done = true;
-	pthread_cond_signal(&pw->cv);
-	pthread_mutex_unlock(&pw->mu);
-}
-
-int watch_post_wait(struct watch *w, watch_fn_h *fn, void *arg)
-{
-	struct post_wait pw = { .fn = fn, .arg = arg };
-	int rc;
-
-	pthread_mutex_init(&pw.mu, NULL);
-	pthread_cond_init(&pw.cv, NULL);
-	rc = watch_post(w, post_wait_on_sip, &pw);
-	if (rc == 0) {
-		pthread_mutex_lock(&pw.mu);
-		while (!pw.done)
-			pthread_cond_wait(&pw.cv, &pw.mu);
-		pthread_mutex_unlock(&pw.mu);
-	}
-	pthread_cond_destroy(&pw.cv);
-	pthread_mutex_destroy(&pw.mu);
-	return rc;
-}
-
 int watch_submit(struct watch *w, struct watch_job *job)
 {
 	if (!w || !job || !job->done || (job->n && !job->results))
 		return -1;
-	return watch_post(w, submit_on_sip, job);
+	job->w = w;
+	return loop_post(w->loop, submit_on_sip, job);
 }
 
-static void shutdown_force(struct watch *w, su_timer_t *t, void *unused)
+static void shutdown_force(void *arg)
 {
-	(void)t; (void)unused;
+	struct watch *w = arg;
+
 	log_warn("watch: SIP shutdown took too long; leaving the loop");
-	su_root_break(w->root);
+	loop_break(w->loop);
 }
 
-static void shutdown_on_sip(struct watch *w, void *arg)
+static void shutdown_on_sip(void *arg)
 {
-	(void)arg;
+	struct watch *w = arg;
+
 	w->shutting_down = true;
-	if (w->ping_timer)
-		su_timer_reset(w->ping_timer);
+	loop_timer_cancel(w->ping_timer);
 	while (w->jobs)
 		job_expire(w, w->jobs, "gateway shutting down");
 	sub_shutdown(w);
-	w->shutdown_timer = su_timer_create(su_root_task(w->root), 3000);
-	if (w->shutdown_timer)
-		su_timer_set(w->shutdown_timer, shutdown_force, NULL);
+	w->shutdown_timer = loop_timer_new(w->loop);
+	if (loop_timer_set(w->shutdown_timer, 3000, shutdown_force, w) < 0) {
+		log_warn("watch: no timer for the SIP shutdown; leaving the loop now");
+		loop_break(w->loop);
+	}
 	nua_shutdown(w->nua);
 }
 
@@ -571,64 +514,56 @@ static void sofia_log(void *stream, char const *fmt, va_list ap)
 	}
 }
 
-static void *sip_thread(void *arg)
+/* On the SIP thread, before its loop runs: the SIP stack. */
+static int sip_init(struct loop *l, void *arg)
 {
 	struct watch *w = arg;
-	int state = -1;
 
-	su_init();
+	w->loop = l;
 	su_log_redirect(NULL, sofia_log, NULL);
-	w->root = su_root_create(w);
-	if (w->root) {
-		w->nua = nua_create(w->root, nua_cb, w,
-				    NUTAG_URL(w->listen_url),
-				    NUTAG_PROXY(w->proxy_url),
-				    SIPTAG_FROM_STR(w->watcher_uri),
-				    NUTAG_USER_AGENT("pxtsgw/" PXTSGW_VERSION),
-				    NUTAG_ALLOW_EVENTS("presence"),
-				    SIPTAG_ALLOW_STR("NOTIFY"),
-				    NUTAG_MEDIA_ENABLE(0),
-				    NTATAG_UDP_MTU(65535),
-				    /* bursts of 200s and NOTIFYs (group fetches) overflow
-				     * the default 208 KiB and cost a retransmission */
-				    TPTAG_UDP_RMEM(WATCH_UDP_RMEM),
-				    TPTAG_UDP_WMEM(WATCH_UDP_RMEM),
-				    TAG_END());
-		if (w->nua) {
-			state = 1;
-			w->ping_hm.kind = HM_PING;
-			w->server_state = -1;
-			if (w->keepalive_s > 0) {
-				w->ping_timer = su_timer_create(su_root_task(w->root), w->keepalive_s * 1000);
-				if (w->ping_timer)
-					su_timer_set_for_ever(w->ping_timer, ping_fire, NULL);
-			}
-		}
-		else
-			log_error("watch: cannot start the SIP stack on %s (port in use, or address not available?)", w->listen_url);
-	} else {
-		log_error("watch: cannot create the SIP event loop");
+	w->nua = nua_create(loop_root(l), nua_cb, w,
+			    NUTAG_URL(w->listen_url),
+			    NUTAG_PROXY(w->proxy_url),
+			    SIPTAG_FROM_STR(w->watcher_uri),
+			    NUTAG_USER_AGENT("pxtsgw/" PXTSGW_VERSION),
+			    NUTAG_ALLOW_EVENTS("presence"),
+			    SIPTAG_ALLOW_STR("NOTIFY"),
+			    NUTAG_MEDIA_ENABLE(0),
+			    NTATAG_UDP_MTU(65535),
+			    /* bursts of 200s and NOTIFYs (group fetches) overflow
+			     * the default 208 KiB and cost a retransmission */
+			    TPTAG_UDP_RMEM(WATCH_UDP_RMEM),
+			    TPTAG_UDP_WMEM(WATCH_UDP_RMEM),
+			    TAG_END());
+	if (!w->nua) {
+		log_error("watch: cannot start the SIP stack on %s (port in use, or address not available?)",
+			  w->listen_url);
+		return -1;
 	}
-	pthread_mutex_lock(&w->lock);
-	w->start_state = state;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	w->ping_hm.kind = HM_PING;
+	w->server_state = -1;
+	if (w->keepalive_s > 0) {
+		w->ping_timer = loop_timer_new(l);
+		if (loop_timer_set(w->ping_timer, w->keepalive_s * 1000, ping_fire, w) < 0)
+			log_error("watch: no timer for the keepalive OPTIONS");
+	}
+	atomic_store(&w->ready, true);
+	return 0;
+}
 
-	if (state == 1) {
-		atomic_store(&w->ready, true);
-		su_root_run(w->root);
-		atomic_store(&w->ready, false);
-		su_timer_destroy(w->shutdown_timer);
-		su_timer_destroy(w->ping_timer);
-		nua_destroy(w->nua);
-		w->nua = NULL;
-		sub_free_all(w);
-	}
-	if (w->root)
-		su_root_destroy(w->root);
-	w->root = NULL;
-	su_deinit();
-	return NULL;
+/* On the SIP thread, once its loop is over. */
+static void sip_fini(struct loop *l, void *arg)
+{
+	struct watch *w = arg;
+
+	(void)l;
+	atomic_store(&w->ready, false);
+	loop_timer_free(w->shutdown_timer);
+	loop_timer_free(w->ping_timer);
+	w->shutdown_timer = w->ping_timer = NULL;
+	nua_destroy(w->nua);
+	w->nua = NULL;
+	sub_free_all(w);
 }
 
 static bool has_param(const char *uri, const char *name)
@@ -641,6 +576,7 @@ static bool has_param(const char *uri, const char *name)
 int watch_start(const struct watch_config *cfg, struct watch **out)
 {
 	struct watch *w = calloc(1, sizeof(*w));
+	struct loop *l;
 
 	if (!w)
 		return -1;
@@ -659,30 +595,13 @@ int watch_start(const struct watch_config *cfg, struct watch **out)
 	snprintf(w->server_uri, sizeof(w->server_uri), "%s", cfg->presence_server);
 	atomic_store(&w->server_up, true);
 	w->rules = *cfg->rules;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	pthread_mutex_init(&w->post_lock, NULL);
-
-	if (pthread_create(&w->thread, NULL, sip_thread, w) != 0) {
-		log_error("watch: cannot start the SIP thread: %s", strerror(errno));
+	/* sip_init sets w->loop on the SIP thread before the loop runs; l
+	 * is only loop_start's answer (writing it into w from here would
+	 * race the SIP thread's reads of w->loop) */
+	if (loop_start(sip_init, sip_fini, w, &l) != 0) {
 		free(w);
 		return -1;
 	}
-	pthread_mutex_lock(&w->lock);
-	while (w->start_state == 0)
-		pthread_cond_wait(&w->cond, &w->lock);
-	pthread_mutex_unlock(&w->lock);
-	if (w->start_state < 0) {
-		pthread_join(w->thread, NULL);
-		pthread_mutex_destroy(&w->lock);
-		pthread_cond_destroy(&w->cond);
-		pthread_mutex_destroy(&w->post_lock);
-		free(w);
-		return -1;
-	}
-	pthread_mutex_lock(&w->post_lock);
-	w->accepting = true;
-	pthread_mutex_unlock(&w->post_lock);
 	log_info("watch: SIP watcher %s on %s, presence server %s", cfg->watcher_uri,
 		 w->listen_url, w->proxy_url);
 	*out = w;
@@ -691,32 +610,16 @@ int watch_start(const struct watch_config *cfg, struct watch **out)
 
 void watch_stop(struct watch *w)
 {
-	su_msg_r m = SU_MSG_R_INIT;
-	bool sent = false;
-
 	if (!w)
 		return;
 	/* the shutdown message is the last one the loop accepts */
-	pthread_mutex_lock(&w->post_lock);
-	if (w->accepting &&
-	    su_msg_create(m, su_root_task(w->root), su_task_null, msg_cb, sizeof(struct watch_msg)) == 0) {
-		struct watch_msg *d = su_msg_data(m);
-
-		d->fn = shutdown_on_sip;
-		d->arg = NULL;
-		sent = su_msg_send(m) == 0;
-	}
-	w->accepting = false;
-	pthread_mutex_unlock(&w->post_lock);
-	if (!sent)
-		log_error("watch: cannot signal the SIP thread to stop");
-	else
-		pthread_join(w->thread, NULL);
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->cond);
-	pthread_mutex_destroy(&w->post_lock);
-	if (sent)
+	if (loop_stop(w->loop, shutdown_on_sip, w) == 0)
 		free(w);
+}
+
+struct loop *watch_loop(struct watch *w)
+{
+	return w ? w->loop : NULL;
 }
 
 bool watch_ready(const struct watch *w)
@@ -743,21 +646,4 @@ void watch_get_stats(const struct watch *w, struct watch_stats *st)
 	st->subscription_retries = atomic_load(&w->st_sub_retries);
 	st->subscription_failures = atomic_load(&w->st_sub_failures);
 	st->server_outages = atomic_load(&w->st_outages);
-}
-
-int64_t watch_now_ms(void)
-{
-	return mono_ms();
-}
-
-su_timer_t *watch_timer(struct watch *w, long ms, void (*fn)(struct watch *, su_timer_t *, void *),
-			void *arg)
-{
-	su_timer_t *t = su_timer_create(su_root_task(w->root), ms > 0 ? ms : 1);
-
-	if (t && su_timer_set(t, fn, arg) < 0) {
-		su_timer_destroy(t);
-		t = NULL;
-	}
-	return t;
 }

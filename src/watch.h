@@ -2,9 +2,10 @@
  * watch.h - the SIP presence watcher (sofia-sip nua), on its own thread.
  *
  * DESIGN: every SIP object (nua, handles, timers) lives on one thread, the
- * "SIP thread", which runs the su_root loop. Other threads never call nua:
- * they hand work over with watch_post() / watch_submit(), and results come
- * back through callbacks that run on the SIP thread and must not block.
+ * "SIP thread", which runs a loop (loop.h). Other threads never call nua:
+ * they hand work over with watch_submit() or loop_post(watch_loop(w), ...),
+ * and results come back through callbacks that run on the SIP thread and
+ * must not block.
  *
  * A fetch (contract section 7) is SUBSCRIBE Event: presence, Expires: 0,
  * sent to the presence server as outbound proxy. It succeeds when both the
@@ -68,6 +69,7 @@ struct watch_job {
 	                                 job again, so done may release it */
 	void *arg;
 	/* private to watch.c (SIP thread only) */
+	struct watch *w;
 	size_t next, running, finished;
 	struct watch_job_priv *priv;
 	struct watch_job *j_next, *j_prev;
@@ -90,14 +92,9 @@ bool watch_server_up(const struct watch *w);
  * watcher is not running (the job is then untouched and done is not called). */
 int watch_submit(struct watch *w, struct watch_job *job);
 
-typedef void (watch_fn_h)(struct watch *w, void *arg);
-/* Runs fn(w, arg) on the SIP thread. From any thread. Returns 0 or -1. */
-int watch_post(struct watch *w, watch_fn_h *fn, void *arg);
-/* Runs fn(w, arg) on the SIP thread and returns when it has returned: 0,
- * or -1 (fn not run) when the watcher does not take messages any more.
- * From any thread but the SIP thread; a message accepted before
- * watch_stop is always run, so this never waits forever. */
-int watch_post_wait(struct watch *w, watch_fn_h *fn, void *arg);
+/* The SIP thread's loop, to post work and set timers on it (loop.h).
+ * Valid until watch_stop. */
+struct loop *watch_loop(struct watch *w);
 
 /*
  * Long-lived subscriptions (startNotification), SIP thread only.
@@ -124,7 +121,7 @@ typedef void (watch_sub_h)(struct watch_sub *sub, enum watch_sub_event ev, ts_st
 
 /* Opens a sub. When the presentity's status is already known, the handler
  * is NOT called for it: ask watch_sub_status(). Returns NULL when out of
- * memory. */
+ * memory or when sip_uri is longer than TS_ADDR_MAX + 63 bytes. */
 struct watch_sub *watch_sub_open(struct watch *w, const char *sip_uri, watch_sub_h *h, void *arg);
 void watch_sub_close(struct watch_sub *sub);          /* NULL is fine */
 /* true with *st when a NOTIFY has told the presentity's status. */
@@ -133,7 +130,9 @@ bool watch_sub_status(const struct watch_sub *sub, ts_status *st);
  * "none" for NULL (a restored notification that could not subscribe) */
 const char *watch_sub_state_name(const struct watch_sub *sub);
 
-/* Counters, readable from any thread (approximate). */
+/* Counters, readable from any thread: each an atomic, so a set of them
+ * is not one instant's (a fetch counted started may not be counted ok
+ * yet). */
 struct watch_stats {
 	unsigned long fetches_started, fetches_ok, fetches_timeout, fetches_failed;
 	unsigned long jobs_open, fetches_running;

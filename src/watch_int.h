@@ -7,20 +7,17 @@
 
 struct watch;
 struct hm;
-struct watch_msg;
 struct watch_job;
 struct pres;
-#define SU_ROOT_MAGIC_T struct watch
 #define NUA_MAGIC_T struct watch
 #define NUA_HMAGIC_T struct hm
-#define SU_MSG_ARG_T struct watch_msg
-#define SU_TIMER_ARG_T void
 
 #include "watch.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+
+#include "loop_int.h"
 
 #include <sofia-sip/nua.h>
 #include <sofia-sip/nua_tag.h>
@@ -38,11 +35,6 @@ struct hm {
 
 #define PRES_BUCKETS 1024
 
-struct watch_msg {
-	watch_fn_h *fn;
-	void *arg;
-};
-
 struct fetch {
 	struct hm hm;
 	struct watch_job *job;
@@ -53,7 +45,7 @@ struct fetch {
 };
 
 struct watch_job_priv {
-	su_timer_t *timer;
+	struct loop_timer *timer;
 	struct fetch **live;      /* [n]: running fetches by index */
 };
 
@@ -70,31 +62,21 @@ struct watch {
 	char server_uri[600];
 	struct pstat_rules rules;
 
-	pthread_t thread;
-	su_root_t *root;
-	nua_t *nua;
-
-	/* start-up handshake */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int start_state;          /* 0 starting, 1 up, -1 failed */
-
-	/* posting: running is true while the loop accepts messages */
-	pthread_mutex_t post_lock;
-	bool accepting;
+	struct loop *loop;        /* the SIP thread */
 
 	/* SIP thread only */
+	nua_t *nua;
 	struct watch_job *jobs;   /* open jobs, oldest first (tail via prev) */
 	struct watch_job *jobs_tail;
 	long running;             /* fetches in flight */
 	bool pumping;
 	bool shutting_down;
-	su_timer_t *shutdown_timer;
+	struct loop_timer *shutdown_timer;
 	struct pres *pres[PRES_BUCKETS];  /* open subscriptions by URI */
 	struct pres *closing;     /* unsubscribing, waiting for the answer */
 	struct hm ping_hm;        /* magic of the keepalive handle */
 	nua_handle_t *ping_nh;    /* the OPTIONS in flight, or NULL */
-	su_timer_t *ping_timer;
+	struct loop_timer *ping_timer;
 	int server_state;         /* -1 unknown, 0 down, 1 up */
 
 	/* any thread */
@@ -119,7 +101,5 @@ void watch_set_result(struct fetch_result *r, enum fetch_outcome o, const char *
 	__attribute__((format(printf, 3, 4)));
 enum fetch_outcome watch_outcome_of_status(int status);
 void watch_map_notify(struct watch *w, const sip_t *sip, struct fetch_result *r);
-int64_t watch_now_ms(void);
-su_timer_t *watch_timer(struct watch *w, long ms, void (*fn)(struct watch *, su_timer_t *, void *), void *arg);
 
 #endif

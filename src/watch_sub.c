@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "mono.h"
 
 #define RETRY_MIN_MS 1000
 #define RETRY_MAX_MS 30000
@@ -55,7 +56,7 @@ struct pres {
 	int nsubs;                    /* open (not closed) subs */
 	bool known;
 	ts_status status;
-	su_timer_t *timer;            /* retry or close wait */
+	struct loop_timer *timer;     /* retry or close wait */
 	int retries;                  /* since the last good NOTIFY */
 	int64_t lost_since;           /* 0 while healthy */
 	int busy;                     /* event handlers running on it */
@@ -111,11 +112,10 @@ static void subscribe(struct pres *p)
 		      TAG_END());
 }
 
-static void retry_fire(struct watch *w, su_timer_t *t, void *arg)
+static void retry_fire(void *arg)
 {
 	struct pres *p = arg;
 
-	(void)w; (void)t;
 	if (p->state == PS_WAITING) {
 		log_info("watch: re-subscribing to %s (attempt %d)", p->uri, p->retries + 1);
 		subscribe(p);
@@ -138,8 +138,7 @@ static void fail(struct pres *p, enum fetch_outcome o, const char *detail)
 	watch_set_result(&r, o, "%s", detail);
 	log_warn("watch: subscription to %s failed: %s", p->uri, detail);
 	atomic_fetch_add(&p->w->st_sub_failures, 1);
-	if (p->timer)
-		su_timer_reset(p->timer);
+	loop_timer_cancel(p->timer);
 	drop_handle(p);
 	set_active(p, PS_FAILED);
 	dispatch(p, WSUB_FAILED, TS_UNREACHABLE, &r);
@@ -150,7 +149,7 @@ static void fail(struct pres *p, enum fetch_outcome o, const char *detail)
 static void lost(struct pres *p, long delay_ms, const char *why)
 {
 	struct watch *w = p->w;
-	int64_t now = watch_now_ms();
+	int64_t now = mono_ms();
 	long backoff;
 	char detail[120];
 
@@ -182,7 +181,7 @@ static void lost(struct pres *p, long delay_ms, const char *why)
 	drop_handle(p);
 	set_active(p, PS_WAITING);
 	log_info("watch: subscription to %s lost (%s); retry in %ld ms", p->uri, why, delay_ms);
-	if (!p->timer || su_timer_set_interval(p->timer, retry_fire, p, delay_ms > 0 ? delay_ms : 1) < 0)
+	if (loop_timer_set(p->timer, delay_ms, retry_fire, p) < 0)
 		log_error("watch: cannot schedule a retry for %s", p->uri);
 }
 
@@ -193,7 +192,7 @@ static void pres_free(struct pres *p)
 	drop_handle(p);
 	if (p->state == PS_ACTIVE)
 		atomic_fetch_sub(&p->w->st_subs_active, 1);
-	su_timer_destroy(p->timer);
+	loop_timer_free(p->timer);
 	for (s = p->subs; s; s = n) {
 		n = s->next;
 		free(s);
@@ -224,11 +223,10 @@ static void unlink_closing(struct pres *p)
 	p->next = NULL;
 }
 
-static void close_wait_over(struct watch *w, su_timer_t *t, void *arg)
+static void close_wait_over(void *arg)
 {
 	struct pres *p = arg;
 
-	(void)w; (void)t;
 	unlink_closing(p);
 	pres_free(p);
 }
@@ -244,8 +242,8 @@ static void release(struct pres *p)
 		set_active(p, PS_CLOSING);
 		p->next = w->closing;
 		w->closing = p;
-		if (p->timer)
-			su_timer_set_interval(p->timer, close_wait_over, p, CLOSE_WAIT_MS);
+		if (loop_timer_set(p->timer, CLOSE_WAIT_MS, close_wait_over, p) < 0)
+			log_error("watch: no timer to bound the close of %s", p->uri);
 		return;
 	}
 	pres_free(p);
@@ -403,7 +401,9 @@ struct watch_sub *watch_sub_open(struct watch *w, const char *sip_uri, watch_sub
 			break;
 	if (!p) {
 		p = calloc(1, sizeof(*p));
-		if (!p || strlen(sip_uri) >= sizeof(p->uri)) {
+		if (p && strlen(sip_uri) < sizeof(p->uri))
+			p->timer = loop_timer_new(w->loop);
+		if (!p || !p->timer) {
 			free(p);
 			free(s);
 			return NULL;
@@ -412,7 +412,6 @@ struct watch_sub *watch_sub_open(struct watch *w, const char *sip_uri, watch_sub
 		p->w = w;
 		p->bucket = b;
 		snprintf(p->uri, sizeof(p->uri), "%s", sip_uri);
-		p->timer = su_timer_create(su_root_task(w->root), RETRY_MIN_MS);
 		p->next = w->pres[b];
 		w->pres[b] = p;
 		atomic_fetch_add(&w->st_subs, 1);
@@ -457,8 +456,7 @@ void sub_shutdown(struct watch *w)
 	 * over (sub_free_all) */
 	for (unsigned b = 0; b < PRES_BUCKETS; b++)
 		for (struct pres *p = w->pres[b]; p; p = p->next)
-			if (p->timer)
-				su_timer_reset(p->timer);
+			loop_timer_cancel(p->timer);
 }
 
 void sub_free_all(struct watch *w)
@@ -489,8 +487,7 @@ void sub_server_back(struct watch *w)
 		for (struct pres *p = w->pres[b]; p; p = p->next) {
 			if (p->state == PS_CLOSING || p->state == PS_FAILED)
 				continue;
-			if (p->timer)
-				su_timer_reset(p->timer);
+			loop_timer_cancel(p->timer);
 			p->retries = 0;
 			p->lost_since = 0;
 			subscribe(p);

@@ -43,6 +43,9 @@
 #      and older than max-age at restart is recorded failed ("expired"), not
 #      sent even though the endpoint is there by then; the notification goes
 #      on.
+#   6. A restored notification whose subscription cannot be opened (its SIP
+#      URI made too long in the store): /notifications answers, that address
+#      shown with subscription "none", the other goes on.
 #
 # Usage: tests/integration/test_restart.sh
 #   OUTAGE_S=N        length of the endpoint outage of test 4 (default 10)
@@ -432,6 +435,59 @@ else
 	fail "5: gateway starts" "see $RUN_DIR/gw5/pxtsgw.log"
 fi
 echo "# 5 took $(($(now_ms) - T5)) ms"
+
+# ==================================================================================
+# 6. a restored notification whose subscription cannot be opened again
+# ==================================================================================
+echo "# --- 6. restored without a subscription"
+T6=$(now_ms)
+pub k6 "$(u k6 0)=Reachable" "$(u k6 1)=Busy"
+# k6_subs: "HTTP-CODE STATE STATE" of k6-a's addresses in /notifications
+k6_subs() {
+	curl -s -w '\n%{http_code}' "$GW_URL/notifications" | "$PY" -c 'import json,sys
+t=sys.stdin.read().rsplit("\n",1)
+n=[x for x in json.loads(t[0]) if x["correlator"]=="k6-a"] if t[1]=="200" else []
+print(t[1], " ".join(a["subscription"] for a in n[0]["addresses"]) if n else "-")'
+}
+if gw_start gw6; then
+	rs_report start "$GW_URL" "$RUN_DIR/k6.notifs.json" "k6-a=$SINK1/cb/k6-a=$(u k6 0),$(u k6 1)"
+	gw_stop 6 "with k6-a running"
+	# its second address's SIP URI made longer than the watcher takes
+	# (TS_ADDR_MAX + 64): restored, it cannot subscribe to it again
+	"$PY" - "$RUN_DIR/gw6/pxtsgw.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE notification_addresses SET sip_uri = 'sip:' || replace(hex(zeroblob(400)), '0', 'x') || '@example.com' WHERE correlator = 'k6-a' AND idx = 1")
+db.commit()
+EOF
+	if gw_start gw6; then
+		if grep -q "k6-a: cannot subscribe to" "$RUN_DIR/gw6/pxtsgw.log"; then
+			ok "6: k6-a restored with its second address not subscribed (logged)"
+		else
+			fail "6: k6-a restored with its second address not subscribed" "no 'cannot subscribe' in $RUN_DIR/gw6/pxtsgw.log"
+		fi
+		SUBS=""
+		k6_active() { SUBS=$(k6_subs); [[ $SUBS == "200 active none" ]]; }
+		if wait_until 5 k6_active; then
+			ok "6: /notifications answers 200, the address without a subscription shown \"none\" ($SUBS)"
+		else
+			fail "6: /notifications answers 200 with the address without a subscription shown \"none\"" "got '$SUBS'"
+		fi
+		for _ in 1 2 3 4 5; do k6_subs >/dev/null; done
+		pub k6 "$(u k6 0)=Busy"
+		if wait_until 5 grep -q '"correlator": "k6-a".*Busy' "$REC1"; then
+			ok "6: k6-a goes on: a change of its subscribed address is delivered"
+		else
+			fail "6: k6-a goes on: a change of its subscribed address is delivered" "nothing in $REC1"
+		fi
+		gw_stop 6 "with a notification restored without a subscription"
+	else
+		fail "6: gateway restarts on the changed store" "see $RUN_DIR/gw6/pxtsgw.log"
+	fi
+else
+	fail "6: gateway starts" "see $RUN_DIR/gw6/pxtsgw.log"
+fi
+echo "# 6 took $(($(now_ms) - T6)) ms"
 
 [[ -n ${K1_COUNTS:-} ]] && echo "# kill -9 under load: $K1_COUNTS"
 echo "# elapsed $(($(now_ms) - T0)) ms"
