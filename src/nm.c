@@ -217,8 +217,8 @@ static bool send_action(void *arg, const struct notif_action *a)
 
 static void on_timer(void *arg);
 
-/* The outbox refused HELD_MAX callbacks in a row: the notification cannot
- * go on. It ends with a statusError if that can still be queued (else the
+/* HELD_MAX callbacks wait behind one the outbox refused, and it still
+ * refuses: the notification cannot go on. It ends with a statusError if that can still be queued (else the
  * client learns it from endNotification's SVC0002 or the missing
  * callbacks); logged and counted, never counted as sent. */
 static void give_up(struct nmn *n)
@@ -228,8 +228,8 @@ static void give_up(struct nmn *n)
 			       .endpoint = n->endpoint, .reason = &f };
 
 	atomic_fetch_add(&n->nm->ended_unstored, 1);
-	log_error("nm: notification %s ended: %d callbacks could not be queued (the outbox "
-		  "refuses writes)", n->correlator, HELD_MAX);
+	log_error("nm: notification %s ended: %d callbacks wait for the outbox, which refuses "
+		  "writes", n->correlator, HELD_MAX);
 	notif_cancel(n->notif);
 	held_clear(&n->held);
 	fault_set(&f, SVC0001, "callbacks could not be stored", NULL);
