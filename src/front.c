@@ -615,6 +615,7 @@ int front_start(const struct front_config *cfg, struct front **out)
 	if (!f)
 		return -1;
 	f->cfg = *cfg;
+	f->listen_sock = MHD_INVALID_SOCKET;
 	f->scheme = tls ? "https" : "http";
 	pthread_mutex_init(&f->log_mu, NULL);
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -677,7 +678,9 @@ void front_quiesce(struct front *f)
 
 	if (!f || !f->d)
 		return;
-	MHD_quiesce_daemon(f->d);
+	/* the listening socket is ours now; MHD's threads may still look at
+	 * it until MHD_stop_daemon, so front_stop closes it after that */
+	f->listen_sock = MHD_quiesce_daemon(f->d);
 	atomic_store(&f->closing, true);
 	/* a handler that started before it saw closing may be using the core:
 	 * wait for it (handlers do not wait on the network: a SOAP request
@@ -698,6 +701,8 @@ void front_stop(struct front *f)
 		nanosleep(&ts, NULL);
 	nanosleep(&ts, NULL);
 	MHD_stop_daemon(f->d);
+	if (f->listen_sock != MHD_INVALID_SOCKET)
+		close(f->listen_sock);
 	pthread_mutex_destroy(&f->log_mu);
 	free(f);
 }

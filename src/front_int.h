@@ -28,6 +28,7 @@ struct front {
 	 * until none is left before the SIP side is torn down */
 	atomic_bool closing;
 	atomic_long active;
+	MHD_socket listen_sock;      /* after front_quiesce: ours to close */
 	/* mhd_log's rate limit */
 	pthread_mutex_t log_mu;
 	int64_t log_second;

@@ -525,6 +525,10 @@ static int run(struct svc *s, struct call *c, const char *body, const char *acti
 	soap->user = NULL;
 	soap_destroy(soap);
 	soap_end(soap);
+	/* gSOAP read the request through its buffer: with a users file it may
+	 * hold a UsernameToken's password until the next request */
+	if (s->auth)
+		explicit_bzero(soap->buf, sizeof(soap->buf));
 	return err;
 }
 

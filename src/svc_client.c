@@ -650,7 +650,7 @@ static void classify(struct soap *soap, int rc, int64_t elapsed, long timeout_ms
 		return;
 	}
 	if (soap_ssl_error_check(rc)) {
-		snprintf(out, cap, "TLS error");
+		snprintf(out, cap, "tls: error");
 		if (soap->fault && soap_fault_string(soap)) {
 			svc_detail_add(out, cap, ": ");
 			svc_detail_add(out, cap, soap_fault_string(soap));

@@ -96,6 +96,8 @@ int tlsfile_read(const char *path, size_t max, char **out, size_t *len, char *er
 fail:
 	if (fd >= 0)
 		close(fd);
+	if (buf)
+		OPENSSL_cleanse(buf, max + 1);   /* it may hold a private key */
 	free(buf);
 	return -1;
 }
