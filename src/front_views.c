@@ -171,6 +171,10 @@ enum MHD_Result front_serve_metrics(struct front *f, struct MHD_Connection *c)
 		"pxtsgw_fetches_total{result=\"ok\"} %lu\n"
 		"pxtsgw_fetches_total{result=\"timeout\"} %lu\n"
 		"pxtsgw_fetches_total{result=\"failed\"} %lu\n"
+		"# HELP pxtsgw_status_answers_total Statuses answered for getStatus and getStatusForGroup (per address), by where they came from: state (an active subscription of a notification) or fetch (a SIP round trip).\n"
+		"# TYPE pxtsgw_status_answers_total counter\n"
+		"pxtsgw_status_answers_total{source=\"state\"} %lu\n"
+		"pxtsgw_status_answers_total{source=\"fetch\"} %lu\n"
 		"# HELP pxtsgw_fetches_in_flight Presence fetches waiting for the presence server.\n"
 		"# TYPE pxtsgw_fetches_in_flight gauge\n"
 		"pxtsgw_fetches_in_flight %lu\n"
@@ -213,7 +217,9 @@ enum MHD_Result front_serve_metrics(struct front *f, struct MHD_Connection *c)
 		watch_ready(f->cfg.watch) && store_ready(f->cfg.store),
 		atomic_load(&f->soap_requests) - atomic_load(&f->soap_faults),
 		atomic_load(&f->soap_faults), atomic_load(&f->http_rejected),
-		ws.fetches_ok, ws.fetches_timeout, ws.fetches_failed, ws.fetches_running,
+		ws.fetches_ok, ws.fetches_timeout, ws.fetches_failed,
+		ws.answers_from_state, ws.fetches_ok + ws.fetches_timeout + ws.fetches_failed,
+		ws.fetches_running,
 		atomic_load(&f->suspended), watch_server_up(f->cfg.watch) ? 1 : 0, ws.server_outages,
 		store_outbox_count(f->cfg.store),
 		f->cfg.nm ? nm_active(f->cfg.nm) : (size_t)0,

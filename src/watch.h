@@ -139,6 +139,7 @@ struct watch_stats {
 	unsigned long subscriptions, subscriptions_active, subscription_notifies;
 	unsigned long subscription_retries, subscription_failures;
 	unsigned long server_outages;          /* presence server went quiet */
+	unsigned long answers_from_state;      /* fetches answered by a subscription */
 };
 
 

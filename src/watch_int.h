@@ -85,9 +85,14 @@ struct watch {
 	atomic_ulong st_outages;
 	atomic_ulong st_started, st_ok, st_timeout, st_failed, st_jobs, st_running;
 	atomic_ulong st_subs, st_subs_active, st_sub_notifies, st_sub_retries, st_sub_failures;
+	atomic_ulong st_from_state;
 };
 
 /* watch_sub.c */
+/* The status of uri now, when a subscription to it is active (its last
+ * SUBSCRIBE accepted) and has reported a status: the NOTIFYs keep it
+ * exact (contract section 7), so a fetch can be answered from it. */
+bool sub_status_now(struct watch *w, const char *uri, ts_status *st);
 void sub_nua_event(struct watch *w, struct pres *p, nua_event_t event, int status,
 		   const char *phrase, nua_handle_t *nh, const sip_t *sip);
 void sub_shutdown(struct watch *w);

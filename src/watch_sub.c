@@ -72,6 +72,18 @@ static unsigned uri_hash(const char *s)
 	return h % PRES_BUCKETS;
 }
 
+bool sub_status_now(struct watch *w, const char *uri, ts_status *st)
+{
+	for (struct pres *p = w->pres[uri_hash(uri)]; p; p = p->next)
+		if (strcmp(p->uri, uri) == 0) {
+			if (p->state != PS_ACTIVE || !p->known)
+				return false;
+			*st = p->status;
+			return true;
+		}
+	return false;
+}
+
 static void set_active(struct pres *p, enum pres_state st)
 {
 	struct watch *w = p->w;

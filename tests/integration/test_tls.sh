@@ -27,6 +27,8 @@ set -u
 . "$(dirname "$0")/../lib/kamailio.sh"
 # shellcheck source=../lib/gateway.sh
 . "$(dirname "$0")/../lib/gateway.sh"
+# shellcheck source=../lib/soap.sh
+. "$(dirname "$0")/../lib/soap.sh"
 # shellcheck source=../lib/tls.sh
 . "$(dirname "$0")/../lib/tls.sh"
 
@@ -76,11 +78,6 @@ start_xml() { # CORR ENDPOINT ADDR
 		'</loc:startNotification></soapenv:Body></soapenv:Envelope>'
 }
 
-getstatus_xml() { # ADDR
-	printf '%s\n' '<?xml version="1.0" encoding="UTF-8"?>' \
-		'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:loc="http://www.csapi.org/schema/parlayx/terminal_status/v2_3/local">' \
-		"<soapenv:Body><loc:getStatus><loc:address>$1</loc:address></loc:getStatus></soapenv:Body></soapenv:Envelope>"
-}
 
 # --- certificates, presence server, sinks -------------------------------------
 if tls_make_certs "$C"; then ok "test certificates made"; else fail "test certificates made" "see $C/openssl.log"; summary; exit 1; fi

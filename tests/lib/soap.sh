@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 #
-# tests/lib/soap.sh - the TerminalStatusNotificationManager requests and
+# tests/lib/soap.sh - the SOAP requests and
 # checks the integration tests share. Source it after gateway.sh (it uses
 # soap_post, ok, fail, _short). NM is the manager's endpoint path.
 #
@@ -10,6 +10,7 @@
 #   sn NAME CORR ENDPOINT "ADDR..." [options]     startNotification that must succeed
 #   en NAME CORR                                  endNotification that must succeed
 #   expect_fault NAME MSGID [VARIABLE]            the last answer is that fault
+#   getstatus_xml ADDRESS, gsfg_xml ADDRESS...    getStatus / getStatusForGroup requests
 
 NM=TerminalStatusNotificationManager
 
@@ -93,4 +94,21 @@ expect_fault() {
 	else
 		fail "$name" "expected HTTP 500 $code $id${var:+ ($var)}, got HTTP $HTTP_CODE $got_code '$got_id': $(_short "$BODY")"
 	fi
+}
+
+# getstatus_xml ADDRESS: a getStatus request
+getstatus_xml() {
+	printf '%s\n' '<?xml version="1.0" encoding="UTF-8"?>' \
+		'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:loc="http://www.csapi.org/schema/parlayx/terminal_status/v2_3/local">' \
+		"<soapenv:Body><loc:getStatus><loc:address>$1</loc:address></loc:getStatus></soapenv:Body></soapenv:Envelope>"
+}
+
+# gsfg_xml ADDRESS...: a getStatusForGroup request
+gsfg_xml() {
+	local a
+	printf '%s\n' '<?xml version="1.0" encoding="UTF-8"?>' \
+		'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:loc="http://www.csapi.org/schema/parlayx/terminal_status/v2_3/local">' \
+		'<soapenv:Body><loc:getStatusForGroup>'
+	for a in "$@"; do printf '<loc:addresses>%s</loc:addresses>\n' "$a"; done
+	printf '%s\n' '</loc:getStatusForGroup></soapenv:Body></soapenv:Envelope>'
 }
