@@ -30,12 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r KPORT SPORT <<<"$(free_port 2)"
+read -r KPORT <<<"$(free_port 1)"
 kamailio_start "$RUN_DIR/kam" "$KPORT" WITH_TEST_USERS || { echo "kamailio does not start"; exit 1; }
-"$PY" "$TESTS_DIR/tools/callback_sink.py" --port "$SPORT" --quiet >"$RUN_DIR/sink.out" 2>&1 &
-SINK_PID=$!
-SINK=http://127.0.0.1:$SPORT
-wait_http "$SINK/control" 5 || { echo "the sink does not start"; exit 1; }
+sink_start || { echo "the sink does not start"; exit 1; }
 WHO=sip:views@example.com
 ETAG=$("$PY" "$SIP_PUBLISH" --server "127.0.0.1:$KPORT" --basic open "$WHO") || { echo "publish failed"; exit 1; }
 

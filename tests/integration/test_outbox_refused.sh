@@ -31,12 +31,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r KPORT SPORT <<<"$(free_port 2)"
+read -r KPORT <<<"$(free_port 1)"
 kamailio_start "$RUN_DIR/kam" "$KPORT" WITH_TEST_USERS || { fail "kamailio starts" ""; summary; exit 1; }
-"$PY" "$TESTS_DIR/tools/callback_sink.py" --port "$SPORT" --quiet >"$RUN_DIR/sink.out" 2>&1 &
-SINK_PID=$!
-SINK=http://127.0.0.1:$SPORT
-wait_http "$SINK/control" 5 || { fail "the sink starts" "$(cat "$RUN_DIR/sink.out")"; summary; exit 1; }
+sink_start || { fail "the sink starts" "$(cat "$RUN_DIR/sink.out")"; summary; exit 1; }
 WHO=sip:held@example.com
 ETAG=""
 # publish STATUS: Busy or Reachable, as one publication modified by its ETag

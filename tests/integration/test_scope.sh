@@ -26,7 +26,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib/soap.sh
 . "$here/../lib/soap.sh"
 run_dir scope
-SINK_PY="$TESTS_DIR/tools/callback_sink.py"
 CB_WAIT=5
 
 SINK_PID=""
@@ -45,12 +44,9 @@ users=$RUN_DIR/users
 } >"$users"
 A1=app1:pw-app1 A2=app2:pw-app2 OPS=ops:pw-ops
 
-read -r KPORT SPORT <<<"$(free_port 2)"
+read -r KPORT <<<"$(free_port 1)"
 kamailio_start "$RUN_DIR/kam" "$KPORT" WITH_TEST_USERS || { fail "kamailio starts" ""; summary; exit 1; }
-"$PY" "$SINK_PY" --port "$SPORT" --record "$RUN_DIR/sink.jsonl" --quiet >"$RUN_DIR/sink.out" 2>&1 &
-SINK_PID=$!
-SINK=http://127.0.0.1:$SPORT
-wait_http "$SINK/control" 5 || { fail "the sink starts" "$(cat "$RUN_DIR/sink.out")"; summary; exit 1; }
+sink_start --record "$RUN_DIR/sink.jsonl" || { fail "the sink starts" "$(cat "$RUN_DIR/sink.out")"; summary; exit 1; }
 WHO=sip:scope-a@example.com
 "$PY" "$SIP_PUBLISH" --server "127.0.0.1:$KPORT" --basic open --activity on-the-phone "$WHO" \
 	>/dev/null 2>"$RUN_DIR/publish.err" || fail "publish $WHO" "$(cat "$RUN_DIR/publish.err")"

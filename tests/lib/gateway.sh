@@ -19,6 +19,9 @@
 #   gateway_stop
 #       SIGTERM to exactly GW_PID and waits; returns the gateway's exit
 #       status (ASan reports make it non-zero). Safe to call twice.
+#   sink_start [ARGS...]
+#       A callback sink (tests/tools/callback_sink.py) on a free port; sets
+#       SINK and SINK_PID.
 #   soap_post ENDPOINT FILE_OR_STRING
 #       POSTs a SOAP 1.1 request to $GW_URL/ENDPOINT; sets HTTP_CODE and BODY
 #       (HTTP_CODE 000 and BODY empty when no answer came: curl's time limit).
@@ -73,6 +76,19 @@ gateway_stop() {
 	wait "$GW_PID" 2>/dev/null || rc=$?
 	GW_PID=
 	return $rc
+}
+
+# sink_start [ARGS...]: tests/tools/callback_sink.py on a free port of
+# 127.0.0.1 (ARGS passed on, e.g. --record FILE), its output in
+# $RUN_DIR/sink.out; sets SINK (its URL) and SINK_PID. Returns 1 when it
+# does not answer within 5 s. Call it in the test's own shell.
+sink_start() {
+	local port
+	read -r port <<<"$(free_port 1)"
+	"$PY" "$TESTS_DIR/tools/callback_sink.py" --port "$port" --quiet "$@" >"$RUN_DIR/sink.out" 2>&1 &
+	SINK_PID=$!
+	SINK=http://127.0.0.1:$port
+	wait_http "$SINK/control" 5
 }
 
 soap_post() {
