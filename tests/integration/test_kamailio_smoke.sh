@@ -212,10 +212,14 @@ for name in fetch-silent fetch-silent-tcp; do
 	read -r rc el <"$RUN_DIR/$name.rc"
 	assert_eq "$name: no answer (exit 3)" 3 "$rc"
 	assert_contains "$name: no status" "status: none" "$(cat "$RUN_DIR/$name.out")"
-	if ((el >= 900 && el < 2500)); then
+	# the probe's --timeout 1: it waited for it (not a quick error), and it
+	# gave up rather than wait for SIP's 32 s transaction timeout or hang;
+	# the upper bound is only for that, far from both (a loaded machine was
+	# seen to take 5.1 and 5.5 s here, Python start-up included)
+	if ((el >= 900 && el < 15000)); then
 		ok "$name: gave up after ~1 s (${el} ms)"
 	else
-		fail "$name: timing" "${el} ms"
+		fail "$name: timing" "${el} ms, expected 900..14999 (--timeout 1)"
 	fi
 done
 

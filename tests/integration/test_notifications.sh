@@ -215,6 +215,7 @@ setst pat Reachable
 setst quinn Reachable
 
 # --- 6. duration (started first, checked at the end) --------------------------------
+N6_T0=$(now_ms)
 sn "6 duration" n6 "$SINK1/cb/n6" "$(u judy)" dur=Second:2
 N6_T=$(now_ms)
 
@@ -332,14 +333,19 @@ mapfile -t tt < <("$PY" "$NT" times "$SINK1" n5)
 if ((${#tt[@]} >= 2)); then
 	first=$(awk -v a="${tt[0]}" -v b="$t5" 'BEGIN { printf "%d", a * 1000 - b }')
 	gap=$(awk -v a="${tt[0]}" -v b="${tt[1]}" 'BEGIN { printf "%d", (b - a) * 1000 }')
-	if ((first < 1000)); then ok "5 first callback at once (${first} ms after the publish returned)"; else fail "5 first callback at once" "${first} ms"; fi
-	if ((gap >= 2900 && gap <= 3600)); then ok "5 coalesced callback at the window's end (${gap} ms later)"; else fail "5 window" "second callback ${gap} ms after the first, expected about 3000"; fi
+	# "at once" = not held for the window: a first change held until the
+	# window's end arrives >= ~3000 ms after the publish however fast the
+	# machine; sent at once it takes a few ms, and a loaded machine still
+	# has 2.5 s. The coalesced one: not before the window's end (2900, a
+	# lower bound), and not a window later (6000): 4500 lies between.
+	if ((first < 2500)); then ok "5 first callback at once, not held for the 3 s window (${first} ms after the publish returned)"; else fail "5 first callback at once" "${first} ms, expected < 2500 (window 3000)"; fi
+	if ((gap >= 2900 && gap <= 4500)); then ok "5 coalesced callback at the window's end (${gap} ms later)"; else fail "5 window" "second callback ${gap} ms after the first, expected 2900..4500 (window 3000)"; fi
 else
 	fail "5 window" "${#tt[@]} callbacks, not 3"
 fi
 if ((${#tt[@]} >= 3)); then
 	gap=$(awk -v a="${tt[1]}" -v b="${tt[2]}" 'BEGIN { printf "%d", (b - a) * 1000 }')
-	if ((gap >= 2900 && gap <= 3600)); then ok "5 the coalesced callback opens a new window (${gap} ms to the next)"; else fail "5 next window" "third callback ${gap} ms after the second, expected about 3000"; fi
+	if ((gap >= 2900 && gap <= 4500)); then ok "5 the coalesced callback opens a new window (${gap} ms to the next)"; else fail "5 next window" "third callback ${gap} ms after the second, expected 2900..4500 (window 3000)"; fi
 fi
 en "5" n5
 
@@ -388,7 +394,10 @@ mapfile -t tt < <("$PY" "$NT" times "$SINK2" n8a)
 if ((${#tt[@]} >= 3)); then
 	g1=$(awk -v a="${tt[0]}" -v b="${tt[1]}" 'BEGIN { printf "%d", (b - a) * 1000 }')
 	g2=$(awk -v a="${tt[1]}" -v b="${tt[2]}" 'BEGIN { printf "%d", (b - a) * 1000 }')
-	if ((g1 >= 95 && g2 >= 195 && g2 < 2000)); then
+	# lower bounds: a slow machine only makes the gaps longer (the attempts
+	# themselves are the exact tracking records above, and they all came
+	# within the wait for the third)
+	if ((g1 >= 95 && g2 >= 195)); then
 		ok "8a backoff doubles: ${g1} ms, then ${g2} ms between attempts"
 	else
 		fail "8a backoff" "gaps ${g1} ms and ${g2} ms, expected >= 100 and >= 200"
@@ -584,8 +593,15 @@ wait_cb "$SINK1" n6 1 5
 assert_eq "6 duration: only statusEnd" "statusEnd n6" "$CB"
 mapfile -t tt < <("$PY" "$NT" times "$SINK1" n6)
 if ((${#tt[@]} >= 1)); then
+	# counted from before the startNotification request: the duration runs
+	# from when the gateway took it, so statusEnd cannot come earlier than
+	# 2000 ms after that however slow the answer (sofia-sip timers may fire
+	# a few ms early: 50 ms of slack); and not a second duration later
+	# (>= 4000 ms): 3900 leaves a loaded machine 1.9 s. The figure from the
+	# answer is printed too.
+	el0=$(awk -v a="${tt[0]}" -v b="$N6_T0" 'BEGIN { printf "%d", a * 1000 - b }')
 	el=$(awk -v a="${tt[0]}" -v b="$N6_T" 'BEGIN { printf "%d", a * 1000 - b }')
-	if ((el >= 1900 && el <= 3000)); then ok "6 statusEnd ${el} ms after start (duration 2 s)"; else fail "6 duration" "statusEnd ${el} ms after start"; fi
+	if ((el0 >= 1950 && el0 < 3900)); then ok "6 statusEnd ${el0} ms after the request, ${el} ms after the answer (duration 2 s)"; else fail "6 duration" "statusEnd ${el0} ms after the request (${el} ms after the answer), expected 1950..3899"; fi
 fi
 assert_eq "6 /notifications no longer lists n6" absent "$(notif n6)"
 sn "6 correlator reused after statusEnd" n6 "$SINK1/cb/n6" "$(u judy)"

@@ -368,11 +368,18 @@ if gw_start gw4 "${GW4_OPTS[@]}"; then
 	sleep 2
 	pub_stop k4
 	rs settle "$GW_URL" 30 1 "$REC1" "$REC2" || fail "4: callbacks settle after the outage" "pending $(rs pending "$GW_URL")"
-	read -r n lmax lmed miss <<<"$(rs latency "$RUN_DIR/k4.pubs.jsonl" "$REC1" k4-h "$(awk -v t="$T_OUT" 'BEGIN { printf "%.3f", t + 0.5 }')" "$T_SBACK")"
-	if ((n > 0 && miss == 0 && lmax < 1500)); then
-		ok "4: the healthy correlator is not slowed during the outage ($n changes, latency median $lmed ms, max $lmax ms)"
+	# not slowed = not held up by the dead endpoint's callbacks: every
+	# change published during the outage, up to 3 s before the endpoint
+	# came back, reached the healthy correlator while the endpoint was still
+	# down (held up, they would arrive once it is back). An ordering: a
+	# slow machine may take up to 3 s per callback and still pass; the
+	# latencies are printed, not judged. (A worker kept through a retry's
+	# backoff, the other way to slow it, is test_delivery's "one worker".)
+	read -r n lmax lmed miss late checked <<<"$(rs latency "$RUN_DIR/k4.pubs.jsonl" "$REC1" k4-h "$(awk -v t="$T_OUT" 'BEGIN { printf "%.3f", t + 0.5 }')" "$T_SBACK" "$T_SBACK" 3)"
+	if ((n > 0 && miss == 0 && checked > 0 && late == 0)); then
+		ok "4: the healthy correlator is not slowed during the outage: its $checked changes of the first $((OUTAGE_S - 3)) s all arrived while the endpoint was down ($n changes, latency median $lmed ms, max $lmax ms)"
 	else
-		fail "4: the healthy correlator is not slowed during the outage" "$n changes delivered during it, $miss missing, latency median $lmed ms max $lmax ms"
+		fail "4: the healthy correlator is not slowed during the outage" "$n changes delivered during it, $miss missing, ${late:-?} of ${checked:-?} arrived only after the endpoint was back; latency median $lmed ms max $lmax ms"
 	fi
 	read -r first last n <<<"$(rs arrivals "$REC2" k4-o "$T_SBACK")"
 	echo "# 4: $n callbacks to the endpoint after it came back: the first $(awk -v a="$first" -v b="$T_SBACK" 'BEGIN { printf "%.1f", a - b }') s, the last $(awk -v a="$last" -v b="$T_SBACK" 'BEGIN { printf "%.1f", a - b }') s after (publishing went on 2 s)"

@@ -67,10 +67,12 @@
 #   rs.py health GW                  "HTTP_CODE presence_server" of /health
 #   rs.py count SINKREC CORR_PREFIX [FROM_T [TO_T]]
 #       callbacks answered 200 for those correlators (arrival in the range)
-#   rs.py latency PUBS SINKREC CORR A B
+#   rs.py latency PUBS SINKREC CORR A B [BY MARGIN]
 #       for the changes published in [A, B]: the time from the publish's 200
 #       to the arrival of the callback carrying it for CORR; "n max_ms
-#       median_ms missing"
+#       median_ms missing"; with BY and MARGIN (s) also "late checked": of
+#       the changes published in [A, BY - MARGIN] (checked), those whose
+#       callback arrived after BY or not at all (late)
 #   rs.py arrivals SINKREC CORR_PREFIX [FROM_T]
 #       first and last arrival time of those callbacks ("first last n"),
 #       those arriving from FROM_T on only when given
@@ -826,7 +828,9 @@ def cmd_latency(a):
     for r in recs:
         for e in r.get("entries") or []:
             got.setdefault(e.get("address"), []).append((r["time"], e.get("currentStatus")))
-    lats, missing = [], 0
+    by = float(a[5]) if len(a) > 6 else None
+    margin = float(a[6]) if len(a) > 6 else 0.0
+    lats, missing, late, checked = [], 0, 0, 0
     for p in read_jsonl([pubs_path]):
         if not p["ok"] or not (w0 <= p["t_ok"] <= w1) or p["uri"] not in got:
             continue
@@ -836,11 +840,18 @@ def cmd_latency(a):
             lats.append((min(cand) - p["t_ok"]) * 1000)
         else:
             missing += 1
+        if by is not None and p["t_ok"] <= by - margin:
+            checked += 1
+            if not cand or min(cand) > by:
+                late += 1
     lats.sort()
     if lats:
-        print("%d %d %d %d" % (len(lats), lats[-1], lats[(len(lats) - 1) // 2], missing))
+        line = "%d %d %d %d" % (len(lats), lats[-1], lats[(len(lats) - 1) // 2], missing)
     else:
-        print("0 0 0 %d" % missing)
+        line = "0 0 0 %d" % missing
+    if by is not None:
+        line += " %d %d" % (late, checked)
+    print(line)
     return 0
 
 
