@@ -99,7 +99,10 @@ stop_gw() {
 	fi
 }
 
-# in_range NAME LO HI VALUE: LO <= VALUE < HI (integers)
+# in_range NAME LO HI VALUE: LO <= VALUE < HI (integers). The lower bounds are
+# the behaviour (not before the timeout); the upper ones only tell a close
+# or an answer from none (the clients give up at 20 s), so a loaded machine
+# does not decide
 in_range() {
 	if [[ $4 =~ ^[0-9]+$ ]] && (($4 >= $2 && $4 < $3)); then
 		ok "$1 ($4)"
@@ -235,16 +238,16 @@ gateway_start "$RUN_DIR/gwB" "$BH_PORT" -o sip.keepalive-s=0 -o http.idle-timeou
 ok "gateway B starts"
 
 out=$("$PY" "$FC" idle "$GW_HTTP_PORT")
-in_range "a connection that sends nothing is closed after http.idle-timeout-s=2 (ms)" 1900 5000 \
+in_range "a connection that sends nothing is closed after http.idle-timeout-s=2 (ms)" 1900 15000 \
 	"$(sed -n 's/^closed after \([0-9]*\) ms$/\1/p' <<<"$out")"
 out=$("$PY" "$FC" idle "$GW_HTTP_PORT" get)
-in_range "a kept-alive connection is closed 2 s after its answer (ms)" 1900 5000 \
+in_range "a kept-alive connection is closed 2 s after its answer (ms)" 1900 15000 \
 	"$(sed -n 's/^closed after \([0-9]*\) ms$/\1/p' <<<"$out")"
 
 out=$("$PY" "$FC" trickle "$GW_HTTP_PORT" /TerminalStatus 200)
 assert_eq "a trickled body (a byte every 200 ms) is dropped, no answer" "dropped, no answer" \
 	"$(sed -E 's/ after [0-9]+ ms//' <<<"$out")"
-in_range "... at http.request-timeout-s=3 (ms)" 2900 5000 \
+in_range "... at http.request-timeout-s=3 (ms)" 2900 15000 \
 	"$(sed -n 's/^dropped after \([0-9]*\) ms, no answer$/\1/p' <<<"$out")"
 assert_eq "the log says why" 1 \
 	"$(grep -c 'http: 127.0.0.1: request body not complete 3 s after its headers: connection dropped' "$GW_LOG")"
@@ -254,7 +257,7 @@ post TerminalStatus -H 'Content-Type: text/xml; charset=utf-8' --data-binary @"$
 dt=$(($(now_ms) - t0))
 assert_eq "a request waiting 4 s for SIP (suspended) outlives the 2 s idle timeout: whole answer" \
 	"$(sed 's/within 1000 ms/within 4000 ms/g' "$cases/12-silent.expected")" "$GOT"
-in_range "... answered at the fetch timeout (ms)" 4000 6000 "$dt"
+in_range "... answered at the fetch timeout (ms)" 4000 15000 "$dt"
 m=$(curl -s "$GW_URL/metrics")
 assert_eq "/metrics: the dropped body counted as refused" 1 "$(metric "$m" pxtsgw_http_rejected_total)"
 stop_gw B

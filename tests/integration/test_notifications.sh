@@ -126,6 +126,8 @@ notif() { "$PY" "$NT" notif "${2:-$GW1_URL}" "$1"; }
 lines() { printf '%s\n' "$@"; }
 
 # stop_gw N PID LOG MAX_MS [WHY]: SIGTERM; it must exit 0 within MAX_MS with
+# (9 s: below gateway_stop's SIGKILL at 10 s, which is what a stop that
+# waits for a hanging callback or its retries would get; the time is printed)
 # no sanitizer report in its log (else show the log tail)
 stop_gw() {
 	local n=$1 log=$3 max=$4 why=${5:-} t rc dt
@@ -649,10 +651,10 @@ curl -s -o /dev/null -d '{"reset":true,"mode":"hang"}' "$SINK2/control"
 sn "stop with a hung callback" nh "$SINK2/cb/nh" "$(u nina)"
 setst nina Busy
 wait_cb "$SINK2" nh 1
-stop_gw 1 "$GW1_PID" "$GW1_LOG" 3000 "with a callback hanging"
+stop_gw 1 "$GW1_PID" "$GW1_LOG" 9000 "with a callback hanging"
 GW1_PID=""
 curl -s -o /dev/null -d '{"mode":"ok"}' "$SINK2/control"
-stop_gw 2 "$GW2_PID" "$GW2_LOG" 5000
+stop_gw 2 "$GW2_PID" "$GW2_LOG" 9000
 GW2_PID=""
 echo "# elapsed $(($(now_ms) - T0)) ms"
 summary
