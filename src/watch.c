@@ -109,21 +109,82 @@ static void count_outcome(struct watch *w, const struct fetch_result *r)
 		atomic_fetch_add(&w->st_failed, 1);
 }
 
-/* Ends one fetch whose result is set: frees the handle, and completes the
- * job when it was the last one. */
+/* --- fetches in flight by URI (coalescing) ------------------------------- */
+
+static const char *fetch_uri(const struct fetch *f)
+{
+	return f->job->results[f->idx].uri;
+}
+
+static struct fetch *inflight_find(struct watch *w, const char *uri)
+{
+	for (struct fetch *f = w->inflight[watch_uri_bucket(uri)]; f; f = f->hnext)
+		if (strcmp(fetch_uri(f), uri) == 0)
+			return f;
+	return NULL;
+}
+
+static void inflight_add(struct watch *w, struct fetch *f)
+{
+	unsigned b = watch_uri_bucket(fetch_uri(f));
+
+	f->hnext = w->inflight[b];
+	w->inflight[b] = f;
+}
+
+static void inflight_remove(struct watch *w, struct fetch *f)
+{
+	for (struct fetch **pp = &w->inflight[watch_uri_bucket(fetch_uri(f))]; *pp; pp = &(*pp)->hnext)
+		if (*pp == f) {
+			*pp = f->hnext;
+			break;
+		}
+	f->hnext = NULL;
+}
+
+/* Ends a follower (its result set): its job may complete. */
+static void follower_done(struct watch *w, struct fetch *g)
+{
+	struct watch_job *j = g->job;
+
+	j->priv->live[g->idx] = NULL;
+	count_outcome(w, &j->results[g->idx]);
+	free(g);
+	j->running--;
+	j->finished++;
+	if (j->finished == j->n)
+		job_complete(w, j);
+}
+
+/* Ends one fetch whose result is set: frees the handle, gives its
+ * followers a copy of the result, and completes the jobs whose last fetch
+ * it was. */
 static void fetch_finish(struct watch *w, struct fetch *f)
 {
 	struct watch_job *j = f->job;
+	const struct fetch_result *r = &j->results[f->idx];
+	struct fetch *g = f->followers, *gn;
 
 	if (f->nh)
 		nua_handle_destroy(f->nh);
+	inflight_remove(w, f);
 	j->priv->live[f->idx] = NULL;
-	count_outcome(w, &j->results[f->idx]);
-	free(f);
+	count_outcome(w, r);
 	j->running--;
 	j->finished++;
 	w->running--;
 	atomic_store(&w->st_running, (unsigned long)w->running);
+	for (; g; g = gn) {
+		struct fetch_result *gr = &g->job->results[g->idx];
+
+		gn = g->fnext;
+		gr->outcome = r->outcome;
+		gr->status = r->status;
+		gr->sip_status = r->sip_status;
+		memcpy(gr->detail, r->detail, sizeof(gr->detail));
+		follower_done(w, g);
+	}
+	free(f);
 	if (j->finished == j->n)
 		job_complete(w, j);
 	pump(w);
@@ -327,6 +388,30 @@ static void nua_cb(nua_event_t event, int status, char const *phrase,
 
 /* --- starting fetches ---------------------------------------------------- */
 
+/* Makes f (job and idx set) a leader: its SUBSCRIBE goes out and it is in
+ * the table of fetches in flight. false when no SIP handle can be made. */
+static bool lead(struct watch *w, struct fetch *f)
+{
+	const char *uri = fetch_uri(f);
+
+	atomic_fetch_add(&w->st_started, 1);
+	f->hm.kind = HM_FETCH;
+	f->leader = NULL;
+	f->nh = nua_handle(w->nua, &f->hm, SIPTAG_TO_STR(uri), TAG_END());
+	if (!f->nh)
+		return false;
+	inflight_add(w, f);
+	w->running++;
+	atomic_store(&w->st_running, (unsigned long)w->running);
+	nua_subscribe(f->nh,
+		      NUTAG_URL(uri),
+		      SIPTAG_EVENT_STR("presence"),
+		      SIPTAG_ACCEPT_STR("application/pidf+xml"),
+		      SIPTAG_EXPIRES_STR("0"),
+		      TAG_END());
+	return true;
+}
+
 /* Starts fetch idx of job j. Never completes the job itself. */
 static void fetch_start(struct watch *w, struct watch_job *j, size_t idx)
 {
@@ -345,31 +430,36 @@ static void fetch_start(struct watch *w, struct watch_job *j, size_t idx)
 		j->finished++;
 		return;
 	}
-	f = calloc(1, sizeof(*f));
-	atomic_fetch_add(&w->st_started, 1);
-	if (f) {
-		f->hm.kind = HM_FETCH;
-		f->nh = nua_handle(w->nua, &f->hm, SIPTAG_TO_STR(r->uri), TAG_END());
+	/* the same presentity fetched already: share its SUBSCRIBE */
+	{
+		struct fetch *l = inflight_find(w, r->uri);
+
+		if (l && (f = calloc(1, sizeof(*f))) != NULL) {
+			f->job = j;
+			f->idx = idx;
+			f->leader = l;
+			f->fnext = l->followers;
+			l->followers = f;
+			j->priv->live[idx] = f;
+			j->running++;
+			atomic_fetch_add(&w->st_coalesced, 1);
+			return;
+		}
 	}
-	if (!f || !f->nh) {
+	f = calloc(1, sizeof(*f));
+	if (f) {
+		f->job = j;
+		f->idx = idx;
+	}
+	if (!f || !lead(w, f)) {
 		free(f);
 		watch_set_result(r, FETCH_FAILED, "cannot create a SIP request for this address");
 		count_outcome(w, r);
 		j->finished++;
 		return;
 	}
-	f->job = j;
-	f->idx = idx;
 	j->priv->live[idx] = f;
 	j->running++;
-	w->running++;
-	atomic_store(&w->st_running, (unsigned long)w->running);
-	nua_subscribe(f->nh,
-		      NUTAG_URL(r->uri),
-		      SIPTAG_EVENT_STR("presence"),
-		      SIPTAG_ACCEPT_STR("application/pidf+xml"),
-		      SIPTAG_EXPIRES_STR("0"),
-		      TAG_END());
 }
 
 static void pump(struct watch *w)
@@ -389,15 +479,61 @@ static void pump(struct watch *w)
 	w->pumping = false;
 }
 
+/* A leader that goes before its answer (its job expired): its followers,
+ * all of other jobs, still wait; the first of the list, the one that came
+ * last (its job expires last), leads now with a SUBSCRIBE of its own, and
+ * the others follow it: the jobs that expire meanwhile take only their
+ * followers away. */
+static void promote(struct watch *w, struct fetch *followers)
+{
+	struct fetch *g = followers, *h;
+
+	if (!g)
+		return;
+	g->followers = g->fnext;
+	g->fnext = NULL;
+	for (h = g->followers; h; h = h->fnext)
+		h->leader = g;
+	if (lead(w, g))
+		return;
+	/* no handle: the followers end with the failure too */
+	for (h = g; h; ) {
+		struct fetch *next = h == g ? g->followers : h->fnext;
+
+		watch_set_result(&h->job->results[h->idx], FETCH_FAILED,
+				 "cannot create a SIP request for this address");
+		follower_done(w, h);
+		h = next;
+	}
+}
+
 /* Ends every open fetch of j with FETCH_TIMEOUT and completes it. */
 static void job_expire(struct watch *w, struct watch_job *j, const char *why)
 {
+	/* first its followers, out of their leaders' lists (a leader of j may
+	 * lead some of them) */
+	for (size_t i = 0; i < j->n; i++) {
+		struct fetch *f = j->priv->live[i];
+
+		if (!f || !f->leader)
+			continue;
+		for (struct fetch **pp = &f->leader->followers; *pp; pp = &(*pp)->fnext)
+			if (*pp == f) {
+				*pp = f->fnext;
+				break;
+			}
+		free(f);
+		j->priv->live[i] = NULL;
+		j->running--;
+	}
 	for (size_t i = 0; i < j->n; i++) {
 		struct fetch *f = j->priv->live[i];
 		struct fetch_result *r = &j->results[i];
 
 		if (f) {
 			nua_handle_destroy(f->nh);
+			inflight_remove(w, f);
+			promote(w, f->followers);
 			free(f);
 			j->priv->live[i] = NULL;
 			j->running--;
@@ -660,4 +796,5 @@ void watch_get_stats(const struct watch *w, struct watch_stats *st)
 	st->subscription_failures = atomic_load(&w->st_sub_failures);
 	st->server_outages = atomic_load(&w->st_outages);
 	st->answers_from_state = atomic_load(&w->st_from_state);
+	st->fetches_coalesced = atomic_load(&w->st_coalesced);
 }

@@ -140,6 +140,7 @@ struct watch_stats {
 	unsigned long subscription_retries, subscription_failures;
 	unsigned long server_outages;          /* presence server went quiet */
 	unsigned long answers_from_state;      /* fetches answered by a subscription */
+	unsigned long fetches_coalesced;       /* fetches that shared another's SUBSCRIBE */
 };
 
 

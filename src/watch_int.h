@@ -35,13 +35,21 @@ struct hm {
 
 #define PRES_BUCKETS 1024
 
+/* One fetch: a job's address. A leader sends the SUBSCRIBE and is in
+ * the table of fetches in flight by URI; a fetch of the same URI that
+ * starts meanwhile is its follower (no SIP request of its own) and gets a
+ * copy of the leader's result. */
 struct fetch {
 	struct hm hm;
 	struct watch_job *job;
 	size_t idx;
-	nua_handle_t *nh;
+	nua_handle_t *nh;          /* a leader's; NULL for a follower */
 	bool got_final;
 	bool got_notify;
+	struct fetch *leader;      /* a follower's leader, NULL for a leader */
+	struct fetch *followers;   /* a leader's, linked by fnext */
+	struct fetch *fnext;
+	struct fetch *hnext;       /* a leader's chain in the table */
 };
 
 struct watch_job_priv {
@@ -73,6 +81,7 @@ struct watch {
 	bool shutting_down;
 	struct loop_timer *shutdown_timer;
 	struct pres *pres[PRES_BUCKETS];  /* open subscriptions by URI */
+	struct fetch *inflight[PRES_BUCKETS];  /* leading fetches by URI */
 	struct pres *closing;     /* unsubscribing, waiting for the answer */
 	struct hm ping_hm;        /* magic of the keepalive handle */
 	nua_handle_t *ping_nh;    /* the OPTIONS in flight, or NULL */
@@ -85,7 +94,7 @@ struct watch {
 	atomic_ulong st_outages;
 	atomic_ulong st_started, st_ok, st_timeout, st_failed, st_jobs, st_running;
 	atomic_ulong st_subs, st_subs_active, st_sub_notifies, st_sub_retries, st_sub_failures;
-	atomic_ulong st_from_state;
+	atomic_ulong st_from_state, st_coalesced;
 };
 
 /* watch_sub.c */
@@ -93,6 +102,8 @@ struct watch {
  * SUBSCRIBE accepted) and has reported a status: the NOTIFYs keep it
  * exact (contract section 7), so a fetch can be answered from it. */
 bool sub_status_now(struct watch *w, const char *uri, ts_status *st);
+/* The bucket of uri in the tables by URI (watch_sub.c's hash). */
+unsigned watch_uri_bucket(const char *uri);
 void sub_nua_event(struct watch *w, struct pres *p, nua_event_t event, int status,
 		   const char *phrase, nua_handle_t *nh, const sip_t *sip);
 void sub_shutdown(struct watch *w);

@@ -72,6 +72,11 @@ static unsigned uri_hash(const char *s)
 	return h % PRES_BUCKETS;
 }
 
+unsigned watch_uri_bucket(const char *uri)
+{
+	return uri_hash(uri);
+}
+
 bool sub_status_now(struct watch *w, const char *uri, ts_status *st)
 {
 	for (struct pres *p = w->pres[uri_hash(uri)]; p; p = p->next)

@@ -52,7 +52,8 @@ serve
   probation/giveup), after_terminate (status code for later new SUBSCRIBEs,
   null = serve them), grant (cap of the granted Expires, 0 = as asked),
   min_expires (423 below it, 0 = never), answer (a fixed status code for
-  every new SUBSCRIBE). E.g. {"rejectSlow": {"terminate_after_ms": 2000}} makes
+  every new SUBSCRIBE), fetch_delay_ms (a fetch's NOTIFY comes that long
+  after its 200, as from a slow presence server). E.g. {"rejectSlow": {"terminate_after_ms": 2000}} makes
   rejectSlow* users reject* users that end themselves after 2 s.
 
   Log: one JSON object per line, flushed at once, "t" = epoch seconds; "user"
@@ -118,7 +119,7 @@ DEFAULT_PROFILES = {
     "brief": {},
 }
 PROFILE_KEYS = {"status", "reason", "terminate_after_ms", "retry_after", "after_terminate",
-                "grant", "min_expires", "answer"}
+                "grant", "min_expires", "answer", "fetch_delay_ms"}
 STATUSES = ("Reachable", "Unreachable", "Busy")
 REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
            423: "Interval Too Brief", 481: "Call/Transaction Does Not Exist",
@@ -226,7 +227,7 @@ class Server:
         a longer prefix overrides what it sets."""
         prof = {"status": "Reachable", "reason": "deactivated", "terminate_after_ms": 0,
                 "retry_after": None, "after_terminate": None, "grant": 0, "min_expires": 0,
-                "answer": None}
+                "answer": None, "fetch_delay_ms": 0}
         for p in sorted((p for p in self.profiles if user.startswith(p)), key=len):
             prof.update(self.profiles[p])
         return prof
@@ -437,7 +438,7 @@ class Server:
         if granted == 0:
             d.active = False
             substate = "terminated;reason=timeout"
-            delay = self.final_notify_delay_ms / 1000.0 if in_dialog else 0
+            delay = (self.final_notify_delay_ms if in_dialog else prof["fetch_delay_ms"]) / 1000.0
             if delay > 0:
                 self.timers.append((time.monotonic() + delay,
                                     lambda: self.send_notify(d, substate, True, "unsubscribe")))
