@@ -41,6 +41,7 @@ struct cfg_key {
 	long min, max;               /* CFG_INT */
 	const char *const *values;   /* CFG_ENUM: allowed values, NULL-terminated */
 	cfg_check_h *check;          /* CFG_STRING: extra check, or NULL */
+	bool restart;                /* a reload keeps the running value */
 	const char *help;            /* what it is, units; bounds are added */
 };
 
@@ -53,28 +54,34 @@ static cfg_check_h check_http_listen, check_sip_listen, check_presence_server,
 static const struct cfg_key cfg_keys[] = {
 	{ .name = "http.listen", .type = CFG_STRING, .def = "127.0.0.1:8080",
 	  FIELD(http_listen), .check = check_http_listen,
+	  .restart = true,
 	  .help = "Address the SOAP/HTTP server listens on, as host:port or "
 		  "[IPv6]:port (port 1..65535)." },
 	{ .name = "http.threads", .type = CFG_INT, .def = "2",
 	  FIELD(http_threads), .min = 1, .max = 64,
+	  .restart = true,
 	  .help = "Worker threads of the HTTP server." },
 	{ .name = "http.max-body-bytes", .type = CFG_INT, .def = "1048576",
 	  FIELD(http_max_body_bytes), .min = 1024, .max = 67108864,
+	  .restart = true,
 	  .help = "Largest request body accepted, in bytes: a request whose "
 		  "Content-Length is larger gets 413 before its body is read, a "
 		  "chunked body that grows larger gets 413 once it is read." },
 	{ .name = "http.max-connections", .type = CFG_INT, .def = "1000",
 	  FIELD(http_max_connections), .min = 1, .max = 100000,
+	  .restart = true,
 	  .help = "Most HTTP connections open at once, those waiting for a "
 		  "SIP answer included." },
 	{ .name = "http.max-connections-per-client", .type = CFG_INT, .def = "100",
 	  FIELD(http_max_connections_per_client), .min = 0, .max = 100000,
+	  .restart = true,
 	  .help = "Most HTTP connections open at once from one client address, "
 		  "loopback included, those waiting for a SIP answer included; "
 		  "a connection beyond it is closed as soon as it is accepted, "
 		  "with no answer. 0: no limit." },
 	{ .name = "http.idle-timeout-s", .type = CFG_INT, .def = "30",
 	  FIELD(http_idle_timeout_s), .min = 1, .max = 3600,
+	  .restart = true,
 	  .help = "How long a connection may stay silent, in seconds (nothing "
 		  "received or sent: while a request arrives, while its answer "
 		  "is sent, between two requests of a kept-alive connection); "
@@ -84,12 +91,14 @@ static const struct cfg_key cfg_keys[] = {
 		  "when the answer is ready." },
 	{ .name = "http.request-timeout-s", .type = CFG_INT, .def = "60",
 	  FIELD(http_request_timeout_s), .min = 1, .max = 3600,
+	  .restart = true,
 	  .help = "Longest time the body of a request may take to arrive, from "
 		  "the end of its headers, in seconds; a body still incomplete "
 		  "then is dropped with its connection, with no answer. Headers "
 		  "alone are bounded by http.idle-timeout-s." },
 	{ .name = "http.tls-cert", .type = CFG_STRING, .def = "",
 	  FIELD(http_tls_cert),
+	  .restart = true,
 	  .help = "PEM file of the server's certificate, then the certificates "
 		  "of its chain, at most 1 MiB. With http.tls-key the listener "
 		  "speaks HTTPS only (TLS 1.2 or 1.3); one without the other "
@@ -98,6 +107,7 @@ static const struct cfg_key cfg_keys[] = {
 		  "plain HTTP." },
 	{ .name = "http.tls-key", .type = CFG_STRING, .def = "",
 	  FIELD(http_tls_key),
+	  .restart = true,
 	  .help = "PEM file of the private key of http.tls-cert (not "
 		  "encrypted), at most 1 MiB; it must match the certificate. "
 		  "Empty: plain HTTP." },
@@ -115,39 +125,48 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ .name = "sip.listen", .type = CFG_STRING, .def = "127.0.0.1:5070",
 	  FIELD(sip_listen), .check = check_sip_listen,
+	  .restart = true,
 	  .help = "Local address of the SIP watcher, as host:port or "
 		  "[IPv6]:port (port 0..65535; 0 picks a free port)." },
 	{ .name = "sip.transport", .type = CFG_ENUM, .def = "udp",
 	  FIELD(sip_transport), .values = (const char *const[]){ "udp", "tcp", NULL },
+	  .restart = true,
 	  .help = "SIP transport toward the presence server." },
 	{ .name = "sip.presence-server", .type = CFG_STRING, .def = "sip:127.0.0.1:5060",
 	  FIELD(sip_presence_server), .check = check_presence_server,
+	  .restart = true,
 	  .help = "SIP URI of the presence server, sip:host[:port][;params]; "
 		  "every SUBSCRIBE goes through it [PresenceServerSIPURI]." },
 	{ .name = "sip.watcher-uri", .type = CFG_STRING, .def = "",
 	  FIELD(sip_watcher_uri), .check = check_watcher_uri,
+	  .restart = true,
 	  .help = "From URI of every SUBSCRIBE: a sip: URI with a user part. "
 		  "Empty: sip:pxtsgw@<host of sip.listen> (set it when "
 		  "sip.listen is a wildcard address)." },
 	{ .name = "sip.tel-domain", .type = CFG_STRING, .def = "",
 	  FIELD(sip_tel_domain), .check = check_tel_domain,
+	  .restart = true,
 	  .help = "Domain a tel:+N address is mapped to, as "
 		  "sip:+N@<domain>;user=phone. Empty: the host of "
 		  "sip.presence-server." },
 	{ .name = "sip.max-fetches", .type = CFG_INT, .def = "256",
 	  FIELD(sip_max_fetches), .min = 1, .max = 100000,
+	  .restart = true,
 	  .help = "Most status fetches (SUBSCRIBE with Expires: 0) in flight "
 		  "at once." },
 	{ .name = "sip.subscribe-expires", .type = CFG_INT, .def = "3600",
 	  FIELD(sip_subscribe_expires), .min = 60, .max = 86400,
+	  .restart = true,
 	  .help = "Expires of the long-lived SUBSCRIBE behind notifications, "
 		  "in seconds; refreshed before it runs out." },
 	{ .name = "sip.resubscribe-give-up-s", .type = CFG_INT, .def = "300",
 	  FIELD(sip_resubscribe_give_up_s), .min = 1, .max = 86400,
+	  .restart = true,
 	  .help = "How long a lost subscription is retried, with backoff, "
 		  "before its notifications get statusError, in seconds." },
 	{ .name = "sip.keepalive-s", .type = CFG_INT, .def = "5",
 	  FIELD(sip_keepalive_s), .min = 0, .max = 3600,
+	  .restart = true,
 	  .help = "Interval of the OPTIONS sent to the presence server to see "
 		  "that it is alive, in seconds (0: none). While it does not "
 		  "answer, /health says so; when it answers again, every "
@@ -159,6 +178,7 @@ static const struct cfg_key cfg_keys[] = {
 		  "basic status is closed [TerminalBusyRpidActivities]." },
 	{ .name = "status.fetch-timeout-ms", .type = CFG_INT, .def = "2000",
 	  FIELD(status_fetch_timeout_ms), .min = 100, .max = 60000,
+	  .restart = true,
 	  .help = "How long a status fetch waits for the presence server's "
 		  "answer and NOTIFY, in milliseconds "
 		  "[PresenceFetchTimeoutInMillis]." },
@@ -255,6 +275,7 @@ static const struct cfg_key cfg_keys[] = {
 		  "milliseconds." },
 	{ .name = "delivery.workers", .type = CFG_INT, .def = "4",
 	  FIELD(delivery_workers), .min = 1, .max = 256,
+	  .restart = true,
 	  .help = "Threads sending callbacks; a slow endpoint holds one of "
 		  "them per attempt, at most "
 		  "delivery.max-in-flight-per-endpoint." },
@@ -279,6 +300,7 @@ static const struct cfg_key cfg_keys[] = {
 		  "through before its probe, in seconds." },
 	{ .name = "delivery.max-age-s", .type = CFG_INT, .def = "3600",
 	  FIELD(delivery_max_age_s), .min = 1, .max = 31536000,
+	  .restart = true,
 	  .help = "Oldest a callback may be (from when it was accepted) for "
 		  "another attempt, in seconds; an older one is recorded as "
 		  "failed ('expired after N s'), also after a restart." },
@@ -306,6 +328,7 @@ static const struct cfg_key cfg_keys[] = {
 		  "connect, within delivery.timeout-ms." },
 	{ .name = "delivery.ca-file", .type = CFG_STRING, .def = "",
 	  FIELD(delivery_ca_file),
+	  .restart = true,
 	  .help = "PEM file of the certificate authorities trusted for https "
 		  "callbacks: an endpoint's certificate must chain to one of "
 		  "them and name the endpoint's host (a DNS name, or an IP "
@@ -317,6 +340,7 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ .name = "store.path", .type = CFG_STRING, .def = "pxtsgw.db",
 	  FIELD(store_path), .check = check_nonempty,
+	  .restart = true,
 	  .help = "SQLite database file where the gateway keeps its state; a "
 		  "relative path is relative to the working directory." },
 	{ .name = "store.tracking-retention-s", .type = CFG_INT, .def = "604800",
@@ -331,6 +355,7 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ .name = "run.user", .type = CFG_STRING, .def = "",
 	  FIELD(run_user), .check = check_user,
+	  .restart = true,
 	  .help = "When started as root: the user to run as once the ports are "
 		  "bound and the store is open (with that user's groups); the "
 		  "store's files are handed to it (give it the store's directory "
@@ -964,6 +989,57 @@ int cfg_finish(struct cfg *c, char *err, size_t cap)
 	return 0;
 }
 
+static bool key_differs(const struct cfg *a, const struct cfg *b, const struct cfg_key *k)
+{
+	const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
+
+	switch (k->type) {
+	case CFG_INT:
+		return memcmp(fa, fb, sizeof(long)) != 0;
+	case CFG_BOOL:
+		return *(const bool *)fa != *(const bool *)fb;
+	case CFG_STRING:
+	case CFG_ENUM:
+	case CFG_LIST:
+		break;
+	}
+	return strncmp(fa, fb, k->size) != 0;
+}
+
+size_t cfg_keep_restart_keys(struct cfg *next, const struct cfg *running,
+			     cfg_changed_h *report, void *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+
+		if (!k->restart || !key_differs(next, running, k))
+			continue;
+		if (report)
+			report(k->name, arg);
+		memcpy((char *)next + k->off, (const char *)running + k->off,
+		       k->type == CFG_INT ? sizeof(long) : k->type == CFG_BOOL ? sizeof(bool) : k->size);
+		n++;
+	}
+	return n;
+}
+
+size_t cfg_changed_keys(const struct cfg *next, const struct cfg *running, cfg_changed_h *report,
+			void *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (!key_differs(next, running, &cfg_keys[i]))
+			continue;
+		if (report)
+			report(cfg_keys[i].name, arg);
+		n++;
+	}
+	return n;
+}
+
 /* Writes text as "# " lines of at most CFG_WRAP columns. */
 static void write_wrapped(FILE *out, const char *text)
 {
@@ -1021,6 +1097,11 @@ static void write_key(FILE *out, const struct cfg_key *k)
 	case CFG_STRING:
 		break;
 	}
+	if (k->restart) {
+		o = strlen(text);
+		snprintf(text + o, sizeof(text) - o, " A reload (SIGHUP) keeps the running "
+			 "value: a change needs a restart.");
+	}
 	write_wrapped(out, text);
 	if (*k->def)
 		fprintf(out, "# %s = %s\n", k->name, k->def);
@@ -1067,7 +1148,13 @@ void cfg_write_reference(FILE *out)
 		"# '#' inside a value is kept. Booleans are true or false (yes/no/1/0\n"
 		"# accepted); durations are integers in the unit the key ends with\n"
 		"# (-ms, -s); lists are comma-separated. An unknown key or an invalid\n"
-		"# value stops start-up. Any key can also be set with -o key=value.\n";
+		"# value stops start-up. Any key can also be set with -o key=value.\n"
+		"#\n"
+		"# SIGHUP reloads: the configuration is built again as at start (the\n"
+		"# defaults, this file, the -o options) and the users and group files\n"
+		"# are read again; a result that would stop a start is refused as a\n"
+		"# whole and the running configuration stays. Keys whose text says\n"
+		"# so need a restart: a reload keeps their running value.\n";
 
 	fputs(header, out);
 	/* Sections in the order they first appear in the table. */

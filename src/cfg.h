@@ -101,6 +101,20 @@ int cfg_load_file(struct cfg *c, const char *path, char *err, size_t cap);
  * presence server's host). Returns 0 or -1 with err set. */
 int cfg_finish(struct cfg *c, char *err, size_t cap);
 
+/* A reload (contract section 8, Reload): the keys that need a restart
+ * (listen addresses, threads, TLS files, store.path, ...) keep their
+ * running value. For each such key whose value in next differs from
+ * running, report(name, arg) is called (NULL: none) and running's value
+ * is copied into next. Returns how many. Call after cfg_finish on both. */
+typedef void (cfg_changed_h)(const char *key, void *arg);
+size_t cfg_keep_restart_keys(struct cfg *next, const struct cfg *running,
+			     cfg_changed_h *report, void *arg);
+
+/* Calls report(name, arg) for every key whose value differs between next
+ * and running (NULL: none); returns how many. */
+size_t cfg_changed_keys(const struct cfg *next, const struct cfg *running, cfg_changed_h *report,
+			void *arg);
+
 /* Writes every key with its default and help as a commented config file
  * (the source of deploy/pxtsgw.conf, checked by a unit test). */
 void cfg_write_reference(FILE *out);

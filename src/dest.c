@@ -49,6 +49,7 @@ struct entry {
 };
 
 struct dest {
+	atomic_uint refs;           /* dest_ref, dest_free */
 	size_t n;
 	struct entry e[];
 };
@@ -431,6 +432,8 @@ int dest_new(const char *list, struct dest **out, char *why, size_t cap)
 	if (out)
 		*out = NULL;
 	d = calloc(1, sizeof(*d) + DEST_ENTRIES_MAX * sizeof(struct entry));
+	if (d)
+		atomic_init(&d->refs, 1);
 	if (!d) {
 		snprintf(why, cap, "out of memory");
 		return -1;
@@ -484,7 +487,17 @@ bad:
 
 void dest_free(struct dest *d)
 {
-	free(d);
+	if (d && atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) == 1)
+		free(d);
+}
+
+struct dest *dest_ref(const struct dest *d)
+{
+	struct dest *m = (struct dest *)d;   /* allocated by dest_new: not const */
+
+	if (m)
+		atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+	return m;
 }
 
 size_t dest_entries(const struct dest *d)

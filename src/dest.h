@@ -55,7 +55,12 @@ struct dest;
  * with *out (NULL when out is NULL: only checks), or -1 with why (cap
  * bytes) saying which item is wrong and how. */
 int dest_new(const char *list, struct dest **out, char *why, size_t cap);
-void dest_free(struct dest *d);   /* NULL is fine */
+/* A set is reference counted (it is immutable, so it may be shared: the
+ * SOAP side and delivery each hold one while a reload replaces it):
+ * dest_ref takes one more reference (and returns d), dest_free gives one
+ * back and frees the set with the last. NULL is fine for both. */
+struct dest *dest_ref(const struct dest *d);
+void dest_free(struct dest *d);
 size_t dest_entries(const struct dest *d);
 
 enum dest_host_kind { DEST_NAME, DEST_IPV4, DEST_IPV6 };

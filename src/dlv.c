@@ -389,9 +389,17 @@ static void wait_for_work(struct dlv *d)
 	pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 }
 
+/* What a worker's attempt reads of what dlv_reconfigure may change,
+ * copied under d->mu. */
+struct attempt_cfg {
+	long max_attempts, timeout_ms, dns_timeout_ms;
+	const struct dest *dest;    /* a reference (dest_ref) */
+	unsigned long dest_gen;
+};
+
 /* Whether j must be given up without an attempt: 0 if not; else its detail
  * is set (and j->ok false). */
-static int give_up_before(struct dlv *d, struct job *j)
+static int give_up_before(struct dlv *d, struct job *j, long max_attempts)
 {
 	if (dlv_mono_ms() >= j->deadline) {
 		long long age = (long long)(store_wall_ms() - j->created_ms) / 1000;
@@ -401,11 +409,12 @@ static int give_up_before(struct dlv *d, struct job *j)
 			 age > d->cfg.max_age_s ? age : (long long)d->cfg.max_age_s);
 		return -1;
 	}
-	if (j->attempts >= d->cfg.max_attempts) {
-		/* resumed with every attempt made (max_attempts was lowered) */
+	if (j->attempts >= max_attempts) {
+		/* every attempt made: max_attempts was lowered (by a restart
+		 * or a reload) */
 		j->ok = false;
-		snprintf(j->detail, sizeof(j->detail), "no attempt left (%d made before a restart)",
-			 j->attempts);
+		snprintf(j->detail, sizeof(j->detail), "no attempt left (%d made before "
+			 "delivery.max-attempts was lowered)", j->attempts);
 		return -1;
 	}
 	return 0;
@@ -422,6 +431,7 @@ static void *worker_main(void *arg)
 		struct job *j;
 		bool attempted, finished;
 		struct note nt, cn;
+		struct attempt_cfg ac;
 		enum admit a;
 		int64_t now = dlv_mono_ms();
 
@@ -440,16 +450,27 @@ static void *worker_main(void *arg)
 			continue;
 		c->state = C_BUSY;
 		j = c->head;
+		ac.max_attempts = d->cfg.max_attempts;
+		ac.timeout_ms = d->cfg.timeout_ms;
+		ac.dns_timeout_ms = d->cfg.dns_timeout_ms;
+		ac.dest = dest_ref(d->dest);
+		ac.dest_gen = d->dest_gen;
 		pthread_mutex_unlock(&d->mu);
 
 		/* ADMIT_GIVE_UP: this says so too (the clock only goes on) */
-		attempted = give_up_before(d, j) == 0;
+		attempted = give_up_before(d, j, ac.max_attempts) == 0;
 		if (attempted) {
+			svc_client_configure(w->client, ac.dest, ac.timeout_ms, ac.dns_timeout_ms,
+					     ac.dest_gen != w->dest_gen);
+			w->dest_gen = ac.dest_gen;
 			attempt(w, j);
-			finished = j->ok || j->attempts >= d->cfg.max_attempts;
+			finished = j->ok || j->attempts >= ac.max_attempts;
 		} else {
 			finished = true;
 		}
+		/* the client keeps the pointer until the next configure, but
+		 * only reads it during an attempt */
+		dest_free((struct dest *)ac.dest);
 		/* committed by the writer thread, within a commit cycle */
 		record(d, j, attempted, finished);
 
@@ -511,6 +532,7 @@ static void dlv_free(struct dlv *d)
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
 		svc_client_free(d->workers[i].client);
 	free(d->workers);
+	dest_free((struct dest *)d->dest);
 	free(d->corrs.b);
 	free(d->eps.b);
 	pthread_cond_destroy(&d->cv);
@@ -577,6 +599,8 @@ int dlv_start(const struct dlv_config *cfg, struct dlv **out)
 	if (!d)
 		return -1;
 	d->cfg = *cfg;
+	d->cfg.dest = NULL;         /* d->dest, which a reload may replace */
+	d->dest = dest_ref(cfg->dest);
 	if (d->cfg.max_age_s == 0)
 		d->cfg.max_age_s = DLV_DEFAULT_MAX_AGE_S;
 	d->max_age_ms = d->cfg.max_age_s > INT64_MAX / 4000 ? INT64_MAX / 4
@@ -632,6 +656,41 @@ fail:
 	stop_threads(d);
 	dlv_free(d);
 	return -1;
+}
+
+int dlv_reconfigure(struct dlv *d, const struct dlv_config *cfg)
+{
+	const struct dest *old;
+
+	if (!d || !cfg || cfg->max_attempts < 1 || cfg->backoff_ms < 0 || cfg->timeout_ms < 0 ||
+	    cfg->circuit_failures < 0 || cfg->circuit_open_s < 0)
+		return -1;
+	pthread_mutex_lock(&d->mu);
+	d->cfg.max_attempts = cfg->max_attempts;
+	d->cfg.backoff_ms = cfg->backoff_ms;
+	d->cfg.backoff_max_ms = cfg->backoff_max_ms;
+	d->cfg.timeout_ms = cfg->timeout_ms;
+	d->cfg.dns_timeout_ms = cfg->dns_timeout_ms;
+	if (cfg->max_in_flight_per_endpoint)
+		d->cfg.max_in_flight_per_endpoint = cfg->max_in_flight_per_endpoint;
+	if (cfg->circuit_failures)
+		d->cfg.circuit_failures = cfg->circuit_failures;
+	if (cfg->circuit_open_s)
+		d->cfg.circuit_open_s = cfg->circuit_open_s > INT64_MAX / 4000 ? INT64_MAX / 4000
+									: cfg->circuit_open_s;
+	old = d->dest;
+	d->dest = dest_ref(cfg->dest);
+	d->dest_gen++;
+	/* a higher limit per endpoint lets parked correlators go when the
+	 * endpoint's next attempt ends, as for any freed slot */
+	pthread_mutex_unlock(&d->mu);
+	dest_free((struct dest *)old);
+	log_info("dlv: now %ld attempts, backoff %ld..%ld ms, timeout %ld ms, DNS %ld ms, "
+		 "%ld in flight per endpoint, circuit open for %ld s after %ld failures",
+		 cfg->max_attempts, cfg->backoff_ms, cfg->backoff_max_ms, cfg->timeout_ms,
+		 cfg->dns_timeout_ms, (long)cfg->max_in_flight_per_endpoint, cfg->circuit_open_s,
+		 cfg->circuit_failures);
+	return 0;
 }
 
 void dlv_stop(struct dlv *d)

@@ -95,6 +95,18 @@ int dlv_start(const struct dlv_config *cfg, struct dlv **out);
  * outbox, without a _DeliveryResult: the next dlv_start sends them (without
  * a store they are dropped). NULL is fine. */
 void dlv_stop(struct dlv *d);
+/* A reload: from now on dlv uses cfg's max_attempts, backoff_ms,
+ * backoff_max_ms, timeout_ms, dns_timeout_ms, dest (dlv takes a reference
+ * of its own), and max_in_flight_per_endpoint, circuit_failures and
+ * circuit_open_s (0: unchanged); the other fields of cfg are ignored
+ * (workers, max_age_s, store, tls need a restart). Nothing queued is
+ * dropped: a callback waiting for its retry keeps the time it was given;
+ * one that already made the new max_attempts is given up before its next
+ * attempt. The attempts in flight finish with the old settings; a
+ * kept-alive connection is closed before its next use when the list of
+ * destinations changed. Any thread. Returns 0, or -1 (nothing changed)
+ * for a value out of range. */
+int dlv_reconfigure(struct dlv *d, const struct dlv_config *cfg);
 
 /* Queues a callback. From any thread; never blocks on the network. With a
  * store the callback is committed to the outbox before this returns.

@@ -93,12 +93,19 @@ struct worker {
 	struct dlv *d;
 	pthread_t thread;
 	struct svc_client *client;
+	unsigned long dest_gen;     /* d->dest_gen its client was configured for */
 	bool started;
 };
 
 
 struct dlv {
+	/* cfg's max_attempts, backoff_ms, backoff_max_ms, timeout_ms,
+	 * dns_timeout_ms, max_in_flight_per_endpoint and circuit_* may change
+	 * (dlv_reconfigure): read them under mu (a worker copies what it needs
+	 * for its attempt before it lets mu go); the rest is fixed at start */
 	struct dlv_config cfg;
+	const struct dest *dest;    /* a reference of its own (dest_ref), under mu */
+	unsigned long dest_gen;     /* dest replaced this many times, under mu */
 	int64_t max_age_ms;
 	pthread_mutex_t emu;        /* enqueuers: id, outbox row and queue in step */
 	pthread_mutex_t mu;

@@ -163,10 +163,12 @@ static int authenticate(struct front *f, struct req *r, enum MHD_Result *res)
 	char *pass = NULL, *user = MHD_basic_auth_get_username_password(c, &pass);
 	const char *who = r->who.client;
 	unsigned delay = 0;
+	struct pub_ref *ref;
+	struct auth *a = pub_get(f->auth, &ref);
 	int ok;
 
-	ok = user && pass &&
-	     auth_attempt(f->cfg.auth, who, user, pass, mono_ms(), &r->role, &delay) == 0;
+	ok = user && pass && auth_attempt(a, who, user, pass, mono_ms(), &r->role, &delay) == 0;
+	pub_put(ref);
 	if (!ok)   /* the user name is the client's text: not logged */
 		log_info("http: %s: %s: 401", who, user ? "wrong credentials" : "no credentials");
 	if (ok) {
@@ -192,8 +194,12 @@ static int check_token(const char *client, const char *user, const char *passwor
 {
 	struct front *f = arg;
 	unsigned delay = 0;
+	struct pub_ref *ref;
+	struct auth *a = pub_get(f->auth, &ref);
+	int rc = auth_attempt(a, client, user, password, mono_ms(), role, &delay);
 
-	return auth_attempt(f->cfg.auth, client, user, password, mono_ms(), role, &delay);
+	pub_put(ref);
+	return rc;
 }
 
 /*
@@ -215,7 +221,7 @@ static enum MHD_Result on_headers(struct front *f, struct req *r, const char *ur
 					(int64_t)f->cfg.request_timeout_s * 1000));
 	/* a SOAP POST with no Authorization header may carry a UsernameToken:
 	 * svc_handle checks it, the body read (contract section 11) */
-	if (f->cfg.auth && !open_to_all(c, url, get) &&
+	if (f->auth_on && !open_to_all(c, url, get) &&
 	    !(post && ep < N_ENDPOINTS && endpoints[ep].soap &&
 	      !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
 		enum MHD_Result res;
@@ -346,7 +352,7 @@ static enum MHD_Result serve_soap(struct req *r)
 	r->action = strdup(action ? action : "");
 	if (!r->action)
 		return front_reply_text(r->conn, 503, "out of memory\n");
-	if (r->f->cfg.auth && !r->who.client[0])
+	if (r->f->auth_on && !r->who.client[0])
 		client_text(r->conn, r->who.client, sizeof(r->who.client));
 	rc = svc_handle(r->f->cfg.svc, r->body, r->len, r->action, &r->who, &r->pending, &out);
 	if (rc == SVC_DONE && out.http_status == 401) {
@@ -462,7 +468,7 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 		return front_serve_health(f, c);
 	/* the operator's views: an admin's only, with a users file;
 	 * /notifications and /deliveries show an app its own */
-	if (f->cfg.auth && !r->who.admin && strcmp(url, "/metrics") == 0) {
+	if (f->auth_on && !r->who.admin && strcmp(url, "/metrics") == 0) {
 		atomic_fetch_add(&f->http_rejected, 1);
 		return front_reply_text(c, 403, "forbidden: for an admin user\n");
 	}
@@ -551,7 +557,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	svc_pending_free(r->pending);
 	pthread_mutex_destroy(&r->lock);
-	if (r->body && r->f->cfg.auth)   /* it may hold a UsernameToken's password */
+	if (r->body && r->f->auth_on)   /* it may hold a UsernameToken's password */
 		memset(r->body, 0, r->len);
 	free(r->body);
 	free(r->action);
@@ -595,6 +601,26 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http: %s", buf);
 }
 
+static void drop_auth(void *a)
+{
+	auth_free(a);
+}
+
+/* front_start gave up after its users file was published. */
+static void start_failed(struct front *f)
+{
+	pub_free(f->auth);
+	pthread_mutex_destroy(&f->log_mu);
+	free(f);
+}
+
+int front_set_auth(struct front *f, struct auth *auth)
+{
+	if (!f || !f->auth_on || !auth)
+		return -1;
+	return pub_set(f->auth, auth);
+}
+
 int front_start(const struct front_config *cfg, struct front **out)
 {
 	struct front *f = calloc(1, sizeof(*f));
@@ -612,20 +638,29 @@ int front_start(const struct front_config *cfg, struct front **out)
 		{ MHD_OPTION_END, 0, NULL },
 	};
 
-	if (!f)
+	if (!f) {
+		auth_free(cfg->auth);
 		return -1;
+	}
 	f->cfg = *cfg;
+	f->cfg.auth = NULL;          /* f->auth from here on */
+	f->auth_on = cfg->auth != NULL;
+	if (f->auth_on && !(f->auth = pub_new(cfg->auth, drop_auth))) {
+		auth_free(cfg->auth);
+		free(f);
+		return -1;
+	}
 	f->listen_sock = MHD_INVALID_SOCKET;
 	f->scheme = tls ? "https" : "http";
 	pthread_mutex_init(&f->log_mu, NULL);
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		log_error("http: http.tls-cert is set but this libmicrohttpd has no TLS");
-		free(f);
+		start_failed(f);
 		return -1;
 	}
 	if (cfg_split_hostport(cfg->listen, host, sizeof(host), &p) != 0) {
 		log_error("http: bad listen address %s", cfg->listen);
-		free(f);
+		start_failed(f);
 		return -1;
 	}
 	snprintf(port, sizeof(port), "%u", p);
@@ -635,7 +670,7 @@ int front_start(const struct front_config *cfg, struct front **out)
 	rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc != 0 || !ai) {
 		log_error("http: cannot resolve %s: %s", host, gai_strerror(rc));
-		free(f);
+		start_failed(f);
 		return -1;
 	}
 	if (cfg->auth && cfg->svc)   /* before the first request */
@@ -659,7 +694,7 @@ int front_start(const struct front_config *cfg, struct front **out)
 			svc_set_auth(cfg->svc, NULL, NULL);
 		log_error("http: cannot listen on %s (address in use?%s)", cfg->listen,
 			  tls ? " or the TLS certificate refused: see above" : "");
-		free(f);
+		start_failed(f);
 		return -1;
 	}
 	log_info("http: listening on %s://%s/ (WSDL: %s://%s/TerminalStatus?wsdl)", f->scheme,
@@ -703,6 +738,7 @@ void front_stop(struct front *f)
 	MHD_stop_daemon(f->d);
 	if (f->listen_sock != MHD_INVALID_SOCKET)
 		close(f->listen_sock);
+	pub_free(f->auth);
 	pthread_mutex_destroy(&f->log_mu);
 	free(f);
 }

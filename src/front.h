@@ -46,7 +46,9 @@ struct front_config {
 	struct store *store;         /* for /health and /deliveries */
 	struct nm *nm;               /* for /notifications (NULL: none) */
 	struct dlv *dlv;             /* for /metrics (NULL: none) */
-	struct auth *auth;           /* users (auth.users-file); NULL: no authentication */
+	struct auth *auth;           /* users (auth.users-file); NULL: no authentication.
+				      * front_start takes it, even when it fails
+				      * (front_set_auth replaces it, front_stop frees it) */
 	/* HTTPS (http.tls-cert, http.tls-key): the PEM texts, NUL-terminated,
 	 * kept by the caller until front_stop; NULL: plain HTTP */
 	const char *tls_cert;
@@ -54,6 +56,12 @@ struct front_config {
 };
 
 int front_start(const struct front_config *cfg, struct front **out);
+/* A reload: a new users file for the requests that authenticate from now
+ * on (taken; NULL is refused, and so is a users file when the front was
+ * started without one: turning authentication on or off needs a restart).
+ * The old one is freed once the last request that is checking a password
+ * with it is done. Any thread. Returns 0, or -1 (auth not taken). */
+int front_set_auth(struct front *f, struct auth *auth);
 /* Stops accepting new connections (before the SIP side stops). */
 void front_quiesce(struct front *f);
 /* Waits (bounded) for suspended requests to be answered, then stops. */

@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "auth.h"
+#include "pub.h"
 #include "front.h"
 #include "svc.h"
 
@@ -21,6 +22,11 @@ struct front {
 	struct MHD_Daemon *d;
 	struct front_config cfg;
 	const char *scheme;          /* "http" or "https" */
+	/* with a users file (fixed at start: cfg.auth is not used after it):
+	 * the current struct auth, replaced by a reload (front_set_auth) and
+	 * held (pub_get) while a password is checked */
+	bool auth_on;
+	struct pub *auth;
 	atomic_long suspended;
 	/* shutdown (front_quiesce): once closing is set, requests get 503 and
 	 * the connection closes; active counts the handler calls that may

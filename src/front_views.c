@@ -66,7 +66,7 @@ static void view_scope(const struct front *f, const struct req *r, struct MHD_Co
 {
 	*app = NULL;
 	*with_app = false;
-	if (!f->cfg.auth)
+	if (!f->auth_on)
 		return;
 	if (!r->who.admin) {
 		*app = r->who.app;

@@ -4,12 +4,14 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
-static volatile int cur_level = LOG_INFO;
+/* changed by a reload (main thread) while every thread logs */
+static atomic_int cur_level = LOG_INFO;
 
 static const char *const names[] = { "error", "warn", "info", "debug" };
 
@@ -23,12 +25,12 @@ int log_level_parse(const char *s)
 
 void log_set_level(enum log_level lvl)
 {
-	cur_level = lvl;
+	atomic_store_explicit(&cur_level, (int)lvl, memory_order_relaxed);
 }
 
 enum log_level log_get_level(void)
 {
-	return (enum log_level)cur_level;
+	return (enum log_level)atomic_load_explicit(&cur_level, memory_order_relaxed);
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
@@ -39,7 +41,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	size_t n;
 	va_list ap;
 
-	if ((int)lvl > cur_level)
+	if ((int)lvl > atomic_load_explicit(&cur_level, memory_order_relaxed))
 		return;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);

@@ -71,18 +71,26 @@ static void free_setup(struct setup *s)
 	svc_tls_free(s->cas);
 }
 
-static int load_setup(struct setup *s, const char *file, char **opts, int nopts, char *err, size_t cap)
+/* The configuration as at start: the defaults, the -c file, the -o
+ * options, then the checks across keys. */
+static int build_cfg(struct cfg *c, const char *file, char **opts, int nopts, char *err, size_t cap)
+{
+	cfg_defaults(c);
+	if (file && cfg_load_file(c, file, err, cap) != 0)
+		return -1;
+	for (int i = 0; i < nopts; i++)
+		if (cfg_set_option(c, opts[i], err, cap) != 0)
+			return -1;
+	return cfg_finish(c, err, cap);
+}
+
+/* What the configuration names: rules, destinations, the group and users
+ * files; at start also the TLS files (a reload keeps them: they need a
+ * restart, and after run.user they may not be readable any more). */
+static int load_files(struct setup *s, bool at_start, char *err, size_t cap)
 {
 	char e[600];
 
-	cfg_defaults(&s->cfg);
-	if (file && cfg_load_file(&s->cfg, file, err, cap) != 0)
-		return -1;
-	for (int i = 0; i < nopts; i++)
-		if (cfg_set_option(&s->cfg, opts[i], err, cap) != 0)
-			return -1;
-	if (cfg_finish(&s->cfg, err, cap) != 0)
-		return -1;
 	if (pstat_rules_parse(&s->rules, s->cfg.status_busy_activities) != 0) {
 		snprintf(err, cap, "invalid value for key 'status.busy-activities'");
 		return -1;
@@ -100,6 +108,8 @@ static int load_setup(struct setup *s, const char *file, char **opts, int nopts,
 		snprintf(err, cap, "key 'auth.users-file': %s", e);
 		return -1;
 	}
+	if (!at_start)
+		return 0;
 	/* read now, as root when started so: the key may be readable by root only */
 	if (s->cfg.http_tls_cert[0] &&
 	    tlsfile_load_pair(s->cfg.http_tls_cert, s->cfg.http_tls_key, &s->https, e, sizeof(e)) != 0) {
@@ -112,6 +122,77 @@ static int load_setup(struct setup *s, const char *file, char **opts, int nopts,
 		return -1;
 	}
 	return 0;
+}
+
+static int load_setup(struct setup *s, const char *file, char **opts, int nopts, char *err, size_t cap)
+{
+	if (build_cfg(&s->cfg, file, opts, nopts, err, cap) != 0)
+		return -1;
+	return load_files(s, true, err, cap);
+}
+
+/* What the SOAP side's requests read through svc_reconfigure: the group
+ * set and the destinations they point to, dropped by svc once no request
+ * holds them. */
+struct svc_keep {
+	struct group_set *groups;
+	struct dest *dest;                  /* a reference of its own */
+	char tel_domain[CFG_STR_MAX];
+};
+
+static void svc_keep_drop(void *p)
+{
+	struct svc_keep *k = p;
+
+	group_free(k->groups);
+	dest_free(k->dest);
+	free(k);
+}
+
+/* Hands s's groups (taken) and destinations (a reference) to svc, with
+ * the policies of s->cfg. Returns 0 or -1 (out of memory). */
+static int notify_style(const struct cfg *c)
+{
+	return strcmp(c->notify_style, "statusChanged") == 0 ? NOTIF_STYLE_STATUS_CHANGED
+							    : NOTIF_STYLE_STATUS_NOTIFICATION;
+}
+
+static int svc_configure(struct svc *svc, struct watch *watch, struct setup *s)
+{
+	struct svc_keep *k = calloc(1, sizeof(*k));
+	struct query_env env;
+	struct nm_policy pol;
+
+	if (!k)
+		return -1;
+	k->groups = s->groups;
+	s->groups = NULL;
+	k->dest = dest_ref(s->dest);
+	snprintf(k->tel_domain, sizeof(k->tel_domain), "%s", s->cfg.sip_tel_domain);
+	env = (struct query_env){
+		.watch = watch,
+		.groups = k->groups,
+		.policy = {
+			.group_support = s->cfg.policy_group_support,
+			.nested_groups = s->cfg.policy_nested_groups,
+			.max_targets = (size_t)s->cfg.policy_max_group_targets,
+			.up_to_limit = s->cfg.policy_process_up_to_limit,
+		},
+		.tel_domain = k->tel_domain,
+		.group_concurrency = (unsigned)s->cfg.status_group_concurrency,
+	};
+	pol = (struct nm_policy){
+		.max_addresses = (size_t)s->cfg.policy_max_notification_addresses,
+		.default_duration_ms = (int64_t)s->cfg.policy_default_notification_duration_s * 1000,
+		.max_duration_ms = (int64_t)s->cfg.policy_max_notification_duration_s * 1000,
+		.min_interval_ms = s->cfg.policy_min_notification_interval_ms,
+		.max_count = s->cfg.policy_max_notification_count,
+		.unlimited_count_allowed = s->cfg.policy_unlimited_count_allowed,
+		.groups = env.policy,
+		.dest = k->dest,
+		.dns_timeout_ms = s->cfg.delivery_dns_timeout_ms,
+	};
+	return svc_reconfigure(svc, &env, &pol, notify_style(&s->cfg), k, svc_keep_drop);
 }
 
 /* What start-up says about authentication (contract section 11). */
@@ -141,7 +222,7 @@ static int wait_for_signal(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);   /* no reload: a hangup stops gracefully */
+	sigaddset(&set, SIGHUP);   /* a reload */
 	sigwait(&set, &sig);
 	return sig;
 }
@@ -182,6 +263,117 @@ static int drop_privileges(const char *user, const char *store_path)
 	return 0;
 }
 
+/* What a reload changes, and how the configuration was given. */
+struct running {
+	struct cfg cfg;             /* the configuration in effect */
+	const char *file;
+	char **opts;
+	int nopts;
+	struct svc *svc;
+	struct rate *rate;
+	struct front *front;
+	struct dlv *dlv;
+	struct nm *nm;
+	struct watch *watch;
+	struct store *store;
+};
+
+static struct dlv_config dlv_config_of(const struct setup *s)
+{
+	return (struct dlv_config){
+		.workers = (unsigned)s->cfg.delivery_workers,
+		.max_attempts = s->cfg.delivery_max_attempts,
+		.backoff_ms = s->cfg.delivery_backoff_ms,
+		.backoff_max_ms = s->cfg.delivery_backoff_max_ms,
+		.timeout_ms = s->cfg.delivery_timeout_ms,
+		.max_age_s = s->cfg.delivery_max_age_s,
+		.dest = s->dest,
+		.dns_timeout_ms = s->cfg.delivery_dns_timeout_ms,
+		.tls = s->cas,
+		.max_in_flight_per_endpoint = (unsigned)s->cfg.delivery_max_in_flight_per_endpoint,
+		.circuit_failures = s->cfg.delivery_circuit_failures,
+		.circuit_open_s = s->cfg.delivery_circuit_open_s,
+	};
+}
+
+static void report_restart(const char *key, void *arg)
+{
+	(void)arg;
+	log_warn("reload: key %s changed: needs a restart; keeps its running value", key);
+}
+
+static void report_changed(const char *key, void *arg)
+{
+	(void)arg;
+	log_info("reload: key %s changed", key);
+}
+
+/*
+ * SIGHUP (contract section 8, Reload): the configuration is built as at
+ * start and its files read again; a result that would stop a start is
+ * refused as a whole. Otherwise the keys that need a restart keep their
+ * running value and the others are handed to their owners: new objects
+ * published for the requests that start from now on (svc, front), values
+ * under dlv's lock, atomics (nm quotas, rate, log level), a post to the
+ * SIP thread (busy activities). Nothing running is stopped or dropped.
+ */
+static void reload(struct running *rt)
+{
+	struct setup n = { 0 };
+	struct dlv_config dc;
+	char err[1024];
+	size_t kept, changed;
+
+	log_info("reload: SIGHUP: reading the configuration again%s%s",
+		 rt->file ? " from " : "", rt->file ? rt->file : "");
+	if (build_cfg(&n.cfg, rt->file, rt->opts, rt->nopts, err, sizeof(err)) != 0) {
+		log_error("reload refused: %s; the running configuration stays", err);
+		return;
+	}
+	kept = cfg_keep_restart_keys(&n.cfg, &rt->cfg, report_restart, NULL);
+	/* a users file named or emptied: the HTTP side authenticates or not
+	 * from its start */
+	if (!n.cfg.auth_users_file[0] != !rt->cfg.auth_users_file[0]) {
+		log_warn("reload: key auth.users-file changed: turning authentication %s needs a "
+			 "restart; keeps its running value", rt->cfg.auth_users_file[0] ? "off" : "on");
+		memcpy(n.cfg.auth_users_file, rt->cfg.auth_users_file, sizeof(n.cfg.auth_users_file));
+		kept++;
+	}
+	if (load_files(&n, false, err, sizeof(err)) != 0) {
+		log_error("reload refused: %s; the running configuration stays", err);
+		free_setup(&n);
+		return;
+	}
+	changed = cfg_changed_keys(&n.cfg, &rt->cfg, report_changed, NULL);
+
+	log_set_level((enum log_level)log_level_parse(n.cfg.log_level));
+	dc = dlv_config_of(&n);
+	if (dlv_reconfigure(rt->dlv, &dc) != 0)
+		log_error("reload: delivery settings not applied");
+	nm_set_quotas(rt->nm, n.cfg.policy_max_notifications, n.cfg.policy_max_notifications_per_app);
+	rate_set_per_s(rt->rate, n.cfg.policy_max_requests_per_s);
+	if (watch_set_rules(rt->watch, &n.rules) != 0)
+		log_error("reload: status.busy-activities not applied (the SIP thread takes no message)");
+	if (n.cfg.store_tracking_retention_s != rt->cfg.store_tracking_retention_s)
+		store_set_retention(rt->store, n.cfg.store_tracking_retention_s);
+	if (svc_configure(rt->svc, rt->watch, &n) != 0)
+		log_error("reload: out of memory: the policies and groups are not applied");
+	if (n.auth) {
+		size_t users = auth_count(n.auth);
+
+		if (front_set_auth(rt->front, n.auth) == 0) {
+			log_info("reload: auth: %zu users from %s", users, n.cfg.auth_users_file);
+			n.auth = NULL;   /* the front's now */
+		} else {
+			log_error("reload: the users file is not applied");
+		}
+	}
+	rt->cfg = n.cfg;
+	log_info("reload: done: %zu keys changed, %zu kept for a restart, groups read again "
+		 "from %s", changed, kept, n.cfg.group_file[0] ? n.cfg.group_file : "(none)");
+	free_setup(&n);
+}
+
 int main(int argc, char **argv)
 {
 	struct setup s = { 0 };
@@ -197,6 +389,7 @@ int main(int argc, char **argv)
 	struct front *front = NULL;
 	struct dlv *dlv = NULL;
 	struct nm *nm = NULL;
+	struct running *rt = NULL;
 	sigset_t set;
 
 	if (!opts)
@@ -223,10 +416,11 @@ int main(int argc, char **argv)
 		free(opts);
 		return 1;
 	}
-	free(opts);
+	/* kept for reloads, which build the configuration the same way */
 	if (check_only) {
 		printf("configuration OK\n");
 		free_setup(&s);
+		free(opts);
 		return 0;
 	}
 
@@ -257,21 +451,9 @@ int main(int argc, char **argv)
 	}
 	store_set_retention(store, s.cfg.store_tracking_retention_s);
 	{
-		struct dlv_config dc = {
-			.workers = (unsigned)s.cfg.delivery_workers,
-			.max_attempts = s.cfg.delivery_max_attempts,
-			.backoff_ms = s.cfg.delivery_backoff_ms,
-			.backoff_max_ms = s.cfg.delivery_backoff_max_ms,
-			.timeout_ms = s.cfg.delivery_timeout_ms,
-			.max_age_s = s.cfg.delivery_max_age_s,
-			.store = store,
-			.dest = s.dest,
-			.dns_timeout_ms = s.cfg.delivery_dns_timeout_ms,
-			.tls = s.cas,
-			.max_in_flight_per_endpoint = (unsigned)s.cfg.delivery_max_in_flight_per_endpoint,
-			.circuit_failures = s.cfg.delivery_circuit_failures,
-			.circuit_open_s = s.cfg.delivery_circuit_open_s,
-		};
+		struct dlv_config dc = dlv_config_of(&s);
+
+		dc.store = store;
 		if (dlv_start(&dc, &dlv) != 0) {
 			log_error("cannot start callback delivery");
 			goto out;
@@ -314,45 +496,27 @@ int main(int argc, char **argv)
 		dlv_resumed_done(dlv);
 	}
 	{
-		struct query_env env = {
-			.watch = watch,
-			.groups = s.groups,
-			.policy = {
-				.group_support = s.cfg.policy_group_support,
-				.nested_groups = s.cfg.policy_nested_groups,
-				.max_targets = (size_t)s.cfg.policy_max_group_targets,
-				.up_to_limit = s.cfg.policy_process_up_to_limit,
-			},
-			.tel_domain = s.cfg.sip_tel_domain,
-			.group_concurrency = (unsigned)s.cfg.status_group_concurrency,
-		};
-		struct nm_policy pol = {
-			.max_addresses = (size_t)s.cfg.policy_max_notification_addresses,
-			.default_duration_ms = (int64_t)s.cfg.policy_default_notification_duration_s * 1000,
-			.max_duration_ms = (int64_t)s.cfg.policy_max_notification_duration_s * 1000,
-			.min_interval_ms = s.cfg.policy_min_notification_interval_ms,
-			.max_count = s.cfg.policy_max_notification_count,
-			.unlimited_count_allowed = s.cfg.policy_unlimited_count_allowed,
-			.groups = env.policy,
-			.dest = s.dest,
-			.dns_timeout_ms = s.cfg.delivery_dns_timeout_ms,
-		};
+		struct query_env env = { .watch = watch };
+		struct nm_policy pol = { 0 };
+
 		svc = svc_new(&env);
 		if (!svc) {
 			log_error("cannot set up the SOAP service");
 			goto out;
 		}
-		if (s.cfg.policy_max_requests_per_s > 0) {
-			rate = rate_new(s.cfg.policy_max_requests_per_s);
-			if (!rate) {
-				log_error("cannot set up policy.max-requests-per-s: out of memory");
-				goto out;
-			}
-			svc_set_rate(svc, rate);
+		/* always there, so that a reload may set a rate */
+		rate = rate_new_settable(s.cfg.policy_max_requests_per_s);
+		if (!rate) {
+			log_error("cannot set up policy.max-requests-per-s: out of memory");
+			goto out;
 		}
-		svc_set_notifications(svc, nm, &pol,
-				      strcmp(s.cfg.notify_style, "statusChanged") == 0 ?
-				      NOTIF_STYLE_STATUS_CHANGED : NOTIF_STYLE_STATUS_NOTIFICATION);
+		svc_set_rate(svc, rate);
+		svc_set_notifications(svc, nm, &pol, notify_style(&s.cfg));
+		/* the policies and the groups, replaced by each reload */
+		if (svc_configure(svc, watch, &s) != 0) {
+			log_error("cannot set up the SOAP service: out of memory");
+			goto out;
+		}
 	}
 	{
 		struct front_config fc = {
@@ -372,14 +536,33 @@ int main(int argc, char **argv)
 			.tls_cert = s.https.cert,
 			.tls_key = s.https.key,
 		};
+
+		s.auth = NULL;          /* the front's, even if it fails */
 		if (front_start(&fc, &front) != 0)
 			goto out;
 	}
 	if (s.cfg.run_user[0] && drop_privileges(s.cfg.run_user, s.cfg.store_path) != 0)
 		goto out;
+	rt = calloc(1, sizeof(*rt));
+	if (!rt) {
+		log_error("out of memory");
+		goto out;
+	}
+	*rt = (struct running){
+		.cfg = s.cfg, .file = file, .opts = opts, .nopts = nopts, .svc = svc,
+		.rate = rate, .front = front, .dlv = dlv, .nm = nm, .watch = watch, .store = store,
+	};
 	log_info("pxtsgw ready");
 	rc = 0;
-	log_info("stopping on signal %d", wait_for_signal());
+	for (;;) {
+		int sig = wait_for_signal();
+
+		if (sig != SIGHUP) {
+			log_info("stopping on signal %d", sig);
+			break;
+		}
+		reload(rt);
+	}
 out:
 	front_quiesce(front);
 	nm_shutdown(nm);
@@ -391,6 +574,8 @@ out:
 	nm_free(nm);
 	store_close(store);
 	free_setup(&s);
+	free(rt);
+	free(opts);
 	log_info("pxtsgw stopped");
 	return rc;
 }

@@ -56,8 +56,10 @@ static struct nmn *find(struct nm *nm, const char *app, const char *correlator)
 static bool over_quota(struct nm *nm, const char *app)
 {
 	long all = 0, mine = 0;
+	long max_all = atomic_load_explicit(&nm->max_notifications, memory_order_relaxed);
+	long max_app = atomic_load_explicit(&nm->max_per_app, memory_order_relaxed);
 
-	if (nm->cfg.max_notifications <= 0 && nm->cfg.max_per_app <= 0)
+	if (max_all <= 0 && max_app <= 0)
 		return false;
 	for (struct nmn *n = nm->list; n; n = n->next) {
 		if (n->removing)
@@ -66,8 +68,7 @@ static bool over_quota(struct nm *nm, const char *app)
 		if (strcmp(n->app, app) == 0)
 			mine++;
 	}
-	return (nm->cfg.max_notifications > 0 && all >= nm->cfg.max_notifications) ||
-	       (nm->cfg.max_per_app > 0 && mine >= nm->cfg.max_per_app);
+	return (max_all > 0 && all >= max_all) || (max_app > 0 && mine >= max_app);
 }
 
 struct nmn *nmn_new(struct nm *nm, const char *app, const char *correlator, const char *endpoint,
@@ -497,8 +498,18 @@ struct nm *nm_new(const struct nm_config *cfg)
 	if (!nm)
 		return NULL;
 	nm->cfg = *cfg;
+	atomic_init(&nm->max_notifications, cfg->max_notifications);
+	atomic_init(&nm->max_per_app, cfg->max_per_app);
 	nm->loop = watch_loop(cfg->watch);
 	return nm;
+}
+
+void nm_set_quotas(struct nm *nm, long max_notifications, long max_per_app)
+{
+	if (!nm)
+		return;
+	atomic_store_explicit(&nm->max_notifications, max_notifications, memory_order_relaxed);
+	atomic_store_explicit(&nm->max_per_app, max_per_app, memory_order_relaxed);
 }
 
 static void shutdown_on_sip(void *arg)

@@ -42,19 +42,45 @@ static size_t hash_key(const char *k)
 	return (size_t)(h & (RATE_BUCKETS - 1));
 }
 
-struct rate *rate_new(long per_s)
+static struct rate *rate_alloc(long per_s)
 {
-	struct rate *r;
+	struct rate *r = calloc(1, sizeof(*r));
 
-	if (per_s <= 0 || per_s > RATE_MAX_PER_S)
-		return NULL;
-	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
 	pthread_mutex_init(&r->mu, NULL);
 	r->per_s = per_s;
 	r->cap_milli = (int64_t)per_s * 1000;
 	return r;
+}
+
+struct rate *rate_new(long per_s)
+{
+	if (per_s <= 0 || per_s > RATE_MAX_PER_S)
+		return NULL;
+	return rate_alloc(per_s);
+}
+
+struct rate *rate_new_settable(long per_s)
+{
+	if (per_s < 0 || per_s > RATE_MAX_PER_S)
+		return NULL;
+	return rate_alloc(per_s);
+}
+
+int rate_set_per_s(struct rate *r, long per_s)
+{
+	if (!r || per_s < 0 || per_s > RATE_MAX_PER_S)
+		return -1;
+	pthread_mutex_lock(&r->mu);
+	r->per_s = per_s;
+	r->cap_milli = (int64_t)per_s * 1000;
+	/* a bucket holds at most the new second's worth */
+	for (size_t i = 0; i < r->n; i++)
+		if (r->e[i].milli > r->cap_milli)
+			r->e[i].milli = r->cap_milli;
+	pthread_mutex_unlock(&r->mu);
+	return 0;
 }
 
 void rate_free(struct rate *r)
@@ -141,6 +167,10 @@ bool rate_take(struct rate *r, const char *key, int64_t now_ms)
 	if (!r)
 		return true;
 	pthread_mutex_lock(&r->mu);
+	if (r->per_s == 0) {   /* rate_set_per_s(r, 0): no limit for now */
+		pthread_mutex_unlock(&r->mu);
+		return true;
+	}
 	e = lookup(r, key ? key : "", now_ms);
 	if (now_ms > e->last_ms) {
 		int64_t dt = now_ms - e->last_ms;

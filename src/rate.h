@@ -33,6 +33,16 @@ struct rate;
 struct rate *rate_new(long per_s);
 void rate_free(struct rate *r);   /* NULL is fine */
 
+/* A limiter whose rate a reload may change: per_s 0..RATE_MAX_PER_S, 0
+ * admitting everything for now. NULL when out of range or memory is
+ * short. */
+struct rate *rate_new_settable(long per_s);
+
+/* Changes the rate (0: no limit) of every bucket from now on; a bucket
+ * holding more than the new second's worth is cut to it. Any thread.
+ * Returns 0, or -1 when per_s is out of range. */
+int rate_set_per_s(struct rate *r, long per_s);
+
 /* Takes a token of key's bucket: true when the request is admitted. */
 bool rate_take(struct rate *r, const char *key, int64_t now_ms);
 

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "mono.h"
 #include "nm.h"
+#include "pub.h"
 #include "rate.h"
 #include "svc_ns.h"
 #include "xmlchar.h"
@@ -48,11 +49,20 @@
 
 enum op { OP_NONE, OP_GET_STATUS, OP_GET_STATUS_FOR_GROUP, OP_START_NOTIFICATION, OP_END_NOTIFICATION };
 
-struct svc {
+/* What a request reads of the configuration (svc_reconfigure): immutable
+ * once published; a request holds it from the start of a phase to its
+ * end (pub.h), so a reload never frees it under one. */
+struct svc_conf {
 	struct query_env env;
-	struct nm *nm;
 	struct nm_policy pol;
 	enum notif_style style;
+	void *keep;                /* what env and pol point to */
+	svc_drop_h *drop;          /* drop(keep) once no request holds it */
+};
+
+struct svc {
+	struct pub *conf;          /* struct svc_conf */
+	struct nm *nm;
 	struct rate *rate;      /* policy.max-requests-per-s (NULL: no limit) */
 	pthread_key_t key;
 	struct Namespace *ns;   /* requests: SOAP 1.1 only, no SOAP 1.2 wildcards */
@@ -73,6 +83,7 @@ struct svc_pending {
 /* What the service functions see through soap->user. */
 struct call {
 	struct svc *s;
+	const struct svc_conf *conf;   /* held for this phase */
 	const char *app;           /* the caller's application ("" anonymous) */
 	int phase;                 /* 1 or 2 */
 	struct svc_pending *p;     /* phase 1: set when deferred; phase 2: in */
@@ -148,16 +159,34 @@ void svc_thread_done(struct svc *s)
 	}
 }
 
+static void conf_drop(void *p)
+{
+	struct svc_conf *c = p;
+
+	if (c->drop)
+		c->drop(c->keep);
+	free(c);
+}
+
 struct svc *svc_new(const struct query_env *env)
 {
 	struct svc *s = calloc(1, sizeof(*s));
+	struct svc_conf *c = calloc(1, sizeof(*c));
 
-	if (!s)
+	if (!s || !c) {
+		free(s);
+		free(c);
 		return NULL;
-	s->env = *env;
+	}
+	c->env = *env;
+	s->conf = pub_new(c, conf_drop);
 	s->ns = svc_ns_table(true, false);
 	s->ns_out = svc_ns_table(false, false);
-	if (!s->ns || !s->ns_out || pthread_key_create(&s->key, soap_release) != 0) {
+	if (!s->conf || !s->ns || !s->ns_out || pthread_key_create(&s->key, soap_release) != 0) {
+		if (s->conf)
+			pub_free(s->conf);
+		else
+			free(c);
 		free(s->ns);
 		free(s->ns_out);
 		free(s);
@@ -166,12 +195,34 @@ struct svc *svc_new(const struct query_env *env)
 	return s;
 }
 
+int svc_reconfigure(struct svc *s, const struct query_env *env, const struct nm_policy *pol,
+		    int style, void *keep, svc_drop_h *drop)
+{
+	struct svc_conf *c = calloc(1, sizeof(*c));
+
+	if (c) {
+		c->env = *env;
+		c->pol = *pol;
+		c->style = (enum notif_style)style;
+		c->keep = keep;
+		c->drop = drop;
+	}
+	if (!c || pub_set(s->conf, c) != 0) {
+		free(c);
+		if (drop)
+			drop(keep);
+		return -1;
+	}
+	return 0;
+}
+
 void svc_free(struct svc *s)
 {
 	if (!s)
 		return;
 	svc_thread_done(s);
 	pthread_key_delete(s->key);
+	pub_free(s->conf);
 	free(s->ns);
 	free(s->ns_out);
 	free(s);
@@ -194,9 +245,14 @@ void svc_set_rate(struct svc *s, struct rate *r)
 
 void svc_set_notifications(struct svc *s, struct nm *nm, const struct nm_policy *pol, int style)
 {
+	struct pub_ref *ref;
+	struct svc_conf *c = pub_get(s->conf, &ref);
+
+	/* before the first request: nobody reads c yet */
 	s->nm = nm;
-	s->pol = *pol;
-	s->style = (enum notif_style)style;
+	c->pol = *pol;
+	c->style = (enum notif_style)style;
+	pub_put(ref);
 }
 
 void svc_set_auth(struct svc *s, svc_auth_h *check, void *arg)
@@ -538,12 +594,15 @@ enum svc_rc svc_handle(struct svc *s, const char *body, size_t len, const char *
 {
 	struct svc_caller nobody = { .app = "" };
 	struct call c = { .s = s, .phase = 1, .who = who ? who : &nobody };
+	struct pub_ref *ref;
 	int err;
 
 	(void)len;
 	*pending = NULL;
 	c.app = c.who->app;   /* read after authentication, by the operations */
+	c.conf = pub_get(s->conf, &ref);
 	err = run(s, &c, body, soap_action, out);
+	pub_put(ref);
 	if (err == SVC_DEFER && c.p) {
 		*pending = c.p;
 		return SVC_WAIT;
@@ -577,9 +636,12 @@ void svc_finish(struct svc *s, struct svc_pending *p, const char *body, size_t l
 		const char *soap_action, struct svc_response *out)
 {
 	struct call c = { .s = s, .app = "", .phase = 2, .p = p };
+	struct pub_ref *ref;
 
 	(void)len;
+	c.conf = pub_get(s->conf, &ref);
 	run(s, &c, body, soap_action, out);
+	pub_put(ref);
 	svc_pending_free(p);
 }
 
@@ -636,7 +698,7 @@ int __tss__getStatus(struct soap *soap, struct tsl__getStatus *req, struct tsl__
 	}
 	if (!admitted(c))
 		return RATE_FAULT(soap);
-	q = query_new_single(&c->s->env, req->address, &f);
+	q = query_new_single(&c->conf->env, req->address, &f);
 	if (!q)
 		return send_fault(soap, &f);
 	return defer(soap, c, OP_GET_STATUS, q, NULL, NULL);
@@ -697,7 +759,7 @@ int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *r
 		return RATE_FAULT(soap);
 	if (req->__sizeaddresses <= 0)
 		return fault1(soap, SVC0002, "addresses");
-	q = query_new_group(&c->s->env, (const char *const *)req->addresses,
+	q = query_new_group(&c->conf->env, (const char *const *)req->addresses,
 			    (size_t)req->__sizeaddresses, &f);
 	if (!q)
 		return send_fault(soap, &f);
@@ -773,13 +835,13 @@ int __tsnms__startNotification(struct soap *soap, struct tsnml__startNotificatio
 	time_in(req->duration, &r.duration);
 	r.has_count = req->count != NULL;
 	r.count = req->count ? *req->count : 0;
-	ns = nm_prepare(&r, &c->s->pol, c->s->env.groups, c->s->env.tel_domain, c->s->style, &f);
+	ns = nm_prepare(&r, &c->conf->pol, c->conf->env.groups, c->conf->env.tel_domain, c->conf->style, &f);
 	if (!ns)
 		return send_fault(soap, &f);
 	/* the endpoint's destination (contract section 11), here on the HTTP
 	 * thread: its DNS lookup may take up to delivery.dns-timeout-ms and
 	 * must never hold up the SIP thread; refused, nothing is created */
-	if (nm_check_endpoint(ns, &c->s->pol, &f) != 0) {
+	if (nm_check_endpoint(ns, &c->conf->pol, &f) != 0) {
 		nm_start_free(ns);
 		return send_fault(soap, &f);
 	}

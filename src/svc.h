@@ -58,8 +58,21 @@ typedef int (svc_auth_h)(const char *client, const char *user, const char *passw
 struct nm;
 struct nm_policy;
 
-/* env is copied; the pointers in it must outlive the svc. */
+/* env is copied; the pointers in it must outlive the svc (or the
+ * svc_reconfigure that replaces them). */
 struct svc *svc_new(const struct query_env *env);
+
+/* A reload: requests that start from now on read env, pol and style
+ * (copied; their pointers, the groups, the destinations, the tel domain,
+ * must stay valid until drop(keep)). The configuration it replaces is
+ * dropped when the last request that read it is done, on that request's
+ * thread (its keep with it); the requests in phase 1 or 2 now finish with
+ * it. Before the first request it also hands over what svc_new and
+ * svc_set_notifications were given (the nm stays). Returns 0, or -1 when
+ * memory is short: nothing changes, and drop(keep) has run. */
+typedef void (svc_drop_h)(void *keep);
+int svc_reconfigure(struct svc *s, const struct query_env *env, const struct nm_policy *pol,
+		    int style, void *keep, svc_drop_h *drop);
 /* Serves startNotification / endNotification through nm (without it they
  * answer SVC0001). pol is copied. */
 void svc_set_notifications(struct svc *s, struct nm *nm, const struct nm_policy *pol, int style);

@@ -524,6 +524,18 @@ static int tls_context(struct svc_client *c, char *detail, size_t cap)
 	return 0;
 }
 
+void svc_client_configure(struct svc_client *c, const struct dest *dest, long timeout_ms,
+			  long dns_timeout_ms, bool dest_changed)
+{
+	c->dest = dest;
+	c->timeout_ms = timeout_ms;
+	c->dns_timeout_ms = dns_timeout_ms;
+	/* the kept-alive connection was allowed by the old list: the next
+	 * call connects again, checked by the new one */
+	if (dest_changed && soap_valid_socket(c->soap->socket))
+		drop_conn(c->soap);
+}
+
 struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes,
 				  const struct dest *dest, long dns_timeout_ms,
 				  const struct svc_tls *tls)

@@ -68,6 +68,14 @@ struct svc_client *svc_client_new(long timeout_ms, size_t max_answer_bytes,
 				  const struct svc_tls *tls);
 void svc_client_free(struct svc_client *c);
 
+/* Changes what svc_client_new set (a reload): the destination check
+ * (borrowed until the next call of this or svc_client_free) and the time
+ * limits, for the calls from now on. dest_changed: the list is another
+ * one, so a kept-alive connection (allowed by the old one) is closed.
+ * The client's thread, between calls. */
+void svc_client_configure(struct svc_client *c, const struct dest *dest, long timeout_ms,
+			  long dns_timeout_ms, bool dest_changed);
+
 /* One attempt: sends cb to endpoint. true when delivered (any 2xx answer
  * without a SOAP fault; detail ""). Else false, and detail (cap bytes,
  * NUL-terminated) says why in the contract's words (sections 9a, 11):

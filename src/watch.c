@@ -766,6 +766,37 @@ void watch_stop(struct watch *w)
 		free(w);
 }
 
+struct rules_msg {
+	struct watch *w;
+	struct pstat_rules rules;
+};
+
+static void rules_on_sip(void *arg)
+{
+	struct rules_msg *m = arg;
+
+	m->w->rules = m->rules;
+	free(m);
+}
+
+int watch_set_rules(struct watch *w, const struct pstat_rules *rules)
+{
+	struct rules_msg *m;
+
+	if (!w || !rules)
+		return -1;
+	m = malloc(sizeof(*m));
+	if (!m)
+		return -1;
+	m->w = w;
+	m->rules = *rules;
+	if (loop_post(w->loop, rules_on_sip, m) != 0) {
+		free(m);
+		return -1;
+	}
+	return 0;
+}
+
 struct loop *watch_loop(struct watch *w)
 {
 	return w ? w->loop : NULL;

@@ -146,4 +146,11 @@ struct watch_stats {
 
 void watch_get_stats(const struct watch *w, struct watch_stats *st);
 
+/* New status.busy-activities rules (a reload), posted to the SIP thread,
+ * which owns them: NOTIFYs and fetch answers mapped after it has run use
+ * them (a status already reported is not mapped again: the next NOTIFY
+ * of its subscription is). Any thread. Returns 0, or -1 when the loop
+ * takes no message or memory is short (the old rules stay). */
+int watch_set_rules(struct watch *w, const struct pstat_rules *rules);
+
 #endif

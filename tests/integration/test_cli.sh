@@ -202,7 +202,7 @@ GW_PID=
 assert_contains "SIGTERM: logged 'pxtsgw stopped'" "pxtsgw stopped" "$(cat "$log")"
 assert_not_contains "start from /: no sanitizer report" "Sanitizer" "$(cat "$log")"
 
-# --- SIGHUP (no reload): a graceful stop too, exit 0 ------------------------
+# --- SIGHUP reloads (test_reload.sh has the rest); SIGINT still stops ---------
 read -r http_port sip_port <<<"$(free_port 2)"
 log=$RUN_DIR/hup.log
 "$BIN" -o http.listen="127.0.0.1:$http_port" -o sip.listen="127.0.0.1:$sip_port" \
@@ -211,12 +211,18 @@ log=$RUN_DIR/hup.log
 GW_PID=$!
 if wait_http "http://127.0.0.1:$http_port/TerminalStatus?wsdl" 8; then
 	kill -HUP "$GW_PID" 2>/dev/null
+	if wait_until 8 grep -q "reload: done" "$log" && pid_alive "$GW_PID"; then
+		ok "SIGHUP: reloaded, still running"
+	else
+		fail "SIGHUP: reloaded, still running" "$(_short "$(tail -5 "$log")")"
+	fi
+	kill -INT "$GW_PID" 2>/dev/null
 	if wait_until 8 eval "! pid_alive $GW_PID"; then
 		wait "$GW_PID"
-		assert_eq "SIGHUP: graceful stop, exit 0" 0 "$?"
-		assert_contains "SIGHUP: logged 'pxtsgw stopped'" "pxtsgw stopped" "$(cat "$log")"
+		assert_eq "SIGINT after a reload: graceful stop, exit 0" 0 "$?"
+		assert_contains "SIGINT: logged 'pxtsgw stopped'" "pxtsgw stopped" "$(cat "$log")"
 	else
-		fail "SIGHUP: exit 0" "still running 8 s after SIGHUP"
+		fail "SIGINT: exit 0" "still running 8 s after SIGINT"
 		kill -KILL "$GW_PID" 2>/dev/null
 		wait "$GW_PID" 2>/dev/null
 	fi

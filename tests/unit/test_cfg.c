@@ -1025,6 +1025,38 @@ static void test_reference_content(void **state)
 	free(uncommented);
 }
 
+static void count_key(const char *key, void *arg)
+{
+	(void)key;
+	(*(int *)arg)++;
+}
+
+/* a reload: restart keys keep their running value and are reported */
+static void test_keep_restart_keys(void **state)
+{
+	struct cfg run, next;
+	char err[256];
+	int reported = 0, changed = 0;
+
+	(void)state;
+	cfg_defaults(&run);
+	assert_int_equal(cfg_finish(&run, err, sizeof(err)), 0);
+	cfg_defaults(&next);
+	assert_int_equal(cfg_set(&next, "http.listen", "127.0.0.1:9999", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&next, "http.threads", "5", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&next, "policy.max-notification-addresses", "7", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&next, "log.level", "debug", err, sizeof(err)), 0);
+	assert_int_equal(cfg_finish(&next, err, sizeof(err)), 0);
+	assert_int_equal(cfg_keep_restart_keys(&next, &run, count_key, &reported), 2);
+	assert_int_equal(reported, 2);
+	assert_string_equal(next.http_listen, run.http_listen);
+	assert_int_equal(next.http_threads, run.http_threads);
+	assert_int_equal(next.policy_max_notification_addresses, 7);
+	assert_int_equal(cfg_changed_keys(&next, &run, count_key, &changed), 2);
+	assert_int_equal(changed, 2);
+	assert_int_equal(cfg_keep_restart_keys(&next, &run, NULL, NULL), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1046,6 +1078,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_split_hostport),
 		cmocka_unit_test(test_reference_file),
 		cmocka_unit_test(test_reference_content),
+		cmocka_unit_test(test_keep_restart_keys),
 	};
 
 	if (argc == 2 && strcmp(argv[1], "--write-reference") == 0) {

@@ -123,6 +123,31 @@ static void test_threads(void **state)
 	rate_free(r);
 }
 
+/* a reload changes the rate of the same limiter; 0 admits everything */
+static void test_set_per_s(void **state)
+{
+	struct rate *r = rate_new_settable(0);
+
+	(void)state;
+	assert_non_null(r);
+	assert_null(rate_new_settable(-1));
+	for (int i = 0; i < 50; i++)
+		assert_true(rate_take(r, "a", 0));        /* no limit yet */
+	assert_int_equal(rate_set_per_s(r, 2), 0);
+	assert_true(rate_take(r, "a", 0));
+	assert_true(rate_take(r, "a", 0));
+	assert_false(rate_take(r, "a", 0));               /* 2 a second now */
+	assert_int_equal(rate_set_per_s(r, 5), 0);
+	assert_true(rate_take(r, "a", 1000));             /* refilled to the new burst */
+	for (int i = 0; i < 4; i++)
+		assert_true(rate_take(r, "a", 1000));
+	assert_false(rate_take(r, "a", 1000));
+	assert_int_equal(rate_set_per_s(r, RATE_MAX_PER_S + 1), -1);
+	assert_int_equal(rate_set_per_s(r, 0), 0);
+	assert_true(rate_take(r, "a", 1000));             /* no limit again */
+	rate_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +156,7 @@ int main(void)
 		cmocka_unit_test(test_keys_independent),
 		cmocka_unit_test(test_table_cap),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_set_per_s),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
