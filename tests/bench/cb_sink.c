@@ -10,8 +10,10 @@
  *
  *   cb_sink PORT OUTFILE
  * Prints "ready" once listening. GET /count answers the number of callbacks
- * recorded so far (text). On SIGTERM or SIGINT it writes OUTFILE, one line
- * per callback, "TIME_NS ADDRESS STATUS", in arrival order, and exits.
+ * recorded so far (text). GET /dump writes them to OUTFILE (replacing it),
+ * one line per callback, "TIME_NS ADDRESS STATUS", in arrival order,
+ * forgets them and answers how many it wrote. SIGTERM or SIGINT: a last
+ * dump, then exit.
  * Built by make (bench-bins), never by a script.
  *
  * Part of pxtsgw. License: GPL-2.0-or-later.
@@ -51,6 +53,29 @@ static const char response[] =
 	"<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "
 	"xmlns:loc=\"http://www.csapi.org/schema/parlayx/terminal_status/notification/v2_3/local\">"
 	"<soapenv:Body><loc:statusNotificationResponse/></soapenv:Body></soapenv:Envelope>";
+
+static const char *outfile;
+
+/* Writes the records to outfile and forgets them. Returns how many, -1 on
+ * an error. */
+static long dump(void)
+{
+	FILE *f;
+	long n;
+
+	pthread_mutex_lock(&lock);
+	f = fopen(outfile, "w");
+	if (!f) {
+		pthread_mutex_unlock(&lock);
+		return -1;
+	}
+	for (size_t i = 0; i < nrecs; i++)
+		fprintf(f, "%lld %s %s\n", (long long)recs[i].t_ns, recs[i].addr, recs[i].status);
+	n = (long)nrecs;
+	nrecs = 0;
+	pthread_mutex_unlock(&lock);
+	return fclose(f) == 0 ? n : -1;
+}
 
 static int64_t now_ns(void)
 {
@@ -138,6 +163,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		char text[32];
 		size_t n;
 
+		if (strcmp(url, "/dump") == 0) {
+			long k = dump();
+
+			snprintf(text, sizeof(text), "%ld\n", k);
+			return reply(c, k < 0 ? 500 : 200, text, strlen(text), "text/plain");
+		}
 		pthread_mutex_lock(&lock);
 		n = nrecs;
 		pthread_mutex_unlock(&lock);
@@ -199,12 +230,12 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *d;
 	sigset_t set;
 	int sig, port;
-	FILE *f;
 
 	if (argc != 3 || (port = atoi(argv[1])) <= 0 || port > 65535) {
 		fprintf(stderr, "usage: cb_sink PORT OUTFILE\n");
 		return 2;
 	}
+	outfile = argv[2];
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(0x7f000001);
 	sigemptyset(&set);
@@ -224,12 +255,5 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	sigwait(&set, &sig);
 	MHD_stop_daemon(d);
-	f = fopen(argv[2], "w");
-	if (!f) {
-		perror(argv[2]);
-		return 1;
-	}
-	for (size_t i = 0; i < nrecs; i++)
-		fprintf(f, "%lld %s %s\n", (long long)recs[i].t_ns, recs[i].addr, recs[i].status);
-	return fclose(f) == 0 ? 0 : 1;
+	return dump() < 0 ? 1 : 0;
 }
