@@ -31,6 +31,9 @@
 #   BENCH_PARTS="1 2 4"    which parts run: 1 (row 1), 2 (rows 2-3), 4 (rows 4-6)
 #   BENCH_SUBS="1000 10000 50000"   row 4 sizes (quick: "1000")
 #   BENCH_RECOVERY=10000   row 5 size, added to the sizes (quick: 1000)
+#   BENCH_SN_SECONDS=150   at most this long starting the notifications of one
+#                          size (quick: 30): the row then says how many were
+#                          started, and the figures are per started one
 #   BENCH_CB_RATES="500 2000"       row 3 change rates (quick: same)
 #   BENCH_CB_SECONDS=10    seconds per rate (quick: 3)
 #   CB_PRESENTITIES=1000   notifications of row 3 (quick: 300)
@@ -59,6 +62,7 @@ if ((QUICK)); then
 	CB_N=${CB_PRESENTITIES:-300}
 	DURATION=${BENCH_DURATION:-2}
 	PROBE=${BENCH_PROBE:-1}
+	SN_SECONDS=${BENCH_SN_SECONDS:-30}
 else
 	SUBS=${BENCH_SUBS:-1000 10000 50000}
 	RECOV=${BENCH_RECOVERY:-10000}
@@ -66,6 +70,7 @@ else
 	CB_N=${CB_PRESENTITIES:-1000}
 	DURATION=${BENCH_DURATION:-5}
 	PROBE=${BENCH_PROBE:-3}
+	SN_SECONDS=${BENCH_SN_SECONDS:-150}
 fi
 CB_RATES=${BENCH_CB_RATES:-500 2000}
 PARTS=" ${BENCH_PARTS:-1 2 4} "
@@ -236,7 +241,9 @@ SINK_PID=$BG_PID
 SINK=http://127.0.0.1:$SINK_PORT/cb
 "$PY" "$SIP_PUBLISH" --server "127.0.0.1:$KPORT" --basic open --activity on-the-phone bench-w-0 >/dev/null ||
 	{ problem "publishing bench-w-0 failed"; exit 1; }
-gateway_start "$RUN_DIR/gw-cb" "$KPORT" || { problem "the gateway did not start"; exit 1; }
+fresh_dir "$RUN_DIR/gw-cb" || exit 1
+gateway_start "$RUN_DIR/gw-cb" "$KPORT" -o policy.max-notifications-per-app=$((CB_N + 10)) ||
+	{ problem "the gateway did not start"; exit 1; }
 "$BB/sn_load" 127.0.0.1 "$GW_HTTP_PORT" bench-w 0 1 1 "$SINK" >"$RUN_DIR/sn-watched.out" 2>&1 ||
 	problem "startNotification for sip:bench-w-0 failed: $(cat "$RUN_DIR/sn-watched.out")"
 [[ $(wait_active 1 10) -ge 0 ]] || problem "the subscription of sip:bench-w-0 never became active"
@@ -361,6 +368,7 @@ for n in $sizes; do
 	((shm < 2048 && n > 10000)) && shm=2048
 	read -r KPORT SINK_PORT <<<"$(free_port 2)"
 	KAM_CFG=$KAM_MEM_CFG KAM_SHM_MB=$shm kamailio_start "$KAM_BASE/kam-mem-$n" "$KPORT" "${KAM_MEM_DEFS[@]}" || { problem "kamailio did not start (size $n)"; continue; }
+	fresh_dir "$RUN_DIR/gw-mem-$n" || exit 1
 	gateway_start "$RUN_DIR/gw-mem-$n" "$KPORT" -o policy.max-notifications-per-app=$((n + 10)) \
 		-o policy.max-notifications=$((n + 10)) -o log.level=warn || { problem "the gateway did not start (size $n)"; kamailio_stop; continue; }
 	sleep 1
@@ -368,11 +376,15 @@ for n in $sizes; do
 	kshm0=$(kam_shm_kb)
 	c0=$(gw_metric pxtsgw_store_commits_total)
 	t0=$(now_ms)
-	"$BB/sn_load" 127.0.0.1 "$GW_HTTP_PORT" "m$n" 0 "$n" 8 "http://127.0.0.1:$SINK_PORT/cb" >"$RUN_DIR/sn-mem-$n.out" 2>&1 ||
-		problem "startNotification x $n: $(cut -c1-300 "$RUN_DIR/sn-mem-$n.out")"
+	"$BB/sn_load" 127.0.0.1 "$GW_HTTP_PORT" "m$n" 0 "$n" 8 "http://127.0.0.1:$SINK_PORT/cb" "$SN_SECONDS" \
+		>"$RUN_DIR/sn-mem-$n.out" 2>&1 || problem "startNotification x $n: $(cut -c1-300 "$RUN_DIR/sn-mem-$n.out")"
 	sn=$(grep '^SN_RESULT' "$RUN_DIR/sn-mem-$n.out")
 	c1=$(gw_metric pxtsgw_store_commits_total)
-	act=$(wait_active "$n" $((60 + n / 100)))
+	started=$(kv "$sn" ok)
+	[[ $started =~ ^[0-9]+$ ]] || started=0
+	[[ $(kv "$sn" stopped) == 1 ]] &&
+		echo "NOTE: size $n: startNotification stopped after ${SN_SECONDS} s (BENCH_SN_SECONDS) at $started" >&2
+	act=$(wait_active "$started" $((60 + n / 100)))
 	setup_ms=$(($(now_ms) - t0))
 	((act >= 0)) || problem "size $n: only $(gw_metric pxtsgw_subscriptions_active) subscriptions active after $((60 + n / 100)) s"
 	sleep 6 # Kamailio frees the transactions of the initial NOTIFYs ~5 s after
@@ -380,8 +392,8 @@ for n in $sizes; do
 	kshm1=$(kam_shm_kb)
 	commits=-
 	[[ $c0 =~ ^[0-9]+$ && $c1 =~ ^[0-9]+$ ]] && commits=$(awk -v a="$c0" -v b="$c1" -v s="$(kv "$sn" seconds)" 'BEGIN { printf "%.0f", (b - a) / s }')
-	echo "memory $n $rss0 $rss1 $kshm0 $kshm1 $(kv "$sn" rate) $(kv "$sn" p99_us) $commits $setup_ms $(kv "$sn" ok)" >>"$RESULTS"
-	if ((n == RECOV)); then
+	echo "memory $n $rss0 $rss1 $kshm0 $kshm1 $(kv "$sn" rate) $(kv "$sn" p99_us) $commits $setup_ms $started $(kv "$sn" stopped) $(kv "$sn" seconds)" >>"$RESULTS"
+	if ((n == RECOV && started == n)); then
 		say "5/5 recovery of $n notifications after kill -9"
 		kill -KILL "$GW_PID"
 		wait "$GW_PID" 2>/dev/null
@@ -422,7 +434,7 @@ printf '%-2s %-36s %-34s %-31s %-20s %5s\n' "#" "measure" "pxtsgw" "baseline (sa
 printf '%-2s %-36s %-34s %-31s %-20s %5s\n' "" "" "" "what" "value" ""
 print_row() {
 	local kind=${1:-} a=${2:-} b=${3:-} c=${4:-} d=${5:-} e=${6:-} f=${7:-} g=${8:-} h=${9:-} i=${10:-} j=${11:-} k=${12:-} l=${13:-} m=${14:-} n=${15:-} gw_kb kam_kb
-	: "$h $j"
+	: "$h"
 	case $kind in
 	unwatched)
 		# a=c b=rps c=p50 d=p99 e=us/req f=SUB/req g=raw_rate h=raw_p50 i=raw_p99
@@ -444,13 +456,18 @@ print_row() {
 		printf '%-2s %-36s %s\n' "" "  CPU gw/Kamailio, UDP drops gw/kam" "$k% / $l% of a core, $m"
 		;;
 	memory)
-		# a=n b=rss0 c=rss1 d=kshm0 e=kshm1 f=sn_rate g=sn_p99 h=commits/s i=setup_ms j=ok
-		gw_kb=$(awk -v a="$b" -v b="$c" -v n="$a" 'BEGIN { printf "%.1f", (b - a) / n }')
-		kam_kb=$(awk -v a="$d" -v b="$e" -v n="$a" 'BEGIN { printf "%.1f", (b - a) / n }')
-		printf '%-2s %-36s %-34s %-31s %-20s %5s\n' 4 "RSS per watched presentity, $a" "$gw_kb KB ($((b / 1024))->$((c / 1024)) MB)" \
+		# a=n b=rss0 c=rss1 d=kshm0 e=kshm1 f=sn_rate g=sn_p99 h=commits/s i=setup_ms j=started k=stopped l=seconds
+		gw_kb=$(awk -v a="$b" -v b="$c" -v n="$j" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / n; else print "-" }')
+		kam_kb=$(awk -v a="$d" -v b="$e" -v n="$j" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / n; else print "-" }')
+		[[ $k == 1 ]] && a="$j of $a *"
+		printf '%-2s %-36s %-34s %-31s %-20s %5s\n' 4 "RSS per presentity, $a" "$gw_kb KB ($((b / 1024))->$((c / 1024)) MB)" \
 			"Kamailio shm per subscription" "$kam_kb KB" "$(ratio "$gw_kb" "$kam_kb")"
 		MEMROWS+=("$(printf '%-2s %-36s %-34s %-31s %-20s %5s' 6 "startNotification/s, $a" "$(f1 "$f" 0)/s p99 $(f1 "$(awk -v v="$g" 'BEGIN { print v / 1000 }')" 1) ms" \
 			"store commits/s" "$([[ $h == - ]] && echo "not in /metrics" || echo "$h/s")" "-")")
+		if [[ $k == 1 ]]; then
+			printf '%-2s %-36s %s\n' "" "  * stopped after $(f1 "$l" 0) s" "(BENCH_SN_SECONDS): figures per started notification"
+			MEMROWS+=("$(printf '%-2s %-36s %s' "" "  * stopped after $(f1 "$l" 0) s" "(BENCH_SN_SECONDS)")")
+		fi
 		;;
 	recovery)
 		# a=n b=ms c=health_ms d=setup_ms

@@ -9,9 +9,12 @@
  * with a startNotificationResponse. A C client, so that the client is not
  * what limits the rate (zeep manages ~300 calls/s, Python threads ~1,000).
  *
- *   sn_load HOST PORT PREFIX FIRST COUNT CONC ENDPOINT
+ *   sn_load HOST PORT PREFIX FIRST COUNT CONC ENDPOINT [MAX_SECONDS]
+ * With MAX_SECONDS, no request is sent after that long (stopped=1 then:
+ * requests < COUNT); the bench stays bounded when the gateway slows down.
  * Prints one line:
- *   SN_RESULT requests=N ok=N failed=N seconds=F rate=F p50_us=N p99_us=N max_us=N first_error=TEXT
+ *   SN_RESULT requests=N ok=N failed=N seconds=F rate=F p50_us=N p99_us=N max_us=N stopped=0|1 first_error=TEXT
+ * (rate: requests answered per second).
  * Exit 0 when every answer was right, 1 otherwise, 2 on bad usage.
  * Built by make (bench-bins), never by a script.
  *
@@ -35,7 +38,9 @@ static const char *host, *prefix, *endpoint;
 static int port;
 static long first, count;
 static atomic_long next_i;
-static atomic_long n_ok, n_failed;
+static atomic_long n_ok, n_failed, n_sent;
+static int64_t deadline_us;
+static atomic_int stopped;
 static int64_t *lat_us;
 static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
 static char first_error[200];
@@ -141,6 +146,11 @@ static void *worker(void *arg)
 
 		if (i >= count)
 			break;
+		if (deadline_us && now_us() > deadline_us) {
+			atomic_store(&stopped, 1);
+			break;
+		}
+		atomic_fetch_add(&n_sent, 1);
 		i += first;
 		blen = snprintf(body, sizeof(body),
 			"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
@@ -177,7 +187,9 @@ static void *worker(void *arg)
 		} else {
 			char what[160];
 
-			snprintf(what, sizeof(what), "HTTP %d %.120s", st, rbody);
+			const char *fs = strstr(rbody, "faultstring>");
+
+			snprintf(what, sizeof(what), "HTTP %d %.120s", st, fs ? fs + 12 : rbody);
 			set_error(what);
 			atomic_fetch_add(&n_failed, 1);
 		}
@@ -206,8 +218,8 @@ int main(int argc, char **argv)
 	int64_t t0, t1;
 	long n = 0;
 
-	if (argc != 8) {
-		fprintf(stderr, "usage: sn_load HOST PORT PREFIX FIRST COUNT CONC ENDPOINT\n");
+	if (argc != 8 && argc != 9) {
+		fprintf(stderr, "usage: sn_load HOST PORT PREFIX FIRST COUNT CONC ENDPOINT [MAX_SECONDS]\n");
 		return 2;
 	}
 	host = argv[1];
@@ -226,6 +238,8 @@ int main(int argc, char **argv)
 	if (!lat_us || !t)
 		return 1;
 	t0 = now_us();
+	if (argc == 9 && atol(argv[8]) > 0)
+		deadline_us = t0 + atol(argv[8]) * 1000000LL;
 	for (int i = 0; i < conc; i++)
 		pthread_create(&t[i], NULL, worker, NULL);
 	for (int i = 0; i < conc; i++)
@@ -236,10 +250,10 @@ int main(int argc, char **argv)
 			lat_us[n++] = lat_us[i];
 	qsort(lat_us, (size_t)n, sizeof(*lat_us), cmp64);
 	printf("SN_RESULT requests=%ld ok=%ld failed=%ld seconds=%.3f rate=%.1f p50_us=%lld p99_us=%lld "
-	       "max_us=%lld first_error=%s\n",
-	       count, (long)n_ok, (long)n_failed, (double)(t1 - t0) / 1e6,
-	       (double)count / ((double)(t1 - t0) / 1e6),
+	       "max_us=%lld stopped=%d first_error=%s\n",
+	       (long)n_sent, (long)n_ok, (long)n_failed, (double)(t1 - t0) / 1e6,
+	       (double)n_sent / ((double)(t1 - t0) / 1e6),
 	       (long long)(n ? lat_us[(n - 1) / 2] : 0), (long long)(n ? lat_us[(n * 99 - 1) / 100] : 0),
-	       (long long)(n ? lat_us[n - 1] : 0), first_error[0] ? first_error : "-");
+	       (long long)(n ? lat_us[n - 1] : 0), (int)stopped, first_error[0] ? first_error : "-");
 	return n_failed ? 1 : 0;
 }
