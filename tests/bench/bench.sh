@@ -442,6 +442,10 @@ print_row() {
 			"raw fetches c=$a (Python loop)" "$(f1 "$g" 0)/s p99 $(f1 "$i" 2) ms" "$(ratio "$b" "$g")"
 		printf '%-2s %-36s %s\n' "" "  gateway CPU per getStatus" "$e us (SUB/req $f)"
 		;;
+	unwatched-sipp)
+		printf '%-2s %-36s %-34s %-31s %-20s %5s\n' 1 "getStatus unwatched, c=$a" "$(f1 "$b" 0)/s p99 $(f1 "$d" 2) ms" \
+			"raw fetches, SIPp -l $a (max)" "$(f1 "$g" 0)/s p99 ~$(f1 "$i" 0) ms" "$(ratio "$b" "$g")"
+		;;
 	watched)
 		# a=c b=rps c=p50 d=p99 e=us/req f=SUB/req g=echo_rps h=echo_p50 i=echo_p99
 		printf '%-2s %-36s %-34s %-31s %-20s %5s\n' 2 "getStatus watched, c=$a" "$(f1 "$b" 0)/s p99 $(f1 "$d" 2) ms" \
@@ -476,7 +480,7 @@ print_row() {
 		;;
 	esac
 }
-for kind in unwatched watched callback memory recovery; do
+for kind in unwatched unwatched-sipp watched callback memory recovery; do
 	while read -r line; do
 		# shellcheck disable=SC2086 # one field per word
 		print_row $line
@@ -485,6 +489,8 @@ done
 for row in "${MEMROWS[@]}"; do echo "$row"; done
 echo
 echo "ratio: pxtsgw / baseline. SUB/req: SUBSCRIBEs Kamailio received per getStatus (0: answered from state)."
+echo "Row 1: the Python fetch loop times each fetch with a ns clock but may itself limit c=10/50; SIPp (C) is the"
+echo "ceiling at c=50 (its times are 4 ms ticks: ~)."
 echo "Row 3: every callback matched to its PUBLISH by address and order, its status checked; cb/s = callbacks /"
 echo "(last arrival - first PUBLISH). Rows 4-6: sn_load, 8 keep-alive C clients, one presentity per notification,"
 echo "RSS from /proc before and after (all subscriptions active); recovery = restart to pxtsgw_subscriptions_active"

@@ -32,7 +32,8 @@
 #   BENCH_RESULTS=file     also append one line per client count for
 #                          tests/bench/bench.sh's table: "unwatched C gw_rps
 #                          gw_p50_ms gw_p99_ms gw_cpu_us_per_req SUB_per_req
-#                          raw_rate raw_p50_ms raw_p99_ms"
+#                          raw_rate raw_p50_ms raw_p99_ms", and c=50 against
+#                          the SIPp -l 50 probe: "unwatched-sipp 50 ..."
 # Total time ~55-70 s, waits between runs included. Exit 0 when everything
 # ran (no speed is asserted); 1 when something could not run or failed:
 # setup, a SIPp or raw fetch failure, a wrong answer, gateway errors above
@@ -433,6 +434,11 @@ if [[ -n ${BENCH_RESULTS:-} ]]; then
 		read -r brate _ bp50 bp99 _ <<<"${BASE[raw-c$c]}"
 		echo "unwatched $c $rps $p50 $p99 $(awk -v g="$gw" -v r="$rps" 'BEGIN { if (r > 0) printf "%.0f", g / 100 / r * 1e6; else print "-" }') $(per "$subs" "$reqs") $brate $bp50 $bp99" >>"$BENCH_RESULTS"
 	done
+	if [[ -n ${BASE[sipp-max]:-} && -n ${GW[gw-c50]:-} ]]; then
+		read -r rps _ p50 p99 _ <<<"${GW[gw-c50]}"
+		read -r brate _ bp50 bp99 _ <<<"${BASE[sipp-max]}"
+		echo "unwatched-sipp 50 $rps $p50 $p99 - - $brate $bp50 $bp99" >>"$BENCH_RESULTS"
+	fi
 fi
 echo
 echo "Kamailio: $KAM_ERRORS ERROR/CRITICAL log lines, peak shm $((KAM_PEAK / 1048576)) of $SHM_MB MB." \
