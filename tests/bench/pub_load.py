@@ -175,7 +175,6 @@ def do_run(a, server):
     late = 0.0
     k = 0
     t0 = time.monotonic()
-    end = t0 + a.duration
     total = int(a.rate * a.duration)
 
     def absorb(timeout):
@@ -226,7 +225,6 @@ def do_run(a, server):
     log.close()
     with open(a.state, "w") as f:
         json.dump(state, f)
-    del end
     print("PUB_RESULT sent=%d ok=%d failed=%d skipped=%d seconds=%.3f rate=%.1f late_ms=%.1f retrans=%d codes=%s"
           % (sent, ok, failed, skipped, seconds, ok / seconds if seconds > 0 else 0, late, p.retrans,
              ",".join("%s:%d" % kv for kv in sorted(codes.items())) or "-"))
