@@ -12,7 +12,10 @@
 #                   (build/asan) or ThreadSanitizer (build/tsan)
 #   make fuzz       libFuzzer targets (tests/fuzz, clang, build/fuzz), each run
 #                   FUZZ_SECONDS (300); FUZZ_TARGETS="pidf addr" picks some
-#   make bench      getStatus against raw fetches (tests/bench/run.sh)
+#   make bench      one table: getStatus (unwatched, watched), callbacks, memory,
+#                   recovery, each against a baseline of the same run
+#                   (tests/bench/bench.sh; BENCH_QUICK=1: small and short)
+#   make bench-fetch  getStatus against raw fetches only (tests/bench/run.sh)
 #   make bench-views  callbacks and /health while /deliveries is downloaded
 #   make fuzz-check the short pass of make check: every regression and corpus
 #                   file once, then FUZZ_CHECK_SECONDS (20) of fuzzing per target
@@ -93,7 +96,7 @@ WSDL_FILES := $(sort $(wildcard wsdl/*.wsdl wsdl/*.xsd))
 
 PROG := $(if $(filter plain,$(FLAVOUR)),bin/pxtsgw,$(B)/pxtsgw)
 
-.PHONY: all deps check unit unit-asan unit-valgrind integration run gen gen-check clean asan tsan bench bench-views install \
+.PHONY: all deps check unit unit-asan unit-valgrind integration run gen gen-check clean asan tsan bench bench-fetch bench-bins bench-views install \
 	fuzz fuzz-check fuzz-bins
 all: $(PROG)
 
@@ -156,6 +159,18 @@ $(B)/tools/%: tests/tools/%.c tests/tools/%.mods $$(call mods_in,tests/tools/$$*
 
 unit-bins: $(UNIT_BIN) $(TOOL_BIN)
 
+# Benchmark programs (tests/bench/<prog>.c with a .mods file, as the tools
+# above) are built into $(B)/bench/ by make bench only.
+BENCH_PROG_SRC := $(patsubst %.mods,%.c,$(wildcard tests/bench/*.mods))
+BENCH_PROG := $(BENCH_PROG_SRC:tests/bench/%.c=$(B)/bench/%)
+$(B)/bench/%: tests/bench/%.c tests/bench/%.mods $$(call mods_in,tests/bench/$$*.mods)
+	$(call say,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN_CFLAGS) -Wno-missing-prototypes $(EXTRA_CFLAGS) -Isrc -isystem gen $(PKG_CFLAGS) \
+		-o $@ $< $(call mods_in,tests/bench/$*.mods) $(EXTRA_LDFLAGS) -Wl,--as-needed $(PKG_LIBS)
+
+bench-bins: $(BENCH_PROG)
+
 # A fuzz target tests/fuzz/fuzz_<name>.c links the modules of its .mods file
 # (as a unit test does); built in FLAVOUR=fuzz only (make fuzz-bins there).
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -181,7 +196,10 @@ unit: deps
 integration: deps
 	@bash tests/run-all.sh integration
 
-bench: deps all
+bench: deps all bench-bins
+	@bash tests/bench/bench.sh
+
+bench-fetch: deps all
 	@bash tests/bench/run.sh
 
 # the SIP side and /health while clients download large /deliveries listings
@@ -232,4 +250,4 @@ include mk/gen.mk
 clean:
 	rm -rf build bin
 
--include $(OBJ:.o=.d) $(B)/obj/main.d $(UNIT_BIN:%=%.d) $(TOOL_BIN:%=%.d) $(FUZZ_BIN:%=%.d)
+-include $(OBJ:.o=.d) $(B)/obj/main.d $(UNIT_BIN:%=%.d) $(TOOL_BIN:%=%.d) $(FUZZ_BIN:%=%.d) $(BENCH_PROG:%=%.d)

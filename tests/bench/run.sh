@@ -29,6 +29,11 @@
 #                          ~22 KB of tm state for ~5 s: 3,500 fetch/s need
 #                          ~400 MB; then Kamailio answers 500). Set 256 to see.
 #   RUN_DIR=/abs/dir       keep logs there (default: a temp dir, removed on success)
+#   BENCH_RESULTS=file     also append one line per client count for
+#                          tests/bench/bench.sh's table: "unwatched C gw_rps
+#                          gw_p50_ms gw_p99_ms gw_cpu_us_per_req SUB_per_req
+#                          raw_rate raw_p50_ms raw_p99_ms", and c=50 against
+#                          the SIPp -l 50 probe: "unwatched-sipp 50 ..."
 # Total time ~55-70 s, waits between runs included. Exit 0 when everything
 # ran (no speed is asserted); 1 when something could not run or failed:
 # setup, a SIPp or raw fetch failure, a wrong answer, gateway errors above
@@ -421,6 +426,20 @@ for c in 1 10 50 group; do
 		"$(awk -v a="$p50" -v b="$bp50" 'BEGIN { if (b != "-") printf "%+.2f", a - b; else print "-" }')" \
 		"$(ms "$p99")" "$(ms "$bp99")" "$(ratio "$p99" "$bp99")"
 done
+if [[ -n ${BENCH_RESULTS:-} ]]; then
+	for c in 1 10 50; do
+		[[ -n ${GW[gw-c$c]:-} && -n ${BASE[raw-c$c]:-} ]] || continue
+		read -r rps _ p50 p99 _ _ _ _ reqs _ <<<"${GW[gw-c$c]}"
+		read -r subs gw _ <<<"${SNAP[gw-c$c]:-0 0 0}"
+		read -r brate _ bp50 bp99 _ <<<"${BASE[raw-c$c]}"
+		echo "unwatched $c $rps $p50 $p99 $(awk -v g="$gw" -v r="$rps" 'BEGIN { if (r > 0) printf "%.0f", g / 100 / r * 1e6; else print "-" }') $(per "$subs" "$reqs") $brate $bp50 $bp99" >>"$BENCH_RESULTS"
+	done
+	if [[ -n ${BASE[sipp-max]:-} && -n ${GW[gw-c50]:-} ]]; then
+		read -r rps _ p50 p99 _ <<<"${GW[gw-c50]}"
+		read -r brate _ bp50 bp99 _ <<<"${BASE[sipp-max]}"
+		echo "unwatched-sipp 50 $rps $p50 $p99 - - $brate $bp50 $bp99" >>"$BENCH_RESULTS"
+	fi
+fi
 echo
 echo "Kamailio: $KAM_ERRORS ERROR/CRITICAL log lines, peak shm $((KAM_PEAK / 1048576)) of $SHM_MB MB." \
 	"Gateway: $GW_LOG_PROBLEMS error/warn log lines, exit status $GW_RC. Total $((($(now_ms) - T0) / 1000)) s."
