@@ -43,32 +43,83 @@
 
 /* app's notification with correlator: correlators are unique per
  * application (contract section 11). */
+static unsigned key_hash(const char *app, const char *correlator)
+{
+	unsigned h = 2166136261u;   /* FNV-1a over app, a separator, correlator */
+
+	for (const char *s = app; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	h = (h ^ 0x1fu) * 16777619u;
+	for (const char *s = correlator; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 static struct nmn *find(struct nm *nm, const char *app, const char *correlator)
 {
-	for (struct nmn *n = nm->list; n; n = n->next)
-		if (!n->removing && strcmp(n->correlator, correlator) == 0 && strcmp(n->app, app) == 0)
+	unsigned h = key_hash(app, correlator);
+
+	if (!nm->nindex)
+		return NULL;
+	for (struct nmn *n = nm->index[h & (nm->nindex - 1)]; n; n = n->hnext)
+		if (n->hash == h && !n->removing && strcmp(n->correlator, correlator) == 0 &&
+		    strcmp(n->app, app) == 0)
 			return n;
 	return NULL;
+}
+
+/* app's entry of the per-application counts; created (at 0) when create. */
+static struct nm_app *app_entry(struct nm *nm, const char *app, bool create)
+{
+	unsigned b = key_hash(app, "") % NM_APP_BUCKETS;
+	struct nm_app *a;
+
+	for (a = nm->apps[b]; a; a = a->next)
+		if (strcmp(a->name, app) == 0)
+			return a;
+	if (!create || !(a = calloc(1, sizeof(*a) + strlen(app) + 1)))
+		return NULL;
+	strcpy(a->name, app);
+	a->next = nm->apps[b];
+	nm->apps[b] = a;
+	return a;
+}
+
+/* Doubles the index (a power of two) when it holds as many as it has
+ * buckets. Out of memory: it stays as it is (slower, still right). */
+static void index_grow(struct nm *nm)
+{
+	size_t nb = nm->nindex ? nm->nindex * 2 : 1024;
+	struct nmn **b;
+
+	if (nm->nlinked < nm->nindex)
+		return;
+	b = calloc(nb, sizeof(*b));
+	if (!b)
+		return;
+	for (size_t i = 0; i < nm->nindex; i++)
+		for (struct nmn *n = nm->index[i], *next; n; n = next) {
+			next = n->hnext;
+			n->hnext = b[n->hash & (nb - 1)];
+			b[n->hash & (nb - 1)] = n;
+		}
+	free(nm->index);
+	nm->index = b;
+	nm->nindex = nb;
 }
 
 /* Whether one more notification of app is over a quota (contract
  * sections 8 and 11): running and starting ones count. */
 static bool over_quota(struct nm *nm, const char *app)
 {
-	long all = 0, mine = 0;
 	long max_all = atomic_load_explicit(&nm->max_notifications, memory_order_relaxed);
 	long max_app = atomic_load_explicit(&nm->max_per_app, memory_order_relaxed);
+	struct nm_app *a;
 
-	if (max_all <= 0 && max_app <= 0)
-		return false;
-	for (struct nmn *n = nm->list; n; n = n->next) {
-		if (n->removing)
-			continue;
-		all++;
-		if (strcmp(n->app, app) == 0)
-			mine++;
-	}
-	return (max_all > 0 && all >= max_all) || (max_app > 0 && mine >= max_app);
+	if (max_all > 0 && (long)nm->nlinked >= max_all)
+		return true;
+	a = max_app > 0 ? app_entry(nm, app, false) : NULL;
+	return a && a->n >= max_app;
 }
 
 struct nmn *nmn_new(struct nm *nm, const char *app, const char *correlator, const char *endpoint,
@@ -104,12 +155,49 @@ oom:
 void nm_link(struct nmn *n, bool running)
 {
 	struct nm *nm = n->nm;
+	struct nm_app *a = app_entry(nm, n->app, true);
 
 	n->running = running;
 	if (running)
 		atomic_fetch_add(&nm->nrunning, 1);
+	n->prev = NULL;
 	n->next = nm->list;
+	if (nm->list)
+		nm->list->prev = n;
 	nm->list = n;
+	nm->nlinked++;
+	if (a)
+		a->n++;
+	index_grow(nm);
+	n->hash = key_hash(n->app, n->correlator);
+	if (nm->nindex) {
+		n->hnext = nm->index[n->hash & (nm->nindex - 1)];
+		nm->index[n->hash & (nm->nindex - 1)] = n;
+	}
+}
+
+/* Takes n out of the list, the index and its application's count. */
+static void nm_unlink(struct nmn *n)
+{
+	struct nm *nm = n->nm;
+	struct nm_app *a = app_entry(nm, n->app, false);
+
+	if (n->prev)
+		n->prev->next = n->next;
+	else if (nm->list == n)
+		nm->list = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	n->next = n->prev = NULL;
+	if (nm->nindex)
+		for (struct nmn **pp = &nm->index[n->hash & (nm->nindex - 1)]; *pp; pp = &(*pp)->hnext)
+			if (*pp == n) {
+				*pp = n->hnext;
+				break;
+			}
+	nm->nlinked--;
+	if (a)
+		a->n--;
 }
 
 static void on_sub(struct watch_sub *sub, enum watch_sub_event ev, ts_status st,
@@ -150,11 +238,7 @@ static void nmn_remove_ex(struct nmn *n, bool forget)
 		store_notif_delete(nm->cfg.store, n->app, n->correlator);
 		dlv_forget(nm->cfg.dlv, n->app, n->correlator);
 	}
-	for (struct nmn **pp = &nm->list; *pp; pp = &(*pp)->next)
-		if (*pp == n) {
-			*pp = n->next;
-			break;
-		}
+	nm_unlink(n);
 	if (n->running)
 		atomic_fetch_sub(&nm->nrunning, 1);
 	nmn_free(n);
@@ -540,6 +624,12 @@ void nm_free(struct nm *nm)
 {
 	if (!nm)
 		return;
+	free(nm->index);
+	for (size_t b = 0; b < NM_APP_BUCKETS; b++)
+		for (struct nm_app *a = nm->apps[b], *next; a; a = next) {
+			next = a->next;
+			free(a);
+		}
 	free(nm);
 }
 

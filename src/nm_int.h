@@ -81,13 +81,29 @@ struct nmn {
 	bool restored;             /* brought back from the store */
 	bool running;
 	bool removing;
-	struct nmn *next;
+	struct nmn *next, *prev;   /* nm->list */
+	struct nmn *hnext;         /* nm's index by (app, correlator) */
+	unsigned hash;
+};
+
+#define NM_APP_BUCKETS 256
+
+/* An application's count of notifications linked (quotas). */
+struct nm_app {
+	struct nm_app *next;
+	long n;
+	char name[];
 };
 
 struct nm {
 	struct nm_config cfg;
 	struct loop *loop;         /* the SIP thread's */
 	struct nmn *list;          /* running and starting: SIP thread only */
+	/* SIP thread only: the index of list by (app, correlator), and the
+	 * notifications linked per application (quotas) */
+	struct nmn **index;
+	size_t nindex, nlinked;
+	struct nm_app *apps[NM_APP_BUCKETS];
 	/* read by any thread */
 	atomic_size_t nrunning;
 	/* quotas (nm_set_quotas: a reload); cfg's are the values at start */
