@@ -100,7 +100,7 @@ PROG := $(if $(filter plain,$(FLAVOUR)),bin/pxtsgw,$(B)/pxtsgw)
 	fuzz fuzz-check fuzz-bins
 all: $(PROG)
 
-$(PROG): $(B)/obj/main.o $(LIB) $(GEN_OBJ)
+$(PROG): $(B)/obj/main.o $(GEN_OBJ) $(LIB)
 	$(call say,LINK,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(EXTRA_LDFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -19,7 +19,7 @@
  * before anything is answered. Phase 2 reads the header again but checks
  * nothing.
  */
-#include "svc.h"
+#include "svc_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -38,60 +38,6 @@
 #include "rate.h"
 #include "svc_ns.h"
 #include "xmlchar.h"
-
-/* returned by a service function in phase 1 to defer its answer */
-#define SVC_DEFER (SOAP_STOP + 100)
-
-/* gSOAP limits for one request */
-#define SVC_MAX_LEVEL 64
-#define SVC_MAX_OCCURS 10000
-#define SVC_MAX_STRING 8192
-
-enum op { OP_NONE, OP_GET_STATUS, OP_GET_STATUS_FOR_GROUP, OP_START_NOTIFICATION, OP_END_NOTIFICATION };
-
-/* What a request reads of the configuration (svc_reconfigure): immutable
- * once published; a request holds it from the start of a phase to its
- * end (pub.h), so a reload never frees it under one. */
-struct svc_conf {
-	struct query_env env;
-	struct nm_policy pol;
-	enum notif_style style;
-	void *keep;                /* what env and pol point to */
-	svc_drop_h *drop;          /* drop(keep) once no request holds it */
-};
-
-struct svc {
-	struct pub *conf;          /* struct svc_conf */
-	struct nm *nm;
-	struct rate *rate;      /* policy.max-requests-per-s (NULL: no limit) */
-	pthread_key_t key;
-	struct Namespace *ns;   /* requests: SOAP 1.1 only, no SOAP 1.2 wildcards */
-	struct Namespace *ns_out;   /* responses: ns without wsse and wsu */
-	svc_auth_h *auth;       /* NULL: no users file */
-	void *auth_arg;
-};
-
-struct svc_pending {
-	enum op op;
-	struct query *q;          /* getStatus, getStatusForGroup */
-	struct nm_start *ns;      /* startNotification */
-	struct nm_end *ne;        /* endNotification */
-	struct nm *nm;
-	bool start_failed;
-};
-
-/* What the service functions see through soap->user. */
-struct call {
-	struct svc *s;
-	const struct svc_conf *conf;   /* held for this phase */
-	const char *app;           /* the caller's application ("" anonymous) */
-	int phase;                 /* 1 or 2 */
-	struct svc_pending *p;     /* phase 1: set when deferred; phase 2: in */
-	struct svc_caller *who;    /* phase 1 with s->auth: authenticated here */
-};
-
-/* returned by run() when the caller is not authenticated (HTTP 401) */
-#define SVC_UNAUTHORIZED (SOAP_STOP + 101)
 
 /* --- per-thread contexts ------------------------------------------------- */
 
@@ -345,7 +291,7 @@ static char **vars_copy(struct soap *soap, const struct fault *f)
 }
 
 /* Makes the SOAP fault for f (contract section 6). Returns SOAP_FAULT. */
-static int send_fault(struct soap *soap, const struct fault *f)
+int svc_send_fault(struct soap *soap, const struct fault *f)
 {
 	char text[FAULT_VAR_MAX * FAULT_MAX_VARS + 128];
 	struct SOAP_ENV__Detail *d;
@@ -384,12 +330,12 @@ static int send_fault(struct soap *soap, const struct fault *f)
 	return SOAP_FAULT;
 }
 
-static int fault1(struct soap *soap, enum fault_id id, const char *var)
+int svc_fault1(struct soap *soap, enum fault_id id, const char *var)
 {
 	struct fault f;
 
 	fault_set(&f, id, var, NULL);
-	return send_fault(soap, &f);
+	return svc_send_fault(soap, &f);
 }
 
 static enum ts__Status status_out(ts_status st)
@@ -488,7 +434,7 @@ static int invalid_value_fault(struct soap *soap)
 	snprintf(part, sizeof(part), "%.63s", colon ? colon + 1 : t);
 	fault_set(&f, SVC0002, part[0] ? part : "Body", NULL);
 	soap->error = SOAP_OK;
-	soap->error = send_fault(soap, &f);
+	soap->error = svc_send_fault(soap, &f);
 	return soap->error;
 }
 
@@ -646,7 +592,7 @@ void svc_finish(struct svc *s, struct svc_pending *p, const char *body, size_t l
 }
 
 /* Phase-1 tail shared by the deferred operations: takes q, ns or ne. */
-static int defer(struct soap *soap, struct call *c, enum op op, struct query *q,
+int svc_defer(struct soap *soap, struct call *c, enum op op, struct query *q,
 		 struct nm_start *ns, struct nm_end *ne)
 {
 	c->p = calloc(1, sizeof(*c->p));
@@ -654,7 +600,7 @@ static int defer(struct soap *soap, struct call *c, enum op op, struct query *q,
 		query_free(q);
 		nm_start_free(ns);
 		nm_end_free(ne);
-		return fault1(soap, SVC0001, "out of memory");
+		return svc_fault1(soap, SVC0001, "out of memory");
 	}
 	c->p->op = op;
 	c->p->q = q;
@@ -665,7 +611,7 @@ static int defer(struct soap *soap, struct call *c, enum op op, struct query *q,
 }
 
 /* Phase 2: the pending state this operation left, or NULL. */
-static struct svc_pending *phase2(struct call *c, enum op op)
+struct svc_pending * svc_phase2(struct call *c, enum op op)
 {
 	return c->phase == 2 && c->p && c->p->op == op ? c->p : NULL;
 }
@@ -673,12 +619,11 @@ static struct svc_pending *phase2(struct call *c, enum op op)
 /* Phase 1 of an operation: whether the caller's application is within
  * policy.max-requests-per-s (contract section 11); every operation
  * request counts, refused ones included. */
-static bool admitted(struct call *c)
+bool svc_admitted(struct call *c)
 {
 	return !c->s->rate || rate_take(c->s->rate, c->app, mono_ms());
 }
 
-#define RATE_FAULT(soap) fault1((soap), POL0001, "request rate exceeded")
 
 int __tss__getStatus(struct soap *soap, struct tsl__getStatus *req, struct tsl__getStatusResponse *resp)
 {
@@ -688,20 +633,20 @@ int __tss__getStatus(struct soap *soap, struct tsl__getStatus *req, struct tsl__
 	struct fault f;
 	ts_status st;
 
-	if ((p = phase2(c, OP_GET_STATUS)) != NULL) {
+	if ((p = svc_phase2(c, OP_GET_STATUS)) != NULL) {
 		if (p->start_failed)
-			return fault1(soap, SVC0001, "presence service unavailable");
+			return svc_fault1(soap, SVC0001, "presence service unavailable");
 		if (query_single_result(p->q, &st, &f) != 0)
-			return send_fault(soap, &f);
+			return svc_send_fault(soap, &f);
 		resp->result = status_out(st);
 		return SOAP_OK;
 	}
-	if (!admitted(c))
+	if (!svc_admitted(c))
 		return RATE_FAULT(soap);
 	q = query_new_single(&c->conf->env, req->address, &f);
 	if (!q)
-		return send_fault(soap, &f);
-	return defer(soap, c, OP_GET_STATUS, q, NULL, NULL);
+		return svc_send_fault(soap, &f);
+	return svc_defer(soap, c, OP_GET_STATUS, q, NULL, NULL);
 }
 
 int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *req,
@@ -713,14 +658,14 @@ int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *r
 	struct fault f;
 	size_t n;
 
-	if ((p = phase2(c, OP_GET_STATUS_FOR_GROUP)) != NULL) {
+	if ((p = svc_phase2(c, OP_GET_STATUS_FOR_GROUP)) != NULL) {
 		if (p->start_failed)
-			return fault1(soap, SVC0001, "presence service unavailable");
+			return svc_fault1(soap, SVC0001, "presence service unavailable");
 		n = query_count(p->q);
 		resp->__sizeresult = (int)n;
 		resp->result = soap_malloc(soap, (n ? n : 1) * sizeof(*resp->result));
 		if (!resp->result)
-			return fault1(soap, SVC0001, "out of memory");
+			return svc_fault1(soap, SVC0001, "out of memory");
 		for (size_t i = 0; i < n; i++) {
 			struct ts__StatusData *sd = &resp->result[i];
 			struct query_answer a;
@@ -755,157 +700,14 @@ int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *r
 		}
 		return SOAP_OK;
 	}
-	if (!admitted(c))
+	if (!svc_admitted(c))
 		return RATE_FAULT(soap);
 	if (req->__sizeaddresses <= 0)
-		return fault1(soap, SVC0002, "addresses");
+		return svc_fault1(soap, SVC0002, "addresses");
 	q = query_new_group(&c->conf->env, (const char *const *)req->addresses,
 			    (size_t)req->__sizeaddresses, &f);
 	if (!q)
-		return send_fault(soap, &f);
-	return defer(soap, c, OP_GET_STATUS_FOR_GROUP, q, NULL, NULL);
+		return svc_send_fault(soap, &f);
+	return svc_defer(soap, c, OP_GET_STATUS_FOR_GROUP, q, NULL, NULL);
 }
 
-/* --- notifications ---------------------------------------------------------- */
-
-static void time_in(const struct pxc__TimeMetric *t, struct nm_time *out)
-{
-	out->present = t != NULL;
-	if (t) {
-		out->metric = (enum nm_metric)t->metric;  /* same order as TimeMetrics */
-		out->units = t->units;
-	}
-}
-
-static ts_status status_in(enum ts__Status st)
-{
-	switch (st) {
-	case ts__Status__Busy: return TS_BUSY;
-	case ts__Status__Reachable: return TS_REACHABLE;
-	case ts__Status__Unreachable: break;
-	}
-	return TS_UNREACHABLE;
-}
-
-int __tsnms__startNotification(struct soap *soap, struct tsnml__startNotification *req,
-			       struct tsnml__startNotificationResponse *resp)
-{
-	struct call *c = soap->user;
-	struct svc_pending *p;
-	struct nm_request r = { 0 };
-	ts_status crit[3];
-	struct nm_start *ns;
-	struct fault f;
-
-	(void)resp;
-	if ((p = phase2(c, OP_START_NOTIFICATION)) != NULL) {
-		if (p->start_failed)
-			return fault1(soap, SVC0001, "notification service unavailable");
-		if (nm_start_result(p->ns, &f) != 0)
-			return send_fault(soap, &f);
-		return SOAP_OK;
-	}
-	if (!admitted(c))
-		return RATE_FAULT(soap);
-	if (!c->s->nm)
-		return fault1(soap, SVC0001, "notifications are not enabled");
-	r.app = c->app;
-	if (req->reference) {
-		r.endpoint = req->reference->endpoint;
-		r.interface_name = req->reference->interfaceName;
-		r.correlator = req->reference->correlator;
-	}
-	r.addresses = (const char *const *)req->addresses;
-	r.n_addresses = req->__sizeaddresses > 0 ? (size_t)req->__sizeaddresses : 0;
-	if (req->__sizecriteria > 3) {
-		/* three distinct values at most: a longer list repeats them */
-		unsigned seen = 0;
-		for (int i = 0; i < req->__sizecriteria; i++)
-			seen |= 1u << status_in(req->criteria[i]);
-		for (int k = 0; k < 3; k++)
-			if (seen & (1u << k))
-				crit[r.n_criteria++] = (ts_status)k;
-	} else {
-		for (int i = 0; i < req->__sizecriteria; i++)
-			crit[r.n_criteria++] = status_in(req->criteria[i]);
-	}
-	r.criteria = crit;
-	r.check_immediate = req->checkImmediate == xsd__boolean__true_;
-	time_in(req->frequency, &r.frequency);
-	time_in(req->duration, &r.duration);
-	r.has_count = req->count != NULL;
-	r.count = req->count ? *req->count : 0;
-	ns = nm_prepare(&r, &c->conf->pol, c->conf->env.groups, c->conf->env.tel_domain, c->conf->style, &f);
-	if (!ns)
-		return send_fault(soap, &f);
-	/* the endpoint's destination (contract section 11), here on the HTTP
-	 * thread: its DNS lookup may take up to delivery.dns-timeout-ms and
-	 * must never hold up the SIP thread; refused, nothing is created */
-	if (nm_check_endpoint(ns, &c->conf->pol, &f) != 0) {
-		nm_start_free(ns);
-		return send_fault(soap, &f);
-	}
-	return defer(soap, c, OP_START_NOTIFICATION, NULL, ns, NULL);
-}
-
-int __tsnms__endNotification(struct soap *soap, struct tsnml__endNotification *req,
-			     struct tsnml__endNotificationResponse *resp)
-{
-	struct call *c = soap->user;
-	struct svc_pending *p;
-	struct nm_end *ne;
-	struct fault f;
-
-	(void)resp;
-	if ((p = phase2(c, OP_END_NOTIFICATION)) != NULL) {
-		if (p->start_failed)
-			return fault1(soap, SVC0001, "notification service unavailable");
-		if (nm_end_result(p->ne, &f) != 0)
-			return send_fault(soap, &f);
-		return SOAP_OK;
-	}
-	if (!admitted(c))
-		return RATE_FAULT(soap);
-	if (!c->s->nm)
-		return fault1(soap, SVC0001, "notifications are not enabled");
-	if (!req->correlator || !*req->correlator)
-		return fault1(soap, SVC0002, "correlator");
-	ne = nm_end_new(c->app, req->correlator);
-	if (!ne)
-		return fault1(soap, SVC0001, "out of memory");
-	return defer(soap, c, OP_END_NOTIFICATION, NULL, NULL, ne);
-}
-
-/* The callback interface is implemented by clients, not by the gateway. */
-static int not_here(struct soap *soap)
-{
-	return soap_sender_fault(soap, "This operation is served by the client's notification endpoint, "
-				 "not by the gateway", NULL);
-}
-
-int __tsns__statusNotification(struct soap *soap, struct tsnl__statusNotification *req,
-			       struct tsnl__statusNotificationResponse *resp)
-{
-	(void)req; (void)resp;
-	return not_here(soap);
-}
-
-int __tsns__statusError(struct soap *soap, struct tsnl__statusError *req,
-			struct tsnl__statusErrorResponse *resp)
-{
-	(void)req; (void)resp;
-	return not_here(soap);
-}
-
-int __tsns__statusEnd(struct soap *soap, struct tsnl__statusEnd *req, struct tsnl__statusEndResponse *resp)
-{
-	(void)req; (void)resp;
-	return not_here(soap);
-}
-
-int __tsns__statusChanged(struct soap *soap, struct tsnl__statusChanged *req,
-			  struct tsnl__statusChangedResponse *resp)
-{
-	(void)req; (void)resp;
-	return not_here(soap);
-}
