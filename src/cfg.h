@@ -59,6 +59,7 @@ struct cfg {
 	bool policy_unlimited_count_allowed;      /* policy.unlimited-count-allowed */
 	long policy_max_notifications;            /* policy.max-notifications (0: no limit) */
 	long policy_max_notifications_per_app;    /* policy.max-notifications-per-app (0: no limit) */
+	long policy_max_presence_subscriptions;   /* policy.max-presence-subscriptions (0: no limit) */
 	long policy_max_requests_per_s;           /* policy.max-requests-per-s (0: no limit) */
 	/* notify, delivery */
 	char notify_style[32];               /* notify.style statusNotification|statusChanged */

@@ -200,6 +200,11 @@ const struct cfg_key cfg_keys[] = {
 	  .help = "Active notifications of all applications together; a "
 		  "startNotification over it gives POL0001 (too many "
 		  "notifications). 0: no limit." },
+	{ .name = "policy.max-presence-subscriptions", .type = CFG_INT, .def = "100000",
+	  FIELD(policy_max_presence_subscriptions), .min = 0, .max = 100000000,
+	  .help = "Long-lived SIP subscriptions (one per watched presentity); a "
+		  "startNotification that needs more gets POL0001 (too many "
+		  "subscriptions). 0: no limit." },
 	{ .name = "policy.max-notifications-per-app", .type = CFG_INT, .def = "1000",
 	  FIELD(policy_max_notifications_per_app), .min = 0, .max = 100000000,
 	  .help = "Active notifications of one application; a startNotification "

@@ -350,7 +350,8 @@ static void reload(struct running *rt)
 	dc = dlv_config_of(&n);
 	if (dlv_reconfigure(rt->dlv, &dc) != 0)
 		log_error("reload: delivery settings not applied");
-	nm_set_quotas(rt->nm, n.cfg.policy_max_notifications, n.cfg.policy_max_notifications_per_app);
+	nm_set_quotas(rt->nm, n.cfg.policy_max_notifications, n.cfg.policy_max_notifications_per_app,
+		      n.cfg.policy_max_presence_subscriptions);
 	rate_set_per_s(rt->rate, n.cfg.policy_max_requests_per_s);
 	if (watch_set_rules(rt->watch, &n.rules) != 0)
 		log_error("reload: status.busy-activities not applied (the SIP thread takes no message)");
@@ -483,6 +484,7 @@ int main(int argc, char **argv)
 			.start_timeout_ms = s.cfg.status_fetch_timeout_ms,
 			.max_notifications = s.cfg.policy_max_notifications,
 			.max_per_app = s.cfg.policy_max_notifications_per_app,
+			.max_subscriptions = s.cfg.policy_max_presence_subscriptions,
 		};
 		nm = nm_new(&nc);
 		if (!nm) {

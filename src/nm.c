@@ -505,6 +505,23 @@ static void start_on_sip(void *arg)
 		s->done(s->done_arg);
 		return;
 	}
+	/* contract section 8: a notification that needs more long-lived
+	 * subscriptions than policy.max-presence-subscriptions allows */
+	{
+		long max = atomic_load_explicit(&nm->max_subscriptions, memory_order_relaxed);
+		size_t need = max > 0 ? watch_sub_missing(nm->cfg.watch, (const char *const *)s->sip_uris,
+							   s->n) : 0;
+
+		if (need > 0 && watch_sub_open_count(nm->cfg.watch) + need > (size_t)max) {
+			log_info("nm: startNotification %s refused: it needs %zu more presence "
+				 "subscriptions, over policy.max-presence-subscriptions (%ld)",
+				 s->correlator, need, max);
+			s->failed = true;
+			fault_set(&s->fault, POL0001, "too many subscriptions", NULL);
+			s->done(s->done_arg);
+			return;
+		}
+	}
 	n = nmn_new(nm, s->app, s->correlator, s->endpoint, s->n, s->addresses);
 	if (!n)
 		goto oom;
@@ -584,14 +601,16 @@ struct nm *nm_new(const struct nm_config *cfg)
 	nm->cfg = *cfg;
 	atomic_init(&nm->max_notifications, cfg->max_notifications);
 	atomic_init(&nm->max_per_app, cfg->max_per_app);
+	atomic_init(&nm->max_subscriptions, cfg->max_subscriptions);
 	nm->loop = watch_loop(cfg->watch);
 	return nm;
 }
 
-void nm_set_quotas(struct nm *nm, long max_notifications, long max_per_app)
+void nm_set_quotas(struct nm *nm, long max_notifications, long max_per_app, long max_subscriptions)
 {
 	if (!nm)
 		return;
+	atomic_store_explicit(&nm->max_subscriptions, max_subscriptions, memory_order_relaxed);
 	atomic_store_explicit(&nm->max_notifications, max_notifications, memory_order_relaxed);
 	atomic_store_explicit(&nm->max_per_app, max_per_app, memory_order_relaxed);
 }

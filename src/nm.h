@@ -110,6 +110,7 @@ struct nm_config {
 	 * running or starting, of all applications / of one */
 	long max_notifications;     /* policy.max-notifications */
 	long max_per_app;           /* policy.max-notifications-per-app */
+	long max_subscriptions;     /* policy.max-presence-subscriptions */
 };
 
 struct nm;
@@ -118,7 +119,7 @@ struct nm *nm_new(const struct nm_config *cfg);
 /* Changes the quotas of nm_config (a reload): startNotifications from now
  * on are checked against them; running notifications are never ended by
  * a lower quota. Any thread. */
-void nm_set_quotas(struct nm *nm, long max_notifications, long max_per_app);
+void nm_set_quotas(struct nm *nm, long max_notifications, long max_per_app, long max_subscriptions);
 /* Brings back the notifications saved in the store (after a restart or a
  * crash): those whose duration ran out meanwhile get statusEnd; the others
  * are subscribed again, and a status that differs from the one last

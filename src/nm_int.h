@@ -107,7 +107,7 @@ struct nm {
 	/* read by any thread */
 	atomic_size_t nrunning;
 	/* quotas (nm_set_quotas: a reload); cfg's are the values at start */
-	atomic_long max_notifications, max_per_app;
+	atomic_long max_notifications, max_per_app, max_subscriptions;
 	/* callbacks dlv_enqueue refused (held and tried again), notifications
 	 * ended because their held callbacks overflowed */
 	atomic_ulong enqueue_failures, ended_unstored;

@@ -130,6 +130,12 @@ bool watch_sub_status(const struct watch_sub *sub, ts_status *st);
  * "none" for NULL (a restored notification that could not subscribe) */
 const char *watch_sub_state_name(const struct watch_sub *sub);
 
+/* On the SIP thread: how many of the n SIP URIs have no subscription open
+ * yet (each would need a new one; a URI given twice counts once), and how
+ * many subscriptions are open. For policy.max-presence-subscriptions. */
+size_t watch_sub_missing(struct watch *w, const char *const *sip_uris, size_t n);
+size_t watch_sub_open_count(struct watch *w);
+
 /* Counters, readable from any thread: each an atomic, so a set of them
  * is not one instant's (a fetch counted started may not be counted ok
  * yet). */

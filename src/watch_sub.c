@@ -72,6 +72,28 @@ static unsigned uri_hash(const char *s)
 	return h % PRES_BUCKETS;
 }
 
+size_t watch_sub_missing(struct watch *w, const char *const *sip_uris, size_t n)
+{
+	size_t missing = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool open = false, seen = false;
+
+		for (struct pres *p = w->pres[uri_hash(sip_uris[i])]; p && !open; p = p->next)
+			open = strcmp(p->uri, sip_uris[i]) == 0;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(sip_uris[k], sip_uris[i]) == 0;
+		if (!open && !seen)
+			missing++;
+	}
+	return missing;
+}
+
+size_t watch_sub_open_count(struct watch *w)
+{
+	return atomic_load(&w->st_subs);
+}
+
 unsigned watch_uri_bucket(const char *uri)
 {
 	return uri_hash(uri);

@@ -11,7 +11,8 @@
 # unknown one, []), and an admin everyone's with an "app" field (&app=NAME
 # for one application); the owner survives a restart. Quotas:
 # policy.max-notifications-per-app and policy.max-notifications (POL0001
-# "too many notifications", nothing created), policy.max-requests-per-s
+# "too many notifications", nothing created), policy.max-presence-
+# subscriptions (POL0001 "too many subscriptions"), policy.max-requests-per-s
 # (POL0001 "request rate exceeded"; a token bucket of one second). A real Kamailio
 # (WITH_TEST_USERS, fed with sip_publish.py), the gateway with a users file
 # and tests/tools/callback_sink.py.
@@ -51,7 +52,8 @@ WHO=sip:scope-a@example.com
 "$PY" "$SIP_PUBLISH" --server "127.0.0.1:$KPORT" --basic open --activity on-the-phone "$WHO" \
 	>/dev/null 2>"$RUN_DIR/publish.err" || fail "publish $WHO" "$(cat "$RUN_DIR/publish.err")"
 
-QUOTAS=(-o policy.max-notifications-per-app=2 -o policy.max-notifications=5)
+QUOTAS=(-o policy.max-notifications-per-app=2 -o policy.max-notifications=5
+	-o policy.max-presence-subscriptions=2)
 gateway_start "$RUN_DIR/gw" "$KPORT" -o auth.users-file="$users" "${QUOTAS[@]}" || { fail "gateway starts" ""; summary; exit 1; }
 
 # as USER:PASSWORD, a SOAP request (soap_post); then HTTP_CODE and BODY
@@ -141,6 +143,20 @@ expect_fault "after a restart: app1's c2 is still a duplicate for app1" SVC0005 
 as "$A2" sn "after a restart: app2 may start c2" c2 "$SINK/cb/app2" "$WHO"
 as "$A1" en "after a restart: app1 ends its c2" c2
 assert_eq "app2's c2 is untouched" "-:c1:app2 -:c2:app2" "$(view "$A2" notifications "$NOTIFS")"
+
+# --- policy.max-presence-subscriptions=2: every notification so far watches
+# WHO, one subscription; two more presentities would need three -----------------------------
+WHO2=sip:scope-b@example.com WHO3=sip:scope-c@example.com
+for u in "$WHO2" "$WHO3"; do
+	"$PY" "$SIP_PUBLISH" --server "127.0.0.1:$KPORT" --basic open "$u" >/dev/null 2>>"$RUN_DIR/publish.err" ||
+		fail "publish $u" "$(tail -1 "$RUN_DIR/publish.err")"
+done
+as "$OPS" soap_post "$NM" "$(start_xml s9 "$SINK/cb/ops" "$WHO2 $WHO3")"
+expect_fault "a notification that needs two more subscriptions" POL0001 "too many subscriptions"
+assert_eq "the refused one opened none" 1 "$(metric "$(curl -s -u "$OPS" "$GW_URL/metrics")" pxtsgw_subscriptions)"
+as "$OPS" sn "one more presentity (two subscriptions)" s9 "$SINK/cb/ops" "$WHO2 $WHO"
+assert_eq "two subscriptions open" 2 "$(metric "$(curl -s -u "$OPS" "$GW_URL/metrics")" pxtsgw_subscriptions)"
+as "$OPS" en "end it" s9
 
 # --- an ordered shutdown: keep-alive clients scrape the views while SIGTERM
 # arrives; every answer is a 200 or, once it is stopping, a 503 ----------------------------

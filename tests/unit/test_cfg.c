@@ -154,8 +154,10 @@ static const struct written_default contract_defaults[] = {
 	/* sections 8 and 11: "connections from one client address (loopback
 	 * included); 0 = unlimited" */
 	{ "http.max-connections-per-client", "100" },
-	/* section 8: active notifications of all applications together */
+	/* section 8: active notifications of all applications together, and
+	 * long-lived SIP subscriptions */
 	{ "policy.max-notifications", "100000" },
+	{ "policy.max-presence-subscriptions", "100000" },
 	/* section 11: quotas per application */
 	{ "policy.max-notifications-per-app", "1000" },
 	{ "policy.max-requests-per-s", "0" },
@@ -171,11 +173,9 @@ static const struct written_default contract_defaults[] = {
  * Keys the contract names that the code does not have yet (not implemented
  * yet, so cfg_set calls them unknown). Once one appears in the table its
  * default must be the contract's; until then it is only listed.
- *   section 8:  policy.max-presence-subscriptions = 100000
  *   section 13: store.usage-retention-s = 2592000
  */
 static const struct written_default contract_future[] = {
-	{ "policy.max-presence-subscriptions", "100000" },
 	{ "store.usage-retention-s", "2592000" },
 };
 
@@ -968,6 +968,7 @@ static void test_reference_content(void **state)
 		"delivery.max-age-s", "delivery.allowed-endpoints", "delivery.dns-timeout-ms",
 		"store.tracking-retention-s", "run.user", "auth.users-file",
 		"policy.max-notifications", "policy.max-notifications-per-app",
+		"policy.max-presence-subscriptions",
 		"policy.max-requests-per-s",
 		"http.tls-cert", "http.tls-key", "delivery.ca-file",
 	};
