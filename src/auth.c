@@ -27,6 +27,7 @@
  */
 #include "auth.h"
 
+#include "hash.h"
 #include "textfile.h"
 
 #include <arpa/inet.h>
@@ -98,13 +99,7 @@ struct auth {
 
 static uint64_t hash_str(uint64_t seed, const char *s)
 {
-	uint64_t h = 1469598103934665603ULL ^ seed;     /* FNV-1a, seeded */
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return hash_add(HASH_INIT ^ seed, s);
 }
 
 static uint64_t random_seed(void)

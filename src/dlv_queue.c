@@ -8,16 +8,14 @@
  */
 #include "dlv_int.h"
 
+#include "hash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 static size_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (size_t)h;
+	return (size_t)hash_add(HASH_INIT, s);
 }
 
 int dlv_table_init(struct dlv_table *t)

@@ -29,6 +29,7 @@
  */
 #include "group.h"
 
+#include "hash.h"
 #include "textfile.h"
 
 #include <errno.h>
@@ -369,13 +370,7 @@ struct tlist {
 
 static uint64_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;     /* FNV-1a */
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return hash_add(HASH_INIT, s);
 }
 
 static int tlist_rehash(struct tlist *t, size_t nslot)

@@ -29,6 +29,7 @@
 
 #include "dest.h"
 #include "dlv.h"
+#include "hash.h"
 #include "log.h"
 #include "loop.h"
 #include "mono.h"
@@ -45,14 +46,8 @@
  * application (contract section 11). */
 static unsigned key_hash(const char *app, const char *correlator)
 {
-	unsigned h = 2166136261u;   /* FNV-1a over app, a separator, correlator */
-
-	for (const char *s = app; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	h = (h ^ 0x1fu) * 16777619u;
-	for (const char *s = correlator; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	/* app, a separator no application name has, correlator */
+	return (unsigned)hash_add(hash_add(hash_add(HASH_INIT, app), "\x1f"), correlator);
 }
 
 static struct nmn *find(struct nm *nm, const char *app, const char *correlator)

@@ -9,6 +9,8 @@
  */
 #include "rate.h"
 
+#include "hash.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +37,7 @@ struct rate {
 
 static size_t hash_key(const char *k)
 {
-	uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-
-	for (; *k; k++)
-		h = (h ^ (unsigned char)*k) * 1099511628211ULL;
-	return (size_t)(h & (RATE_BUCKETS - 1));
+	return (size_t)(hash_add(HASH_INIT, k) & (RATE_BUCKETS - 1));
 }
 
 static struct rate *rate_alloc(long per_s)

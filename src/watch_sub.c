@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "log.h"
 #include "mono.h"
 
@@ -65,11 +66,7 @@ struct pres {
 
 static unsigned uri_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % PRES_BUCKETS;
+	return (unsigned)(hash_add(HASH_INIT, s) % PRES_BUCKETS);
 }
 
 size_t watch_sub_missing(struct watch *w, const char *const *sip_uris, size_t n)
