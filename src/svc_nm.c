@@ -28,6 +28,17 @@ static ts_status status_in(enum ts__Status st)
 	return TS_UNREACHABLE;
 }
 
+/* Phase 1 of both operations: within the request rate, and notifications
+ * enabled. SOAP_OK, or the fault sent. */
+static int phase1_checks(struct soap *soap, struct call *c)
+{
+	if (!svc_admitted(c))
+		return RATE_FAULT(soap);
+	if (!c->s->nm)
+		return svc_fault1(soap, SVC0001, "notifications are not enabled");
+	return SOAP_OK;
+}
+
 int __tsnms__startNotification(struct soap *soap, struct tsnml__startNotification *req,
 			       struct tsnml__startNotificationResponse *resp)
 {
@@ -37,6 +48,7 @@ int __tsnms__startNotification(struct soap *soap, struct tsnml__startNotificatio
 	ts_status crit[3];
 	struct nm_start *ns;
 	struct fault f;
+	int rc;
 
 	(void)resp;
 	if ((p = svc_phase2(c, OP_START_NOTIFICATION)) != NULL) {
@@ -46,10 +58,8 @@ int __tsnms__startNotification(struct soap *soap, struct tsnml__startNotificatio
 			return svc_send_fault(soap, &f);
 		return SOAP_OK;
 	}
-	if (!svc_admitted(c))
-		return RATE_FAULT(soap);
-	if (!c->s->nm)
-		return svc_fault1(soap, SVC0001, "notifications are not enabled");
+	if ((rc = phase1_checks(soap, c)) != SOAP_OK)
+		return rc;
 	r.app = c->app;
 	if (req->reference) {
 		r.endpoint = req->reference->endpoint;
@@ -96,6 +106,7 @@ int __tsnms__endNotification(struct soap *soap, struct tsnml__endNotification *r
 	struct svc_pending *p;
 	struct nm_end *ne;
 	struct fault f;
+	int rc;
 
 	(void)resp;
 	if ((p = svc_phase2(c, OP_END_NOTIFICATION)) != NULL) {
@@ -105,10 +116,8 @@ int __tsnms__endNotification(struct soap *soap, struct tsnml__endNotification *r
 			return svc_send_fault(soap, &f);
 		return SOAP_OK;
 	}
-	if (!svc_admitted(c))
-		return RATE_FAULT(soap);
-	if (!c->s->nm)
-		return svc_fault1(soap, SVC0001, "notifications are not enabled");
+	if ((rc = phase1_checks(soap, c)) != SOAP_OK)
+		return rc;
 	if (!req->correlator || !*req->correlator)
 		return svc_fault1(soap, SVC0002, "correlator");
 	ne = nm_end_new(c->app, req->correlator);
