@@ -329,6 +329,10 @@ static void settle(struct dlv *d, struct corr *c, struct job *j, enum admit a, b
 			c->h.attempts_failed++;
 			c->h.last_error[0] = '\0';
 			svc_detail_add(c->h.last_error, sizeof(c->h.last_error), j->detail);
+			if (j->ep) {     /* its endpoint's health, for /status */
+				j->ep->attempts_failed++;
+				memcpy(j->ep->last_error, c->h.last_error, sizeof(j->ep->last_error));
+			}
 			/* warn once when a correlator starts failing, not per attempt */
 			if (!c->failing || log_get_level() >= LOG_DEBUG)
 				note_set(nt, c->failing ? LOG_DEBUG : LOG_WARN,

@@ -155,6 +155,24 @@ struct dlv_health {
 };
 void dlv_get_health(struct dlv *d, const char *app, const char *correlator, struct dlv_health *h);
 
+/* One destination's delivery health, for /status: an endpoint is its
+ * "host:port" (credentials and path do not count); its record lives while
+ * a callback for it is queued or its circuit is open. */
+struct dlv_endpoint_view {
+	char endpoint[300];                /* "host:port" */
+	unsigned in_flight;                /* attempts being made */
+	unsigned long queued;              /* callbacks queued for it (in flight included) */
+	unsigned long attempts_failed;     /* failed attempts while its record lived */
+	long consecutive_failures;
+	const char *circuit;               /* "closed", "open", "half-open" (static) */
+	long open_for_s;                   /* "open": seconds until its probe */
+	char last_error[160];              /* detail of the last failed attempt, or "" */
+};
+/* Copies at most max endpoints (in no particular order) into out and sets
+ * *total to how many there are. Under dlv's lock, a short copy. Returns
+ * the number copied. NULL d: 0. */
+size_t dlv_endpoints(struct dlv *d, struct dlv_endpoint_view *out, size_t max, size_t *total);
+
 /* Appends the Prometheus lines for pxtsgw_delivery_attempts_total,
  * pxtsgw_deliveries_total, pxtsgw_delivery_circuit_open (endpoints whose
  * circuit is open or probing) and pxtsgw_delivery_circuit_openings_total

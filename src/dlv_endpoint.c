@@ -240,3 +240,35 @@ void dlv_ep_done(struct dlv *d, struct ep *e, enum admit a, bool attempted, bool
 		break;
 	}
 }
+
+size_t dlv_endpoints(struct dlv *d, struct dlv_endpoint_view *out, size_t max, size_t *total)
+{
+	static const char *const names[] = {
+		[CIRCUIT_CLOSED] = "closed", [CIRCUIT_OPEN] = "open", [CIRCUIT_HALF_OPEN] = "half-open"
+	};
+	size_t n = 0;
+	int64_t now = dlv_mono_ms();
+
+	*total = 0;
+	if (!d)
+		return 0;
+	pthread_mutex_lock(&d->mu);
+	*total = d->eps.n;
+	for (size_t i = 0; i < d->eps.nb && n < max; i++)
+		for (const struct dlv_node *nd = d->eps.b[i]; nd && n < max; nd = nd->hnext) {
+			const struct ep *e = (const struct ep *)nd;
+			struct dlv_endpoint_view *v = &out[n++];
+
+			snprintf(v->endpoint, sizeof(v->endpoint), "%s", e->node.name);
+			v->in_flight = e->in_flight;
+			v->queued = e->refs;
+			v->attempts_failed = e->attempts_failed;
+			v->consecutive_failures = e->failures;
+			v->circuit = names[e->circuit];
+			v->open_for_s = e->circuit == CIRCUIT_OPEN && e->open_until > now ?
+					(long)((e->open_until - now + 999) / 1000) : 0;
+			memcpy(v->last_error, e->last_error, sizeof(v->last_error));
+		}
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}

@@ -87,6 +87,8 @@ struct ep {
 	long failures;              /* consecutive failed attempts */
 	int64_t open_until;         /* CIRCUIT_OPEN: no attempt before (monotonic ms) */
 	struct corr *parked_head, *parked_tail;   /* C_PARKED correlators, FIFO */
+	unsigned long attempts_failed;             /* while the record lives (/status) */
+	char last_error[sizeof(((struct dlv_health *)0)->last_error)];
 };
 
 struct worker {

@@ -159,6 +159,20 @@ int nm_end_result(const struct nm_end *e, struct fault *f);
  * health, and the application first when with_app. malloc'd; NULL when out
  * of memory. */
 char *nm_list_json(struct nm *nm, const char *app, bool with_app, size_t *len);
+/* One running notification, for /status. */
+struct nm_row {
+	char app[128];                 /* its application ("" the anonymous one) */
+	char correlator[256];
+	char endpoint[2048];           /* credentials as *** */
+	size_t addresses;
+	long notifications_sent;
+	unsigned long delivered, failed, queued;   /* callbacks (dlv_get_health) */
+};
+/* The newest max running notifications of every application into out
+ * (newest first): *n of them, of *total running. Posts a short copy to the
+ * SIP thread and waits for it. Returns 0, or -1 (nothing copied) when the
+ * SIP thread takes no message. */
+int nm_rows(struct nm *nm, struct nm_row *out, size_t max, size_t *n, size_t *total);
 /* Notifications running now (not those starting). Any thread. */
 size_t nm_active(struct nm *nm);
 

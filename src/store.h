@@ -140,6 +140,9 @@ int store_outbox_load(struct store *s, uint64_t *after, int max_rows, store_outb
  * The highest delivery id in the outbox (0 when empty; returns 0 or -1). */
 long store_outbox_count(struct store *s);
 int store_outbox_max_delivery(struct store *s, uint64_t *max);
+/* When the oldest row was accepted (its created_ms, wall clock ms; 0 when
+ * the outbox is empty), read on a read-only connection. Returns 0 or -1. */
+int store_outbox_oldest_ms(struct store *s, int64_t *created_ms);
 
 /* --- writes: submissions to the writer thread (store_writer.c) ----------- */
 

@@ -173,6 +173,19 @@ int store_outbox_max_delivery(struct store *s, uint64_t *max)
 	return 0;
 }
 
+int store_outbox_oldest_ms(struct store *s, int64_t *created_ms)
+{
+	/* the lowest delivery id is the oldest row: one step of the primary key */
+	struct scalar q = { "SELECT coalesce((SELECT created_ms FROM outbox ORDER BY delivery LIMIT 1), 0)",
+			    0 };
+
+	*created_ms = 0;
+	if (!s || store_read(s, scalar_fn, &q) != 0)
+		return -1;
+	*created_ms = q.v;
+	return 0;
+}
+
 /* --- operations, inside the writer's transaction ------------------------------- */
 
 int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *outbox_delta)

@@ -307,6 +307,8 @@ static void ping_answer(struct watch *w, int status, const char *phrase)
 		atomic_fetch_add(&w->st_outages, 1);
 	}
 	w->server_state = up ? 1 : 0;
+	if (atomic_load(&w->server_up) != up)
+		atomic_store(&w->server_since, (long long)time(NULL));
 	atomic_store(&w->server_up, up);
 }
 
@@ -743,6 +745,7 @@ int watch_start(const struct watch_config *cfg, struct watch **out)
 	w->keepalive_s = cfg->keepalive_s;
 	snprintf(w->server_uri, sizeof(w->server_uri), "%s", cfg->presence_server);
 	atomic_store(&w->server_up, true);
+	atomic_store(&w->server_since, (long long)time(NULL));
 	w->rules = *cfg->rules;
 	/* sip_init sets w->loop on the SIP thread before the loop runs; l
 	 * is only loop_start's answer (writing it into w from here would
@@ -810,6 +813,11 @@ bool watch_ready(const struct watch *w)
 bool watch_server_up(const struct watch *w)
 {
 	return w && atomic_load(&w->server_up);
+}
+
+time_t watch_server_since(const struct watch *w)
+{
+	return w ? (time_t)atomic_load(&w->server_since) : 0;
 }
 
 void watch_get_stats(const struct watch *w, struct watch_stats *st)

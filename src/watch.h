@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "pstat.h"
 #include "ts.h"
@@ -87,6 +88,9 @@ bool watch_ready(const struct watch *w);
 /* false while the presence server does not answer the keepalive OPTIONS
  * (true before the first answer, and when keepalives are off). */
 bool watch_server_up(const struct watch *w);
+/* Since when (wall clock) watch_server_up has said what it says now: the
+ * start, or its last change. 0 for NULL. Any thread. */
+time_t watch_server_since(const struct watch *w);
 
 /* Hands a job to the SIP thread. From any thread. Returns 0, or -1 if the
  * watcher is not running (the job is then untouched and done is not called). */
@@ -135,6 +139,12 @@ const char *watch_sub_state_name(const struct watch_sub *sub);
  * many subscriptions are open. For policy.max-presence-subscriptions. */
 size_t watch_sub_missing(struct watch *w, const char *const *sip_uris, size_t n);
 size_t watch_sub_open_count(struct watch *w);
+/* On the SIP thread: the presence subscriptions (one per presentity) by
+ * state, counts[i] for watch_sub_state_names[i] ("subscribing", "active",
+ * "waiting", "failed", "closing"). For /status. */
+#define WATCH_SUB_NSTATES 5
+extern const char *const watch_sub_state_names[WATCH_SUB_NSTATES];
+void watch_sub_count_states(struct watch *w, unsigned long counts[WATCH_SUB_NSTATES]);
 
 /* Counters, readable from any thread: each an atomic, so a set of them
  * is not one instant's (a fetch counted started may not be counted ok

@@ -91,6 +91,7 @@ struct watch {
 	/* any thread */
 	atomic_bool ready;
 	atomic_bool server_up;
+	atomic_llong server_since;   /* wall clock (s) of the last change of server_up */
 	atomic_ulong st_outages;
 	atomic_ulong st_started, st_ok, st_timeout, st_failed, st_jobs, st_running;
 	atomic_ulong st_subs, st_subs_active, st_sub_notifies, st_sub_retries, st_sub_failures;

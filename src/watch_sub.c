@@ -34,7 +34,7 @@
 
 enum pres_state { PS_SUBSCRIBING, PS_ACTIVE, PS_WAITING, PS_FAILED, PS_CLOSING };
 
-static const char *const state_names[] = {
+const char *const watch_sub_state_names[WATCH_SUB_NSTATES] = {
 	"subscribing", "active", "waiting", "failed", "closing"
 };
 
@@ -89,6 +89,17 @@ size_t watch_sub_missing(struct watch *w, const char *const *sip_uris, size_t n)
 size_t watch_sub_open_count(struct watch *w)
 {
 	return atomic_load(&w->st_subs);
+}
+
+void watch_sub_count_states(struct watch *w, unsigned long counts[WATCH_SUB_NSTATES])
+{
+	for (int i = 0; i < WATCH_SUB_NSTATES; i++)
+		counts[i] = 0;
+	for (unsigned b = 0; b < PRES_BUCKETS; b++)
+		for (const struct pres *p = w->pres[b]; p; p = p->next)
+			counts[p->state]++;
+	for (const struct pres *p = w->closing; p; p = p->next)
+		counts[p->state]++;
 }
 
 unsigned watch_uri_bucket(const char *uri)
@@ -535,5 +546,5 @@ void sub_server_back(struct watch *w)
 
 const char *watch_sub_state_name(const struct watch_sub *s)
 {
-	return s ? state_names[s->p->state] : "none";
+	return s ? watch_sub_state_names[s->p->state] : "none";
 }
