@@ -468,12 +468,15 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 		return front_serve_health(f, c);
 	/* the operator's views: an admin's only, with a users file;
 	 * /notifications and /deliveries show an app its own */
-	if (f->auth_on && !r->who.admin && strcmp(url, "/metrics") == 0) {
+	if (f->auth_on && !r->who.admin && (strcmp(url, "/metrics") == 0 ||
+					    strcmp(url, "/status") == 0)) {
 		atomic_fetch_add(&f->http_rejected, 1);
 		return front_reply_text(c, 403, "forbidden: for an admin user\n");
 	}
 	if (strcmp(url, "/metrics") == 0)
 		return front_serve_metrics(f, c);
+	if (strcmp(url, "/status") == 0)
+		return front_serve_status(f, c);
 	if (strcmp(url, "/notifications") == 0)
 		return front_serve_notifications(f, r, c);
 	if (strcmp(url, "/deliveries") == 0)
@@ -490,7 +493,7 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 					"pxtsgw: Parlay X Terminal Status gateway\n"
 					"  POST /TerminalStatus                      (WSDL: /TerminalStatus?wsdl)\n"
 					"  POST /TerminalStatusNotificationManager   (WSDL: /TerminalStatusNotificationManager?wsdl)\n"
-					"  GET  /health  /metrics  /notifications  /deliveries?correlator=C\n");
+					"  GET  /health  /metrics  /status  /notifications  /deliveries?correlator=C\n");
 	atomic_fetch_add(&f->http_rejected, 1);
 	return front_reply_text(c, 404, "not found\n");
 }
@@ -651,6 +654,7 @@ int front_start(const struct front_config *cfg, struct front **out)
 		return -1;
 	}
 	f->listen_sock = MHD_INVALID_SOCKET;
+	f->started = time(NULL);
 	f->scheme = tls ? "https" : "http";
 	pthread_mutex_init(&f->log_mu, NULL);
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {

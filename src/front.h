@@ -7,6 +7,7 @@
  *   GET  /health               200 when the SIP stack, the presence server (keepalive)
  *                              and the store are ready, else 503
  *   GET  /metrics              Prometheus text format
+ *   GET  /status               the operator's HTML page (front_status.c)
  *   GET  /notifications        running notifications and their delivery health
  *   GET  /deliveries?correlator=C   delivery tracking records (JSON)
  *

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -41,6 +42,7 @@ struct front {
 	unsigned log_count;
 	unsigned long log_dropped;
 	atomic_ulong soap_requests, soap_faults, http_rejected;
+	time_t started;              /* wall clock, for /status's uptime */
 };
 
 enum req_state { RQ_NEW, RQ_WAITING };
@@ -75,5 +77,7 @@ enum MHD_Result front_serve_health(struct front *f, struct MHD_Connection *c);
 enum MHD_Result front_serve_notifications(struct front *f, struct req *r, struct MHD_Connection *c);
 enum MHD_Result front_serve_deliveries(struct front *f, struct req *r, struct MHD_Connection *c);
 enum MHD_Result front_serve_metrics(struct front *f, struct MHD_Connection *c);
+/* GET /status, the operator's HTML page (front_status.c) */
+enum MHD_Result front_serve_status(struct front *f, struct MHD_Connection *c);
 
 #endif

@@ -13,6 +13,8 @@
 /* changed by a reload (main thread) while every thread logs */
 static atomic_int cur_level = LOG_INFO;
 
+void recent_add(int level, const char *text) __attribute__((weak));   /* recent.c, for /status */
+
 static const char *const names[] = { "error", "warn", "info", "debug" };
 
 int log_level_parse(const char *s)
@@ -59,4 +61,6 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		line[n + 1] = '\0';
 	}
 	fputs(line, stderr);
+	if (lvl <= LOG_WARN && recent_add)
+		recent_add((int)lvl, line);
 }
