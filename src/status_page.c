@@ -157,8 +157,8 @@ static void render_sip(struct sbuf *b, const struct status_data *d)
 static void render_endpoints(struct sbuf *b, const struct status_data *d)
 {
 	sbuf_puts(b, "<section id=\"endpoints\">\n<h2>Delivery by endpoint</h2>\n");
-	sbuf_printf(b, "<p><span id=\"endpoints-total\">%zu</span> endpoints with callbacks queued or "
-		    "a circuit open", d->total_eps);
+	sbuf_printf(b, "<p><span id=\"endpoints-total\">%zu</span> endpoint%s with callbacks queued "
+		    "or a circuit open", d->total_eps, d->total_eps == 1 ? "" : "s");
 	if (d->n_eps < d->total_eps)
 		sbuf_printf(b, " <span class=\"note\">(%zu listed)</span>", d->n_eps);
 	sbuf_puts(b, "</p>\n");
