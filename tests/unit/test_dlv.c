@@ -1260,6 +1260,27 @@ static void test_circuit_expiry(void **state)
 	assert_int_equal(hy.attempts_failed, 0);
 	/* still open, never probed: they did not wait for it */
 	assert_int_equal(metric_of(d, "pxtsgw_delivery_circuit_open"), 1);
+	{   /* /status's view of the endpoint: kept for its open circuit */
+		struct dlv_endpoint_view v[2];
+		char key[64];
+		size_t total = 9;
+
+		assert_int_equal(dlv_endpoints(d, v, 2, &total), 1);
+		assert_int_equal(total, 1);
+		snprintf(key, sizeof(key), "127.0.0.1:%d", port);
+		assert_string_equal(v[0].endpoint, key);
+		assert_string_equal(v[0].circuit, "open");
+		assert_int_equal(v[0].in_flight, 0);
+		assert_int_equal(v[0].queued, 0);
+		assert_int_equal(v[0].attempts_failed, 1);
+		assert_int_equal(v[0].consecutive_failures, 1);
+		assert_string_equal(v[0].last_error, "connection refused");
+		assert_in_range(v[0].open_for_s, 50, 60);
+		assert_int_equal(dlv_endpoints(d, v, 0, &total), 0);
+		assert_int_equal(total, 1);
+		assert_int_equal(dlv_endpoints(NULL, v, 2, &total), 0);
+		assert_int_equal(total, 0);
+	}
 	assert_int_equal(metric_of(d, "pxtsgw_delivery_circuit_openings_total"), 1);
 	assert_int_equal(metric_of(d, "pxtsgw_delivery_attempts_total{operation=\"statusEnd\",result=\"failed\"}"), 1);
 	dlv_flush(d);

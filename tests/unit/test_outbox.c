@@ -50,10 +50,13 @@ static void test_add_load_order(void **state)
 	struct tmpstore *t = *state;
 	struct seen seen = { 0 };
 	uint64_t max = 99;
+	int64_t oldest = 99;
 
 	assert_int_equal(store_outbox_count(t->s), 0);
 	assert_int_equal(store_outbox_max_delivery(t->s, &max), 0);
 	assert_int_equal(max, 0);
+	assert_int_equal(store_outbox_oldest_ms(t->s, &oldest), 0);      /* empty: 0 */
+	assert_int_equal(oldest, 0);
 	assert_int_equal(store_outbox_load(t->s, &(uint64_t){ 0 }, 100000, collect, &seen), 0);
 
 	/* added out of order: loaded by delivery id */
@@ -63,6 +66,9 @@ static void test_add_load_order(void **state)
 	assert_int_equal(store_outbox_count(t->s), 3);
 	assert_int_equal(store_outbox_max_delivery(t->s, &max), 0);
 	assert_int_equal(max, 30);
+	assert_int_equal(store_outbox_oldest_ms(t->s, &oldest), 0);      /* the lowest id's */
+	assert_int_equal(oldest, 1010);
+	assert_int_equal(store_outbox_oldest_ms(NULL, &oldest), -1);
 	assert_int_equal(store_outbox_load(t->s, &(uint64_t){ 0 }, 100000, collect, &seen), 3);
 	assert_int_equal(seen.n, 3);
 	assert_string_equal(seen.line[0], "10 a http://e/cb 0 0 1010 p10");
