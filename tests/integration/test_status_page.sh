@@ -108,6 +108,7 @@ timeout 90 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$RUN_
 	--window-size=1280,2000 --screenshot="$SHOT" --dump-dom \
 	"http://$OPS@127.0.0.1:$GW_HTTP_PORT/status" >"$DOM" 2>"$RUN_DIR/chromium.err"
 assert_eq "chromium ends well" 0 "$?"
+rm -rf "$RUN_DIR/chromium"        # its profile: nothing to keep
 "$PY" "$TESTS_DIR/tools/status_dom.py" "$DOM" >"$RUN_DIR/status.facts" 2>&1 ||
 	fail "the DOM parses" "$(tail -3 "$RUN_DIR/status.facts")"
 fact() { sed -n "s/^id $1 //p" "$RUN_DIR/status.facts"; }
