@@ -29,6 +29,7 @@ class Dom(HTMLParser):
         self.counts = {t: 0 for t in COUNTED}
         self.out = []
         self.section = ""
+        self.cells = []          # the td texts of the row being read
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -72,8 +73,6 @@ class Dom(HTMLParser):
     def cells_line(self, kind, _text):
         cells = "\t".join(self.cells)
         return ("row %s\t%s" % (self.section, cells)) if kind == "row" else ("ep " + cells)
-
-    cells = []
 
 
 def main():
