@@ -610,6 +610,13 @@ void svc_finish(struct svc *s, struct svc_pending *p, const char *body, size_t l
 	svc_pending_free(p);
 }
 
+void svc_gsoap_version(char *buf, size_t cap)
+{
+	/* GSOAP_VERSION is 208124 for 2.8.124 */
+	snprintf(buf, cap, "%d.%d.%d", GSOAP_VERSION / 100000, GSOAP_VERSION / 1000 % 100,
+		 GSOAP_VERSION % 1000);
+}
+
 void svc_usage_clear(struct svc_usage *u)
 {
 	if (u) {

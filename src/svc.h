@@ -131,6 +131,9 @@ void svc_finish(struct svc *s, struct svc_pending *p, const char *body, size_t l
  * done: after wake, or when svc_start failed). NULL is fine. */
 void svc_pending_free(struct svc_pending *p);
 
+/* The gSOAP version built with, as "2.8.124". */
+void svc_gsoap_version(char *buf, size_t cap);
+
 /* Releases this thread's SOAP context (the svc keeps one per thread). */
 void svc_thread_done(struct svc *s);
 
