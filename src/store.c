@@ -336,6 +336,11 @@ int store_schema_version(struct store *s)
 	return store_read(s, version_fn, NULL);
 }
 
+int store_schema_latest(void)
+{
+	return N_MIGRATIONS;
+}
+
 /* --- delivery tracking ------------------------------------------------------ */
 
 int64_t store_wall_ms(void)

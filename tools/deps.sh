@@ -6,6 +6,7 @@ pkgs=(gcc make pkg-config
 	gsoap libgsoap-dev libssl-dev zlib1g-dev openssl ca-certificates libsofia-sip-ua-dev libmicrohttpd-dev libsqlite3-dev libexpat1-dev libcmocka-dev libcrypt-dev
 	kamailio kamailio-presence-modules kamailio-sqlite-modules sqlite3
 	python3 python3-zeep curl valgrind sip-tester wrk iproute2 procps groff-base coreutils libtsan2
+	prometheus   # its promtool checks /metrics (test_usage.sh); no lighter Debian package has it
 	clang libclang-rt-14-dev)   # the last two: make fuzz (libFuzzer)
 missing=()
 for p in "${pkgs[@]}"; do
