@@ -119,17 +119,24 @@ static void test_order_and_pages(void **state)
 {
 	struct tmpstore *t = *state;
 	enum { N = 1234 };
+	static struct store_usage u[N];
+	static struct store_op ops[N];
+	static char corr[N][16];
 	char *text, *p, want[64];
 	int rows = 0;
 
-	/* inserted in an order that is not time's: i * 7 mod N */
+	/* inserted (in one submission) in an order that is not time's: i * 7 mod N */
 	for (int i = 0; i < N; i++) {
 		int k = (i * 7) % N;
-		char corr[32];
 
-		snprintf(corr, sizeof(corr), "c%d", k);
-		put(t->s, T0 + (int64_t)k * 1000, "a", "getStatus", 1, 1, -1, corr, "ok", NULL, k);
+		snprintf(corr[i], sizeof(corr[i]), "c%d", k);
+		u[i] = (struct store_usage){ .time_ms = T0 + (int64_t)k * 1000, .app = "a",
+					     .operation = "getStatus", .addresses = 1, .expanded = 1,
+					     .count = -1, .correlator = corr[i], .result = "ok",
+					     .duration_ms = k };
+		ops[i] = (struct store_op){ .kind = STORE_OP_USAGE, .usage = &u[i] };
 	}
+	assert_int_equal(store_apply(t->s, ops, N), 0);
 	text = csv(t->s, T0, T0 + (int64_t)N * 1000, NULL, 777);
 	p = text + strlen(HEADER);
 	for (; *p; rows++) {
@@ -153,11 +160,19 @@ static void test_retention(void **state)
 	int64_t now = store_wall_ms();
 	struct store_stats st;
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	enum { OLD = 2500 };          /* more than one pruning batch */
+	static struct store_usage u[OLD];
+	static struct store_op ops[OLD];
 	char *text;
 	int i;
 
-	for (i = 0; i < 2500; i++)   /* more than one pruning batch */
-		put(t->s, now - 3 * 86400000LL + i, "a", "getStatus", 1, 1, -1, NULL, "ok", NULL, 0);
+	for (i = 0; i < OLD; i++) {
+		u[i] = (struct store_usage){ .time_ms = now - 3 * 86400000LL + i, .app = "a",
+					     .operation = "getStatus", .addresses = 1, .expanded = 1,
+					     .count = -1, .result = "ok" };
+		ops[i] = (struct store_op){ .kind = STORE_OP_USAGE, .usage = &u[i] };
+	}
+	assert_int_equal(store_apply(t->s, ops, OLD), 0);
 	put(t->s, now - 1000, "a", "getStatus", 1, 1, -1, "kept", "ok", NULL, 0);
 	assert_int_equal(store_usage_count(t->s), 2501);
 	store_set_usage_retention(t->s, 2 * 86400);
