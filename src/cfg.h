@@ -78,6 +78,7 @@ struct cfg {
 	/* store, log */
 	char store_path[CFG_STR_MAX];        /* store.path */
 	long store_tracking_retention_s;     /* store.tracking-retention-s */
+	long store_usage_retention_s;        /* store.usage-retention-s */
 	char log_level[16];                  /* log.level error|warn|info|debug */
 	char run_user[CFG_STR_MAX];          /* run.user ("" = no switch) */
 };

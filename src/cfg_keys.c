@@ -312,6 +312,11 @@ const struct cfg_key cfg_keys[] = {
 	  FIELD(store_tracking_retention_s), .min = 60, .max = 315360000,
 	  .help = "How long delivery tracking records (GET /deliveries) are "
 		  "kept, in seconds; older ones are deleted in the background." },
+	{ .name = "store.usage-retention-s", .type = CFG_INT, .def = "2592000",
+	  FIELD(store_usage_retention_s), .min = 60, .max = 315360000,
+	  .help = "How long usage records (GET /usage: one per SOAP or REST "
+		  "request) are kept, in seconds; older ones are deleted in the "
+		  "background." },
 
 	{ .name = "log.level", .type = CFG_ENUM, .def = "info",
 	  FIELD(log_level),

@@ -362,6 +362,7 @@ static enum MHD_Result send_soap(struct req *r, struct svc_response *out)
 	atomic_fetch_add(&r->f->soap_requests, 1);
 	if (out->http_status != 200)
 		atomic_fetch_add(&r->f->soap_faults, 1);
+	front_usage_answer(r, out);   /* takes out->usage */
 	if (!out->body)
 		return front_reply_text(r->conn, 500, "internal error\n");
 	return front_reply(r->conn, (unsigned)out->http_status, "text/xml; charset=utf-8", out->body,
@@ -410,6 +411,7 @@ static enum MHD_Result serve_soap(struct req *r)
 	rc = svc_handle(r->f->cfg.svc, r->body, r->len, r->action, &r->who, &r->pending, &out);
 	if (rc == SVC_DONE && out.http_status == 401) {
 		free(out.body);
+		svc_usage_clear(&out.usage);   /* no record: nobody authenticated */
 		return reply_unauthorized(r->f, r->conn);
 	}
 	if (rc == SVC_DONE)
@@ -494,6 +496,7 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 		r->f = f;
 		r->conn = c;
 		r->timeout_s = f->cfg.idle_timeout_s;
+		r->start_us = hist_now_us();
 		pthread_mutex_init(&r->lock, NULL);
 		*con_cls = r;
 		return on_headers(f, r, url, get, post);
@@ -571,8 +574,9 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 		return front_serve_health(f, c);
 	/* the operator's views: an admin's only, with a users file;
 	 * /notifications and /deliveries show an app its own */
-	if (f->auth_on && !r->who.admin && (strcmp(url, "/metrics") == 0 ||
-					    strcmp(url, "/status") == 0)) {
+	if (f->auth_on && !r->who.admin &&
+	    (strcmp(url, "/metrics") == 0 || strcmp(url, "/status") == 0 ||
+	     strcmp(url, "/usage") == 0)) {
 		atomic_fetch_add(&f->http_rejected, 1);
 		return front_reply_text(c, 403, "forbidden: for an admin user\n");
 	}
@@ -580,6 +584,8 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 		return front_serve_metrics(f, c);
 	if (strcmp(url, "/status") == 0)
 		return front_serve_status(f, c);
+	if (strcmp(url, "/usage") == 0)
+		return front_serve_usage(f, r, c);
 	if (strcmp(url, "/notifications") == 0)
 		return front_serve_notifications(f, r, c);
 	if (strcmp(url, "/deliveries") == 0)
@@ -599,7 +605,7 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 					"  POST /device-reachability-status/v1/retrieve   (CAMARA; OpenAPI: "
 					"/device-reachability-status/v1/openapi.yaml)\n"
 					"  /device-reachability-status-subscriptions/v0.8/subscriptions\n"
-					"  GET  /health  /metrics  /status  /notifications  /deliveries?correlator=C\n");
+					"  GET  /health  /metrics  /status  /notifications  /deliveries?correlator=C  /usage\n");
 	atomic_fetch_add(&f->http_rejected, 1);
 	return front_reply_text(c, 404, "not found\n");
 }
@@ -664,6 +670,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)cls; (void)c; (void)toe;
 	if (!r)
 		return;
+	front_usage_write(r);   /* the answer is sent: its usage record */
+	svc_usage_clear(&r->usage);
 	svc_pending_free(r->pending);
 	rest_req_free(r->rest);
 	pthread_mutex_destroy(&r->lock);

@@ -15,12 +15,17 @@
 #include <microhttpd.h>
 
 #include "auth.h"
+#include "fault.h"
+#include "hist.h"
 #include "pub.h"
 #include "front.h"
 #include "svc.h"
 
 struct rest;
 struct rest_req;
+/* the operations of the request latency histogram: the four SOAP ones,
+ * then "other" (no operation reached) */
+#define FRONT_OPS 5
 
 struct front {
 	struct MHD_Daemon *d;
@@ -47,6 +52,9 @@ struct front {
 	unsigned long log_dropped;
 	atomic_ulong soap_requests, soap_faults, http_rejected;
 	time_t started;              /* wall clock, for /status's uptime */
+	/* front_usage.c: SOAP request latency by operation, faults by id */
+	struct hist req_hist[FRONT_OPS];
+	atomic_ulong faults[FAULT_COUNT];
 };
 
 enum req_state { RQ_NEW, RQ_WAITING };
@@ -68,6 +76,13 @@ struct req {
 	unsigned timeout_s;          /* the connection's timeout as set now */
 	pthread_mutex_t lock;
 	bool woken, suspended;
+	/* the usage record (front_usage.c): written once the answer is sent */
+	int64_t start_us;            /* headers in (hist_now_us) */
+	bool usage_ready;
+	struct svc_usage usage;
+	char result[16];             /* "ok", the fault id or the HTTP code */
+	int64_t answer_ms;           /* wall clock of the answer */
+	long duration_ms;
 };
 
 /* Queues an answer: body (len bytes, kept or freed after as mode says)
@@ -85,5 +100,15 @@ enum MHD_Result front_serve_deliveries(struct front *f, struct req *r, struct MH
 enum MHD_Result front_serve_metrics(struct front *f, struct MHD_Connection *c);
 /* GET /status, the operator's HTML page (front_status.c) */
 enum MHD_Result front_serve_status(struct front *f, struct MHD_Connection *c);
+
+/* front_usage.c: GET /usage (contract section 13; the caller checked the
+ * admin role); a SOAP answer's metrics and usage record (at send time:
+ * the metrics; front_usage_write, once it is sent: the record); the
+ * request metrics' text for /metrics (malloc'd, NULL when memory is
+ * short). */
+enum MHD_Result front_serve_usage(struct front *f, struct req *r, struct MHD_Connection *c);
+void front_usage_answer(struct req *r, struct svc_response *out);
+void front_usage_write(struct req *r);
+char *front_request_metrics(struct front *f, size_t *len);
 
 #endif

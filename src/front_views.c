@@ -241,6 +241,21 @@ enum MHD_Result front_serve_metrics(struct front *f, struct MHD_Connection *c)
 		body = more;
 		n += (int)dlv_metrics(f->cfg.dlv, body + n, METRICS_MAX);
 	}
+	{   /* latency histograms, faults by id, build info (front_usage.c) */
+		size_t k;
+		char *more = front_request_metrics(f, &k), *all;
+
+		all = more ? realloc(body, (size_t)n + k + 1) : NULL;
+		if (!all) {
+			free(more);
+			free(body);
+			return front_reply_text(c, 503, "out of memory\n");
+		}
+		body = all;
+		memcpy(body + n, more, k + 1);
+		n += (int)k;
+		free(more);
+	}
 	return front_reply(c, 200, "text/plain; version=0.0.4", body, (size_t)n, MHD_RESPMEM_MUST_FREE);
 }
 

@@ -37,6 +37,7 @@
 #include "svc.h"
 #include "svc_client.h"
 #include "tlsfile.h"
+#include "usage.h"
 #include "watch.h"
 
 static void usage(FILE *out)
@@ -357,6 +358,8 @@ static void reload(struct running *rt)
 		log_error("reload: status.busy-activities not applied (the SIP thread takes no message)");
 	if (n.cfg.store_tracking_retention_s != rt->cfg.store_tracking_retention_s)
 		store_set_retention(rt->store, n.cfg.store_tracking_retention_s);
+	if (n.cfg.store_usage_retention_s != rt->cfg.store_usage_retention_s)
+		store_set_usage_retention(rt->store, n.cfg.store_usage_retention_s);
 	if (svc_configure(rt->svc, rt->watch, &n) != 0)
 		log_error("reload: out of memory: the policies and groups are not applied");
 	if (n.auth) {
@@ -451,6 +454,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	store_set_retention(store, s.cfg.store_tracking_retention_s);
+	store_set_usage_retention(store, s.cfg.store_usage_retention_s);
+	usage_set_store(store);   /* before the first request */
 	{
 		struct dlv_config dc = dlv_config_of(&s);
 
@@ -574,6 +579,7 @@ out:
 	svc_free(svc);
 	rate_free(rate);
 	nm_free(nm);
+	usage_set_store(NULL);   /* the front is stopped: no request left */
 	store_close(store);
 	free_setup(&s);
 	free(rt);

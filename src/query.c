@@ -236,6 +236,26 @@ const struct fetch_result *query_single_fetch(const struct query *q)
 	return &q->results[q->items[0].fetch];
 }
 
+void query_cause(const struct query *q, char *buf, size_t cap)
+{
+	if (cap == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < q->nfetch; i++) {
+		const struct fetch_result *r = &q->results[i];
+
+		if (r->outcome == FETCH_OK)
+			continue;
+		if (r->sip_status >= 300)
+			snprintf(buf, cap, "sip %d", r->sip_status);
+		else if (r->outcome == FETCH_TIMEOUT)
+			snprintf(buf, cap, "timeout");
+		else
+			snprintf(buf, cap, "%s", r->detail[0] ? r->detail : "fetch failed");
+		return;
+	}
+}
+
 size_t query_count(const struct query *q)
 {
 	return q->n;

@@ -63,6 +63,12 @@ const struct fetch_result *query_single_fetch(const struct query *q);
 size_t query_count(const struct query *q);
 void query_answer(const struct query *q, size_t i, struct query_answer *a);
 
+/* After done: the root cause of the first fetch of q that did not
+ * succeed, for its usage record: "sip 404" (a final SIP status), "timeout"
+ * (no answer in time), else the fetch's detail; "" when every fetch
+ * succeeded. */
+void query_cause(const struct query *q, char *buf, size_t cap);
+
 void query_free(struct query *q);   /* NULL is fine */
 
 /* How a fetch outcome reads for getStatus (contract section 7): 0 when

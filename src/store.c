@@ -116,6 +116,22 @@ static const char *const migrations[] = {
 	"DROP TABLE notifications_v3;"
 	"ALTER TABLE outbox ADD COLUMN app TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE deliveries ADD COLUMN app TEXT NOT NULL DEFAULT '';",
+	/* usage records (contract section 13): one per SOAP or REST request,
+	 * exported by GET /usage oldest first (by time, then id); NULL is an
+	 * empty CSV field */
+	"CREATE TABLE usage_records ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" time_ms INTEGER NOT NULL,"        /* wall clock of the answer */
+	" app TEXT NOT NULL,"
+	" operation TEXT NOT NULL,"
+	" addresses INTEGER,"
+	" expanded INTEGER,"
+	" count INTEGER,"
+	" correlator TEXT,"
+	" result TEXT NOT NULL,"
+	" cause TEXT NOT NULL DEFAULT '',"
+	" duration_ms INTEGER NOT NULL);"
+	"CREATE INDEX usage_records_time ON usage_records (time_ms);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -318,6 +334,11 @@ static int version_fn(sqlite3 *db, void *arg)
 int store_schema_version(struct store *s)
 {
 	return store_read(s, version_fn, NULL);
+}
+
+int store_schema_latest(void)
+{
+	return N_MIGRATIONS;
 }
 
 /* --- delivery tracking ------------------------------------------------------ */

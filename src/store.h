@@ -32,6 +32,9 @@ void store_close(struct store *s);   /* NULL is fine */
 bool store_ready(struct store *s);
 /* The schema version of an open store. */
 int store_schema_version(struct store *s);
+/* The schema version this pxtsgw migrates a store to (its number of
+ * migrations). */
+int store_schema_latest(void);
 
 /* --- delivery tracking (contract section 9a) --- */
 
@@ -144,6 +147,43 @@ int store_outbox_max_delivery(struct store *s, uint64_t *max);
  * the outbox is empty), read on a read-only connection. Returns 0 or -1. */
 int store_outbox_oldest_ms(struct store *s, int64_t *created_ms);
 
+/* --- usage records (store_usage.c; contract section 13) -------------------- */
+
+/* One SOAP or REST request as GET /usage exports it. Written through the
+ * writer (store_submit with STORE_OP_USAGE: committed within one commit
+ * cycle, nobody waits). */
+struct store_usage {
+	int64_t time_ms;            /* wall clock of the answer, ms since the epoch */
+	const char *app;            /* NULL: "" (the anonymous application) */
+	const char *operation;      /* "getStatus", ..., "retrieve", ... */
+	long addresses;             /* < 0: empty */
+	long expanded;              /* < 0: empty */
+	long count;                 /* < 0: empty */
+	const char *correlator;     /* NULL: empty */
+	const char *result;         /* "ok", a fault id ("SVC0001") or an HTTP code */
+	const char *cause;          /* NULL: empty */
+	long duration_ms;
+};
+
+/* The records of time from_ms..to_ms (wall clock ms, both included) of
+ * application app (NULL: of every one) as CSV (RFC 4180, CRLF line ends):
+ * the header line, then one line per record, oldest first. Read a page at
+ * a time as store_deliveries_open's listing is (a short read transaction
+ * per page, no connection held between pieces): store_usage_read until it
+ * returns 0 (the end) or -1 (an error), then store_usage_close. NULL when
+ * the store cannot be read or memory is short. */
+struct store_usage_cursor;
+struct store_usage_cursor *store_usage_open(struct store *s, int64_t from_ms, int64_t to_ms,
+					    const char *app);
+long store_usage_read(struct store_usage_cursor *c, char *buf, size_t cap);
+void store_usage_close(struct store_usage_cursor *c);   /* NULL is fine */
+/* store.usage-retention-s: the writer deletes usage records older than
+ * retention_s, now and every minute, in batches as it prunes tracking
+ * records. 0 = never. */
+void store_set_usage_retention(struct store *s, long retention_s);
+/* The number of usage records (for tests). Returns it, or -1. */
+long store_usage_count(struct store *s);
+
 /* --- writes: submissions to the writer thread (store_writer.c) ----------- */
 
 /* One write. A submission is a few of them, applied in order in one
@@ -155,6 +195,7 @@ enum store_op_kind {
 	STORE_OP_ATTEMPTS,          /* store_outbox_attempts */
 	STORE_OP_REMOVE,            /* store_outbox_remove */
 	STORE_OP_ADD,               /* store_outbox_add: row */
+	STORE_OP_USAGE,             /* a usage record (store_usage.c): usage */
 };
 struct store_op {
 	enum store_op_kind kind;
@@ -170,6 +211,8 @@ struct store_op {
 	int64_t time_ms;            /* wall clock of the event */
 	/* ADD only (its delivery is row->delivery) */
 	const struct store_outbox_row *row;
+	/* USAGE only */
+	const struct store_usage *usage;
 };
 /* Submits ops and waits until they are committed. Returns 0, or -1
  * (logged, nothing of them written). */
@@ -212,6 +255,7 @@ struct store_stats {
 	unsigned long failed;       /* submissions that failed */
 	unsigned long prune_batches;/* pruning transactions */
 	unsigned long pruned;       /* tracking records pruned */
+	unsigned long usage_pruned; /* usage records pruned */
 };
 void store_get_stats(struct store *s, struct store_stats *st);
 

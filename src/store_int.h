@@ -43,6 +43,8 @@ struct store {
 	long prune_total;           /* deleted by the prune going on */
 	long prune_result;          /* of the last prune finished */
 	unsigned long prune_gen;    /* prunes finished */
+	int64_t usage_retention_ms; /* 0: usage records not pruned */
+	int64_t usage_cutoff;       /* of the prune going on; 0: none */
 	struct store_stats stats;
 	/* idle read connections */
 	pthread_mutex_t readers_lock;
@@ -69,6 +71,12 @@ void store_writer_stop(struct store *s);
 
 /* One bounded pruning step on connection db (the writer's). */
 int store_prune_step(sqlite3 *db, int64_t older_than_wall_ms, int max_rows);
+
+/* Usage records (store_usage.c), on the writer's connection: inserts one
+ * (0 or -1, logged) / one bounded pruning step (the number deleted, or
+ * -1). */
+int store_usage_insert(sqlite3 *db, const struct store_usage *u);
+int store_usage_prune_step(sqlite3 *db, int64_t older_than_wall_ms, int max_rows);
 
 /* Applies ops inside the caller's transaction on db; *outbox_delta gets
  * the outbox rows added minus deleted. Returns 0, or -1 (logged, the

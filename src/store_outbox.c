@@ -210,6 +210,13 @@ int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *out
 		const struct store_outbox_row *r = o->row;
 		sqlite3_stmt *q;
 
+		if (o->kind == STORE_OP_USAGE) {   /* store_usage.c's */
+			if (store_usage_insert(db, o->usage) != 0) {
+				why = "usage record not written";
+				goto out;
+			}
+			continue;
+		}
 		if ((unsigned)o->kind > STORE_OP_ADD || o->delivery > (uint64_t)INT64_MAX ||
 		    (o->kind == STORE_OP_ADD && (!r || r->delivery == 0 || r->delivery > (uint64_t)INT64_MAX))) {
 			why = "invalid write";
@@ -260,6 +267,8 @@ int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *out
 			sqlite3_bind_int(q, 6, r->attempts);
 			sqlite3_bind_int64(q, 7, r->created_ms);
 			sqlite3_bind_text(q, 8, r->app ? r->app : "", -1, SQLITE_STATIC);
+			break;
+		case STORE_OP_USAGE:
 			break;
 		}
 		if (sqlite3_step(q) != SQLITE_DONE)

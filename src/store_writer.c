@@ -115,7 +115,10 @@ static bool ops_valid(const struct store_op *ops, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct store_op *o = &ops[i];
 
-		if ((unsigned)o->kind > STORE_OP_ADD)
+		if ((unsigned)o->kind > STORE_OP_USAGE)
+			return false;
+		if (o->kind == STORE_OP_USAGE &&
+		    (!o->usage || !o->usage->operation || !o->usage->result))
 			return false;
 		if (o->kind == STORE_OP_TRACK && (!o->event || !o->correlator || !o->endpoint))
 			return false;
@@ -163,6 +166,10 @@ static size_t op_str_bytes(const struct store_op *o)
 		return sizeof(struct store_outbox_row) + str_bytes(o->row->app) +
 		       str_bytes(o->row->correlator) + str_bytes(o->row->endpoint) +
 		       str_bytes(o->row->payload);
+	if (o->kind == STORE_OP_USAGE)
+		return sizeof(struct store_usage) + 15 + str_bytes(o->usage->app) +
+		       str_bytes(o->usage->operation) + str_bytes(o->usage->correlator) +
+		       str_bytes(o->usage->result) + str_bytes(o->usage->cause);
 	return 0;
 }
 
@@ -211,6 +218,19 @@ static struct store_sub *sub_copy(const struct store_op *ops, size_t n)
 			r->endpoint = str_copy(&at, ops[i].row->endpoint);
 			r->payload = str_copy(&at, ops[i].row->payload);
 			v[i].row = r;
+		} else if (v[i].kind == STORE_OP_USAGE) {
+			struct store_usage *u;
+
+			at = (char *)(((uintptr_t)at + 15) & ~(uintptr_t)15);   /* aligned */
+			u = (struct store_usage *)at;
+			at += sizeof(*u);
+			*u = *ops[i].usage;
+			u->app = str_copy(&at, ops[i].usage->app);
+			u->operation = str_copy(&at, ops[i].usage->operation);
+			u->correlator = str_copy(&at, ops[i].usage->correlator);
+			u->result = str_copy(&at, ops[i].usage->result);
+			u->cause = str_copy(&at, ops[i].usage->cause);
+			v[i].usage = u;
 		}
 	}
 	sub->ops = v;
@@ -375,18 +395,24 @@ static void commit_list(struct store *s, struct store_sub *list)
  * exit, released during the work). */
 static void prune_batch(struct store *s)
 {
-	int64_t cutoff = s->prune_cutoff;
-	int k;
+	int64_t cutoff = s->prune_cutoff, ucut = s->usage_cutoff;
+	int k, u = 0;
 
 	pthread_mutex_unlock(&s->queue_lock);
-	k = store_prune_step(s->db, cutoff, STORE_PRUNE_BATCH);
+	k = cutoff > INT64_MIN ? store_prune_step(s->db, cutoff, STORE_PRUNE_BATCH) : 0;
+	if (ucut > 0)   /* usage records: a batch of their own, alongside */
+		u = store_usage_prune_step(s->db, ucut, STORE_PRUNE_BATCH);
 	pthread_mutex_lock(&s->queue_lock);
 	s->stats.prune_batches++;
 	if (k > 0) {
 		s->prune_total += k;
 		s->stats.pruned += (unsigned long)k;
 	}
-	if (k == STORE_PRUNE_BATCH && !s->stopping)
+	if (u > 0)
+		s->stats.usage_pruned += (unsigned long)u;
+	if (u < STORE_PRUNE_BATCH)
+		s->usage_cutoff = 0;   /* the usage records are done */
+	if ((k == STORE_PRUNE_BATCH || u == STORE_PRUNE_BATCH) && !s->stopping)
 		return;   /* more to do, after the queue */
 	s->prune_result = k < 0 && s->prune_total == 0 ? -1 : s->prune_total;
 	if (s->prune_total > 0 && s->prune_periodic)
@@ -426,17 +452,22 @@ static void *writer_main(void *arg)
 		if (s->stopping)
 			break;
 		now = mono_ms();
-		if (!s->prune_active && s->retention_ms > 0 && now >= s->next_prune) {
+		if (!s->prune_active && (s->retention_ms > 0 || s->usage_retention_ms > 0) &&
+		    now >= s->next_prune) {
+			int64_t wall = store_wall_ms();
+
 			s->prune_active = true;
 			s->prune_periodic = true;
 			s->prune_total = 0;
-			s->prune_cutoff = store_wall_ms() - s->retention_ms;
+			/* INT64_MIN: no tracking records to prune */
+			s->prune_cutoff = s->retention_ms > 0 ? wall - s->retention_ms : INT64_MIN;
+			s->usage_cutoff = s->usage_retention_ms > 0 ? wall - s->usage_retention_ms : 0;
 		}
 		if (s->prune_active) {
 			prune_batch(s);
 			continue;
 		}
-		if (s->retention_ms <= 0) {
+		if (s->retention_ms <= 0 && s->usage_retention_ms <= 0) {
 			pthread_cond_wait(&s->queue_cv, &s->queue_lock);
 			continue;
 		}
@@ -461,6 +492,17 @@ void store_set_retention(struct store *s, long retention_s)
 		return;
 	pthread_mutex_lock(&s->queue_lock);
 	s->retention_ms = retention_s > 0 ? (int64_t)retention_s * 1000 : 0;
+	s->next_prune = mono_ms();
+	pthread_cond_signal(&s->queue_cv);
+	pthread_mutex_unlock(&s->queue_lock);
+}
+
+void store_set_usage_retention(struct store *s, long retention_s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->queue_lock);
+	s->usage_retention_ms = retention_s > 0 ? (int64_t)retention_s * 1000 : 0;
 	s->next_prune = mono_ms();
 	pthread_cond_signal(&s->queue_cv);
 	pthread_mutex_unlock(&s->queue_lock);

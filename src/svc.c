@@ -181,6 +181,7 @@ void svc_pending_free(struct svc_pending *p)
 	query_free(p->q);
 	nm_start_free(p->ns);
 	nm_end_free(p->ne);
+	svc_usage_clear(&p->usage);
 	free(p);
 }
 
@@ -317,6 +318,14 @@ int svc_send_fault(struct soap *soap, const struct fault *f)
 	char text[FAULT_VAR_MAX * FAULT_MAX_VARS + 128];
 	struct SOAP_ENV__Detail *d;
 
+	struct call *c = soap->user;
+
+	if (c && c->u) {   /* the usage record: the fault, its cause */
+		c->u->fault = f->id;
+		if (!c->u->cause[0] && (f->id == SVC0001 || f->id == POL0001) && f->nvars > 0)
+			snprintf(c->u->cause, sizeof(c->u->cause), "%.*s", (int)sizeof(c->u->cause) - 1,
+				 f->vars[0]);
+	}
 	fault_format(f, text, sizeof(text));
 	if (fault_is_client(f->id))
 		soap_sender_fault(soap, text, NULL);
@@ -488,7 +497,10 @@ static int run(struct svc *s, struct call *c, const char *body, const char *acti
 	const char *res = NULL;
 	int err;
 
-	memset(out, 0, sizeof(*out));
+	out->http_status = 0;     /* out->usage is the caller's */
+	out->body = NULL;
+	out->len = 0;
+	c->u = &out->usage;
 	if (!soap) {
 		out->http_status = 500;
 		return SOAP_EOM;
@@ -566,11 +578,15 @@ enum svc_rc svc_handle(struct svc *s, const char *body, size_t len, const char *
 
 	(void)len;
 	*pending = NULL;
+	memset(out, 0, sizeof(*out));
+	out->usage.addresses = out->usage.expanded = out->usage.count = -1;
 	c.app = c.who->app;   /* read after authentication, by the operations */
 	c.conf = pub_get(s->conf, &ref);
 	err = run(s, &c, body, soap_action, out);
 	pub_put(ref);
 	if (err == SVC_DEFER && c.p) {
+		c.p->usage = out->usage;   /* phase 2 goes on from it */
+		out->usage.correlator = NULL;
 		*pending = c.p;
 		return SVC_WAIT;
 	}
@@ -606,10 +622,40 @@ void svc_finish(struct svc *s, struct svc_pending *p, const char *body, size_t l
 	struct pub_ref *ref;
 
 	(void)len;
+	memset(out, 0, sizeof(*out));
+	out->usage = p->usage;
+	p->usage.correlator = NULL;
 	c.conf = pub_get(s->conf, &ref);
 	run(s, &c, body, soap_action, out);
 	pub_put(ref);
 	svc_pending_free(p);
+}
+
+void svc_gsoap_version(char *buf, size_t cap)
+{
+	/* GSOAP_VERSION is 208124 for 2.8.124 */
+	snprintf(buf, cap, "%d.%d.%d", GSOAP_VERSION / 100000, GSOAP_VERSION / 1000 % 100,
+		 GSOAP_VERSION % 1000);
+}
+
+void svc_usage_clear(struct svc_usage *u)
+{
+	if (u) {
+		free(u->correlator);
+		u->correlator = NULL;
+	}
+}
+
+void svc_usage_op(struct call *c, const char *operation)
+{
+	if (c->u)
+		c->u->operation = operation;
+}
+
+void svc_usage_correlator(struct call *c, const char *correlator)
+{
+	if (c->u && c->phase == 1 && correlator && !c->u->correlator)
+		c->u->correlator = strdup(correlator);
 }
 
 /* Phase-1 tail shared by the deferred operations: takes q, ns or ne. */
@@ -654,19 +700,27 @@ int __tss__getStatus(struct soap *soap, struct tsl__getStatus *req, struct tsl__
 	struct fault f;
 	ts_status st;
 
+	svc_usage_op(c, "getStatus");
 	if ((p = svc_phase2(c, OP_GET_STATUS)) != NULL) {
 		if (p->start_failed)
 			return svc_fault1(soap, SVC0001, "presence service unavailable");
-		if (query_single_result(p->q, &st, &f) != 0)
+		if (query_single_result(p->q, &st, &f) != 0) {
+			if (c->u)
+				query_cause(p->q, c->u->cause, sizeof(c->u->cause));
 			return svc_send_fault(soap, &f);
+		}
 		resp->result = status_out(st);
 		return SOAP_OK;
 	}
+	if (c->u)
+		c->u->addresses = 1;
 	if (!svc_admitted(c))
 		return RATE_FAULT(soap);
 	q = query_new_single(&c->conf->env, req->address, &f);
 	if (!q)
 		return svc_send_fault(soap, &f);
+	if (c->u)
+		c->u->expanded = 1;
 	return svc_defer(soap, c, OP_GET_STATUS, q, NULL, NULL);
 }
 
@@ -679,9 +733,12 @@ int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *r
 	struct fault f;
 	size_t n;
 
+	svc_usage_op(c, "getStatusForGroup");
 	if ((p = svc_phase2(c, OP_GET_STATUS_FOR_GROUP)) != NULL) {
 		if (p->start_failed)
 			return svc_fault1(soap, SVC0001, "presence service unavailable");
+		if (c->u)   /* a member's error: the answer is still ok */
+			query_cause(p->q, c->u->cause, sizeof(c->u->cause));
 		n = query_count(p->q);
 		resp->__sizeresult = (int)n;
 		resp->result = soap_malloc(soap, (n ? n : 1) * sizeof(*resp->result));
@@ -721,6 +778,8 @@ int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *r
 		}
 		return SOAP_OK;
 	}
+	if (c->u)
+		c->u->addresses = req->__sizeaddresses > 0 ? req->__sizeaddresses : 0;
 	if (!svc_admitted(c))
 		return RATE_FAULT(soap);
 	if (req->__sizeaddresses <= 0)
@@ -729,6 +788,8 @@ int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *r
 			    (size_t)req->__sizeaddresses, &f);
 	if (!q)
 		return svc_send_fault(soap, &f);
+	if (c->u)
+		c->u->expanded = (long)query_count(q);
 	return svc_defer(soap, c, OP_GET_STATUS_FOR_GROUP, q, NULL, NULL);
 }
 

@@ -24,10 +24,25 @@
 struct svc;
 struct svc_pending;
 
+/* What a request was and how it ended, for its usage record (contract
+ * section 13) and the metrics; filled by svc_handle and svc_finish (phase
+ * 2 carries phase 1's on). */
+struct svc_usage {
+	const char *operation;     /* "getStatus", ...; NULL: no operation reached */
+	long addresses;            /* < 0: not known */
+	long expanded;             /* terminals after group expansion; < 0: not known */
+	long count;                /* startNotification's count; < 0: absent */
+	char *correlator;          /* malloc'd (svc_usage_clear frees it); NULL: none */
+	enum fault_id fault;       /* the Parlay X fault answered; FAULT_NONE: none */
+	char cause[96];            /* the root cause ("sip 404", "timeout"), or "" */
+};
+void svc_usage_clear(struct svc_usage *u);
+
 struct svc_response {
 	int http_status;     /* 200, 500 for a SOAP fault, 401 (text body) */
 	char *body;          /* malloc'd; the caller frees it */
 	size_t len;
+	struct svc_usage usage;   /* the caller clears it (svc_usage_clear) */
 };
 
 enum svc_rc { SVC_DONE, SVC_WAIT };
@@ -132,6 +147,8 @@ void svc_view_put(struct svc_view *v);
 /* Takes one request of app's policy.max-requests-per-s budget (contract
  * section 11): false when over it (REST answers 429 TOO_MANY_REQUESTS). */
 bool svc_rate_admit(struct svc *s, const char *app);
+/* The gSOAP version built with, as "2.8.124". */
+void svc_gsoap_version(char *buf, size_t cap);
 
 /* Releases this thread's SOAP context (the svc keeps one per thread). */
 void svc_thread_done(struct svc *s);

@@ -56,6 +56,7 @@ struct svc_pending {
 	struct nm_end *ne;        /* endNotification */
 	struct nm *nm;
 	bool start_failed;
+	struct svc_usage usage;   /* phase 1's, for phase 2 */
 };
 
 /* What the service functions see through soap->user. */
@@ -66,7 +67,13 @@ struct call {
 	int phase;                 /* 1 or 2 */
 	struct svc_pending *p;     /* phase 1: set when deferred; phase 2: in */
 	struct svc_caller *who;    /* phase 1 with s->auth: authenticated here */
+	struct svc_usage *u;       /* the response's usage */
 };
+
+/* For the usage record: the operation (at its start, both phases) and,
+ * in phase 1, its correlator (copied). */
+void svc_usage_op(struct call *c, const char *operation);
+void svc_usage_correlator(struct call *c, const char *correlator);
 
 /* returned by run() when the caller is not authenticated (HTTP 401) */
 #define SVC_UNAUTHORIZED (SOAP_STOP + 101)

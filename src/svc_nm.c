@@ -51,12 +51,19 @@ int __tsnms__startNotification(struct soap *soap, struct tsnml__startNotificatio
 	int rc;
 
 	(void)resp;
+	svc_usage_op(c, "startNotification");
 	if ((p = svc_phase2(c, OP_START_NOTIFICATION)) != NULL) {
 		if (p->start_failed)
 			return svc_fault1(soap, SVC0001, "notification service unavailable");
 		if (nm_start_result(p->ns, &f) != 0)
 			return svc_send_fault(soap, &f);
 		return SOAP_OK;
+	}
+	if (c->u) {
+		c->u->addresses = req->__sizeaddresses > 0 ? req->__sizeaddresses : 0;
+		c->u->count = req->count ? *req->count : -1;
+		if (req->reference)
+			svc_usage_correlator(c, req->reference->correlator);
 	}
 	if ((rc = phase1_checks(soap, c)) != SOAP_OK)
 		return rc;
@@ -89,6 +96,8 @@ int __tsnms__startNotification(struct soap *soap, struct tsnml__startNotificatio
 	ns = nm_prepare(&r, &c->conf->pol, c->conf->env.groups, c->conf->env.tel_domain, c->conf->style, &f);
 	if (!ns)
 		return svc_send_fault(soap, &f);
+	if (c->u)
+		c->u->expanded = (long)nm_start_count(ns);
 	/* the endpoint's destination (contract section 11), here on the HTTP
 	 * thread: its DNS lookup may take up to delivery.dns-timeout-ms and
 	 * must never hold up the SIP thread; refused, nothing is created */
@@ -109,6 +118,7 @@ int __tsnms__endNotification(struct soap *soap, struct tsnml__endNotification *r
 	int rc;
 
 	(void)resp;
+	svc_usage_op(c, "endNotification");
 	if ((p = svc_phase2(c, OP_END_NOTIFICATION)) != NULL) {
 		if (p->start_failed)
 			return svc_fault1(soap, SVC0001, "notification service unavailable");
@@ -116,6 +126,7 @@ int __tsnms__endNotification(struct soap *soap, struct tsnml__endNotification *r
 			return svc_send_fault(soap, &f);
 		return SOAP_OK;
 	}
+	svc_usage_correlator(c, req->correlator);
 	if ((rc = phase1_checks(soap, c)) != SOAP_OK)
 		return rc;
 	if (!req->correlator || !*req->correlator)

@@ -170,6 +170,7 @@ static void fetch_finish(struct watch *w, struct fetch *f)
 	inflight_remove(w, f);
 	j->priv->live[f->idx] = NULL;
 	count_outcome(w, r);
+	hist_observe(&w->fetch_hist, hist_now_us() - f->started_us);
 	j->running--;
 	j->finished++;
 	w->running--;
@@ -399,6 +400,7 @@ static bool lead(struct watch *w, struct fetch *f)
 	const char *uri = fetch_uri(f);
 
 	atomic_fetch_add(&w->st_started, 1);
+	f->started_us = hist_now_us();
 	f->hm.kind = HM_FETCH;
 	f->leader = NULL;
 	f->nh = nua_handle(w->nua, &f->hm, SIPTAG_TO_STR(uri), TAG_END());
@@ -535,6 +537,7 @@ static void job_expire(struct watch *w, struct watch_job *j, const char *why)
 		struct fetch_result *r = &j->results[i];
 
 		if (f) {
+			hist_observe(&w->fetch_hist, hist_now_us() - f->started_us);   /* cut short */
 			nua_handle_destroy(f->nh);
 			inflight_remove(w, f);
 			promote(w, f->followers);
@@ -820,6 +823,11 @@ bool watch_server_up(const struct watch *w)
 time_t watch_server_since(const struct watch *w)
 {
 	return w ? (time_t)atomic_load(&w->server_since) : 0;
+}
+
+const struct hist *watch_fetch_hist(const struct watch *w)
+{
+	return &w->fetch_hist;
 }
 
 void watch_get_stats(const struct watch *w, struct watch_stats *st)

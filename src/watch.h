@@ -25,6 +25,7 @@
 #include "ts.h"
 
 struct watch;
+struct hist;
 
 struct watch_config {
 	const char *listen;           /* "host:port" to bind (UDP and TCP) */
@@ -165,6 +166,8 @@ struct watch_stats {
 
 
 void watch_get_stats(const struct watch *w, struct watch_stats *st);
+/* The latency of fetches (SUBSCRIBE to their outcome), for /metrics. */
+const struct hist *watch_fetch_hist(const struct watch *w);
 
 /* New status.busy-activities rules (a reload), posted to the SIP thread,
  * which owns them: NOTIFYs and fetch answers mapped after it has run use

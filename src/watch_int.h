@@ -17,6 +17,7 @@ struct pres;
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "hist.h"
 #include "loop_int.h"
 
 #include <sofia-sip/nua.h>
@@ -50,6 +51,7 @@ struct fetch {
 	struct fetch *followers;   /* a leader's, linked by fnext */
 	struct fetch *fnext;
 	struct fetch *hnext;       /* a leader's chain in the table */
+	int64_t started_us;        /* a leader's SUBSCRIBE sent (hist_now_us) */
 };
 
 struct watch_job_priv {
@@ -93,6 +95,7 @@ struct watch {
 	atomic_bool server_up;
 	atomic_llong server_since;   /* wall clock (s) of the last change of server_up */
 	atomic_ulong st_outages;
+	struct hist fetch_hist;   /* fetch latency (leaders), written on the SIP thread */
 	atomic_ulong st_started, st_ok, st_timeout, st_failed, st_jobs, st_running;
 	atomic_ulong st_subs, st_subs_active, st_sub_notifies, st_sub_retries, st_sub_failures;
 	atomic_ulong st_from_state, st_coalesced;

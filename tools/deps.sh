@@ -7,6 +7,7 @@ pkgs=(gcc make pkg-config
 	kamailio kamailio-presence-modules kamailio-sqlite-modules sqlite3
 	python3 python3-zeep python3-yaml python3-jsonschema curl valgrind sip-tester wrk iproute2 procps groff-base coreutils libtsan2
 	chromium   # test_status_page.sh: /status in headless Chromium
+	prometheus   # its promtool checks /metrics (test_usage.sh); no lighter Debian package has it
 	clang libclang-rt-14-dev)   # the last two: make fuzz (libFuzzer)
 missing=()
 for p in "${pkgs[@]}"; do

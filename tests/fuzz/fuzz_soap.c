@@ -350,6 +350,7 @@ static char *serve(struct svc *s, const char *body, size_t len, int *status)
 		CHECK(p == NULL);
 	}
 	check_response(&out);
+	svc_usage_clear(&out.usage);
 	*status = out.http_status;
 	return out.body;
 }

@@ -158,6 +158,8 @@ static const struct written_default contract_defaults[] = {
 	 * long-lived SIP subscriptions */
 	{ "policy.max-notifications", "100000" },
 	{ "policy.max-presence-subscriptions", "100000" },
+	/* section 13: usage records are kept 30 days */
+	{ "store.usage-retention-s", "2592000" },
 	/* section 11: quotas per application */
 	{ "policy.max-notifications-per-app", "1000" },
 	{ "policy.max-requests-per-s", "0" },
@@ -167,16 +169,6 @@ static const struct written_default contract_defaults[] = {
 	/* section 11: "delivery.ca-file: the system CA bundle", written empty
 	 * (= OpenSSL's default paths, where Debian keeps that bundle) */
 	{ "delivery.ca-file", "" },
-};
-
-/*
- * Keys the contract names that the code does not have yet (not implemented
- * yet, so cfg_set calls them unknown). Once one appears in the table its
- * default must be the contract's; until then it is only listed.
- *   section 13: store.usage-retention-s = 2592000
- */
-static const struct written_default contract_future[] = {
-	{ "store.usage-retention-s", "2592000" },
 };
 
 /*
@@ -267,7 +259,6 @@ static void test_defaults_match_contract(void **state)
 {
 	char *ref = reference_text(NULL);
 	struct cfg c;
-	size_t len;
 
 	(void)state;
 	assert_non_null(ref);
@@ -325,22 +316,6 @@ static void test_defaults_match_contract(void **state)
 	assert_int_equal(cfg_set(&c, "http.max-connections-per-client", "-1", err, sizeof(err)), -1);
 	assert_int_equal(c.http_max_connections_per_client, 0);
 
-	/* Keys the contract names that are not implemented yet: listed; once
-	 * in the table they must carry the contract's default. */
-	for (size_t i = 0; i < sizeof(contract_future) / sizeof(contract_future[0]); i++) {
-		const struct written_default *d = &contract_future[i];
-
-		if (!reference_line(ref, d->key, &len)) {
-			print_message("note: contract key %s is not implemented yet\n", d->key);
-			continue;
-		}
-		if (d->value)
-			assert_written_default(ref, d);
-		else {
-			print_message("note: contract key %s is implemented; its default (\"the system "
-				      "CA bundle\") is not checked here\n", d->key);
-		}
-	}
 	free(ref);
 }
 
@@ -379,17 +354,14 @@ static void test_defaults_match_documentation(void **state)
 	assert_int_equal(c.delivery_dns_timeout_ms, 2000);
 	assert_string_equal(c.store_path, "pxtsgw.db");
 	assert_int_equal(c.store_tracking_retention_s, 604800);
+	assert_int_equal(c.store_usage_retention_s, 2592000);
 	assert_string_equal(c.log_level, "info");
 
 	/* Every key of the table is in one of the lists above: a key added
 	 * without a written default makes this fail. */
 	{
 		const char *p = ref;
-		int n = 0, future = 0;
-		size_t len;
-
-		for (size_t i = 0; i < sizeof(contract_future) / sizeof(contract_future[0]); i++)
-			future += reference_line(ref, contract_future[i].key, &len) != NULL;
+		int n = 0;
 
 		while ((p = strstr(p, "\n# ")) != NULL) {
 			size_t k;
@@ -407,14 +379,12 @@ static void test_defaults_match_documentation(void **state)
 				known |= strcmp(key, contract_defaults[i].key) == 0;
 			for (size_t i = 0; i < sizeof(documented_defaults) / sizeof(documented_defaults[0]); i++)
 				known |= strcmp(key, documented_defaults[i].key) == 0;
-			for (size_t i = 0; i < sizeof(contract_future) / sizeof(contract_future[0]); i++)
-				known |= strcmp(key, contract_future[i].key) == 0;
 			if (!known)
 				fail_msg("key %s has no default written in the contract or the docs list", key);
 			n++;
 		}
 		assert_int_equal(n, (int)(sizeof(contract_defaults) / sizeof(contract_defaults[0]) +
-					   sizeof(documented_defaults) / sizeof(documented_defaults[0])) + future);
+					   sizeof(documented_defaults) / sizeof(documented_defaults[0])));
 	}
 	free(ref);
 }
@@ -966,7 +936,7 @@ static void test_reference_content(void **state)
 		"delivery.max-in-flight-per-endpoint", "delivery.circuit-failures",
 		"delivery.circuit-open-s",
 		"delivery.max-age-s", "delivery.allowed-endpoints", "delivery.dns-timeout-ms",
-		"store.tracking-retention-s", "run.user", "auth.users-file",
+		"store.tracking-retention-s", "store.usage-retention-s", "run.user", "auth.users-file",
 		"policy.max-notifications", "policy.max-notifications-per-app",
 		"policy.max-presence-subscriptions",
 		"policy.max-requests-per-s",

@@ -212,11 +212,13 @@ struct fx {
 	char *body;             /* last response */
 	struct svc_caller *who; /* the caller served (NULL: anonymous) */
 	struct nm_policy pol;
+	char *usage_correlator; /* last response's usage correlator */
 };
 
 struct answer {
 	int status;
 	const char *body;       /* owned by the fixture */
+	struct svc_usage usage; /* its correlator owned by the fixture */
 	bool waited;            /* svc_handle said SVC_WAIT */
 	bool woken;
 	int start_rc;
@@ -264,6 +266,7 @@ static int teardown(void **state)
 	group_free(fx->gs);
 	free(fx->req);
 	free(fx->body);
+	free(fx->usage_correlator);
 	free(fx);
 	return 0;
 }
@@ -320,6 +323,9 @@ static void serve(struct fx *fx, const char *body, size_t len, struct answer *a)
 	assert_int_equal(out.len, strlen(out.body));
 	a->status = out.http_status;
 	a->body = out.body;
+	a->usage = out.usage;        /* its correlator: the fixture's */
+	free(fx->usage_correlator);
+	fx->usage_correlator = out.usage.correlator;
 }
 
 static char *load(const char *name, size_t *len)
@@ -624,6 +630,14 @@ static void get_status_ok(void **state, const char *file, const char *uri, const
 	assert_true(a.waited);
 	assert_int_equal(a.start_rc, 0);
 	expect_get_status(&a, status);
+	/* its usage record */
+	assert_string_equal(a.usage.operation, "getStatus");
+	assert_int_equal(a.usage.addresses, 1);
+	assert_int_equal(a.usage.expanded, 1);
+	assert_int_equal(a.usage.count, -1);
+	assert_null(a.usage.correlator);
+	assert_int_equal(a.usage.fault, FAULT_NONE);
+	assert_string_equal(a.usage.cause, "");
 	assert_int_equal(fake.submits, 1);
 	assert_int_equal(fake.nasked, 1);
 	assert_int_equal(fake.last_concurrency, 1);
@@ -758,6 +772,8 @@ static void test_get_status_timeout(void **state)
 	serve_file(fx, "getStatus-silent.xml", &a);
 	assert_true(a.waited);
 	expect_svc0001(&a, NULL);
+	assert_int_equal(a.usage.fault, SVC0001);
+	assert_string_equal(a.usage.cause, "timeout");
 	assert_int_equal(fake.nasked, 1);
 	assert_string_equal(fake.asked[0], "sip:silent@x");
 }
@@ -809,6 +825,9 @@ static void test_get_status_noresource(void **state)
 	serve_file(fx, "getStatus-unknown.xml", &a);
 	assert_true(a.waited);
 	expect_fault(&a, &x);
+	assert_string_equal(a.usage.operation, "getStatus");
+	assert_int_equal(a.usage.fault, SVC0004);
+	assert_string_equal(a.usage.cause, "sip 404");
 }
 
 static void test_get_status_failed(void **state)
@@ -1170,6 +1189,9 @@ static void test_group_over_limit(void **state)
 	serve_file(fx, "getStatusForGroup-big.xml", &a);
 	expect_fault(&a, &x);
 	expect_no_fetch();
+	assert_string_equal(a.usage.operation, "getStatusForGroup");
+	assert_int_equal(a.usage.fault, POL0003);
+	assert_string_equal(a.usage.cause, "");
 
 	fx->env.policy.up_to_limit = true;
 	reconfigure(fx);
@@ -1441,6 +1463,12 @@ static void test_notification_manager_not_yet(void **state)
 	assert_int_equal(a.status, 500);
 	expect_soap11(a.body);
 	assert_non_null(find_start(a.body, "Fault", NULL, 0));
+	assert_string_equal(a.usage.operation, "startNotification");
+	assert_int_equal(a.usage.addresses, 1);
+	assert_int_equal(a.usage.expanded, -1);
+	assert_string_equal(a.usage.correlator, "c-1");
+	assert_int_equal(a.usage.fault, SVC0001);
+	assert_string_equal(a.usage.cause, "notifications are not enabled");
 	serve_file(fx, "endNotification.xml", &a);
 	assert_int_equal(a.status, 500);
 	expect_soap11(a.body);
@@ -1459,6 +1487,8 @@ static void test_foreign_wrapper_namespace(void **state)
 	serve_file(fx, "getStatus-foreign-wrapper-ns.xml", &a);
 	assert_false(a.waited);
 	expect_fault_code(&a, "Client");
+	assert_null(a.usage.operation);       /* no operation reached */
+	assert_int_equal(a.usage.fault, FAULT_NONE);
 	expect_contains(a.body, "not implemented");
 	expect_no_fetch();
 }
@@ -1477,6 +1507,7 @@ static void test_invalid_enum_value(void **state)
 	serve_file(fx, "startNotification-bad-criteria.xml", &a);
 	assert_false(a.waited);
 	expect_fault(&a, &x);
+	assert_int_equal(a.usage.fault, SVC0002);
 	expect_no_fetch();
 }
 
