@@ -437,6 +437,7 @@ static enum MHD_Result finish_rest(struct req *r)
 	struct rest_reply out;
 
 	rest_finish(r->rest, &out);
+	front_usage_rest(r, out.status);
 	return send_rest(r->conn, &out);
 }
 
@@ -463,8 +464,10 @@ static enum MHD_Result serve_rest(struct req *r, const char *url, const char *me
 			       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-correlator"), base);
 	if (!r->rest)
 		return rest_refuse(r->f, c, 503, "UNAVAILABLE", "out of memory");
-	if (rest_serve(r->rest, &out) == REST_DONE)
+	if (rest_serve(r->rest, &out) == REST_DONE) {
+		front_usage_rest(r, out.status);
 		return send_rest(c, &out);
+	}
 	r->state = RQ_WAITING;
 	if (rest_start(r->rest, req_wake, r) != 0)
 		return finish_rest(r);

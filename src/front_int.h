@@ -109,6 +109,8 @@ enum MHD_Result front_serve_status(struct front *f, struct MHD_Connection *c);
 enum MHD_Result front_serve_usage(struct front *f, struct req *r, struct MHD_Connection *c);
 void front_usage_answer(struct req *r, struct svc_response *out);
 void front_usage_write(struct req *r);
+/* A REST answer of status: its latency and usage record (r->rest's). */
+void front_usage_rest(struct req *r, unsigned status);
 char *front_request_metrics(struct front *f, size_t *len);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "sbuf.h"
 #include "store.h"
+#include "rest.h"
 #include "usage.h"
 #include "watch.h"
 
@@ -55,6 +56,27 @@ void front_usage_answer(struct req *r, struct svc_response *out)
 	svc_usage_clear(&r->usage);
 	r->usage = out->usage;          /* its correlator is r's now */
 	out->usage.correlator = NULL;
+	r->answer_ms = store_wall_ms();
+	r->duration_ms = (long)(us / 1000);
+	r->usage_ready = true;
+}
+
+void front_usage_rest(struct req *r, unsigned status)
+{
+	struct svc_usage *u = &r->rest->usage;
+	int64_t us = hist_now_us() - r->start_us;
+
+	if (!u->operation)
+		return;
+	hist_observe(&r->f->req_hist[op_index(u->operation)], us);
+	if (status >= 200 && status < 300)
+		snprintf(r->result, sizeof(r->result), "ok");
+	else
+		snprintf(r->result, sizeof(r->result), "%u", status);
+	svc_usage_clear(&r->usage);
+	r->usage = *u;                  /* its correlator is r's now */
+	u->correlator = NULL;
+	u->operation = NULL;
 	r->answer_ms = store_wall_ms();
 	r->duration_ms = (long)(us / 1000);
 	r->usage_ready = true;

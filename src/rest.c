@@ -83,6 +83,8 @@ struct rest_req *rest_req_new(struct rest *r, const char *method, const char *ur
 	if (q->correlator_ok)
 		snprintf(q->correlator, sizeof(q->correlator), "%s", correlator);
 	snprintf(q->base_url, sizeof(q->base_url), "%s", base_url ? base_url : "");
+	q->usage = (struct svc_usage){ .addresses = -1, .expanded = -1, .count = -1,
+				       .fault = FAULT_NONE };
 	return q;
 }
 
@@ -92,6 +94,7 @@ void rest_req_free(struct rest_req *q)
 		return;
 	if (q->work && q->work_free)
 		q->work_free(q->work);
+	svc_usage_clear(&q->usage);
 	free(q->url);
 	free(q);
 }
@@ -144,7 +147,8 @@ static void retrieve_finish(struct rest_req *q, void *work, bool start_failed,
 	struct retrieve *w = work;
 	const struct fetch_result *r = query_single_fetch(w->q);
 
-	(void)q;
+	if (!start_failed)
+		query_cause(w->q, q->usage.cause, sizeof(q->usage.cause));
 	if (start_failed) {
 		rest_reply_error(out, 503, "UNAVAILABLE", "The presence service is unavailable");
 		return;
@@ -240,6 +244,24 @@ static void serve_openapi(struct rest_reply *out)
 
 /* --- dispatch ----------------------------------------------------------------------- */
 
+/* The usage record's operation of a subscriptions request (tail: the path
+ * after the collection's) and, for one subscription, its id as the
+ * correlator; a create's id is known once it is made (rest_subs.c). */
+static void usage_subs(struct rest_req *q, const char *tail)
+{
+	bool get = strcmp(q->method, "GET") == 0;
+
+	if (tail[0] == '\0' || strcmp(tail, "/") == 0) {
+		q->usage.operation = get ? "listSubscriptions" :
+			strcmp(q->method, "POST") == 0 ? "createSubscription" : NULL;
+		return;
+	}
+	q->usage.operation = get ? "getSubscription" :
+		strcmp(q->method, "DELETE") == 0 ? "deleteSubscription" : NULL;
+	if (q->usage.operation && strlen(tail + 1) <= 256 && !strchr(tail + 1, '/'))
+		q->usage.correlator = strdup(tail + 1);
+}
+
 static enum rest_rc not_allowed(struct rest_reply *out, const char *allow)
 {
 	rest_reply_error(out, 405, "METHOD_NOT_ALLOWED", "use %s here", allow);
@@ -252,6 +274,13 @@ enum rest_rc rest_serve(struct rest_req *q, struct rest_reply *out)
 	bool get = strcmp(q->method, "GET") == 0, post = strcmp(q->method, "POST") == 0;
 
 	memset(out, 0, sizeof(*out));
+	if (strcmp(url, REST_RETRIEVE_PATH) == 0) {
+		q->usage.operation = "retrieve";
+		q->usage.addresses = 1;
+	} else if (has_prefix(url, REST_SUBS_PATH) &&
+		   (url[strlen(REST_SUBS_PATH)] == '\0' || url[strlen(REST_SUBS_PATH)] == '/')) {
+		usage_subs(q, url + strlen(REST_SUBS_PATH));
+	}
 	if (q->has_correlator && !q->correlator_ok) {
 		rest_reply_error(out, 400, "INVALID_ARGUMENT",
 				 "x-correlator must be 0 to 256 letters, digits or - _ : ; . / < > { }");

@@ -125,6 +125,12 @@ struct rest_req {
 	rest_finish_h *finish;
 	rest_free_h *work_free;
 	bool start_failed;
+	/* its usage record (contract section 13), filled by the handlers:
+	 * operation ("retrieve", "createSubscription", ...; NULL: none, no
+	 * record, e.g. the OpenAPI document), addresses, correlator (the
+	 * subscription id, malloc'd), cause; front.c adds the result (the HTTP
+	 * status: "ok" for 2xx) and writes it once the answer is sent */
+	struct svc_usage usage;
 };
 
 enum rest_rc { REST_DONE, REST_WAIT };

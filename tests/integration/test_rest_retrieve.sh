@@ -45,6 +45,7 @@ users=$RUN_DIR/users
 {
 	echo "app1:$(openssl passwd -6 -salt s4ltapp1 'pw-app1')"
 	echo "app2:$(openssl passwd -6 -salt s4ltapp2 'pw-app2')"
+	echo "ops:$(openssl passwd -6 -salt s4ltops 'pw-ops'):admin"
 } >"$users"
 APP1=app1:pw-app1 APP2=app2:pw-app2
 
@@ -298,6 +299,22 @@ assert_eq "silent: x-correlator echoed" "silent" "$(header x-correlator)"
 # limit (60 s): the upper bound is far from both
 if ((ELAPSED >= FETCH_TIMEOUT_MS && ELAPSED < 15000)); then ok "silent: answered after the fetch timeout ($ELAPSED ms)"
 else fail "silent: timing" "$ELAPSED ms, expected [$FETCH_TIMEOUT_MS, 15000)"; fi
+# the usage records of these five (contract section 13): operation
+# retrieve, the HTTP status as the result, the root cause
+usage_rows() {
+	curl -s -u ops:pw-ops "$GW_URL/usage" | "$PY" -c '
+import csv, io, sys
+rows = list(csv.reader(io.StringIO(sys.stdin.read(), newline="")))
+for r in rows[1:]:
+    print("|".join([r[1], r[2], r[3], r[7], r[8]]))'
+}
+expected="app1|retrieve|1|ok|
+app1|retrieve|1|404|sip 404
+app1|retrieve|1|403|sip 403
+app1|retrieve|1|503|sip 500
+app2|retrieve|1|503|timeout"
+wait_until 3 bash -c "[[ \$(curl -s -u ops:pw-ops '$GW_URL/usage' | grep -c retrieve) -ge 5 ]]" || true
+assert_eq "/usage: a record per retrieve with its result and cause" "$expected" "$(usage_rows)"
 stop_pid "$SP_PID" 2 >/dev/null 2>&1
 SP_PID=""
 rest POST $RETRIEVE "$(dev +15550100)" -u $APP1
