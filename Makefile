@@ -206,8 +206,10 @@ bench-fetch: deps all
 bench-views: deps all
 	@bash tests/bench/views.sh
 
+# DEMO_MAKE_PID: this make, which the demo watches (deploy/demo.sh says
+# why); env execs the demo, so a SIGTERM make forwards reaches it
 run: deps all
-	@bash deploy/demo.sh
+	@env DEMO_MAKE_PID=$(shell echo $$PPID) bash deploy/demo.sh
 
 asan:
 	@$(MAKE) --no-print-directory FLAVOUR=asan all unit-bins
