@@ -13,6 +13,8 @@
 #   getStatusForGroup, startNotification, endNotification, and zeep for the
 #   four) run against it with the answers the sample presence gives, and
 #   the README shows each of them verbatim;
+#   the endpoint prints statusEnd, statusChanged and statusError as one line
+#   each too, and refuses a body that is not XML (400) or too large (413);
 #   then a signal stops everything the demo started (Kamailio and its
 #   children, pxtsgw, the callback endpoint: the PIDs of demo.pids and every
 #   descendant of make), make exits by that signal, and the HTTP port is
@@ -124,6 +126,33 @@ endNotification zeep-1: ended" "$RC
 $OUT"
 }
 
+# endpoint_checks NAME CB_PORT: the demo's endpoint prints the other
+# callbacks as one line each too, and answers what is not a callback
+# clearly (400 with a line saying why, 413 for a body above its cap)
+endpoint_checks() {
+	local out=$RUN_DIR/$1/make.out cb=http://127.0.0.1:$2/callbacks code
+	local ns='xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:n="http://www.csapi.org/schema/parlayx/terminal_status/notification/v2_3/local"'
+	# post BODY: HTTP_CODE of the endpoint's answer
+	post() { curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: ""' --data-binary "$1" "$cb"; }
+	code=$(post "<soapenv:Envelope $ns><soapenv:Body><n:statusEnd><n:correlator>x-1</n:correlator></n:statusEnd></soapenv:Body></soapenv:Envelope>")
+	assert_eq "endpoint: statusEnd answered 200" 200 "$code"
+	code=$(post "<soapenv:Envelope $ns><soapenv:Body><n:statusChanged><n:correlator>x 2</n:correlator><address>tel:+15550100</address><currentStatus>Busy</currentStatus></n:statusChanged></soapenv:Body></soapenv:Envelope>")
+	assert_eq "endpoint: statusChanged answered 200" 200 "$code"
+	code=$(post "<soapenv:Envelope $ns><soapenv:Body><n:statusError><n:correlator>x-3</n:correlator><n:address>sip:a@example.com</n:address><n:reason><messageId>SVC0001</messageId><text>A service error occurred. Error code is %1</text><variables>giveup</variables></n:reason></n:statusError></soapenv:Body></soapenv:Envelope>")
+	assert_eq "endpoint: statusError answered 200" 200 "$code"
+	code=$(post "this is not XML")
+	assert_eq "endpoint: a body that is not XML gets 400" 400 "$code"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/xml' -H 'Content-Length: 2000000' --data-binary 'x' "$cb")
+	assert_eq "endpoint: a body above 1 MiB gets 413 unread" 413 "$code"
+	wait_until 5 grep -q '^callback unreadable ' "$out"
+	assert_eq "endpoint: one line per callback, values with a space quoted, %1 filled in" \
+		'callback statusEnd correlator=x-1
+callback statusChanged correlator="x 2" address=tel:+15550100 status=Busy
+callback statusError correlator=x-3 address=sip:a@example.com messageId=SVC0001 text="A service error occurred. Error code is giveup"
+callback unreadable reason="not XML: syntax error: line 1, column 0"' \
+		"$(grep -E '^callback (statusEnd|statusChanged|statusError|unreadable) ' "$out")"
+}
+
 # scenario NAME SIGNAL TARGET [examples]: make run on free ports; the
 # callbacks; then SIGNAL to make's PID (TARGET pid) or to its process group
 # (TARGET group); everything it started is gone.
@@ -169,7 +198,10 @@ scenario() {
 		fail "$name: the checkImmediate callback of demo-1" "$(_short "$(grep '^callback' "$out")")"
 	fi
 
-	[[ -n $with_examples ]] && examples "$name" "$http" "$cb"
+	if [[ -n $with_examples ]]; then
+		examples "$name" "$http" "$cb"
+		endpoint_checks "$name" "$cb"
+	fi
 
 	cmd=$(grep -m1 -E '^  /usr/bin/python3 .*sip_publish\.py ' "$out" | sed 's/^ *//')
 	assert_eq "$name: the printed command changes bob to closed" \

@@ -57,12 +57,13 @@ if [[ -e $D/etc/systemd ]]; then
 else
 	ok "PREFIX=/usr: nothing under etc/systemd (the administrator's)"
 fi
-cmp -s "$D/usr/bin/pxtsgw" "$REPO_ROOT/bin/pxtsgw" && ok "the installed binary is bin/pxtsgw" ||
-	fail "the installed binary is bin/pxtsgw" "they differ"
-cmp -s "$D/usr/share/man/man8/pxtsgw.8" "$REPO_ROOT/deploy/pxtsgw.8" && ok "the installed man page is deploy/pxtsgw.8" ||
-	fail "the installed man page is deploy/pxtsgw.8" "they differ"
-cmp -s "$D/etc/pxtsgw/pxtsgw.conf" "$REPO_ROOT/deploy/pxtsgw.conf" && ok "the installed configuration is deploy/pxtsgw.conf" ||
-	fail "the installed configuration is deploy/pxtsgw.conf" "they differ"
+# same_file NAME A B: A and B have the same bytes
+same_file() {
+	if cmp -s "$2" "$3"; then ok "$1"; else fail "$1" "$2 and $3 differ"; fi
+}
+same_file "the installed binary is bin/pxtsgw" "$D/usr/bin/pxtsgw" "$REPO_ROOT/bin/pxtsgw"
+same_file "the installed man page is deploy/pxtsgw.8" "$D/usr/share/man/man8/pxtsgw.8" "$REPO_ROOT/deploy/pxtsgw.8"
+same_file "the installed configuration is deploy/pxtsgw.conf" "$D/etc/pxtsgw/pxtsgw.conf" "$REPO_ROOT/deploy/pxtsgw.conf"
 
 unit=$D/usr/lib/systemd/system/pxtsgw.service
 assert_eq "unit: ExecStartPre, ExecStart, ExecReload" \
