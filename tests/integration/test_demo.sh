@@ -115,6 +115,9 @@ examples() {
 	else
 		fail "endNotification.sh: an empty endNotificationResponse" "rc $RC: $(_short "$OUT")"
 	fi
+	run_cmd "$name/ex-endNotification-again" env "${env[@]}" sh docs/examples/endNotification.sh
+	assert_eq "endNotification.sh once more: SVC0002 (as the README says)" "0 SVC0002" \
+		"$RC $(sed -nE 's/.*<messageId>([^<]*)<\/messageId>.*/\1/p' <<<"$OUT")"
 	run_cmd "$name/ex-zeep" env "${env[@]}" "$PY" docs/examples/zeep_example.py
 	assert_eq "zeep_example.py: the four operations" "0
 getStatus alice: Busy
@@ -124,6 +127,7 @@ getStatusForGroup: sip:carol@example.com Retrieved Unreachable
 startNotification zeep-1: started
 endNotification zeep-1: ended" "$RC
 $OUT"
+	assert_contains "README shows what zeep_example.py prints" "$OUT" "$(<"$REPO_ROOT/README.md")"
 }
 
 # endpoint_checks NAME CB_PORT: the demo's endpoint prints the other
@@ -192,6 +196,10 @@ scenario() {
 	done <"$d/demo/demo.pids"
 	assert_eq "$name: demo.pids names what it started" "kamailio pxtsgw callbacks " "$names"
 
+	if [[ -n $with_examples ]]; then
+		assert_contains "README shows the demo's first callback line" "$first" "$(<"$REPO_ROOT/README.md")"
+		assert_contains "README shows the line of the change" "$change" "$(<"$REPO_ROOT/README.md")"
+	fi
 	if wait_until 20 grep -qxF "$first" "$out"; then
 		ok "$name: the checkImmediate callback of demo-1 is printed as one line"
 	else
