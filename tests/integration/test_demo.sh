@@ -37,8 +37,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 MAKE_PID=
 TRACKED=()
-# a test that is stopped (time limit) or fails half-way leaves nothing
-# running: every PID it saw, by PID
+# cleanup: a scenario that failed, or a test that is stopped (time limit),
+# leaves nothing running: make and every PID it saw, by PID
 cleanup() {
 	local p
 	[[ -n $MAKE_PID ]] && kill -TERM "$MAKE_PID" 2>/dev/null
@@ -48,6 +48,9 @@ cleanup() {
 	for p in "${TRACKED[@]}" $MAKE_PID; do
 		wait_until 5 eval "! pid_alive $p" || kill -KILL "$p" 2>/dev/null
 	done
+	[[ -n $MAKE_PID ]] && wait "$MAKE_PID" 2>/dev/null
+	MAKE_PID=
+	TRACKED=()
 	return 0
 }
 trap cleanup EXIT
@@ -184,6 +187,8 @@ scenario() {
 
 	if ! wait_until 60 grep -q "Press Ctrl-C to stop" "$out"; then
 		fail "$name: the demo starts" "$(_short "$(tail -5 "$out")")"
+		while read -r p; do TRACKED+=("$p"); done < <(descendants "$MAKE_PID")
+		cleanup
 		return
 	fi
 	ok "$name: the demo starts and prints its instructions"
@@ -191,7 +196,7 @@ scenario() {
 	local names=""
 	while read -r n p; do
 		names+="$n "
-		TRACKED+=("$p")
+		[[ " ${TRACKED[*]} " == *" $p "* ]] || TRACKED+=("$p")
 		pid_alive "$p" || fail "$name: $n ($p) runs" "not alive"
 	done <"$d/demo/demo.pids"
 	assert_eq "$name: demo.pids names what it started" "kamailio pxtsgw callbacks " "$names"
@@ -230,14 +235,16 @@ scenario() {
 	else
 		kill -"$sig" "$MAKE_PID"
 	fi
+	local make_ended=0
 	if wait_until 40 eval "! pid_alive $MAKE_PID"; then
 		wait "$MAKE_PID"
 		rc=$?
 		assert_eq "$name: make ends by SIG$sig" $((128 + signo)) "$rc"
+		make_ended=1
 	else
 		fail "$name: make ends after SIG$sig" "still running after 40 s"
 	fi
-	MAKE_PID=
+	((make_ended)) && MAKE_PID=
 	local left=()
 	for p in "${TRACKED[@]}"; do
 		wait_until 5 eval "! pid_alive $p" || left+=("$p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-80)")
@@ -249,7 +256,7 @@ scenario() {
 	else
 		ok "$name: the HTTP port is free"
 	fi
-	TRACKED=()
+	cleanup    # after a failure: what is left, by PID
 }
 
 scenario term-pid TERM pid examples
