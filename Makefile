@@ -217,8 +217,10 @@ bench-fetch: deps all
 bench-views: deps all
 	@bash tests/bench/views.sh
 
+# DEMO_MAKE_PID: this make, which the demo watches (deploy/demo.sh says
+# why); env execs the demo, so a SIGTERM make forwards reaches it
 run: deps all
-	@bash deploy/demo.sh
+	@env DEMO_MAKE_PID=$(shell echo $$PPID) bash deploy/demo.sh
 
 asan:
 	@$(MAKE) --no-print-directory FLAVOUR=asan all unit-bins
@@ -241,17 +243,21 @@ tsan:
 	@$(MAKE) --no-print-directory FLAVOUR=tsan all unit-bins
 
 # Installs the binary, the man page, the systemd unit and (if none is there
-# yet) the reference configuration. DESTDIR and PREFIX as usual.
+# yet) the reference configuration. DESTDIR and PREFIX as usual. The unit
+# goes where packaged units go, $(PREFIX)/lib/systemd/system (systemd reads
+# /usr/local/lib/systemd/system too); /etc/systemd/system belongs to the
+# administrator (overrides, `systemctl edit`).
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
-UNITDIR ?= /etc/systemd/system
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 install: bin/pxtsgw
 	install -D -m 755 bin/pxtsgw $(DESTDIR)$(BINDIR)/pxtsgw
 	install -D -m 644 deploy/pxtsgw.8 $(DESTDIR)$(MANDIR)/man8/pxtsgw.8
 	@mkdir -p $(DESTDIR)$(UNITDIR)
-	sed 's|/usr/local/bin/pxtsgw|$(BINDIR)/pxtsgw|g' deploy/pxtsgw.service > $(DESTDIR)$(UNITDIR)/pxtsgw.service
+	sed -e 's|/usr/local/bin/pxtsgw|$(BINDIR)/pxtsgw|g' -e 's|/etc/pxtsgw/|$(SYSCONFDIR)/pxtsgw/|g' \
+		deploy/pxtsgw.service > $(DESTDIR)$(UNITDIR)/pxtsgw.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/pxtsgw.service
 	test -e $(DESTDIR)$(SYSCONFDIR)/pxtsgw/pxtsgw.conf || \
 		install -D -m 644 deploy/pxtsgw.conf $(DESTDIR)$(SYSCONFDIR)/pxtsgw/pxtsgw.conf
