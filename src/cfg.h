@@ -79,6 +79,8 @@ struct cfg {
 	char store_path[CFG_STR_MAX];        /* store.path */
 	long store_tracking_retention_s;     /* store.tracking-retention-s */
 	char log_level[16];                  /* log.level error|warn|info|debug */
+	char log_format[16];                 /* log.format logfmt|json */
+	char log_target[16];                 /* log.target stderr|syslog */
 	char run_user[CFG_STR_MAX];          /* run.user ("" = no switch) */
 };
 
