@@ -68,6 +68,8 @@ struct watch_job {
 	                                 returns the watcher never touches the
 	                                 job again, so done may release it */
 	void *arg;
+	const char *log_req;          /* the request id and application the */
+	const char *log_app;          /* fetches log with (NULL: none) */
 	/* private to watch.c (SIP thread only) */
 	struct watch *w;
 	size_t next, running, finished;

@@ -50,6 +50,7 @@ struct fetch {
 	struct fetch *followers;   /* a leader's, linked by fnext */
 	struct fetch *fnext;
 	struct fetch *hnext;       /* a leader's chain in the table */
+	char call_id[32];          /* a leader's SUBSCRIBE's Call-ID, for the log */
 };
 
 struct watch_job_priv {
