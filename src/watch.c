@@ -389,6 +389,17 @@ static void nua_cb(nua_event_t event, int status, char const *phrase,
 
 /* --- starting fetches ---------------------------------------------------- */
 
+/* Our own Call-IDs (24 random hex digits), so that the log can tie a
+ * SUBSCRIBE to the request that caused it. cap >= 25. */
+void watch_new_call_id(char *out, size_t cap)
+{
+	unsigned char rnd[12];
+
+	su_randmem(rnd, sizeof(rnd));
+	for (size_t i = 0; i < sizeof(rnd) && 2 * i + 2 < cap; i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+}
+
 /* A fetch's line for the log: the request that asked, the presentity and
  * the Call-ID of the SUBSCRIBE that serves it (its leader's for a
  * follower, whose request is leader_req). */
@@ -410,15 +421,11 @@ static void log_fetch(const struct fetch *f, const char *what, const char *leade
 static bool lead(struct watch *w, struct fetch *f)
 {
 	const char *uri = fetch_uri(f);
-	unsigned char rnd[12];
 
 	atomic_fetch_add(&w->st_started, 1);
 	f->hm.kind = HM_FETCH;
 	f->leader = NULL;
-	/* our own Call-ID, so that the log can tie it to the request */
-	su_randmem(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(f->call_id + 2 * i, 3, "%02x", rnd[i]);
+	watch_new_call_id(f->call_id, sizeof(f->call_id));
 	f->nh = nua_handle(w->nua, &f->hm, SIPTAG_TO_STR(uri), SIPTAG_CALL_ID_STR(f->call_id),
 			   TAG_END());
 	if (!f->nh)

@@ -53,6 +53,9 @@ struct fetch {
 	char call_id[32];          /* a leader's SUBSCRIBE's Call-ID, for the log */
 };
 
+/* A new Call-ID for a SUBSCRIBE of ours: 24 hex digits (cap >= 25). */
+void watch_new_call_id(char *out, size_t cap);
+
 struct watch_job_priv {
 	struct loop_timer *timer;
 	struct fetch **live;      /* [n]: running fetches by index */

@@ -23,8 +23,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/soap.sh"
 run_dir logs
 
+SINK_PID=""
 cleanup() {
 	gateway_stop >/dev/null 2>&1
+	[[ -n $SINK_PID ]] && stop_pid "$SINK_PID" 2 >/dev/null 2>&1
 	kamailio_stop
 }
 trap cleanup EXIT
@@ -144,6 +146,24 @@ assert_contains "the follower, promoted: its own SUBSCRIBE" "msg=\"watch: fetch\
 	"$(sed -n 2p <<<"$follow_lines")"
 assert_eq "Kamailio saw exactly these two Call-IDs for $S" "$(sort <<<"$lcid"$'\n'"$fcid" | paste -sd' ')" \
 	"$(grep "SUBSCRIBE $S from" "$KAM_LOG" | sed -nE 's/.*\{[0-9]+ [0-9]+ SUBSCRIBE ([^}]+)\}.*/\1/p' | sort -u | paste -sd' ')"
+
+# startNotification: a line per address with the Call-ID of the long-lived
+# SUBSCRIBE that serves it
+sink_start || fail "the sink starts" "$(cat "$RUN_DIR/sink.out")"
+ask start TerminalStatusNotificationManager "$(start_xml n-1 "$SINK/cb" "$A $B")" -H 'X-Request-Id: start-1'
+assert_eq "startNotification answers" "200 start-1" "$CODE $RID"
+nlines=$(grep -F 'req=start-1 ' "$GW_LOG" | grep ' module=nm ')
+assert_eq "startNotification: a line per address" 2 "$(grep -c . <<<"$nlines")"
+for who in "$A" "$B"; do
+	line=$(grep -F "presentity=$who " <<<"$nlines")
+	assert_contains "startNotification: $who's line" \
+		"msg=\"nm: startNotification subscribes\" correlator=n-1 presentity=$who call_id=" "$line"
+	c=$(field "$line" call_id)
+	assert_eq "startNotification: Kamailio saw the Call-ID of $who's SUBSCRIBE" "$who" \
+		"$([[ -n $c ]] && kam_subscribe "$c")"
+	assert_eq "  a long-lived one (Expires 3600)" 1 \
+		"$([[ -n $c ]] && grep -F " $c} " "$KAM_LOG" | grep -q 'Event=presence Expires=3600' && echo 1)"
+done
 
 # every line of the log is one logfmt event (a hostile value cannot split one)
 assert_eq "every line starts ts=... level=... module=..." 0 \
