@@ -99,7 +99,7 @@ static const struct wsdl_file *find_file(const char *name)
 }
 
 /*
- * Request ids (contract section 13). Each request has one: the client's
+ * Request ids (traceable logs, log.h). Each request has one: the client's
  * X-Request-Id when it is sane (log_req_id_ok), else a new one. It is in
  * every answer's X-Request-Id and in every line the request logs, here and
  * on the SIP thread (it travels in the query, see svc_defer). cur_req is
