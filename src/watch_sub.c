@@ -156,8 +156,12 @@ static void retry_fire(void *arg)
 	struct pres *p = arg;
 
 	if (p->state == PS_WAITING) {
-		log_info("watch: re-subscribing to %s (attempt %d)", p->uri, p->retries + 1);
+		int attempt = p->retries + 1;
+		struct log_kv kv[] = { { "call_id", p->call_id } };
+
 		subscribe(p);
+		log_req(LOG_INFO, NULL, kv, 1, "watch: re-subscribing to %s (attempt %d)", p->uri,
+			attempt);
 	}
 }
 
