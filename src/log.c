@@ -182,9 +182,16 @@ static bool bare(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n;) {
 		unsigned char ch = (unsigned char)s[i];
-		size_t l = utf8_len((const unsigned char *)s + i, n - i);
+		size_t l;
 
-		if (l == 0 || ch <= ' ' || ch == '=' || ch == '"' || ch == '\\' || ch == 0x7F)
+		if (ch <= ' ' || ch == '=' || ch == '"' || ch == '\\' || ch == 0x7F)
+			return false;
+		if (ch < 0x80) {
+			i++;
+			continue;
+		}
+		l = utf8_len((const unsigned char *)s + i, n - i);
+		if (l == 0)
 			return false;
 		i += l;
 	}
@@ -210,10 +217,22 @@ static void put_kv(struct out *o, const char *key, const char *val, size_t max)
 	put(o, "\"", 1);
 	for (size_t i = 0; i < n;) {
 		unsigned char ch = (unsigned char)val[i];
-		size_t l = utf8_len((const unsigned char *)val + i, n - i);
+		size_t l;
 		char esc[5];
 
-		if (l > 1 || (l == 1 && ch >= ' ' && ch != '"' && ch != '\\' && ch != 0x7F)) {
+		if (ch >= ' ' && ch < 0x7F && ch != '"' && ch != '\\') {
+			/* a run of plain ASCII at once */
+			size_t j = i + 1;
+
+			while (j < n && (unsigned char)val[j] >= ' ' && (unsigned char)val[j] < 0x7F &&
+			       val[j] != '"' && val[j] != '\\')
+				j++;
+			put(o, val + i, j - i);
+			i = j;
+			continue;
+		}
+		l = ch >= 0x80 ? utf8_len((const unsigned char *)val + i, n - i) : 1;
+		if (l > 1) {
 			put(o, val + i, l);
 			i += l;
 			continue;
