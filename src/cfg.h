@@ -80,6 +80,8 @@ struct cfg {
 	long store_tracking_retention_s;     /* store.tracking-retention-s */
 	long store_usage_retention_s;        /* store.usage-retention-s */
 	char log_level[16];                  /* log.level error|warn|info|debug */
+	char log_format[16];                 /* log.format logfmt|json */
+	char log_target[16];                 /* log.target stderr|syslog */
 	char run_user[CFG_STR_MAX];          /* run.user ("" = no switch) */
 };
 

@@ -321,7 +321,19 @@ const struct cfg_key cfg_keys[] = {
 	{ .name = "log.level", .type = CFG_ENUM, .def = "info",
 	  FIELD(log_level),
 	  .values = (const char *const[]){ "error", "warn", "info", "debug", NULL },
-	  .help = "Least severe messages written to stderr." },
+	  .help = "Least severe messages written to the log." },
+	{ .name = "log.format", .type = CFG_ENUM, .def = "logfmt",
+	  FIELD(log_format),
+	  .values = (const char *const[]){ "logfmt", "json", NULL },
+	  .help = "One line per event: logfmt (key=value pairs: ts, level, "
+		  "module, req, app, msg, then fields such as call_id; a value "
+		  "with blanks or quotes is quoted and escaped) or json (one JSON "
+		  "object per line with the same keys)." },
+	{ .name = "log.target", .type = CFG_ENUM, .def = "stderr",
+	  FIELD(log_target),
+	  .values = (const char *const[]){ "stderr", "syslog", NULL },
+	  .help = "Where the log goes: stderr, or syslog(3) with ident pxtsgw "
+		  "and facility daemon (the level sets the priority)." },
 
 	{ .name = "run.user", .type = CFG_STRING, .def = "",
 	  FIELD(run_user), .check = cfg_check_user,

@@ -99,6 +99,83 @@ static const struct wsdl_file *find_file(const char *name)
 	return NULL;
 }
 
+/*
+ * Request ids (traceable logs, log.h). Each request has one: the client's
+ * X-Request-Id when it is sane (log_req_id_ok), else a new one. It is in
+ * every answer's X-Request-Id and in every line the request logs, here and
+ * on the SIP thread (it travels in the query, see svc_defer). cur_req is
+ * the request this MHD thread is handling inside on_request: front_queue
+ * reads it, so every answer, the views' included, gets its header without
+ * passing the request around; nothing reads it on another thread.
+ */
+static _Thread_local struct req *cur_req;
+
+static struct req *req_new(struct front *f, struct MHD_Connection *c, const char *url,
+			   const char *method)
+{
+	struct req *r = calloc(1, sizeof(*r));
+	const char *id;
+
+	if (!r)
+		return NULL;
+	r->f = f;
+	r->conn = c;
+	r->timeout_s = f->cfg.idle_timeout_s;
+	r->t0_ms = mono_ms();
+	r->start_us = hist_now_us();
+	snprintf(r->method, sizeof(r->method), "%s", method);
+	snprintf(r->url, sizeof(r->url), "%s", url);
+	id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+	if (log_req_id_ok(id)) {
+		snprintf(r->who.req, sizeof(r->who.req), "%s", id);
+	} else {
+		log_req_id_new(r->who.req);
+		if (id)
+			log_debug("http: X-Request-Id of the client not usable (1..%d of A-Za-z0-9._:-); "
+				  "%s instead", LOG_REQ_MAX, r->who.req);
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+/* The request's line: method, path and status, with its id and
+ * application; info for a SOAP request, debug for the rest (views,
+ * WSDLs, health checks). */
+static void req_log(const struct req *r, unsigned status)
+{
+	size_t ep = find_endpoint(r->url);
+	enum log_level lvl = strcmp(r->method, "POST") == 0 && ep < N_ENDPOINTS &&
+			     endpoints[ep].soap ? LOG_INFO : LOG_DEBUG;
+	struct log_ctx ctx = { .req = r->who.req, .app = r->who.app };
+	char client[64], ms[24], st[8];
+	struct log_kv kv[] = { { "status", st }, { "ms", ms }, { "client", client } };
+
+	if (!log_enabled(lvl))
+		return;
+	client_text(r->conn, client, sizeof(client));
+	snprintf(ms, sizeof(ms), "%lld", (long long)(mono_ms() - r->t0_ms));
+	snprintf(st, sizeof(st), "%u", status);
+	log_req(lvl, &ctx, kv, 3, "http: %s %s %u", r->method, r->url, status);
+}
+
+/* Adds the X-Request-Id of the request this thread handles to resp, and
+ * logs the request's line. */
+static void answer_mark(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp)
+{
+	struct req *r = cur_req;
+
+	if (!r || r->conn != c)
+		return;
+	MHD_add_response_header(resp, "X-Request-Id", r->who.req);
+	req_log(r, status);
+}
+
+enum MHD_Result front_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp)
+{
+	answer_mark(c, status, resp);
+	return MHD_queue_response(c, status, resp);
+}
+
 /* Sets the connection's timeout to s seconds unless it is that already. */
 static void set_timeout(struct req *r, unsigned s)
 {
@@ -149,6 +226,7 @@ static enum MHD_Result reply_unauthorized(struct front *f, struct MHD_Connection
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	answer_mark(c, MHD_HTTP_UNAUTHORIZED, resp);
 	res = MHD_queue_basic_auth_fail_response(c, "pxtsgw", resp);
 	MHD_destroy_response(resp);
 	return res;
@@ -175,6 +253,7 @@ static enum MHD_Result send_rest(struct MHD_Connection *c, struct rest_reply *ou
 		MHD_add_response_header(resp, "x-correlator", corr);
 	if (out->location[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, out->location);
+	answer_mark(c, out->status, resp);
 	if (out->status == 401)
 		res = MHD_queue_basic_auth_fail_response(c, "pxtsgw", resp);
 	else
@@ -210,8 +289,12 @@ static int authenticate(struct front *f, struct req *r, enum MHD_Result *res)
 
 	ok = user && pass && auth_attempt(a, who, user, pass, mono_ms(), &r->role, &delay) == 0;
 	pub_put(ref);
-	if (!ok)   /* the user name is the client's text: not logged */
-		log_info("http: %s: %s: 401", who, user ? "wrong credentials" : "no credentials");
+	if (!ok) { /* the user name is the client's text: not logged */
+		struct log_ctx ctx = { .req = r->who.req };
+
+		log_req(LOG_INFO, &ctx, NULL, 0, "http: %s: %s: 401", who,
+			user ? "wrong credentials" : "no credentials");
+	}
 	if (ok) {
 		snprintf(r->who.app, sizeof(r->who.app), "%s", user);
 		r->who.admin = r->role == AUTH_ROLE_ADMIN;
@@ -493,15 +576,11 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 
 	(void)version;
 	if (!r) {
-		r = calloc(1, sizeof(*r));
+		r = req_new(f, c, url, method);
 		if (!r)
 			return MHD_NO;
-		r->f = f;
-		r->conn = c;
-		r->timeout_s = f->cfg.idle_timeout_s;
-		r->start_us = hist_now_us();
-		pthread_mutex_init(&r->lock, NULL);
 		*con_cls = r;
+		cur_req = r;
 		return on_headers(f, r, url, get, post);
 	}
 	if (*upload_size) {
@@ -626,7 +705,7 @@ static enum MHD_Result reply_stopping(struct MHD_Connection *c)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	rc = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+	rc = front_queue(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
 	MHD_destroy_response(resp);
 	return rc;
 }
@@ -650,17 +729,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_YES;
 		}
 		if (!r) {                    /* a context, so that on_completed frees it alike */
-			r = calloc(1, sizeof(*r));
+			r = req_new(f, c, url, method);
 			if (!r)
 				return MHD_NO;
-			r->f = f;
-			r->conn = c;
-			pthread_mutex_init(&r->lock, NULL);
 			*con_cls = r;
 		}
-		return reply_stopping(c);
+		cur_req = r;
+		rc = reply_stopping(c);
+		cur_req = NULL;
+		return rc;
 	}
+	cur_req = r;
 	rc = handle_request(f, r, c, url, method, version, upload, upload_size, con_cls);
+	cur_req = NULL;
 	atomic_fetch_sub(&f->active, 1);
 	return rc;
 }

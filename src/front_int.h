@@ -73,6 +73,9 @@ struct req {
 	enum auth_role role;         /* with a users file: who asked */
 	struct svc_caller who;       /* its application ("" without a users file) */
 	int64_t deadline_ms;         /* the body must be in by then (monotonic) */
+	int64_t t0_ms;               /* headers in (monotonic), for the log */
+	char method[8];              /* for the log, cut */
+	char url[160];               /* for the log, cut */
 	unsigned timeout_s;          /* the connection's timeout as set now */
 	pthread_mutex_t lock;
 	bool woken, suspended;
@@ -84,6 +87,11 @@ struct req {
 	int64_t answer_ms;           /* wall clock of the answer */
 	long duration_ms;
 };
+
+/* Queues resp as the answer to c with its X-Request-Id (the request
+ * being handled on this thread), and logs the request's line: every
+ * answer goes through here. */
+enum MHD_Result front_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp);
 
 /* Queues an answer: body (len bytes, kept or freed after as mode says)
  * with Content-Type ctype (NULL: none). */

@@ -126,7 +126,7 @@ enum MHD_Result front_serve_status(struct front *f, struct MHD_Connection *c)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Content-Security-Policy",
 				"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
-	rc = MHD_queue_response(c, 200, resp);
+	rc = front_queue(c, 200, resp);
 	MHD_destroy_response(resp);
 	return rc;
 }

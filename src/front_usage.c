@@ -158,7 +158,7 @@ enum MHD_Result front_serve_usage(struct front *f, struct req *r, struct MHD_Con
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/csv; charset=utf-8");
-	rc = MHD_queue_response(c, 200, resp);
+	rc = front_queue(c, 200, resp);
 	MHD_destroy_response(resp);
 	return rc;
 }

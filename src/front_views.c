@@ -29,7 +29,7 @@ enum MHD_Result front_reply(struct MHD_Connection *c, unsigned status, const cha
 	}
 	if (ctype)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	rc = MHD_queue_response(c, status, r);
+	rc = front_queue(c, status, r);
 	MHD_destroy_response(r);
 	return rc;
 }
@@ -137,7 +137,7 @@ enum MHD_Result front_serve_deliveries(struct front *f, struct req *r, struct MH
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	rc = MHD_queue_response(c, 200, resp);
+	rc = front_queue(c, 200, resp);
 	MHD_destroy_response(resp);
 	return rc;
 }

@@ -197,6 +197,14 @@ static int svc_configure(struct svc *svc, struct watch *watch, struct setup *s)
 }
 
 /* What start-up says about authentication (contract section 11). */
+/* log.level, log.format and log.target, at start and at every reload */
+static void log_apply(const struct cfg *c)
+{
+	log_set_level((enum log_level)log_level_parse(c->log_level));
+	log_set_format((enum log_format)log_format_parse(c->log_format));
+	log_set_target((enum log_target)log_target_parse(c->log_target));
+}
+
 static void log_auth(const struct setup *s)
 {
 	char host[CFG_STR_MAX];
@@ -347,7 +355,7 @@ static void reload(struct running *rt)
 	}
 	changed = cfg_changed_keys(&n.cfg, &rt->cfg, report_changed, NULL);
 
-	log_set_level((enum log_level)log_level_parse(n.cfg.log_level));
+	log_apply(&n.cfg);
 	dc = dlv_config_of(&n);
 	if (dlv_reconfigure(rt->dlv, &dc) != 0)
 		log_error("reload: delivery settings not applied");
@@ -437,7 +445,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	log_set_level((enum log_level)log_level_parse(s.cfg.log_level));
+	log_apply(&s.cfg);
 	log_info("pxtsgw %s starting (groups: %zu)", PXTSGW_VERSION, group_count(s.groups));
 	log_auth(&s);
 	if (dest_entries(s.dest) > 0)

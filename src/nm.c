@@ -536,6 +536,14 @@ static void start_on_sip(void *arg)
 			start_finish(n, &f);
 			return;
 		}
+		if (log_enabled(LOG_INFO)) {
+			struct log_ctx ctx = { .req = s->log_req, .app = s->app };
+			struct log_kv kv[] = { { "correlator", s->correlator },
+					       { "presentity", s->sip_uris[i] },
+					       { "call_id", watch_sub_call_id(a->sub) } };
+
+			log_req(LOG_INFO, &ctx, kv, 3, "nm: startNotification subscribes");
+		}
 		if (watch_sub_status(a->sub, &st)) {
 			a->known = true;
 			n->known++;

@@ -77,6 +77,8 @@ struct nm_start *nm_prepare(const struct nm_request *req, const struct nm_policy
 			    const struct group_set *groups, const char *tel_domain,
 			    enum notif_style style, struct fault *f);
 void nm_start_free(struct nm_start *s);   /* NULL is fine */
+/* The request id its subscriptions log with (copied, cut; NULL is ""). */
+void nm_start_set_log(struct nm_start *s, const char *req);
 
 /* The callback destination check of contract section 11 for a prepared
  * start: its endpoint's host is resolved and every address must be

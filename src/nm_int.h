@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "held.h"
+#include "log.h"
 #include "nm.h"
 
 #define CORRELATOR_MAX 256
@@ -27,6 +28,7 @@ struct nm_start {
 	char **sip_uris;
 	struct notif_params params;
 	int64_t duration_ms;
+	char log_req[LOG_REQ_MAX + 1];   /* the request's id, for the log */
 	/* result, set on the SIP thread */
 	bool failed;
 	struct fault fault;

@@ -33,6 +33,11 @@ int64_t nm_time_ms(const struct nm_time *t)
 	return (int64_t)t->units * unit[t->metric];
 }
 
+void nm_start_set_log(struct nm_start *s, const char *req)
+{
+	snprintf(s->log_req, sizeof(s->log_req), "%s", req ? req : "");
+}
+
 void nm_start_free(struct nm_start *s)
 {
 	if (!s)

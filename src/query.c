@@ -37,6 +37,8 @@ struct query {
 	struct watch *watch;
 	query_done_h *done;
 	void *done_arg;
+	char log_req[LOG_REQ_MAX + 1];
+	char log_app[128];
 };
 
 /* A query of n addresses of which at most nfetch are processed. */
@@ -174,6 +176,12 @@ oom:
 	return NULL;
 }
 
+void query_set_log(struct query *q, const char *req, const char *app)
+{
+	snprintf(q->log_req, sizeof(q->log_req), "%s", req ? req : "");
+	snprintf(q->log_app, sizeof(q->log_app), "%s", app ? app : "");
+}
+
 static void job_done(struct watch_job *job, void *arg)
 {
 	struct query *q = arg;
@@ -194,6 +202,8 @@ int query_run(struct query *q, query_done_h *done, void *arg)
 	q->job.n = q->nfetch;
 	q->job.done = job_done;
 	q->job.arg = q;
+	q->job.log_req = q->log_req;
+	q->job.log_app = q->log_app;
 	return watch_submit(q->watch, &q->job);
 }
 

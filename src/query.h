@@ -71,6 +71,10 @@ void query_cause(const struct query *q, char *buf, size_t cap);
 
 void query_free(struct query *q);   /* NULL is fine */
 
+/* The request id and application its fetches log with (copied, cut to
+ * LOG_REQ_MAX and 127 bytes); before query_run. NULL is "". */
+void query_set_log(struct query *q, const char *req, const char *app);
+
 /* How a fetch outcome reads for getStatus (contract section 7): 0 when
  * FETCH_OK, else -1 and *f: POL0002 on address, SVC0004 on part (the
  * request's part: "address", "addresses"), SVC0001 with the detail. The

@@ -671,6 +671,10 @@ int svc_defer(struct soap *soap, struct call *c, enum op op, struct query *q,
 	}
 	c->p->op = op;
 	c->p->q = q;
+	if (q)
+		query_set_log(q, c->who ? c->who->req : NULL, c->app);
+	if (ns)
+		nm_start_set_log(ns, c->who ? c->who->req : NULL);
 	c->p->ns = ns;
 	c->p->ne = ne;
 	c->p->nm = c->s->nm;

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "log.h"
 #include "query.h"
 
 struct svc;
@@ -61,6 +62,7 @@ struct svc_caller {
 	bool admin;
 	bool basic;
 	char client[AUTH_ADDR_MAX];
+	char req[LOG_REQ_MAX + 1];   /* the HTTP request's id, for the log ("" none) */
 };
 
 /* Checks a UsernameToken's user and password (PasswordText) for a request

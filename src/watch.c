@@ -44,6 +44,7 @@
 
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/tport_tag.h>
+#include <sofia-sip/su_uniqueid.h>
 
 #include "log.h"
 #include "loop.h"
@@ -393,6 +394,33 @@ static void nua_cb(nua_event_t event, int status, char const *phrase,
 
 /* --- starting fetches ---------------------------------------------------- */
 
+/* Our own Call-IDs (24 random hex digits), so that the log can tie a
+ * SUBSCRIBE to the request that caused it. cap >= 25. */
+void watch_new_call_id(char *out, size_t cap)
+{
+	unsigned char rnd[12];
+
+	su_randmem(rnd, sizeof(rnd));
+	for (size_t i = 0; i < sizeof(rnd) && 2 * i + 2 < cap; i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+}
+
+/* A fetch's line for the log: the request that asked, the presentity and
+ * the Call-ID of the SUBSCRIBE that serves it (its leader's for a
+ * follower, whose request is leader_req). */
+static void log_fetch(const struct fetch *f, const char *what, const char *leader_req)
+{
+	const struct fetch *l = f->leader ? f->leader : f;
+	struct log_ctx ctx = { .req = f->job->log_req, .app = f->job->log_app };
+	struct log_kv kv[] = {
+		{ "presentity", fetch_uri(f) },
+		{ "call_id", l->call_id },
+		{ "leader_req", leader_req },
+	};
+
+	log_req(LOG_INFO, &ctx, kv, 3, "%s", what);
+}
+
 /* Makes f (job and idx set) a leader: its SUBSCRIBE goes out and it is in
  * the table of fetches in flight. false when no SIP handle can be made. */
 static bool lead(struct watch *w, struct fetch *f)
@@ -403,9 +431,12 @@ static bool lead(struct watch *w, struct fetch *f)
 	f->started_us = hist_now_us();
 	f->hm.kind = HM_FETCH;
 	f->leader = NULL;
-	f->nh = nua_handle(w->nua, &f->hm, SIPTAG_TO_STR(uri), TAG_END());
+	watch_new_call_id(f->call_id, sizeof(f->call_id));
+	f->nh = nua_handle(w->nua, &f->hm, SIPTAG_TO_STR(uri), SIPTAG_CALL_ID_STR(f->call_id),
+			   TAG_END());
 	if (!f->nh)
 		return false;
+	log_fetch(f, "watch: fetch", NULL);
 	inflight_add(w, f);
 	w->running++;
 	atomic_store(&w->st_running, (unsigned long)w->running);
@@ -433,6 +464,12 @@ static void fetch_start(struct watch *w, struct watch_job *j, size_t idx)
 		r->sip_status = 200;
 		r->detail[0] = '\0';
 		atomic_fetch_add(&w->st_from_state, 1);
+		if (log_enabled(LOG_DEBUG)) {
+			struct log_ctx ctx = { .req = j->log_req, .app = j->log_app };
+			struct log_kv kv[] = { { "presentity", r->uri } };
+
+			log_req(LOG_DEBUG, &ctx, kv, 1, "watch: fetch answered by the subscription");
+		}
 		j->finished++;
 		return;
 	}
@@ -449,6 +486,9 @@ static void fetch_start(struct watch *w, struct watch_job *j, size_t idx)
 			j->priv->live[idx] = f;
 			j->running++;
 			atomic_fetch_add(&w->st_coalesced, 1);
+			if (log_enabled(LOG_INFO))
+				log_fetch(f, "watch: fetch shares a SUBSCRIBE in flight",
+					  l->job->log_req ? l->job->log_req : "");
 			return;
 		}
 	}

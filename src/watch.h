@@ -74,6 +74,8 @@ struct watch_job {
 	                                 returns the watcher never touches the
 	                                 job again, so done may release it */
 	void *arg;
+	const char *log_req;          /* the request id and application the */
+	const char *log_app;          /* fetches log with (NULL: none) */
 	/* private to watch.c (SIP thread only) */
 	struct watch *w;
 	size_t next, running, finished;
@@ -135,6 +137,9 @@ struct watch_sub *watch_sub_open(struct watch *w, const char *sip_uri, watch_sub
 void watch_sub_close(struct watch_sub *sub);          /* NULL is fine */
 /* true with *st when a NOTIFY has told the presentity's status. */
 bool watch_sub_status(const struct watch_sub *sub, ts_status *st);
+/* The Call-ID of the SUBSCRIBE now serving sub's presentity (shared by
+ * every sub of it; a re-subscription has a new one), for the log. */
+const char *watch_sub_call_id(const struct watch_sub *sub);
 /* "subscribing", "active", "waiting" (lost, retrying), "failed", "closing";
  * "none" for NULL (a restored notification that could not subscribe) */
 const char *watch_sub_state_name(const struct watch_sub *sub);

@@ -52,7 +52,11 @@ struct fetch {
 	struct fetch *fnext;
 	struct fetch *hnext;       /* a leader's chain in the table */
 	int64_t started_us;        /* a leader's SUBSCRIBE sent (hist_now_us) */
+	char call_id[32];          /* a leader's SUBSCRIBE's Call-ID, for the log */
 };
+
+/* A new Call-ID for a SUBSCRIBE of ours: 24 hex digits (cap >= 25). */
+void watch_new_call_id(char *out, size_t cap);
 
 struct watch_job_priv {
 	struct loop_timer *timer;

@@ -62,6 +62,7 @@ struct pres {
 	int retries;                  /* since the last good NOTIFY */
 	int64_t lost_since;           /* 0 while healthy */
 	int busy;                     /* event handlers running on it */
+	char call_id[32];             /* of the last SUBSCRIBE's dialog, for the log */
 	struct pres *next;            /* hash chain, or the closing list */
 };
 
@@ -147,7 +148,9 @@ static void subscribe(struct pres *p)
 
 	drop_handle(p);
 	snprintf(expires, sizeof(expires), "%ld", w->subscribe_expires_s);
-	p->nh = nua_handle(w->nua, &p->hm, SIPTAG_TO_STR(p->uri), TAG_END());
+	watch_new_call_id(p->call_id, sizeof(p->call_id));
+	p->nh = nua_handle(w->nua, &p->hm, SIPTAG_TO_STR(p->uri), SIPTAG_CALL_ID_STR(p->call_id),
+			   TAG_END());
 	set_active(p, PS_SUBSCRIBING);
 	if (!p->nh) {
 		log_error("watch: cannot create a SIP handle for %s", p->uri);
@@ -166,8 +169,12 @@ static void retry_fire(void *arg)
 	struct pres *p = arg;
 
 	if (p->state == PS_WAITING) {
-		log_info("watch: re-subscribing to %s (attempt %d)", p->uri, p->retries + 1);
+		int attempt = p->retries + 1;
+		struct log_kv kv[] = { { "call_id", p->call_id } };
+
 		subscribe(p);
+		log_req(LOG_INFO, NULL, kv, 1, "watch: re-subscribing to %s (attempt %d)", p->uri,
+			attempt);
 	}
 }
 
@@ -478,6 +485,11 @@ struct watch_sub *watch_sub_open(struct watch *w, const char *sip_uri, watch_sub
 	p->subs = s;
 	p->nsubs++;
 	return s;
+}
+
+const char *watch_sub_call_id(const struct watch_sub *sub)
+{
+	return sub->p->call_id;
 }
 
 void watch_sub_close(struct watch_sub *s)

@@ -403,7 +403,7 @@ check answers "$RUN_DIR/retry500.sink.json" r1 "500,500,200"
 assert_eq "retry (HTTP 500): health after recovery" "1 0 2" \
 	"$(field "$RUN_DIR/retry500.out" health r1 delivered) $(field "$RUN_DIR/retry500.out" health r1 failed) $(field "$RUN_DIR/retry500.out" health r1 attempts_failed)"
 assert_contains "retry (HTTP 500): warned once, on the first failure" "failed: HTTP 500 (attempt 1 of 3)" "$(cat "$RUN_DIR/retry500.err")"
-assert_eq "retry (HTTP 500): no second warning for the same outage" "1" "$(grep -c 'warn  dlv:.*failed:' "$RUN_DIR/retry500.err")"
+assert_eq "retry (HTTP 500): no second warning for the same outage" "1" "$(grep -c 'level=warn .*msg="dlv:.*failed:' "$RUN_DIR/retry500.err")"
 
 # --- 3. SOAP Fault twice, then delivered; statusChanged this time -------------
 ctl "$PA" '{"mode":"ok","fail_next":2,"fail_mode":"fault"}'

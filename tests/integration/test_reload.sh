@@ -102,7 +102,7 @@ as "$A1" sn "4 addresses within the limit of 5" r4 "$SINK/cb/r4" "$FOUR"
 as "$A1" en "r4 ended" r4
 as "$A2" soap_post TerminalStatus "$(getstatus_xml "$WHO")"
 assert_eq "app2 is not a user yet: 401" 401 "$HTTP_CODE"
-assert_not_contains "no debug line at log.level info" " debug " "$(cat "$GW_LOG")"
+assert_not_contains "no debug line at log.level info" " level=debug " "$(cat "$GW_LOG")"
 
 # --- reload 1: a policy, the log level, a restart key, a new user --------------------
 echo "app2:$(openssl passwd -6 -salt s4ltapp2 'pw-app2')" >>"$users"
@@ -128,7 +128,7 @@ as "$A1" en "r6 ended" r6
 mark=$(wc -l <"$GW_LOG")
 publish closed
 expect_statuses "r1 still delivers its next change after the reload" "Busy Unreachable"
-assert_contains "log.level debug applies: the NOTIFY is logged at debug" "debug watch: " "$(log_after "$mark")"
+assert_contains "log.level debug applies: the NOTIFY is logged at debug" "level=debug module=watch msg=\"watch: " "$(log_after "$mark")"
 # the running value of a restart key: still 2 HTTP threads (nothing says
 # otherwise; the log of reload 1 said it is kept)
 
@@ -169,7 +169,7 @@ mark=$(wc -l <"$GW_LOG")
 publish open
 want="$want Reachable"
 expect_statuses "r1 delivers after a refused reload" "$want"
-assert_contains "refused as a whole: log.level info did not apply either" " debug " "$(log_after "$mark")"
+assert_contains "refused as a whole: log.level info did not apply either" " level=debug " "$(log_after "$mark")"
 
 write_conf 2 debug 3
 cp "$users" "$users.good"

@@ -267,7 +267,7 @@ EOF
 	# give-up's callback, waited for above, bounds it).
 	assert_eq "b $who: the retries scheduled: at once, then 2000 ms after the 503" \
 		"retry in 0 ms, retry in 2000 ms" \
-		"$(grep -F "watch: subscription to $(u $who) lost" "$GW_LOG" | sed -n 's/.*; \(retry in [0-9]* ms\)$/\1/p' | paste -sd, | sed 's/,/, /g')"
+		"$(grep -F "watch: subscription to $(u $who) lost" "$GW_LOG" | sed -n 's/.*; \(retry in [0-9]* ms\)"$/\1/p' | paste -sd, | sed 's/,/, /g')"
 	if [[ $gaps =~ ^[0-9]+$ ]] && ((gaps >= 1950)); then
 		ok "b $who: the second re-SUBSCRIBE ${gaps} ms after the first (backoff 2 s), not earlier"
 	else

@@ -203,6 +203,8 @@ static const struct written_default documented_defaults[] = {
 	{ "store.path", "pxtsgw.db" },
 	{ "store.tracking-retention-s", "604800" },
 	{ "log.level", "info" },
+	{ "log.format", "logfmt" },
+	{ "log.target", "stderr" },
 	{ "run.user", "" },
 };
 
@@ -926,7 +928,8 @@ static void test_reference_content(void **state)
 		"sip.tel-domain", "sip.max-fetches", "status.busy-activities",
 		"status.fetch-timeout-ms", "status.group-concurrency", "group.file",
 		"policy.group-support", "policy.nested-groups", "policy.max-group-targets",
-		"policy.process-up-to-limit", "store.path", "log.level",
+		"policy.process-up-to-limit", "store.path", "log.level", "log.format",
+		"log.target",
 		"sip.subscribe-expires", "sip.resubscribe-give-up-s", "sip.keepalive-s",
 		"policy.max-notification-addresses", "policy.default-notification-duration-s",
 		"policy.max-notification-duration-s", "policy.min-notification-interval-ms",
