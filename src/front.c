@@ -139,13 +139,14 @@ static struct req *req_new(struct front *f, struct MHD_Connection *c, const char
 }
 
 /* The request's line: method, path and status, with its id and
- * application; info for a SOAP request, debug for the rest (views,
- * WSDLs, health checks). */
+ * application; info for a SOAP or REST API request, debug for the rest
+ * (views, WSDLs, the OpenAPI document, health checks). */
 static void req_log(const struct req *r, unsigned status)
 {
 	size_t ep = find_endpoint(r->url);
-	enum log_level lvl = strcmp(r->method, "POST") == 0 && ep < N_ENDPOINTS &&
-			     endpoints[ep].soap ? LOG_INFO : LOG_DEBUG;
+	enum log_level lvl = (strcmp(r->method, "POST") == 0 && ep < N_ENDPOINTS &&
+			      endpoints[ep].soap) || (r->is_rest && !rest_open_path(r->url)) ?
+			     LOG_INFO : LOG_DEBUG;
 	struct log_ctx ctx = { .req = r->who.req, .app = r->who.app };
 	char client[64], ms[24], st[8];
 	struct log_kv kv[] = { { "status", st }, { "ms", ms }, { "client", client } };
