@@ -402,8 +402,13 @@ static void emit(enum log_level lvl, const struct log_ctx *ctx, const struct log
 	len = log_format_line(line, (enum log_format)atomic_load_explicit(&cur_format,
 									  memory_order_relaxed),
 			      ts, lvl, ctx, kv, n, msg);
-	if (lvl <= LOG_WARN && recent_add)
-		recent_add((int)lvl, line);
+	if (lvl <= LOG_WARN && recent_add) {
+		/* /status shows the event for people: time, level, message */
+		char text[MSG_MAX + 64];
+
+		snprintf(text, sizeof(text), "%s %-5s %s", ts, names[lvl], msg);
+		recent_add((int)lvl, text);
+	}
 	if (atomic_load_explicit(&cur_target, memory_order_relaxed) == LOG_TO_SYSLOG) {
 		line[len - 1] = '\0';
 		syslog(sys_prio[lvl], "%s", line);

@@ -118,15 +118,15 @@ t1=$(wall_ms)
 assert_eq "busy: 200 reachable, DATA" "200 true [\"DATA\"]" "$CODE $(status_of)"
 assert_eq "busy: Content-Type" "application/json" "$(header Content-Type)"
 assert_eq "busy: x-correlator echoed" "$corr" "$(header x-correlator)"
-rest POST $RETRIEVE "$(dev +15550101)" -u $APP1 -H "X-Request-Id: rest-trace-1"
-assert_eq "X-Request-Id echoed on a REST answer" "rest-trace-1" "$(header X-Request-Id)"
-assert_contains "the gateway logs the REST answer under that id" \
-	'req=rest-trace-1' "$(grep -F 'req=rest-trace-1' "$GW_LOG")"
 l=$(learned)
 if [[ -n $l ]] && ((l >= t0 - 1 && l <= t1 + 1)); then ok "busy: lastStatusTime is the fetch's ($l in [$t0, $t1])"
 else fail "busy: lastStatusTime" "$l not in [$t0, $t1]: $BODY"; fi
 assert_eq "busy: the fields are exactly lastStatusTime, reachable, connectivity" \
 	'["connectivity", "lastStatusTime", "reachable"]' "$("$PY" -c 'import json, sys; print(json.dumps(sorted(json.load(sys.stdin))))' <<<"$BODY")"
+rest POST $RETRIEVE "$(dev +15550101)" -u $APP1 -H "X-Request-Id: rest-trace-1"
+assert_eq "X-Request-Id echoed on a REST answer" "rest-trace-1" "$(header X-Request-Id)"
+assert_contains "the gateway logs the REST answer under that id" \
+	'req=rest-trace-1' "$(grep -F 'req=rest-trace-1' "$GW_LOG")"
 rest POST $RETRIEVE "$(dev +15550102)" -u $APP1
 assert_eq "reachable: 200 reachable, DATA" "200 true [\"DATA\"]" "$CODE $(status_of)"
 assert_eq "no x-correlator asked: none answered" "" "$(header x-correlator)"

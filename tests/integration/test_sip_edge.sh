@@ -106,7 +106,10 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$GW_PID/status"; }
 latency() {
 	"$PY" - "${GW_URL##*:}" "$@" <<'EOF'
 import http.client, re, sys, time
+import os
 port, n, addr, want = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+# with a PID: stop early once that process (the flood) is gone
+while_pid = sys.argv[5] if len(sys.argv) > 5 else None
 body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
         'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
         'xmlns:loc="http://www.csapi.org/schema/parlayx/terminal_status/v2_3/local">'
@@ -114,7 +117,15 @@ body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
         '</soapenv:Body></soapenv:Envelope>' % addr).encode()
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 lat, wrong = [], 0
+def alive(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 for _ in range(n):
+    if while_pid and not alive(while_pid):
+        break
     t = time.monotonic()
     c.request("POST", "/TerminalStatus", body,
               {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
@@ -125,10 +136,13 @@ for _ in range(n):
     if r.status != 200 or not m or m.group(1) != want:
         wrong += 1
         sys.stderr.write("wrong answer: HTTP %d %s\n" % (r.status, d[:400]))
+if not lat:
+    print("wrong=%d answered=0" % wrong)
+    sys.exit(0)
 lat.sort()
 q = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))]
-print("wrong=%d mean=%.1f p50=%.1f p99=%.1f max=%.1f"
-      % (wrong, sum(lat) / len(lat), q(0.5), q(0.99), lat[-1]))
+print("wrong=%d answered=%d mean=%.1f p50=%.1f p99=%.1f max=%.1f"
+      % (wrong, len(lat), sum(lat) / len(lat), q(0.5), q(0.99), lat[-1]))
 EOF
 }
 
@@ -231,17 +245,19 @@ if wait_until "$CB_WAIT" ncb c1 2; then
 else
 	fail "c bob's change during the flood" "no callback within $CB_WAIT s"
 fi
-flood=$(latency "$FLOOD_GETSTATUS" "sip:alice@$D" Busy 2>>"$RUN_DIR/latency.err")
+# getStatus while the flood lasts (at most FLOOD_GETSTATUS): on a loaded
+# machine fewer fit into it, but each one answered was answered during it
+flood=$(latency "$FLOOD_GETSTATUS" "sip:alice@$D" Busy "$FLOOD_PID" 2>>"$RUN_DIR/latency.err")
 td=$(($(now_ms) - tf))
-flood_running=no
-pid_alive "$FLOOD_PID" && flood_running=yes
+answered=$(sed -nE 's/.* answered=([0-9]+) .*/\1/p' <<<"$flood")
 wait "$FLOOD_PID"
 frc=$?
 FLOOD_PID=""
 echo "# getStatus during a flood of $FLOOD_RATE stray NOTIFYs/s ($FLOOD_GETSTATUS, ms, the last ${td} ms into it): $flood"
 echo "# flood: $(tr '\n' ' ' <<<"$(cat "$RUN_DIR/flood.out")")"
 assert_eq "c during the flood: every getStatus Busy" "wrong=0" "${flood%% *}"
-assert_eq "c the flood was still on when the last getStatus was answered" yes "$flood_running"
+if [[ -n $answered ]] && ((answered >= 10)); then ok "c $answered getStatus answered during the flood (at least 10)"
+else fail "c getStatus answered during the flood" "${answered:-none}, expected at least 10 in its $((FLOOD_COUNT / FLOOD_RATE)) s"; fi
 assert_eq "c every stray NOTIFY of the flood answered 481 (exit 0)" "481: $FLOOD_COUNT none: 0 (exit 0)" \
 	"$(grep -E '^([0-9]{3}|none):' "$RUN_DIR/flood.out" | tr '\n' ' ')(exit $frc)"
 assert_eq "c bob's callbacks: Busy, then Unreachable" \
