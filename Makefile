@@ -36,7 +36,7 @@ endif
 # gSOAP with OpenSSL (https callbacks): its Cflags (-DWITH_OPENSSL -DWITH_GZIP
 # ...) change struct soap, so every object of every flavour (src, gen, unit
 # tests, tools, fuzz targets) takes them from here, never from pkg-config gsoap
-PKGS := gsoapssl openssl zlib libmicrohttpd sofia-sip-ua sqlite3 expat
+PKGS := gsoapssl openssl zlib libmicrohttpd sofia-sip-ua sqlite3 expat jansson
 # sofia-sip headers are not clean under all warnings: take them as system headers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lcrypt

@@ -116,6 +116,17 @@ static const char *const migrations[] = {
 	"DROP TABLE notifications_v3;"
 	"ALTER TABLE outbox ADD COLUMN app TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE deliveries ADD COLUMN app TEXT NOT NULL DEFAULT '';",
+	/* CAMARA subscriptions (contract section 12): a notification that is
+	 * a subscription has its data here (camara_sub.c's stored form: type,
+	 * phone number, sink token and its expiry, expiry, max events,
+	 * x-correlator, source, the answer's JSON); it goes with its
+	 * notification */
+	"CREATE TABLE camara_subscriptions ("
+	" app TEXT NOT NULL,"
+	" correlator TEXT NOT NULL,"
+	" data TEXT NOT NULL,"
+	" PRIMARY KEY (app, correlator),"
+	" FOREIGN KEY (app, correlator) REFERENCES notifications (app, correlator) ON DELETE CASCADE);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
