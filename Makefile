@@ -87,12 +87,13 @@ GEN_SRC := gen/soapC.c gen/soapServer.c gen/soapClient.c
 # not copied): the xsd:dateTime serializers of custom/struct_timeval.h, which
 # the SAML types of wsse.h (mk/gen.mk) use
 GSOAP_SHARE ?= /usr/share/gsoap
-OBJ := $(SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/wsdl_blob.o
+OBJ := $(SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/wsdl_blob.o $(B)/obj/openapi_blob.o
 GEN_OBJ := $(GEN_SRC:gen/%.c=$(B)/gen/%.o) $(B)/gen/struct_timeval.o
 LIB := $(B)/libpxtsgw.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 WSDL_FILES := $(sort $(wildcard wsdl/*.wsdl wsdl/*.xsd))
+OPENAPI_FILES := openapi/device-reachability-status.yaml
 
 PROG := $(if $(filter plain,$(FLAVOUR)),bin/pxtsgw,$(B)/pxtsgw)
 
@@ -131,6 +132,16 @@ $(B)/obj/wsdl_blob.c: $(WSDL_FILES) tools/embed.sh
 	$(Q)bash tools/embed.sh $(WSDL_FILES) > $@.tmp && mv $@.tmp $@
 
 $(B)/obj/wsdl_blob.o: $(B)/obj/wsdl_blob.c $(FLAGS_STAMP)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) -Isrc -c -o $@ $<
+
+# The OpenAPI document of the REST binding (GET /device-reachability-status/v1/openapi.yaml).
+$(B)/obj/openapi_blob.c: $(OPENAPI_FILES) tools/embed.sh
+	$(call say,EMBED,$@)
+	@mkdir -p $(dir $@)
+	$(Q)bash tools/embed.sh --name openapi_files $(OPENAPI_FILES) > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/openapi_blob.o: $(B)/obj/openapi_blob.c $(FLAGS_STAMP)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) -Isrc -c -o $@ $<
 

@@ -51,6 +51,7 @@
 #include "httphdr.h"
 #include "log.h"
 #include "mono.h"
+#include "rest.h"
 #include "svc.h"
 #include "wsdl_blob.h"
 
@@ -128,7 +129,7 @@ static bool open_to_all(struct MHD_Connection *c, const char *url, bool get)
 
 	if (!get)
 		return false;
-	if (strcmp(url, "/health") == 0)
+	if (strcmp(url, "/health") == 0 || rest_open_path(url))
 		return true;
 	if (ep < N_ENDPOINTS)
 		return MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "wsdl", 4, NULL,
@@ -151,6 +152,46 @@ static enum MHD_Result reply_unauthorized(struct front *f, struct MHD_Connection
 	res = MHD_queue_basic_auth_fail_response(c, "pxtsgw", resp);
 	MHD_destroy_response(resp);
 	return res;
+}
+
+/* A REST answer (rest.h): Content-Type, x-correlator echoed when the
+ * request's is well-formed; WWW-Authenticate for a 401. Takes out->body. */
+static enum MHD_Result send_rest(struct MHD_Connection *c, struct rest_reply *out)
+{
+	const char *corr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-correlator");
+	struct MHD_Response *resp = MHD_create_response_from_buffer(out->len, out->body ? out->body : "",
+								    out->body ? MHD_RESPMEM_MUST_FREE :
+								    MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result res;
+
+	if (!resp) {
+		free(out->body);
+		return MHD_NO;
+	}
+	if (out->body)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					out->ctype ? out->ctype : "application/json");
+	if (corr && rest_correlator_ok(corr))
+		MHD_add_response_header(resp, "x-correlator", corr);
+	if (out->location[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, out->location);
+	if (out->status == 401)
+		res = MHD_queue_basic_auth_fail_response(c, "pxtsgw", resp);
+	else
+		res = MHD_queue_response(c, out->status, resp);
+	MHD_destroy_response(resp);
+	return res;
+}
+
+/* A REST error answered by the front itself (401, 413). */
+static enum MHD_Result rest_refuse(struct front *f, struct MHD_Connection *c, unsigned status,
+				   const char *code, const char *message)
+{
+	struct rest_reply out = { 0 };
+
+	atomic_fetch_add(&f->http_rejected, 1);
+	rest_reply_error(&out, status, code, "%s", message);
+	return send_rest(c, &out);
 }
 
 /* With a users file: HTTP Basic credentials, checked before anything else
@@ -182,7 +223,10 @@ static int authenticate(struct front *f, struct req *r, enum MHD_Result *res)
 	MHD_free(pass);
 	if (ok)
 		return 0;
-	*res = reply_unauthorized(f, c);
+	*res = r->is_rest ? rest_refuse(f, c, 401, "UNAUTHENTICATED",
+					"Request not authenticated due to missing or invalid "
+					"credentials (HTTP Basic)") :
+		reply_unauthorized(f, c);
 	return -1;
 }
 
@@ -216,6 +260,7 @@ static enum MHD_Result on_headers(struct front *f, struct req *r, const char *ur
 	uint64_t len;
 	enum http_media m;
 
+	r->is_rest = rest_path(url);
 	r->deadline_ms = mono_ms() + (int64_t)f->cfg.request_timeout_s * 1000;
 	set_timeout(r, http_timeout_for(f->cfg.idle_timeout_s,
 					(int64_t)f->cfg.request_timeout_s * 1000));
@@ -232,6 +277,14 @@ static enum MHD_Result on_headers(struct front *f, struct req *r, const char *ur
 	}
 	if (get)
 		return MHD_YES;         /* answered at the final call */
+	if (r->is_rest) {        /* its own media checks; the body capped */
+		v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (v && !MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_TRANSFER_ENCODING) &&
+		    http_content_length(v, &len) == 0 && len > f->cfg.max_body)
+			return rest_refuse(f, c, 413, "PAYLOAD_TOO_LARGE", "request body too large");
+		return MHD_YES;
+	}
 	if (!post || ep == N_ENDPOINTS || !endpoints[ep].soap)
 		return refuse_method(f, c, ep, post);
 	m = http_media_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -377,6 +430,54 @@ static enum MHD_Result serve_soap(struct req *r)
 	return MHD_YES;
 }
 
+static enum MHD_Result finish_rest(struct req *r)
+{
+	struct rest_reply out;
+
+	rest_finish(r->rest, &out);
+	return send_rest(r->conn, &out);
+}
+
+/* The "scheme://host[:port]" the client called, for the REST binding. */
+static void base_url(struct front *f, struct MHD_Connection *c, char *buf, size_t cap)
+{
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+
+	snprintf(buf, cap, "%s://%s", f->scheme, host_ok(host) ? host : f->cfg.listen);
+}
+
+/* A request to the REST binding, its body in: served, or suspended until
+ * its work is done (as serve_soap). */
+static enum MHD_Result serve_rest(struct req *r, const char *url, const char *method)
+{
+	struct MHD_Connection *c = r->conn;
+	struct rest_reply out = { 0 };
+	char base[REST_BASE_URL_MAX];
+
+	if (r->too_big)
+		return rest_refuse(r->f, c, 413, "PAYLOAD_TOO_LARGE", "request body too large");
+	base_url(r->f, c, base, sizeof(base));
+	r->rest = rest_req_new(r->f->rest, method, url, r->body, r->len, &r->who,
+			       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-correlator"), base);
+	if (!r->rest)
+		return rest_refuse(r->f, c, 503, "UNAVAILABLE", "out of memory");
+	if (rest_serve(r->rest, &out) == REST_DONE)
+		return send_rest(c, &out);
+	r->state = RQ_WAITING;
+	if (rest_start(r->rest, req_wake, r) != 0)
+		return finish_rest(r);
+	pthread_mutex_lock(&r->lock);
+	if (r->woken) {
+		pthread_mutex_unlock(&r->lock);
+		return finish_rest(r);
+	}
+	MHD_suspend_connection(c);
+	r->suspended = true;
+	atomic_fetch_add(&r->f->suspended, 1);
+	pthread_mutex_unlock(&r->lock);
+	return MHD_YES;
+}
+
 static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD_Connection *c,
 				      const char *url, const char *method, const char *version,
 				      const char *upload, size_t *upload_size, void **con_cls)
@@ -440,9 +541,11 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 	if (r->state == RQ_WAITING) {
 		atomic_fetch_sub(&f->suspended, 1);
 		r->suspended = false;
-		return finish_soap(r);
+		return r->rest ? finish_rest(r) : finish_soap(r);
 	}
 	set_timeout(r, f->cfg.idle_timeout_s);
+	if (r->is_rest)
+		return serve_rest(r, url, method);
 	ep = find_endpoint(url);
 	if (ep < N_ENDPOINTS) {
 		if (get && MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "wsdl", 4,
@@ -490,6 +593,9 @@ static enum MHD_Result handle_request(struct front *f, struct req *r, struct MHD
 					"pxtsgw: Parlay X Terminal Status gateway\n"
 					"  POST /TerminalStatus                      (WSDL: /TerminalStatus?wsdl)\n"
 					"  POST /TerminalStatusNotificationManager   (WSDL: /TerminalStatusNotificationManager?wsdl)\n"
+					"  POST /device-reachability-status/v1/retrieve   (CAMARA; OpenAPI: "
+					"/device-reachability-status/v1/openapi.yaml)\n"
+					"  /device-reachability-status-subscriptions/v0.8/subscriptions\n"
 					"  GET  /health  /metrics  /notifications  /deliveries?correlator=C\n");
 	atomic_fetch_add(&f->http_rejected, 1);
 	return front_reply_text(c, 404, "not found\n");
@@ -556,6 +662,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!r)
 		return;
 	svc_pending_free(r->pending);
+	rest_req_free(r->rest);
 	pthread_mutex_destroy(&r->lock);
 	if (r->body && r->f->auth_on)   /* it may hold a UsernameToken's password */
 		memset(r->body, 0, r->len);
@@ -609,6 +716,7 @@ static void drop_auth(void *a)
 /* front_start gave up after its users file was published. */
 static void start_failed(struct front *f)
 {
+	rest_free(f->rest);
 	pub_free(f->auth);
 	pthread_mutex_destroy(&f->log_mu);
 	free(f);
@@ -653,6 +761,12 @@ int front_start(const struct front_config *cfg, struct front **out)
 	f->listen_sock = MHD_INVALID_SOCKET;
 	f->scheme = tls ? "https" : "http";
 	pthread_mutex_init(&f->log_mu, NULL);
+	f->rest = rest_new(&(struct rest_config){ .svc = cfg->svc, .nm = cfg->nm, .watch = cfg->watch,
+						  .store = cfg->store, .dlv = cfg->dlv });
+	if (!f->rest) {
+		start_failed(f);
+		return -1;
+	}
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		log_error("http: http.tls-cert is set but this libmicrohttpd has no TLS");
 		start_failed(f);
@@ -738,6 +852,7 @@ void front_stop(struct front *f)
 	MHD_stop_daemon(f->d);
 	if (f->listen_sock != MHD_INVALID_SOCKET)
 		close(f->listen_sock);
+	rest_free(f->rest);
 	pub_free(f->auth);
 	pthread_mutex_destroy(&f->log_mu);
 	free(f);

@@ -18,6 +18,9 @@
 #include "front.h"
 #include "svc.h"
 
+struct rest;
+struct rest_req;
+
 struct front {
 	struct MHD_Daemon *d;
 	struct front_config cfg;
@@ -27,6 +30,7 @@ struct front {
 	 * held (pub_get) while a password is checked */
 	bool auth_on;
 	struct pub *auth;
+	struct rest *rest;           /* the REST binding (rest.h) */
 	atomic_long suspended;
 	/* shutdown (front_quiesce): once closing is set, requests get 503 and
 	 * the connection closes; active counts the handler calls that may
@@ -53,6 +57,8 @@ struct req {
 	bool too_big;
 	enum req_state state;
 	struct svc_pending *pending;
+	struct rest_req *rest;       /* a REST request (rest.h), once its body is in */
+	bool is_rest;                /* the URL is the REST binding's */
 	char *action;
 	enum auth_role role;         /* with a users file: who asked */
 	struct svc_caller who;       /* its application ("" without a users file) */

@@ -231,6 +231,11 @@ int query_single_result(const struct query *q, ts_status *st, struct fault *f)
 	return 0;
 }
 
+const struct fetch_result *query_single_fetch(const struct query *q)
+{
+	return &q->results[q->items[0].fetch];
+}
+
 size_t query_count(const struct query *q)
 {
 	return q->n;

@@ -55,6 +55,10 @@ int query_run(struct query *q, query_done_h *done, void *arg);
 /* After done: getStatus's answer. Returns 0 with *st, or -1 with *f. */
 int query_single_result(const struct query *q, ts_status *st, struct fault *f);
 
+/* After done: getStatus's fetch itself (outcome, status, learned_ms), for
+ * the REST binding, which maps outcomes its own way. */
+const struct fetch_result *query_single_fetch(const struct query *q);
+
 /* After done: getStatusForGroup's answers, in request order. */
 size_t query_count(const struct query *q);
 void query_answer(const struct query *q, size_t i, struct query_answer *a);

@@ -201,6 +201,27 @@ void svc_set_notifications(struct svc *s, struct nm *nm, const struct nm_policy 
 	pub_put(ref);
 }
 
+void svc_view_get(struct svc *s, struct svc_view *v)
+{
+	const struct svc_conf *c = pub_get(s->conf, &v->ref);
+
+	v->env = &c->env;
+	v->pol = &c->pol;
+	v->style = (int)c->style;
+	v->nm = s->nm;
+}
+
+void svc_view_put(struct svc_view *v)
+{
+	pub_put(v->ref);
+	v->ref = NULL;
+}
+
+bool svc_rate_admit(struct svc *s, const char *app)
+{
+	return !s->rate || rate_take(s->rate, app, mono_ms());
+}
+
 void svc_set_auth(struct svc *s, svc_auth_h *check, void *arg)
 {
 	s->auth = check;

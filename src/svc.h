@@ -116,6 +116,23 @@ void svc_finish(struct svc *s, struct svc_pending *p, const char *body, size_t l
  * done: after wake, or when svc_start failed). NULL is fine. */
 void svc_pending_free(struct svc_pending *p);
 
+/* For the REST binding (rest.c): the configuration requests read now
+ * (query_env, notification policies, the nm), held from svc_view_get to
+ * svc_view_put so that a reload does not free it meanwhile. Any thread;
+ * hold it for one request phase, not across a wait. */
+struct svc_view {
+	const struct query_env *env;
+	const struct nm_policy *pol;
+	int style;                    /* enum notif_style */
+	struct nm *nm;                /* NULL: notifications not served */
+	struct pub_ref *ref;          /* private */
+};
+void svc_view_get(struct svc *s, struct svc_view *v);
+void svc_view_put(struct svc_view *v);
+/* Takes one request of app's policy.max-requests-per-s budget (contract
+ * section 11): false when over it (REST answers 429 TOO_MANY_REQUESTS). */
+bool svc_rate_admit(struct svc *s, const char *app);
+
 /* Releases this thread's SOAP context (the svc keeps one per thread). */
 void svc_thread_done(struct svc *s);
 

@@ -181,6 +181,7 @@ static void fetch_finish(struct watch *w, struct fetch *f)
 		gr->outcome = r->outcome;
 		gr->status = r->status;
 		gr->sip_status = r->sip_status;
+		gr->learned_ms = r->learned_ms;
 		memcpy(gr->detail, r->detail, sizeof(gr->detail));
 		follower_done(w, g);
 	}
@@ -243,6 +244,7 @@ void watch_map_notify(struct watch *w, const sip_t *sip, struct fetch_result *r)
 	rc = pidf_parse(pl ? pl->pl_data : NULL, pl ? pl->pl_len : 0, &doc);
 	if (rc == PIDF_OK) {
 		r->status = pstat_map(&doc, &w->rules);
+		r->learned_ms = wall_ms();
 		watch_set_result(r, FETCH_OK, "%s", "");
 	} else {
 		watch_set_result(r, FETCH_FAILED, "presence document: %s", pidf_rc_name(rc));
@@ -421,7 +423,7 @@ static void fetch_start(struct watch *w, struct watch_job *j, size_t idx)
 
 	/* a watched presentity: its subscription knows the status, no SIP
 	 * round trip (a lost or pending subscription falls back to a fetch) */
-	if (sub_status_now(w, r->uri, &st)) {
+	if (sub_status_now(w, r->uri, &st, &r->learned_ms)) {
 		r->outcome = FETCH_OK;
 		r->status = st;
 		r->sip_status = 200;

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pstat.h"
 #include "ts.h"
@@ -54,6 +55,9 @@ struct fetch_result {
 	ts_status status;             /* out, when FETCH_OK */
 	int sip_status;               /* out: final SIP status, 0 if none */
 	char detail[80];              /* out: why, for SVC0001's error code */
+	int64_t learned_ms;           /* out, FETCH_OK: wall clock (ms since the epoch)
+	                                 of the NOTIFY that told the status (a
+	                                 subscription's last one when answered from state) */
 };
 
 struct watch_job;

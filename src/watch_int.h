@@ -101,7 +101,7 @@ struct watch {
 /* The status of uri now, when a subscription to it is active (its last
  * SUBSCRIBE accepted) and has reported a status: the NOTIFYs keep it
  * exact (contract section 7), so a fetch can be answered from it. */
-bool sub_status_now(struct watch *w, const char *uri, ts_status *st);
+bool sub_status_now(struct watch *w, const char *uri, ts_status *st, int64_t *learned_ms);
 /* The bucket of uri in the tables by URI (watch_sub.c's hash). */
 unsigned watch_uri_bucket(const char *uri);
 void sub_nua_event(struct watch *w, struct pres *p, nua_event_t event, int status,

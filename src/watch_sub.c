@@ -57,6 +57,7 @@ struct pres {
 	int nsubs;                    /* open (not closed) subs */
 	bool known;
 	ts_status status;
+	int64_t learned_ms;           /* wall clock of the last NOTIFY with a status */
 	struct loop_timer *timer;     /* retry or close wait */
 	int retries;                  /* since the last good NOTIFY */
 	int64_t lost_since;           /* 0 while healthy */
@@ -96,13 +97,14 @@ unsigned watch_uri_bucket(const char *uri)
 	return uri_hash(uri);
 }
 
-bool sub_status_now(struct watch *w, const char *uri, ts_status *st)
+bool sub_status_now(struct watch *w, const char *uri, ts_status *st, int64_t *learned_ms)
 {
 	for (struct pres *p = w->pres[uri_hash(uri)]; p; p = p->next)
 		if (strcmp(p->uri, uri) == 0) {
 			if (p->state != PS_ACTIVE || !p->known)
 				return false;
 			*st = p->status;
+			*learned_ms = p->learned_ms;
 			return true;
 		}
 	return false;
@@ -344,6 +346,7 @@ static void on_notify(struct pres *p, int status, const sip_t *sip)
 			atomic_fetch_add(&w->st_sub_notifies, 1);
 			p->known = true;
 			p->status = r.status;
+			p->learned_ms = r.learned_ms;
 			if (!terminated) {
 				p->retries = 0;
 				p->lost_since = 0;

@@ -1,6 +1,7 @@
 /*
- * wsdl_blob.h - the WSDL/XSD files of wsdl/, built into the binary by
- * tools/embed.sh. The table ends with an entry whose name is NULL.
+ * wsdl_blob.h - the WSDL/XSD files of wsdl/ (wsdl_files) and the OpenAPI
+ * document of openapi/ (openapi_files), built into the binary by
+ * tools/embed.sh. Each table ends with an entry whose name is NULL.
  */
 #ifndef PXTSGW_WSDL_BLOB_H
 #define PXTSGW_WSDL_BLOB_H
@@ -14,5 +15,6 @@ struct wsdl_file {
 };
 
 extern const struct wsdl_file wsdl_files[];
+extern const struct wsdl_file openapi_files[];
 
 #endif

@@ -3,9 +3,9 @@
 # its demo. Idempotent: when everything is there it only checks (fast).
 set -euo pipefail
 pkgs=(gcc make pkg-config
-	gsoap libgsoap-dev libssl-dev zlib1g-dev openssl ca-certificates libsofia-sip-ua-dev libmicrohttpd-dev libsqlite3-dev libexpat1-dev libcmocka-dev libcrypt-dev
+	gsoap libgsoap-dev libssl-dev zlib1g-dev openssl ca-certificates libsofia-sip-ua-dev libmicrohttpd-dev libsqlite3-dev libexpat1-dev libcmocka-dev libcrypt-dev libjansson-dev
 	kamailio kamailio-presence-modules kamailio-sqlite-modules sqlite3
-	python3 python3-zeep curl valgrind sip-tester wrk iproute2 procps groff-base coreutils libtsan2
+	python3 python3-zeep python3-yaml python3-jsonschema curl valgrind sip-tester wrk iproute2 procps groff-base coreutils libtsan2
 	clang libclang-rt-14-dev)   # the last two: make fuzz (libFuzzer)
 missing=()
 for p in "${pkgs[@]}"; do
