@@ -20,6 +20,7 @@
 #include "dest.h"
 #include "log.h"
 #include "nm_int.h"
+#include "rest.h"
 
 #define TOKEN_MAX 4096
 #define XCORR_MAX 256
@@ -175,20 +176,6 @@ void csub_uuid(char out[CSUB_ID_LEN + 1])
 		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-void csub_format_time(int64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ms < 0 || !gmtime_r(&t, &tm) || tm.tm_year > 9999 - 1900) {
-		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
-		return;
-	}
-	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
-		 (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-		 tm.tm_sec % 100, (int)(ms % 1000));
-}
-
 /* n digits at *p into *v; advances p. */
 static bool digits(const char **p, int n, int *v)
 {
@@ -254,11 +241,16 @@ int csub_parse_time(const char *s, int64_t *ms)
 
 /* --- the request ---------------------------------------------------------- */
 
-static int fail(struct csub_error *e, int status, const char *code, const char *fmt, const char *arg)
+/* A CAMARA error answer into e (fmt has one %s, for arg). */
+static int fail(struct rest_reply *e, unsigned status, const char *code, const char *fmt, const char *arg)
+	__attribute__((format(printf, 4, 0)));
+
+static int fail(struct rest_reply *e, unsigned status, const char *code, const char *fmt, const char *arg)
 {
-	e->status = status;
-	e->code = code;
-	snprintf(e->message, sizeof(e->message), fmt, arg ? arg : "");
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, arg ? arg : "");
+	rest_reply_error(e, status, code, "%s", msg);
 	return -1;
 }
 
@@ -277,47 +269,9 @@ static bool header_text_ok(const char *s, size_t max)
 	return true;
 }
 
-/* "+" and 1 to 15 digits (section 12). */
-static bool phone_ok(const char *s)
-{
-	size_t n = 0;
-
-	if (*s++ != '+')
-		return false;
-	for (; *s; s++, n++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return n >= 1 && n <= 15;
-}
-
-/* config.subscriptionDetail.device: the phone number, or an error as
- * retrieve gives it (422 MISSING_IDENTIFIER, UNSUPPORTED_IDENTIFIER, 400). */
-static int read_device(const json_t *detail, const char **phone, struct csub_error *e)
-{
-	const json_t *dev = detail ? json_object_get(detail, "device") : NULL, *pn;
-
-	if (!dev)
-		return fail(e, 422, "MISSING_IDENTIFIER", "The device cannot be identified.%s", NULL);
-	if (!json_is_object(dev))
-		return BAD(e, "device must be an object%s", NULL);
-	pn = json_object_get(dev, "phoneNumber");
-	if (!pn) {
-		if (json_object_get(dev, "networkAccessIdentifier") || json_object_get(dev, "ipv4Address") ||
-		    json_object_get(dev, "ipv6Address"))
-			return fail(e, 422, "UNSUPPORTED_IDENTIFIER",
-				    "The identifier provided is not supported: only phoneNumber is%s", NULL);
-		return BAD(e, "device has no identifier%s", NULL);
-	}
-	if (!json_is_string(pn) || !phone_ok(json_string_value(pn)))
-		return BAD(e, "device.phoneNumber is not a phone number in E.164 format (+ and 1 to 15 "
-			   "digits)%s", NULL);
-	*phone = json_string_value(pn);
-	return 0;
-}
-
 /* sinkCredential: the token and its expiry (0: none). */
 static int read_credential(const json_t *cred, int64_t now, const char **token, int64_t *expires,
-			   struct csub_error *e)
+			   struct rest_reply *e)
 {
 	const json_t *ct, *tt, *tok, *exp;
 
@@ -350,7 +304,7 @@ static int read_credential(const json_t *cred, int64_t now, const char **token, 
 	return 0;
 }
 
-static int read_type(const json_t *types, enum csub_type *t, struct csub_error *e)
+static int read_type(const json_t *types, enum csub_type *t, struct rest_reply *e)
 {
 	const char *v;
 
@@ -406,9 +360,9 @@ static char *answer_json(const json_t *body, const char *id, int64_t now, int64_
 	}
 	json_object_set(o, "config", c);
 	json_object_set_new(o, "id", json_string(id));
-	csub_format_time(now, ts);
+	rest_time_text(now, ts, sizeof(ts));
 	json_object_set_new(o, "startsAt", json_string(ts));
-	csub_format_time(expires, ts);
+	rest_time_text(expires, ts, sizeof(ts));
 	json_object_set_new(o, "expiresAt", json_string(ts));
 	json_object_set_new(o, "status", json_string("ACTIVE"));
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -418,15 +372,16 @@ out:
 	return s;
 }
 
-struct nm_start *csub_prepare(const json_t *body, const struct csub_params *p, struct csub_error *e)
+struct nm_start *csub_prepare(json_t *body, const struct csub_params *p, struct rest_reply *e)
 {
 	const json_t *proto, *sink, *cfg, *detail, *jexp, *jmax, *jinit;
 	const struct nm_policy *pol = p->pol;
-	const char *phone = NULL, *token = NULL;
+	const char *phone, *token = NULL;
+	struct rest_device dev;
 	int64_t token_exp = 0, expires, dur;
 	long max_events = 0;
 	bool initial = false;
-	enum csub_type type;
+	enum csub_type type = CSUB_DATA;
 	char uri[SIP_URI_MAX], addr[32], id[CSUB_ID_LEN + 1];
 	struct nm_start *s = NULL;
 	struct csub *c = NULL;
@@ -466,8 +421,10 @@ struct nm_start *csub_prepare(const json_t *body, const struct csub_params *p, s
 		BAD(e, "config.subscriptionDetail must be an object%s", NULL);
 		return NULL;
 	}
-	if (read_device(detail, &phone, e) != 0)
+	if (rest_device_parse(detail ? json_object_get(detail, "device") : NULL, p->tel_domain, &dev,
+			      e) != 0)
 		return NULL;
+	phone = dev.phone;
 	jexp = json_object_get(cfg, "subscriptionExpireTime");
 	if (jexp && !json_is_null(jexp)) {
 		if (!json_is_string(jexp) || csub_parse_time(json_string_value(jexp), &expires) != 0) {
@@ -521,11 +478,8 @@ struct nm_start *csub_prepare(const json_t *body, const struct csub_params *p, s
 		BAD(e, "x-correlator is too long%s", NULL);
 		return NULL;
 	}
-	snprintf(addr, sizeof(addr), "tel:%s", phone);
-	if (addr_to_sip(addr, p->tel_domain, uri, sizeof(uri)) != 0) {
-		BAD(e, "device.phoneNumber cannot be mapped to a SIP URI%s", NULL);
-		return NULL;
-	}
+	snprintf(addr, sizeof(addr), "%s", dev.tel);
+	snprintf(uri, sizeof(uri), "%s", dev.sip);
 	/* the notification ends at the subscription's expiry or, earlier,
 	 * at the token's (ACCESS_TOKEN_EXPIRED) */
 	dur = (token_exp && token_exp < expires ? token_exp : expires) - p->now_ms;
@@ -576,7 +530,7 @@ oom:
 	return NULL;
 }
 
-int csub_check_sink(const struct nm_start *s, const struct nm_policy *pol, struct csub_error *e)
+int csub_check_sink(const struct nm_start *s, const struct nm_policy *pol, struct rest_reply *e)
 {
 	struct dest_url u;
 	struct fault f;
@@ -588,7 +542,7 @@ int csub_check_sink(const struct nm_start *s, const struct nm_policy *pol, struc
 	return fail(e, 400, "INVALID_SINK", "sink not allowed: %.220s", u.host);
 }
 
-int csub_start_result(const struct nm_start *s, struct csub_error *e)
+int csub_start_result(const struct nm_start *s, struct rest_reply *e)
 {
 	struct fault f;
 
@@ -634,7 +588,7 @@ char *csub_event_json(const char *event_id, const char *source, enum dlv_op op, 
 	char *s;
 
 	snprintf(type, sizeof(type), "%s%s", CSUB_TYPE_PREFIX, last);
-	csub_format_time(time_ms, ts);
+	rest_time_text(time_ms, ts, sizeof(ts));
 	if (op == DLV_CE_SUBSCRIPTION_ENDED)
 		data = json_pack("{s:s, s:s, s:{s:s}}", "subscriptionId", sub_id, "terminationReason",
 				 csub_reason_name(reason), "device", "phoneNumber", phone);

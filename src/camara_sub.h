@@ -38,6 +38,8 @@
 
 #include "callback.h"
 #include "nm.h"
+
+struct rest_reply;
 #include "ts.h"
 
 #define CSUB_TYPE_PREFIX "org.camaraproject.device-reachability-status-subscriptions.v0."
@@ -52,13 +54,6 @@ enum csub_reason {
 	CSUB_SUBSCRIPTION_DELETED,
 	CSUB_NETWORK_TERMINATED,
 	CSUB_ACCESS_TOKEN_EXPIRED,
-};
-
-/* A CAMARA error answer: {"status":N,"code":"...","message":"..."}. */
-struct csub_error {
-	int status;
-	const char *code;           /* static text */
-	char message[256];
 };
 
 /* The subscription's own data beside its notification (owned by its
@@ -97,14 +92,14 @@ struct csub_params {
  * INVALID_PROTOCOL, INVALID_CREDENTIAL, INVALID_TOKEN, 403
  * PERMISSION_DENIED, 422 MISSING_IDENTIFIER, UNSUPPORTED_IDENTIFIER, 500
  * when memory is short). */
-struct nm_start *csub_prepare(const json_t *body, const struct csub_params *p, struct csub_error *err);
+struct nm_start *csub_prepare(json_t *body, const struct csub_params *p, struct rest_reply *err);
 /* Section 11's destination check of the sink (may wait for DNS up to
  * pol->dns_timeout_ms: HTTP thread). 0, or -1 with 400 INVALID_SINK
  * "sink not allowed: <host>". */
-int csub_check_sink(const struct nm_start *s, const struct nm_policy *pol, struct csub_error *err);
+int csub_check_sink(const struct nm_start *s, const struct nm_policy *pol, struct rest_reply *err);
 /* After nm_start_async's done: 0, or -1 with the error to answer (429
  * QUOTA_EXCEEDED, 404 IDENTIFIER_NOT_FOUND, 503 UNAVAILABLE, ...). */
-int csub_start_result(const struct nm_start *s, struct csub_error *err);
+int csub_start_result(const struct nm_start *s, struct rest_reply *err);
 /* The subscription of a start (its id, its answer's JSON). */
 const struct csub *csub_of(const struct nm_start *s);
 const char *csub_id(const struct nm_start *s);
@@ -130,8 +125,6 @@ char *csub_event_json(const char *event_id, const char *source, enum dlv_op op, 
 void csub_uuid(char out[CSUB_ID_LEN + 1]);
 /* RFC 3339 date-time to wall ms: 0, or -1 when it is not one. */
 int csub_parse_time(const char *s, int64_t *ms);
-/* wall ms as "2026-12-05T10:00:00.000Z" (out: 32 bytes) */
-void csub_format_time(int64_t ms, char out[32]);
 
 /* --- list, get, delete (the SIP thread) ---------------------------------- */
 
