@@ -16,7 +16,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "addr.h"
 #include "dest.h"
 #include "log.h"
 #include "nm_int.h"
@@ -395,7 +394,11 @@ struct nm_start *csub_prepare(json_t *body, const struct csub_params *p, struct 
 		BAD(e, "protocol is required%s", NULL);
 		return NULL;
 	}
-	if (!json_is_string(proto) || strcmp(json_string_value(proto), "HTTP") != 0) {
+	if (!json_is_string(proto)) {
+		BAD(e, "protocol must be a string%s", NULL);
+		return NULL;
+	}
+	if (strcmp(json_string_value(proto), "HTTP") != 0) {
 		fail(e, 400, "INVALID_PROTOCOL", "Only HTTP is supported%s", NULL);
 		return NULL;
 	}
@@ -404,7 +407,11 @@ struct nm_start *csub_prepare(json_t *body, const struct csub_params *p, struct 
 		BAD(e, "sink is required%s", NULL);
 		return NULL;
 	}
-	if (!json_is_string(sink) || !nm_endpoint_ok(json_string_value(sink))) {
+	if (!json_is_string(sink)) {
+		BAD(e, "sink must be a string%s", NULL);
+		return NULL;
+	}
+	if (!nm_endpoint_ok(json_string_value(sink))) {
 		fail(e, 400, "INVALID_SINK", "sink is not an absolute http or https URL%s", NULL);
 		return NULL;
 	}

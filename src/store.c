@@ -326,6 +326,11 @@ static int version_fn(sqlite3 *db, void *arg)
 	return user_version(db);
 }
 
+int store_schema_latest(void)
+{
+	return N_MIGRATIONS;
+}
+
 int store_schema_version(struct store *s)
 {
 	return store_read(s, version_fn, NULL);

@@ -32,6 +32,8 @@ void store_close(struct store *s);   /* NULL is fine */
 bool store_ready(struct store *s);
 /* The schema version of an open store. */
 int store_schema_version(struct store *s);
+/* The version this pxtsgw migrates a store to (its number of migrations). */
+int store_schema_latest(void);
 
 /* --- delivery tracking (contract section 9a) --- */
 

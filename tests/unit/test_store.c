@@ -22,7 +22,7 @@
 #include "store.h"
 #include "tmpstore.h"
 
-#define CURRENT_VERSION 4
+#define CURRENT_VERSION store_schema_latest()
 
 
 /* Runs sql on the file directly, bypassing the store. */
