@@ -1,5 +1,5 @@
 #!/bin/bash
-# time-limit: 240
+# time-limit: 300
 # shellcheck source-path=SCRIPTDIR
 #
 # test_rest_subs.sh - CAMARA Device Reachability Status subscriptions end
