@@ -9,6 +9,8 @@
  *   GET  /metrics              Prometheus text format
  *   GET  /notifications        running notifications and their delivery health
  *   GET  /deliveries?correlator=C   delivery tracking records (JSON)
+ *   /device-reachability-status/..., /device-reachability-status-subscriptions/...
+ *                              the REST binding (rest.h): any method, JSON
  *
  * Requests that wait for SIP are suspended (MHD_suspend_connection), not
  * parked on a thread. A POST to a SOAP endpoint is refused before its body

@@ -11,7 +11,7 @@
  * How a request flows (front.c does the HTTP part, rest.c the rest):
  *   1. front.c, headers in: authentication (HTTP Basic with a users file:
  *      401 UNAUTHENTICATED in CAMARA form otherwise), a body over
- *      http.max-body is 413 before it is read.
+ *      http.max-body-bytes is 413 before it is read.
  *   2. front.c, body in: rest_req_new() then rest_serve(). rest_serve
  *      checks x-correlator (400 INVALID_ARGUMENT when malformed), takes a
  *      token of the caller's policy.max-requests-per-s (429
@@ -31,7 +31,7 @@
  * query_run, nm_*_async) and wake(arg) may run on any thread, possibly
  * before q->start returns. Handlers never block on the network.
  *
- * JSON is jansson's (json_t). Bodies are capped by front.c (http.max-body)
+ * JSON is jansson's (json_t). Bodies are capped by front.c (http.max-body-bytes)
  * and parsed by rest_parse_body with a depth limit; unknown fields are
  * ignored; a field of the wrong type is 400 INVALID_ARGUMENT.
  */
