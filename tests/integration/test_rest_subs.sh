@@ -183,7 +183,7 @@ sink_up SINKB_PID "$PB" || { fail "sink B starts" "$(cat "$RUN_DIR/sink-$PB.out"
 SA=http://127.0.0.1:$PA SB=http://127.0.0.1:$PB
 GWARGS=(-o auth.users-file="$users" -o policy.max-notifications-per-app=3
 	-o delivery.backoff-ms=200 -o delivery.backoff-max-ms=400 -o delivery.max-attempts=100
-	-o delivery.circuit-open-s=1 -o policy.max-notification-count=50)
+	-o delivery.circuit-open-s=1 -o policy.max-notification-count=50 -o log.level=debug)
 gateway_start "$RUN_DIR/gw" "$KPORT" "${GWARGS[@]}" || { fail "gateway starts" ""; summary; exit 1; }
 SOURCES=$GW_URL
 
@@ -375,6 +375,25 @@ wait_evs "$SB" "$S6" 2
 sleep $GRACE
 assert_eq "sink back: both events, in order (event times ascending)" "2 1" \
 	"$(curl -s "$SB/received" | "$PY" "$CS" get "(lambda e: str(len(e)) + ' ' + str(int(e == sorted(e))))([r['json']['time'] for r in d if r['json']['data']['subscriptionId'] == '$S6'])")"
+
+# === NOTIFY-to-event latency (printed only, never asserted) ==========================
+P9=+15550109
+setst $P9 Reachable
+rest "$A1" POST "$SUBS" "$(body "$SA/lat" "$T_DISC" $P9)"
+S9L=$(js 'd["id"]')
+for i in $(seq 1 10); do
+	setst $P9 Unreachable
+	wait_evs "$SA" "$S9L" "$i" || { fail "latency: event $i" "not received"; break; }
+	setst $P9 Reachable
+done
+run_cmd latency "$PY" "$CS" latency "$GW_LOG" "sip:$P9@127.0.0.1;user=phone" "$SA" "$S9L"
+if [[ $RC == 0 ]] && read -r lmin lmed lmax <<<"$OUT"; then
+	echo "# NOTIFY-to-CloudEvent latency over 10 events (the gateway's NOTIFY log line -> sink arrival): min ${lmin} ms, median ${lmed} ms, max ${lmax} ms ($(basename "$PXTSGW_BIN" 2>/dev/null) ${PXTSGW_FLAVOUR:-})"
+	ok "latency measured"
+else
+	fail "latency measured" "$OUT"
+fi
+rest "$A1" DELETE "$SUBS/$S9L"
 
 # === kill -9 with active subscriptions: nothing lost ================================
 P7=+15550107 P8=+15550108

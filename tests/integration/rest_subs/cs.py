@@ -16,9 +16,15 @@
       order of the changes); data {subscriptionId, device {phoneNumber}}
       plus terminationReason (one of the five) for subscription-ended only.
       Prints "N events valid", or each problem (exit status 1).
+  cs.py latency LOG URI SINK SUBSCRIPTION_ID
+      For each event of the subscription, its arrival at the sink minus the
+      time of its NOTIFY: the gateway's debug line "watch: URI NOTIFY ... ->
+      Unreachable" (the last ones, one per event: a reachability-disconnected
+      subscription without initialEvent); prints "min median max" in ms.
   cs.py get EXPR < JSON
       EXPR evaluated with d = the JSON document read from stdin.
 """
+import datetime
 import json
 import re
 import sys
@@ -104,8 +110,33 @@ def check(sink, sources):
     return 1 if bad else 0
 
 
+def ms_of(iso):
+    t = datetime.datetime.strptime(iso[:23], "%Y-%m-%dT%H:%M:%S.%f")
+    return int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+
+
+def latency(log, uri, sink, sub):
+    pat = re.compile(r"^(\S+Z) debug watch: " + re.escape(uri) + r" NOTIFY \S+ -> Unreachable$")
+    lt = []
+    with open(log, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = pat.match(line.rstrip("\n"))
+            if m:
+                lt.append(ms_of(m.group(1)))
+    evs = [int(r["time"] * 1000) for r in received(sink)
+           if (r["json"] or {}).get("data", {}).get("subscriptionId") == sub]
+    if not evs or len(lt) < len(evs):
+        print("latency: %d NOTIFY lines for %d events" % (len(lt), len(evs)))
+        return 1
+    d = sorted(e - n for e, n in zip(evs, lt[-len(evs):]))
+    print(d[0], d[(len(d) - 1) // 2], d[-1])
+    return 0
+
+
 def main():
     cmd = sys.argv[1]
+    if cmd == "latency":
+        return latency(*sys.argv[2:6])
     if cmd == "events":
         events(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
         return 0
