@@ -190,28 +190,42 @@ SOURCES=$GW_URL
 # === refusals: nothing created ===================================================
 P0=+15550100
 setst $P0 Reachable
+# (labels: the CAMARA r1.2 scenario each check plays, where there is one)
 rest - POST "$SUBS" "$(body "$SA/e" "$T_DATA" $P0)"
-assert_eq "no credentials: 401" "401" "$CODE"
+expect_error "creation_401.1 no credentials" 401 UNAUTHENTICATED
+assert_eq "401 in JSON" "application/json" "$(header content-type)"
+rest app1:wrong POST "$SUBS" "$(body "$SA/e" "$T_DATA" $P0)"
+expect_error "creation_401.2/3 wrong credentials" 401 UNAUTHENTICATED
+rest - GET "$SUBS"
+expect_error "list_401.1 no credentials" 401 UNAUTHENTICATED
+rest - DELETE "$SUBS/00000000-0000-4000-8000-000000000000"
+expect_error "delete_401.1 no credentials" 401 UNAUTHENTICATED
 rest "$A1" POST "$SUBS" '{"protocol":'
-expect_error "not JSON" 400 INVALID_ARGUMENT
+expect_error "400.1 not JSON" 400 INVALID_ARGUMENT
+rest "$A1" POST "$SUBS" "$(body "$SA/e" "$T_DATA" $P0 | sed 's/"types":\[[^]]*\]/"types":"x"/')"
+expect_error "400.1 types not an array" 400 INVALID_ARGUMENT
 rest "$A1" POST "$SUBS" "$(body "$SA/e" "$T_DATA" $P0 | sed 's/"HTTP"/"MQTT3"/')"
-expect_error "protocol MQTT3" 400 INVALID_PROTOCOL
+expect_error "400.4 protocol MQTT3" 400 INVALID_PROTOCOL
 rest "$A1" POST "$SUBS" "$(body "ftp://127.0.0.1/e" "$T_DATA" $P0)"
 expect_error "sink not http(s)" 400 INVALID_SINK
+rest "$A1" POST "$SUBS" "$(body "azerty" "$T_DATA" $P0)"
+expect_error "400.7 sink azerty" 400 INVALID_SINK
 rest "$A1" POST "$SUBS" "$(body "http://10.1.2.3:8080/e" "$T_DATA" $P0)"
 expect_error "sink refused by section 11" 400 INVALID_SINK "sink not allowed: 10.1.2.3"
 rest "$A1" POST "$SUBS" "$(body "$SA/e" "$T_DATA" $P0 "" '{"credentialType":"PLAIN","accessToken":"x","accessTokenType":"bearer"}')"
-expect_error "credentialType PLAIN" 400 INVALID_CREDENTIAL
+expect_error "400.5 credentialType PLAIN" 400 INVALID_CREDENTIAL
 rest "$A1" POST "$SUBS" "$(body "$SA/e" "$T_DATA" $P0 "" '{"credentialType":"ACCESSTOKEN","accessToken":"x","accessTokenType":"mac"}')"
-expect_error "accessTokenType mac" 400 INVALID_CREDENTIAL
+expect_error "accessTokenType mac: INVALID_CREDENTIAL (section 12; CAMARA's 400.6 says INVALID_TOKEN)" 400 INVALID_CREDENTIAL
 rest "$A1" POST "$SUBS" "$(body "$SA/e" "$T_DATA" $P0 "" '{"credentialType":"ACCESSTOKEN","accessTokenType":"bearer"}')"
 expect_error "no accessToken" 400 INVALID_TOKEN
 rest "$A1" POST "$SUBS" "$(body "$SA/e" "$T_DATA\",\"$T_DISC" $P0)"
-expect_error "two types" 400 INVALID_ARGUMENT
+expect_error "two types: 400 (section 12; CAMARA's 422.1 says MULTIEVENT_SUBSCRIPTION_NOT_SUPPORTED)" 400 INVALID_ARGUMENT
+rest "$A1" POST "$SUBS" "$(body "$SA/e" "${PFX}reachability-nothing" $P0)"
+expect_error "400.3 unknown event type" 400 INVALID_ARGUMENT
 rest "$A1" POST "$SUBS" "$(body "$SA/e" "${PFX}reachability-sms" $P0)"
 expect_error "reachability-sms" 400 INVALID_ARGUMENT
 rest "$A1" POST "$SUBS" "$(body "$SA/e" "$T_DATA" $P0 "\"subscriptionExpireTime\":\"$(at -60)\"")"
-expect_error "expire time in the past" 400 INVALID_ARGUMENT
+expect_error "400.2 expire time in the past" 400 INVALID_ARGUMENT
 rest "$A1" POST "$SUBS" "$(body "$SA/e" "$T_DATA" $P0 "\"subscriptionExpireTime\":\"$(at 172800)\"")"
 expect_error "expire time beyond policy.max-notification-duration-s" 403 PERMISSION_DENIED
 rest "$A1" POST "$SUBS" "$(body "$SA/e" "$T_DATA" $P0 '"subscriptionMaxEvents":51')"
@@ -221,12 +235,15 @@ expect_error "max events a string" 400 INVALID_ARGUMENT
 rest "$A1" POST "$SUBS" "$(body "$SA/e" "$T_DATA" $P0 '"initialEvent":"yes"')"
 expect_error "initialEvent a string" 400 INVALID_ARGUMENT
 rest "$A1" POST "$SUBS" "{\"protocol\":\"HTTP\",\"sink\":\"$SA/e\",\"types\":[\"$T_DATA\"],\"config\":{\"subscriptionDetail\":{}}}"
-expect_error "no device" 422 MISSING_IDENTIFIER
+expect_error "422 no device" 422 MISSING_IDENTIFIER
+rest "$A1" POST "$SUBS" "{\"protocol\":\"HTTP\",\"sink\":\"$SA/e\",\"types\":[\"$T_DATA\"],\"config\":{\"subscriptionDetail\":{\"device\":{}}}}"
+expect_error "400 the device an empty object" 400 INVALID_ARGUMENT
 rest "$A1" POST "$SUBS" "{\"protocol\":\"HTTP\",\"sink\":\"$SA/e\",\"types\":[\"$T_DATA\"],\"config\":{\"subscriptionDetail\":{\"device\":{\"ipv4Address\":{\"publicAddress\":\"198.51.100.1\",\"publicPort\":5000}}}}}"
-expect_error "ipv4Address only" 422 UNSUPPORTED_IDENTIFIER
+expect_error "422 UNSUPPORTED_IDENTIFIER ipv4Address only" 422 UNSUPPORTED_IDENTIFIER
 rest "$A1" POST "$SUBS" "$(body "$SA/e" "$T_DATA" 15550100)"
-expect_error "phone number without +" 400 INVALID_ARGUMENT
-assert_eq "nothing was created" "" "$(list "$A1")"
+expect_error "400 phone number without +" 400 INVALID_ARGUMENT
+rest "$A1" GET "$SUBS"
+assert_eq "list: nothing was created (an empty array)" "200 []" "$CODE $BODY"
 sleep $GRACE
 assert_eq "nothing was sent" "0" "$(curl -s "$SA/received" | "$PY" "$CS" get 'len(d)')"
 
@@ -235,7 +252,7 @@ P1=+15550101
 setst $P1 Unreachable
 REQ=$(body "$SA/disc" "$T_DISC" $P1 '"subscriptionMaxEvents":3,"initialEvent":true' "$(cred tok-A)")
 rest "$A1" POST "$SUBS" "$REQ" -H 'x-correlator: corr-1'
-assert_eq "POST: 201" "201" "$CODE"
+assert_eq "01.1 POST: 201, JSON" "201 application/json" "$CODE $(header content-type)"
 S1=$(js 'd["id"]')
 S1_JSON=$BODY
 assert_eq "the answer: the request without accessToken and accessTokenExpiresUtc, with id, startsAt, expiresAt, status" \
@@ -300,6 +317,15 @@ rest "$A2" DELETE "$SUBS/$S2"
 expect_error "app2 DELETE of app1's subscription: 404" 404 NOT_FOUND
 assert_eq "app2's list is empty" "" "$(list "$A2")"
 assert_eq "app1's list: S2 (still there)" "$S2" "$(list "$A1")"
+
+# === initialEvent when the current state does not match: nothing ================
+rest "$A2" POST "$SUBS" "$(body "$SA/noinit" "$T_DISC" $P2 '"initialEvent":true')"
+S2N=$(js 'd["id"]')
+sleep $GRACE
+assert_eq "initialEvent with the device reachable (Busy): no reachability-disconnected" "0" "$(nevs "$SA" "$S2N")"
+rest "$A2" DELETE "$SUBS/$S2N"
+wait_evs "$SA" "$S2N" 1
+assert_eq "its only event is its end" "subscription-ended SUBSCRIPTION_DELETED - -" "$(evs "$SA" "$S2N")"
 
 # === DELETE ========================================================================
 rest "$A1" DELETE "$SUBS/$S2"
