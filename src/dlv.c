@@ -129,6 +129,13 @@ static const char *const event_names[DLV_N_OPS][2] = {
 	[DLV_STATUS_CHANGED] = { "statusChanged_DeliveryAttempted", "statusChanged_DeliveryResult" },
 	[DLV_STATUS_ERROR] = { "statusError_DeliveryAttempted", "statusError_DeliveryResult" },
 	[DLV_STATUS_END] = { "statusEnd_DeliveryAttempted", "statusEnd_DeliveryResult" },
+	/* CAMARA CloudEvents (contract section 12) */
+	[DLV_CE_REACHABILITY_DATA] = { "reachability-data_DeliveryAttempted",
+				       "reachability-data_DeliveryResult" },
+	[DLV_CE_REACHABILITY_DISCONNECTED] = { "reachability-disconnected_DeliveryAttempted",
+					       "reachability-disconnected_DeliveryResult" },
+	[DLV_CE_SUBSCRIPTION_ENDED] = { "subscription-ended_DeliveryAttempted",
+					"subscription-ended_DeliveryResult" },
 };
 
 /* --- time ------------------------------------------------------------------ */

@@ -55,6 +55,12 @@ struct dlv_item {
 	/* DLV_STATUS_ERROR: address (may be NULL) and reason */
 	const char *address;
 	const struct fault *reason;
+	/* DLV_CE_*: the CloudEvent (JSON, required), the sink's bearer token
+	 * and the x-correlator of the request that caused it (both may be
+	 * NULL) */
+	const char *body;
+	const char *bearer;
+	const char *x_correlator;
 };
 
 struct svc_tls;

@@ -17,7 +17,7 @@
 
 #define DLV_DETAIL_MAX 512
 #define DLV_MAX_ENTRIES 100000
-#define DLV_N_OPS 4
+#define DLV_N_OPS 7
 
 /* "statusNotification", ...: by enum dlv_op */
 extern const char *const dlv_op_names[DLV_N_OPS];
@@ -204,6 +204,7 @@ struct dlv_decoded {
 	struct dlv_status *entries;     /* addresses malloc'd */
 	size_t n;
 	char *address, *message_id, *text;
+	char *body, *bearer, *x_correlator;     /* CloudEvents */
 	char **vars;
 	size_t nvars;
 };

@@ -18,7 +18,27 @@ const char *const dlv_op_names[DLV_N_OPS] = {
 	[DLV_STATUS_CHANGED] = "statusChanged",
 	[DLV_STATUS_ERROR] = "statusError",
 	[DLV_STATUS_END] = "statusEnd",
+	[DLV_CE_REACHABILITY_DATA] = "reachability-data",
+	[DLV_CE_REACHABILITY_DISCONNECTED] = "reachability-disconnected",
+	[DLV_CE_SUBSCRIPTION_ENDED] = "subscription-ended",
 };
+
+/* largest CloudEvent body, bearer token and x-correlator */
+#define DLV_CE_BODY_MAX (64 * 1024)
+#define DLV_CE_TOKEN_MAX 4096
+#define DLV_CE_XCORR_MAX 256
+
+/* Text that fits in an HTTP header value: printable ASCII only (a line
+ * break would start another header). */
+static bool header_ok(const char *v, size_t max)
+{
+	size_t n = 0;
+
+	for (; *v; v++, n++)
+		if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f || n >= max)
+			return false;
+	return true;
+}
 
 static bool status_valid(ts_status s)
 {
@@ -60,6 +80,17 @@ bool dlv_item_content(const struct dlv_item *it, struct svc_callback_data *c,
 	}
 	case DLV_STATUS_END:
 		return true;
+	case DLV_CE_REACHABILITY_DATA:
+	case DLV_CE_REACHABILITY_DISCONNECTED:
+	case DLV_CE_SUBSCRIPTION_ENDED:
+		if (!it->body || !*it->body || strlen(it->body) > DLV_CE_BODY_MAX ||
+		    (it->bearer && (!*it->bearer || !header_ok(it->bearer, DLV_CE_TOKEN_MAX))) ||
+		    (it->x_correlator && !header_ok(it->x_correlator, DLV_CE_XCORR_MAX)))
+			return false;
+		c->body = it->body;
+		c->bearer = it->bearer;
+		c->x_correlator = it->x_correlator;
+		return true;
 	}
 	return false;
 }
@@ -79,6 +110,9 @@ bool dlv_item_content(const struct dlv_item *it, struct svc_callback_data *c,
  *   m <messageId>                       statusError: required
  *   t <text>                            statusError: required
  *   v <variable>                        statusError: one per variable
+ *   j <json>                            CloudEvents: the body, required
+ *   b <token>                           CloudEvents: the bearer token, if any
+ *   x <x-correlator>                    CloudEvents: if any (may be empty)
  * statusEnd has the first line only; correlator and endpoint are columns.
  */
 #define DLV_PAYLOAD_MAGIC "pxtsgw-callback"
@@ -162,6 +196,15 @@ char *dlv_content_encode(const struct svc_callback_data *c)
 		break;
 	case DLV_STATUS_END:
 		break;
+	case DLV_CE_REACHABILITY_DATA:
+	case DLV_CE_REACHABILITY_DISCONNECTED:
+	case DLV_CE_SUBSCRIPTION_ENDED:
+		buf_line(&b, "j", c->body ? c->body : "", NULL);
+		if (c->bearer)
+			buf_line(&b, "b", c->bearer, NULL);
+		if (c->x_correlator)
+			buf_line(&b, "x", c->x_correlator, NULL);
+		break;
 	}
 	return sbuf_take(&b, NULL);
 }
@@ -221,6 +264,9 @@ void dlv_decoded_free(struct dlv_decoded *p)
 	free(p->address);
 	free(p->message_id);
 	free(p->text);
+	free(p->body);
+	free(p->bearer);
+	free(p->x_correlator);
 	for (size_t i = 0; i < p->nvars; i++)
 		free(p->vars[i]);
 	free(p->vars);
@@ -232,6 +278,7 @@ struct svc_callback_data dlv_decoded_content(const struct dlv_decoded *p, const 
 		.op = p->op, .correlator = correlator, .entries = p->entries, .n = p->n,
 		.address = p->address, .message_id = p->message_id, .text = p->text,
 		.variables = (const char *const *)p->vars, .nvariables = p->nvars,
+		.body = p->body, .bearer = p->bearer, .x_correlator = p->x_correlator,
 	};
 }
 
@@ -259,6 +306,15 @@ static bool payload_line(struct dlv_decoded *p, char *line)
 		e[p->n].status = st;
 		e[p->n].address = strdup(v2);
 		return e[p->n++].address != NULL;
+	}
+	case 'j':
+	case 'b':
+	case 'x': {
+		char **slot = tag[0] == 'j' ? &p->body : tag[0] == 'b' ? &p->bearer : &p->x_correlator;
+
+		if (!DLV_OP_IS_CE(p->op) || strchr(v, ' ') || !unescape(v) || *slot)
+			return false;
+		return (*slot = strdup(v)) != NULL;
 	}
 	case 'a':
 	case 'm':
@@ -326,6 +382,10 @@ bool dlv_payload_decode(int op, const char *payload, struct dlv_decoded *p)
 		return ok && p->message_id && p->text;
 	case DLV_STATUS_END:
 		break;
+	case DLV_CE_REACHABILITY_DATA:
+	case DLV_CE_REACHABILITY_DISCONNECTED:
+	case DLV_CE_SUBSCRIPTION_ENDED:
+		return ok && p->body && *p->body;
 	}
 	return ok;
 }

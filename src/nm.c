@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camara_sub.h"
 #include "dest.h"
 #include "dlv.h"
 #include "hash.h"
@@ -215,6 +216,7 @@ void nmn_free(struct nmn *n)
 	loop_timer_free(n->timer);
 	held_clear(&n->held);
 	notif_free(n->notif);
+	csub_free(n->cam);
 	free(n->addrs);
 	free(n->addresses);
 	free(n->app);
@@ -244,6 +246,22 @@ static void nmn_remove(struct nmn *n)
 	nmn_remove_ex(n, true);
 }
 
+void nm_remove(struct nmn *n)
+{
+	n->removing = true;
+	nmn_remove(n);
+}
+
+struct nmn *nm_find(struct nm *nm, const char *app, const char *correlator)
+{
+	return find(nm, app, correlator);
+}
+
+ts_status nm_status_of(const struct nmn *n, ts_status st)
+{
+	return n->cam ? csub_status(st) : st;
+}
+
 /* Queues one callback for delivery (held_send_h): true when dlv took it,
  * committed to the outbox. */
 static bool send_action(void *arg, const struct notif_action *a)
@@ -252,8 +270,16 @@ static bool send_action(void *arg, const struct notif_action *a)
 	bool ok;
 	struct dlv_item it = { .app = n->app, .correlator = n->correlator, .endpoint = n->endpoint };
 	struct dlv_status st[64], *ent = st;
+	char *body = NULL;
 
-	switch (a->kind) {
+	if (n->cam) {
+		/* a CAMARA subscription: a CloudEvent (camara_sub.h) */
+		if (!csub_item(n, a, &it, &body)) {
+			log_error("nm: %s: out of memory for an event; held", n->correlator);
+			atomic_fetch_add(&n->nm->enqueue_failures, 1);
+			return false;
+		}
+	} else switch (a->kind) {
 	case NA_NOTIFY:
 		if (a->n > sizeof(st) / sizeof(st[0])) {
 			ent = calloc(a->n, sizeof(*ent));
@@ -292,6 +318,7 @@ static bool send_action(void *arg, const struct notif_action *a)
 	}
 	if (ent != st)
 		free(ent);
+	free(body);
 	return ok;
 }
 
@@ -313,7 +340,13 @@ static void give_up(struct nmn *n)
 	notif_cancel(n->notif);
 	held_clear(&n->held);
 	fault_set(&f, SVC0001, "callbacks could not be stored", NULL);
-	if (dlv_enqueue(n->nm->cfg.dlv, &it) == 0)
+	if (n->cam) {
+		/* a subscription: subscription-ended NETWORK_TERMINATED */
+		struct notif_action a = { .kind = NA_ERROR };
+
+		if (!send_action(n, &a))
+			log_error("nm: %s: its subscription-ended could not be queued either", n->correlator);
+	} else if (dlv_enqueue(n->nm->cfg.dlv, &it) == 0)
 		log_error("nm: %s: its statusError could not be queued either", n->correlator);
 	n->removing = true;
 	nmn_remove(n);
@@ -405,12 +438,24 @@ static void on_sub(struct watch_sub *sub, enum watch_sub_event ev, ts_status st,
 	if (ev == WSUB_LOST)
 		return;          /* re-established by the watcher; no false change */
 	if (ev == WSUB_STATUS) {
-		notif_status(n->notif, a->idx, st, mono_ms());
+		notif_status(n->notif, a->idx, nm_status_of(n, st), mono_ms());
 	} else {
 		sub_fault(why, n->addresses[a->idx], &f);
 		notif_failed(n->notif, a->idx, &f);
 	}
 	nm_pump(n);
+}
+
+void nm_end_subscription(struct nmn *n, int reason)
+{
+	struct notif_action a = { .kind = NA_END };
+
+	n->cam->end_reason = (enum csub_reason)reason;
+	notif_cancel(n->notif);
+	log_info("nm: subscription %s ended: %s", n->correlator, csub_reason_name(n->cam->end_reason));
+	if (!held_offer(&n->held, &a, send_action, n))
+		log_error("nm: %s: its subscription-ended could not be queued", n->correlator);
+	nm_pump(n);   /* removes it once nothing is held */
 }
 
 /* Ends a start: f NULL = every baseline is known, run it; else refuse. */
@@ -424,6 +469,15 @@ static void start_finish(struct nmn *n, const struct fault *f)
 	n->start = NULL;
 	loop_timer_cancel(n->timer);
 	if (!f) {
+		if (s->cam) {
+			/* a subscription ends at its expiry time or its token's,
+			 * wall clock, whenever it got here */
+			const struct csub *c = s->cam;
+			int64_t end = c->token_expires_ms && c->token_expires_ms < c->expires_ms
+					      ? c->token_expires_ms : c->expires_ms;
+
+			s->duration_ms = end - store_wall_ms() > 0 ? end - store_wall_ms() : 1;
+		}
 		s->params.end_ms = now + s->duration_ms;
 		n->notif = notif_new(&s->params);
 		if (!n->notif) {
@@ -435,7 +489,7 @@ static void start_finish(struct nmn *n, const struct fault *f)
 		} else {
 			for (size_t i = 0; i < n->naddr; i++)
 				if (watch_sub_status(n->addrs[i].sub, &st))
-					notif_baseline(n->notif, i, st);
+					notif_baseline(n->notif, i, nm_status_of(n, st));
 			n->end_mono = s->params.end_ms;
 			n->end_wall = time(NULL) + (time_t)(s->duration_ms / 1000);
 			/* durable before the client hears it runs */
@@ -520,6 +574,10 @@ static void start_on_sip(void *arg)
 	n = nmn_new(nm, s->app, s->correlator, s->endpoint, s->n, s->addresses);
 	if (!n)
 		goto oom;
+	if (s->cam && !(n->cam = csub_dup(s->cam))) {
+		nmn_free(n);
+		goto oom;
+	}
 	n->start = s;
 	n->style = s->params.style;
 	if (loop_timer_set(n->timer, nm->cfg.start_timeout_ms, start_timeout, n) < 0) {
@@ -572,7 +630,8 @@ static void end_on_sip(void *arg)
 	struct nm_end *e = arg;
 	struct nmn *n = find(e->nm, e->app, e->correlator);
 
-	if (!n || !n->running) {
+	/* a CAMARA subscription is ended by DELETE only */
+	if (!n || !n->running || n->cam) {
 		e->failed = true;
 		fault_set(&e->fault, SVC0002, "correlator", NULL);
 	} else {

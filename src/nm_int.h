@@ -29,6 +29,7 @@ struct nm_start {
 	struct notif_params params;
 	int64_t duration_ms;
 	char log_req[LOG_REQ_MAX + 1];   /* the request's id, for the log */
+	struct csub *cam;          /* a CAMARA subscription's data; NULL: Parlay X */
 	/* result, set on the SIP thread */
 	bool failed;
 	struct fault fault;
@@ -80,6 +81,7 @@ struct nmn {
 	long dlv_enqueued;
 	long sent_base;            /* callbacks counted before a restart */
 	enum notif_style style;
+	struct csub *cam;          /* a CAMARA subscription's data (owned); NULL: Parlay X */
 	bool restored;             /* brought back from the store */
 	bool running;
 	bool removing;
@@ -129,6 +131,28 @@ struct watch_sub *nm_open_sub(struct nmn *n, size_t i, const char *sip_uri);
 /* Sends what notif decided, re-arms the timer, removes a finished one (n
  * may be gone afterwards). */
 void nm_pump(struct nmn *n);
+
+/* The notification of app with correlator (not one being removed), or NULL. */
+struct nmn *nm_find(struct nm *nm, const char *app, const char *correlator);
+/* Ends n for good (store, delivery health) and frees it. */
+void nm_remove(struct nmn *n);
+/* The status n's state machine sees: a subscription's Busy is Reachable. */
+ts_status nm_status_of(const struct nmn *n, ts_status st);
+
+/* Ends subscription n (n->cam) from outside with reason (enum
+ * csub_reason): subscription-ended is queued and n removed (at once, or
+ * once what the outbox refused is queued). */
+void nm_end_subscription(struct nmn *n, int reason);
+
+/* nmreq.c: an absolute http or https URL with a host (and a valid port) */
+bool nm_endpoint_ok(const char *endpoint);
+
+/* camara_sub.c: the CloudEvent of a subscription's action a (NA_NOTIFY:
+ * its type's event; NA_END, NA_ERROR: subscription-ended with its
+ * reason) as a dlv_item; *body is the JSON it points to (malloc'd, the
+ * caller frees it after the enqueue). false when memory is short. */
+struct dlv_item;
+bool csub_item(const struct nmn *n, const struct notif_action *a, struct dlv_item *it, char **body);
 
 /* nm_store.c: nothing when the manager has no store */
 int nm_save_new(const struct nmn *n, const struct nm_start *s);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camara_sub.h"
 #include "dlv.h"
 #include "log.h"
 #include "loop.h"
@@ -75,14 +76,21 @@ int nm_save_new(const struct nmn *n, const struct nm_start *s)
 	};
 	int rc;
 
+	char *cam = NULL;
+
 	if (!n->nm->cfg.store)
 		return 0;
-	sn.reported = reported(n, buf, sizeof(buf) / sizeof(buf[0]));
-	if (!sn.reported)
+	if (n->cam && !(sn.camara = cam = csub_encode(n->cam)))
 		return -1;
+	sn.reported = reported(n, buf, sizeof(buf) / sizeof(buf[0]));
+	if (!sn.reported) {
+		free(cam);
+		return -1;
+	}
 	rc = store_notif_save(n->nm->cfg.store, &sn);
 	if (sn.reported != buf)
 		free((int *)sn.reported);
+	free(cam);
 	return rc;
 }
 
@@ -92,6 +100,7 @@ int nm_save_new(const struct nmn *n, const struct nm_start *s)
 struct saved {
 	struct store_notif sn;
 	char *app, *correlator, *endpoint, *interface_name;
+	char *camara;               /* NULL: not a subscription */
 	char **addresses, **sip_uris;
 	int *reported;
 	struct saved *next;
@@ -112,6 +121,7 @@ static void saved_free(struct saved *v)
 	free(v->correlator);
 	free(v->endpoint);
 	free(v->interface_name);
+	free(v->camara);
 	free(v);
 }
 
@@ -137,11 +147,12 @@ static void load_one(const struct store_notif *sn, void *arg)
 	v->correlator = strdup(sn->correlator);
 	v->endpoint = strdup(sn->endpoint);
 	v->interface_name = strdup(sn->interface_name ? sn->interface_name : "");
+	v->camara = sn->camara ? strdup(sn->camara) : NULL;
 	v->addresses = calloc(sn->n, sizeof(char *));
 	v->sip_uris = calloc(sn->n, sizeof(char *));
 	v->reported = calloc(sn->n, sizeof(int));
 	ok = v->app && v->correlator && v->endpoint && v->interface_name && v->addresses && v->sip_uris &&
-	     v->reported;
+	     v->reported && (!sn->camara || v->camara);
 	for (size_t i = 0; ok && i < sn->n; i++) {
 		v->addresses[i] = strdup(sn->addresses[i]);
 		v->sip_uris[i] = strdup(sn->sip_uris[i]);
@@ -158,17 +169,33 @@ static void load_one(const struct store_notif *sn, void *arg)
 	r->tail = &v->next;
 }
 
-/* Sends statusEnd for a notification that ended while the gateway was down. */
-static void end_saved(struct nm *nm, const struct saved *v, const char *why)
+/* Sends statusEnd for a notification that ended while the gateway was
+ * down; for a subscription (cam), subscription-ended with reason. */
+static void end_saved(struct nm *nm, const struct saved *v, const char *why, const struct csub *cam,
+		      enum csub_reason reason)
 {
 	struct dlv_item it = {
 		.op = DLV_STATUS_END, .app = v->app, .correlator = v->correlator,
 		.endpoint = v->endpoint,
 	};
+	char *body = NULL;
 
-	log_info("nm: notification %s %s while the gateway was down: statusEnd", v->correlator, why);
-	if (dlv_enqueue(nm->cfg.dlv, &it) == 0)
-		log_error("nm: %s: cannot queue statusEnd", v->correlator);
+	if (cam) {
+		char id[CSUB_ID_LEN + 1];
+
+		csub_uuid(id);
+		body = csub_event_json(id, cam->source, DLV_CE_SUBSCRIPTION_ENDED, store_wall_ms(),
+				       v->correlator, cam->phone, reason);
+		it.op = DLV_CE_SUBSCRIPTION_ENDED;
+		it.body = body;
+		it.bearer = cam->bearer;
+		it.x_correlator = cam->x_correlator;
+	}
+	log_info("nm: notification %s %s while the gateway was down: %s", v->correlator, why,
+		 cam ? "subscription-ended" : "statusEnd");
+	if ((cam && !body) || dlv_enqueue(nm->cfg.dlv, &it) == 0)
+		log_error("nm: %s: cannot queue its end", v->correlator);
+	free(body);
 	/* nothing more for it: its health record goes once that is sent */
 	dlv_forget(nm->cfg.dlv, v->app, v->correlator);
 	store_notif_delete(nm->cfg.store, v->app, v->correlator);
@@ -186,24 +213,39 @@ static void restore_one(struct nm *nm, struct saved *v, struct restore *r)
 		.style = (enum notif_style)v->sn.style,
 	};
 	struct nmn *n;
+	struct csub *cam = NULL;
 
+	if (v->camara && !(cam = csub_decode(v->camara))) {
+		log_error("nm: subscription %s: its stored data is unreadable; deleted", v->correlator);
+		dlv_forget(nm->cfg.dlv, v->app, v->correlator);
+		store_notif_delete(nm->cfg.store, v->app, v->correlator);
+		return;
+	}
 	if (v->sn.end_ms <= wall) {
-		end_saved(nm, v, "reached its duration");
+		end_saved(nm, v, "reached its duration", cam,
+			  cam && cam->token_expires_ms && cam->token_expires_ms < cam->expires_ms
+				  ? CSUB_ACCESS_TOKEN_EXPIRED : CSUB_SUBSCRIPTION_EXPIRED);
+		csub_free(cam);
 		r->ended++;
 		return;
 	}
 	if (v->sn.count > 0) {
 		p.count = v->sn.count - v->sn.sent;
 		if (p.count <= 0) {
-			end_saved(nm, v, "reached its count");
+			end_saved(nm, v, "reached its count", cam, CSUB_MAX_EVENTS_REACHED);
+			csub_free(cam);
 			r->ended++;
 			return;
 		}
 	}
 	n = nmn_new(nm, v->app, v->correlator, v->endpoint, v->sn.n, v->addresses);
-	if (n)
+	if (n) {
 		n->notif = notif_new(&p);
+		n->cam = cam;
+		cam = NULL;
+	}
 	if (!n || !n->notif) {
+		csub_free(cam);
 		nmn_free(n);
 		log_error("nm: out of memory restoring %s; it stays in the store", v->correlator);
 		r->oom = true;
@@ -231,7 +273,7 @@ static void restore_one(struct nm *nm, struct saved *v, struct restore *r)
 		if (!sub)
 			log_error("nm: %s: cannot subscribe to %.80s again", n->correlator, v->sip_uris[i]);
 		else if (watch_sub_status(sub, &st))
-			notif_status(n->notif, i, st, now);
+			notif_status(n->notif, i, nm_status_of(n, st), now);
 	}
 	/* its callbacks resumed from the outbox count in its health */
 	dlv_keep(nm->cfg.dlv, n->app, n->correlator);

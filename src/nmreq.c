@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "camara_sub.h"
 #include "dest.h"
 #include "log.h"
 #include "xmlchar.h"
@@ -52,11 +53,12 @@ void nm_start_free(struct nm_start *s)
 	free(s->correlator);
 	free(s->endpoint);
 	free(s->interface_name);
+	csub_free(s->cam);
 	free(s);
 }
 
 /* An absolute http or https URL with a host (and a valid port). */
-static bool endpoint_ok(const char *e)
+bool nm_endpoint_ok(const char *e)
 {
 	struct dest_url u;
 	const char *h;
@@ -103,7 +105,7 @@ struct nm_start *nm_prepare(const struct nm_request *req, const struct nm_policy
 	unsigned criteria = 0;
 	char uri[SIP_URI_MAX];
 
-	if (!endpoint_ok(req->endpoint)) {
+	if (!nm_endpoint_ok(req->endpoint)) {
 		fault_set(f, SVC0002, "reference.endpoint", NULL);
 		return NULL;
 	}

@@ -132,6 +132,17 @@ static const char *const migrations[] = {
 	" cause TEXT NOT NULL DEFAULT '',"
 	" duration_ms INTEGER NOT NULL);"
 	"CREATE INDEX usage_records_time ON usage_records (time_ms);",
+	/* CAMARA subscriptions (contract section 12): a notification that is
+	 * a subscription has its data here (camara_sub.c's stored form: type,
+	 * phone number, sink token and its expiry, expiry, max events,
+	 * x-correlator, source, the answer's JSON); it goes with its
+	 * notification */
+	"CREATE TABLE camara_subscriptions ("
+	" app TEXT NOT NULL,"
+	" correlator TEXT NOT NULL,"
+	" data TEXT NOT NULL,"
+	" PRIMARY KEY (app, correlator),"
+	" FOREIGN KEY (app, correlator) REFERENCES notifications (app, correlator) ON DELETE CASCADE);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -331,14 +342,14 @@ static int version_fn(sqlite3 *db, void *arg)
 	return user_version(db);
 }
 
-int store_schema_version(struct store *s)
-{
-	return store_read(s, version_fn, NULL);
-}
-
 int store_schema_latest(void)
 {
 	return N_MIGRATIONS;
+}
+
+int store_schema_version(struct store *s)
+{
+	return store_read(s, version_fn, NULL);
 }
 
 /* --- delivery tracking ------------------------------------------------------ */

@@ -89,6 +89,8 @@ struct store_notif {
 	const char *const *addresses;
 	const char *const *sip_uris;
 	const int *reported;        /* ts_status per address, -1 = not known */
+	const char *camara;         /* a CAMARA subscription's data (camara_sub.c's
+				     * stored form); NULL: a Parlay X notification */
 };
 
 /* Saves a notification that starts (replacing one of the same application

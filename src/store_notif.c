@@ -29,7 +29,7 @@ static int save_fn(sqlite3 *db, void *arg)
 {
 	const struct store_notif *n = arg;
 	const char *app = n->app ? n->app : "";
-	sqlite3_stmt *st = NULL, *sa = NULL;
+	sqlite3_stmt *st = NULL, *sa = NULL, *sc = NULL;
 	int rc = -1;
 
 	if (run(db, "BEGIN IMMEDIATE") != 0)
@@ -74,12 +74,23 @@ static int save_fn(sqlite3 *db, void *arg)
 		if (sqlite3_step(sa) != SQLITE_DONE)
 			goto out;
 	}
+	if (n->camara) {
+		if (sqlite3_prepare_v2(db, "INSERT INTO camara_subscriptions (app, correlator, data) "
+				       "VALUES (?, ?, ?)", -1, &sc, NULL) != SQLITE_OK)
+			goto out;
+		sqlite3_bind_text(sc, 1, app, -1, SQLITE_STATIC);
+		sqlite3_bind_text(sc, 2, n->correlator, -1, SQLITE_STATIC);
+		sqlite3_bind_text(sc, 3, n->camara, -1, SQLITE_STATIC);
+		if (sqlite3_step(sc) != SQLITE_DONE)
+			goto out;
+	}
 	rc = 0;
 out:
 	if (rc != 0)
 		log_error("store: cannot save notification %s: %s", n->correlator, sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	sqlite3_finalize(sa);
+	sqlite3_finalize(sc);
 	run(db, rc == 0 ? "COMMIT" : "ROLLBACK");
 	return rc;
 }
@@ -197,9 +208,11 @@ static int load_fn(sqlite3 *db, void *arg)
 	sqlite3_stmt *st = NULL, *sa = NULL;
 	int count = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT correlator, endpoint, interface_name, criteria, frequency_ms, "
-			       "count, sent, style, end_ms, created_ms, app FROM notifications "
-			       "ORDER BY created_ms, app, correlator", -1, &st, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db, "SELECT n.correlator, n.endpoint, n.interface_name, n.criteria, "
+			       "n.frequency_ms, n.count, n.sent, n.style, n.end_ms, n.created_ms, n.app, c.data "
+			       "FROM notifications n LEFT JOIN camara_subscriptions c "
+			       "ON c.app = n.app AND c.correlator = n.correlator "
+			       "ORDER BY n.created_ms, n.app, n.correlator", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT address, sip_uri, reported FROM notification_addresses "
 			       "WHERE app = ? AND correlator = ? ORDER BY idx", -1, &sa, NULL) != SQLITE_OK) {
 		log_error("store: cannot read notifications: %s", sqlite3_errmsg(db));
@@ -210,12 +223,15 @@ static int load_fn(sqlite3 *db, void *arg)
 		struct store_notif n = { 0 };
 		char *corr = col_dup(st, 0), *ep = col_dup(st, 1), *ifn = col_dup(st, 2);
 		char *app = col_dup(st, 10);
+		char *cam = sqlite3_column_type(st, 11) == SQLITE_NULL ? NULL : col_dup(st, 11);
 		char **addrs = NULL, **uris = NULL;
 		int *rep = NULL;
 		size_t cap = 0;
-		bool oom = !corr || !ep || !ifn || !app;
+		bool oom = !corr || !ep || !ifn || !app ||
+			   (sqlite3_column_type(st, 11) != SQLITE_NULL && !cam);
 
 		n.app = app;
+		n.camara = cam;
 		n.correlator = corr;
 		n.endpoint = ep;
 		n.interface_name = ifn;
@@ -273,6 +289,7 @@ static int load_fn(sqlite3 *db, void *arg)
 		free(uris);
 		free(rep);
 		free(app);
+		free(cam);
 		free(corr);
 		free(ep);
 		free(ifn);

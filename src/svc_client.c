@@ -105,6 +105,10 @@ struct svc_callback {
 		struct tsnl__statusEnd end;
 	} req;
 	struct pxc__ServiceError reason;        /* statusError */
+	/* CloudEvents (contract section 12) */
+	char *body;                             /* the JSON */
+	char *bearer;                           /* NULL: no Authorization */
+	char *xhdr;                             /* "x-correlator: <v>" or NULL */
 };
 
 /* --- callbacks: our types into the generated request structs --------------- */
@@ -131,8 +135,14 @@ void svc_callback_free(struct svc_callback *cb)
 		free(cb->reason.variables);
 		break;
 	case DLV_STATUS_END:
+	case DLV_CE_REACHABILITY_DATA:
+	case DLV_CE_REACHABILITY_DISCONNECTED:
+	case DLV_CE_SUBSCRIPTION_ENDED:
 		break;
 	}
+	free(cb->body);
+	free(cb->bearer);
+	free(cb->xhdr);
 	free(cb->correlator);
 	free(cb);
 }
@@ -162,7 +172,7 @@ struct svc_callback *svc_callback_new(const struct svc_callback_data *data)
 	struct svc_callback *cb;
 	bool ok = true;
 
-	if (!data || !data->correlator || (unsigned)data->op > DLV_STATUS_END)
+	if (!data || !data->correlator || (unsigned)data->op > DLV_CE_SUBSCRIPTION_ENDED)
 		return NULL;
 	cb = calloc(1, sizeof(*cb));
 	if (!cb)
@@ -217,6 +227,22 @@ struct svc_callback *svc_callback_new(const struct svc_callback_data *data)
 		break;
 	case DLV_STATUS_END:
 		cb->req.end.correlator = cb->correlator;
+		break;
+	case DLV_CE_REACHABILITY_DATA:
+	case DLV_CE_REACHABILITY_DISCONNECTED:
+	case DLV_CE_SUBSCRIPTION_ENDED:
+		cb->body = dup_req(data->body, &ok);
+		if (data->bearer)
+			cb->bearer = dup_req(data->bearer, &ok);
+		if (data->x_correlator && asprintf(&cb->xhdr, "x-correlator: %s", data->x_correlator) < 0) {
+			cb->xhdr = NULL;
+			ok = false;
+		}
+		/* header values: no line break may start another header */
+		for (const char *h = cb->bearer; ok && h && *h; h++)
+			ok = (unsigned char)*h >= 0x20 && *h != 0x7f;
+		for (const char *h = cb->xhdr; ok && h && *h; h++)
+			ok = (unsigned char)*h >= 0x20 && *h != 0x7f;
 		break;
 	}
 	if (!ok) {
@@ -722,6 +748,39 @@ static void dest_key(const char *endpoint, char *key, size_t cap)
 		snprintf(key, cap, "%s://%s:%u", u.https ? "https" : "http", u.name, u.port);
 }
 
+/* A CloudEvent: a plain HTTP POST of its JSON on the client's connection
+ * (the same checked connect, TLS and keep-alive as the SOAP calls). The
+ * whole request is stored first so that it goes with a Content-Length.
+ * Returns gSOAP's code; soap->status has the HTTP status when one came. */
+static int post_event(struct soap *soap, const char *endpoint, const struct svc_callback *cb)
+{
+	soap_mode omode = soap->omode;
+	size_t len = 0;
+	int rc;
+
+	soap->omode = (soap->omode & ~SOAP_IO) | SOAP_IO_STORE;
+	soap->http_extra_header = cb->xhdr;
+	soap->bearer = cb->bearer;
+	rc = soap_POST(soap, endpoint, NULL, "application/cloudevents+json");
+	if (rc == SOAP_OK && (soap_send(soap, cb->body) != SOAP_OK || soap_end_send(soap) != SOAP_OK))
+		rc = soap->error;
+	soap->omode = omode;
+	soap->http_extra_header = NULL;
+	soap->bearer = NULL;
+	if (rc != SOAP_OK)
+		return rc;
+	/* the answer's body is read (and dropped) so that the connection can
+	 * carry the next request; an empty 2xx (204) is fine */
+	rc = soap_begin_recv(soap);
+	if (rc == SOAP_OK) {
+		if (!soap_http_get_body(soap, &len))
+			rc = soap->error;
+		if (rc == SOAP_OK)
+			rc = soap_end_recv(soap);
+	}
+	return rc;
+}
+
 bool svc_client_send(struct svc_client *c, const char *endpoint, const struct svc_callback *cb,
 		     char *detail, size_t cap)
 {
@@ -785,6 +844,11 @@ bool svc_client_send(struct svc_client *c, const char *endpoint, const struct sv
 		rc = soap_call___tsns__statusEnd(soap, endpoint, "", &req->req.end, &r);
 		break;
 	}
+	case DLV_CE_REACHABILITY_DATA:
+	case DLV_CE_REACHABILITY_DISCONNECTED:
+	case DLV_CE_SUBSCRIPTION_ENDED:
+		rc = post_event(soap, endpoint, req);
+		break;
 	}
 	/* any 2xx answer without a SOAP fault counts as delivered, even an
 	 * empty 202 or a body we could not read */

@@ -31,6 +31,12 @@ struct svc_callback_data {
 	const char *text;
 	const char *const *variables;
 	size_t nvariables;
+	/* DLV_CE_*: the CloudEvent JSON (required), POSTed as
+	 * application/cloudevents+json, with "Authorization: Bearer <bearer>"
+	 * and "x-correlator: <x_correlator>" when they are not NULL */
+	const char *body;
+	const char *bearer;
+	const char *x_correlator;
 };
 
 /* A prepared callback: the request is built once and reused by every

@@ -60,6 +60,7 @@ static void reopen(struct tmpstore *t)
 
 struct copy {
 	char *app, *correlator, *endpoint, *interface_name;
+	char *camara;               /* a CAMARA subscription's data, or NULL */
 	unsigned criteria;
 	int64_t frequency_ms;
 	long count, sent;
@@ -108,6 +109,7 @@ static void collect(const struct store_notif *sn, void *arg)
 	c->correlator = dup_or_null(sn->correlator);
 	c->endpoint = dup_or_null(sn->endpoint);
 	c->interface_name = dup_or_null(sn->interface_name);
+	c->camara = dup_or_null(sn->camara);
 	c->criteria = sn->criteria;
 	c->frequency_ms = sn->frequency_ms;
 	c->count = sn->count;
@@ -149,6 +151,7 @@ static void loaded_free(struct loaded *l)
 		free(c->correlator);
 		free(c->endpoint);
 		free(c->interface_name);
+		free(c->camara);
 	}
 	free(l->v);
 	memset(l, 0, sizeof(*l));
@@ -680,6 +683,46 @@ static void test_delete(void **state)
 
 	reopen(t);
 	assert_int_equal(count_loaded(t->s), 0);
+	for (int k = 0; k < 3; k++)
+		gen_free(&g[k]);
+}
+
+/* A CAMARA subscription's data (contract section 12) goes with its
+ * notification: saved in the same transaction, loaded with it, replaced
+ * with it, deleted with it; a notification without has none. */
+static void test_camara(void **state)
+{
+	struct tmpstore *t = *state;
+	struct gen g[3];
+	struct loaded l;
+	const char *data = "{\"type\":1,\"phone\":\"+15550100\",\"bearer\":\"t'o\\\"k\"}";
+
+	for (int k = 0; k < 3; k++)
+		gen_make(&g[k], "cam", k, 1);
+	g[0].sn.camara = data;
+	g[2].sn.camara = "second";
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(store_notif_save(t->s, &g[k].sn), 0);
+	load_all(t->s, &l);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0].camara, data);
+	assert_null(l.v[1].camara);
+	assert_string_equal(l.v[2].camara, "second");
+	loaded_free(&l);
+	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM camara_subscriptions WHERE ?1 IS NOT NULL", "x"), 2);
+	/* saved again (same application and correlator): replaced, also
+	 * when it is no longer one */
+	g[2].sn.camara = NULL;
+	assert_int_equal(store_notif_save(t->s, &g[2].sn), 0);
+	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM camara_subscriptions WHERE ?1 IS NOT NULL", "x"), 1);
+	/* deleted with its notification (ON DELETE CASCADE) */
+	assert_int_equal(store_notif_delete(t->s, NULL, g[0].corr), 0);
+	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM camara_subscriptions WHERE ?1 IS NOT NULL", "x"), 0);
+	load_all(t->s, &l);
+	assert_int_equal(l.n, 2);
+	assert_null(l.v[0].camara);
+	assert_null(l.v[1].camara);
+	loaded_free(&l);
 	for (int k = 0; k < 3; k++)
 		gen_free(&g[k]);
 }
@@ -1253,6 +1296,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_many, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_progress, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_delete, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_camara, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_failed_save_changes_nothing, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_null_and_invalid, tmpstore_setup_open, tmpstore_teardown),
