@@ -116,6 +116,7 @@ rm -f "$DIR/pxtsgw.db" "$DIR/pxtsgw.db-wal" "$DIR/pxtsgw.db-shm"
 	-o http.listen="127.0.0.1:$HTTP_PORT" -o sip.listen="127.0.0.1:$GW_SIP_PORT" \
 	-o sip.presence-server="sip:127.0.0.1:$SIP_PORT" -o store.path="$DIR/pxtsgw.db" \
 	-o group.file="$DIR/groups.txt" -o delivery.allowed-endpoints=127.0.0.0/8 \
+	-o sip.tel-domain=example.com \
 	>"$DIR/pxtsgw.log" 2>&1 &
 GW_PID=$!
 echo "pxtsgw $GW_PID" >>"$PIDS"
@@ -143,6 +144,10 @@ echo "demo: publishing sample presence"
 "$PY" "$SIP_PUBLISH" --server "127.0.0.1:$SIP_PORT" --basic closed sip:carol@example.com >/dev/null &&
 	echo "  sip:carol@example.com  closed        -> Unreachable"
 echo "  sip:team@groups.example is a group of the three"
+# the phone number of the REST examples: tel:+15550100 is
+# sip:+15550100@example.com (sip.tel-domain)
+"$PY" "$SIP_PUBLISH" --server "127.0.0.1:$SIP_PORT" --basic open sip:+15550100@example.com >/dev/null &&
+	echo "  +15550100 (sip:+15550100@example.com) open -> reachable (CAMARA)"
 
 url="http://127.0.0.1:$HTTP_PORT"
 cb_url="http://127.0.0.1:$CB_PORT/callbacks"
@@ -172,14 +177,27 @@ if [[ ${answer##*$'\n'} != 200 ]]; then
 	exit 1
 fi
 
+echo "demo: CAMARA retrieve of +15550100: $(curl -s -H 'Content-Type: application/json' \
+	-d '{"device":{"phoneNumber":"+15550100"}}' "$url/device-reachability-status/v1/retrieve")"
+ev_url="http://127.0.0.1:$CB_PORT/events"
+echo "demo: starting CAMARA subscription (reachability-disconnected of +15550100), events to $ev_url"
+answer=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' -d '{"protocol":"HTTP",
+  "sink":"'"$ev_url"'","types":["org.camaraproject.device-reachability-status-subscriptions.v0.reachability-disconnected"],
+  "config":{"subscriptionDetail":{"device":{"phoneNumber":"+15550100"}},"initialEvent":true}}' \
+	"$url/device-reachability-status-subscriptions/v0.8/subscriptions")
+if [[ ${answer##*$'\n'} != 201 ]]; then
+	echo "demo: the CAMARA subscription failed: ${answer//$'\n'/ }" >&2
+	exit 1
+fi
+
 # the examples of the README, pointed at this demo's ports
 envs=
 [[ $HTTP_PORT != 8080 ]] && envs+="PXTSGW_URL=$url "
-[[ $CB_PORT != 8090 ]] && envs+="PXTSGW_CALLBACK=$cb_url "
+[[ $CB_PORT != 8090 ]] && envs+="PXTSGW_CALLBACK=$cb_url PXTSGW_SINK=$ev_url "
 cat <<MSG
 
 pxtsgw is running.  WSDL: $url/TerminalStatus?wsdl
-Callbacks of notification demo-1 are printed below as they arrive, one line each.
+Callbacks of notification demo-1 and the CAMARA events are printed below as they arrive, one line each.
 
 The README's examples, ready to run from $repo (in another terminal):
 
@@ -188,6 +206,9 @@ The README's examples, ready to run from $repo (in another terminal):
   ${envs}bash docs/examples/startNotification.sh
   ${envs}bash docs/examples/endNotification.sh
   ${envs}/usr/bin/python3 docs/examples/zeep_example.py
+  ${envs}bash docs/examples/retrieve.sh
+  ${envs}bash docs/examples/subscribe.sh
+  ${envs}bash docs/examples/unsubscribe.sh ID
 
   curl -s $url/health
   curl -s $url/metrics
@@ -196,6 +217,10 @@ The README's examples, ready to run from $repo (in another terminal):
 Change a presence and watch its callback arrive here:
 
   /usr/bin/python3 tests/tools/sip_publish.py --server 127.0.0.1:$SIP_PORT --basic closed sip:bob@example.com
+
+and a CAMARA CloudEvent (reachability-disconnected) of +15550100:
+
+  /usr/bin/python3 tests/tools/sip_publish.py --server 127.0.0.1:$SIP_PORT --basic closed sip:+15550100@example.com
 
 Press Ctrl-C to stop.
 

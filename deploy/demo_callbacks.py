@@ -13,10 +13,14 @@ Lines (one per callback, flushed at once; values with spaces are quoted):
   callback statusChanged correlator=C address=A status=S
   callback statusError correlator=C [address=A] messageId=ID text="..."
   callback statusEnd correlator=C
+  event reachability-data subscription=ID phoneNumber=N [x-correlator=X]
+  event subscription-ended subscription=ID phoneNumber=N reason=R [x-correlator=X]
+                                          (CAMARA CloudEvents, application/cloudevents+json:
+                                           answered 204)
   callback unreadable reason="..."        (a request that is not such a callback:
                                            answered 400, still printed)
 
-The SOAP body is read with a real XML parser (xml.etree.ElementTree, expat);
+A CloudEvent is read with the json module. The SOAP body is read with a real XML parser (xml.etree.ElementTree, expat);
 elements are matched by local name, so qualified and unqualified children
 are both understood. A body above --max-body bytes (default 1 MiB) is
 refused with 413 without being read. SIGTERM, SIGINT and SIGHUP stop it
@@ -24,6 +28,7 @@ quietly (exit 0).
 """
 
 import argparse
+import json
 import signal
 import sys
 import xml.etree.ElementTree as ET
@@ -96,6 +101,26 @@ def describe(body):
     return op, " ".join(fields)
 
 
+def describe_event(body, correlator):
+    """the line of a CAMARA CloudEvent (contract section 12); raises ValueError."""
+    try:
+        ev = json.loads(body)
+    except ValueError as e:
+        raise ValueError("not JSON: %s" % e) from None
+    if not isinstance(ev, dict) or not isinstance(ev.get("data"), dict):
+        raise ValueError("not a CloudEvent with data")
+    data = ev["data"]
+    device = data.get("device") if isinstance(data.get("device"), dict) else {}
+    fields = ["event", show(str(ev.get("type", "")).rsplit(".", 1)[-1]),
+              "subscription=" + show(str(data.get("subscriptionId", ""))),
+              "phoneNumber=" + show(str(device.get("phoneNumber", "")))]
+    if "terminationReason" in data:
+        fields.append("reason=" + show(str(data["terminationReason"])))
+    if correlator:
+        fields.append("x-correlator=" + show(correlator))
+    return " ".join(fields)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "pxtsgw-demo-callbacks"
@@ -126,6 +151,17 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(413, b"body too large\n")
             return
         body = self.rfile.read(length)
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype in ("application/cloudevents+json", "application/json"):
+            try:
+                line = describe_event(body, self.headers.get("x-correlator", ""))
+            except ValueError as e:
+                print("event unreadable reason=" + show(str(e)), flush=True)
+                self.answer(400, (str(e) + "\n").encode())
+                return
+            print(line, flush=True)
+            self.answer(204)
+            return
         try:
             op, line = describe(body)
         except ValueError as e:

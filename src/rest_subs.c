@@ -71,9 +71,12 @@ static void create_finish(struct rest_req *q, void *work, bool start_failed, str
 	if (csub_start_result(w->s, out) != 0)
 		return;
 	reply_text(out, 201, c->json);
-	if (out->status == 201)
+	if (out->status == 201) {
 		snprintf(out->location, sizeof(out->location), "%s%s/%s", q->base_url, REST_SUBS_PATH,
 			 csub_id(w->s));
+		free(q->usage.correlator);      /* its usage record names the new id */
+		q->usage.correlator = strdup(csub_id(w->s));
+	}
 }
 
 static enum rest_rc create(struct rest_req *q, struct rest_reply *out)

@@ -81,9 +81,11 @@ line_count() {
 # examples NAME HTTP_PORT CB_PORT: the README's examples against the demo
 # of scenario NAME
 examples() {
-	local name=$1 d=$RUN_DIR/$1 env=(PXTSGW_URL="http://127.0.0.1:$2" PXTSGW_CALLBACK="http://127.0.0.1:$3/callbacks")
-	local out f body
-	for f in getStatus.sh getStatusForGroup.sh startNotification.sh endNotification.sh zeep_example.py; do
+	local name=$1 d=$RUN_DIR/$1 env=(PXTSGW_URL="http://127.0.0.1:$2" PXTSGW_CALLBACK="http://127.0.0.1:$3/callbacks"
+		PXTSGW_SINK="http://127.0.0.1:$3/events")
+	local out f body sid
+	for f in getStatus.sh getStatusForGroup.sh startNotification.sh endNotification.sh zeep_example.py \
+		retrieve.sh subscribe.sh unsubscribe.sh; do
 		# the README shows the file as it is, but for its #! line
 		body=$(tail -n +2 "$REPO_ROOT/docs/examples/$f")
 		if [[ $(<"$REPO_ROOT/README.md") == *"$body"* ]]; then
@@ -131,6 +133,28 @@ startNotification zeep-1: started
 endNotification zeep-1: ended" "$RC
 $OUT"
 	assert_contains "README shows what zeep_example.py prints" "$OUT" "$(<"$REPO_ROOT/README.md")"
+
+	# the REST examples (CAMARA)
+	run_cmd "$name/ex-retrieve" env "${env[@]}" sh docs/examples/retrieve.sh
+	assert_eq "retrieve.sh: +15550100 reachable, DATA" '0 True ["DATA"]' \
+		"$RC $("$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["reachable"], json.dumps(d["connectivity"]))' <<<"$OUT" 2>&1)"
+	run_cmd "$name/ex-subscribe" env "${env[@]}" sh docs/examples/subscribe.sh
+	sid=$("$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["id"] if d.get("status") == "ACTIVE" else "")' <<<"$OUT" 2>/dev/null)
+	if [[ $RC == 0 && $sid =~ ^[0-9a-f-]{36}$ ]]; then ok "subscribe.sh: an ACTIVE subscription with an id"
+	else fail "subscribe.sh: an ACTIVE subscription" "rc $RC: $(_short "$OUT")"; fi
+	if wait_until 10 grep -qxF "event reachability-data subscription=$sid phoneNumber=+15550100 x-correlator=readme-s1" "$d/make.out"; then
+		ok "subscribe.sh: its initial CloudEvent is printed by the demo's endpoint"
+	else
+		fail "subscribe.sh: its initial CloudEvent" "$(_short "$(grep '^event' "$d/make.out")")"
+	fi
+	run_cmd "$name/ex-unsubscribe" env "${env[@]}" sh docs/examples/unsubscribe.sh "$sid"
+	assert_eq "unsubscribe.sh: the list names it, then DELETE: 204" "0 yes DELETE: 204" \
+		"$RC $([[ $OUT == *"\"id\":\"$sid\""* ]] && echo yes || echo no) $(tail -1 <<<"$OUT")"
+	if wait_until 10 grep -qxF "event subscription-ended subscription=$sid phoneNumber=+15550100 reason=SUBSCRIPTION_DELETED x-correlator=readme-s1" "$d/make.out"; then
+		ok "unsubscribe.sh: subscription-ended SUBSCRIPTION_DELETED is printed"
+	else
+		fail "unsubscribe.sh: subscription-ended" "$(_short "$(grep '^event' "$d/make.out")")"
+	fi
 }
 
 # endpoint_checks NAME CB_PORT: the demo's endpoint prints the other
@@ -227,6 +251,15 @@ scenario() {
 		fail "$name: the change's callback" "$(_short "$(grep '^callback' "$out")")"
 	fi
 	assert_eq "$name: demo-1 callbacks so far" 2 "$(line_count "$out" "callback statusNotification correlator=demo-1 ")"
+	cmd=$(grep -E '^  /usr/bin/python3 .*sip_publish\.py ' "$out" | sed -n 2p | sed 's/^ *//')
+	assert_eq "$name: the second printed command closes +15550100" \
+		"/usr/bin/python3 tests/tools/sip_publish.py --server 127.0.0.1:$sip --basic closed sip:+15550100@example.com" "$cmd"
+	run_cmd "$name/change-camara" bash -c "$cmd"
+	if wait_until 10 grep -qE '^event reachability-disconnected subscription=[0-9a-f-]{36} phoneNumber=\+15550100$' "$out"; then
+		ok "$name: the demo's CAMARA subscription prints its reachability-disconnected event"
+	else
+		fail "$name: the CAMARA event" "$(_short "$(grep '^event' "$out")")"
+	fi
 
 	# the signal
 	signo=$(kill -l "$sig")

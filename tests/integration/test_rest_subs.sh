@@ -89,6 +89,7 @@ users=$RUN_DIR/users
 	echo "app1:$(openssl passwd -6 -salt s4ltapp1 'pw-app1')"
 	echo "app2:$(openssl passwd -6 -salt s4ltapp2 'pw-app2')"
 	echo "app3:$(openssl passwd -6 -salt s4ltapp3 'pw-app3')"
+	echo "ops:$(openssl passwd -6 -salt s4ltops 'pw-ops'):admin"
 } >"$users"
 A1=app1:pw-app1 A2=app2:pw-app2 A3=app3:pw-app3
 
@@ -336,6 +337,21 @@ rest "$A1" GET "$SUBS/$S2"
 expect_error "deleted: GET 404" 404 NOT_FOUND
 rest "$A1" DELETE "$SUBS/$S2"
 expect_error "deleted: DELETE again 404" 404 NOT_FOUND
+# their usage records (contract section 13): operation, the id as the
+# correlator, the HTTP status as the result
+usage_of() {
+	curl -s -u ops:pw-ops "$GW_URL/usage?app=$1" | "$PY" -c '
+import csv, io, sys
+for r in list(csv.reader(io.StringIO(sys.stdin.read(), newline="")))[1:]:
+    if r[6] == sys.argv[1]:
+        print("%s %s" % (r[2], r[7]))' "$2"
+}
+wait_until 3 bash -c "curl -s -u ops:pw-ops '$GW_URL/usage?app=app1' | grep -c '$S2' | grep -q '^[3-9]'" || true
+assert_eq "/usage: S2N's create and delete (app2)" "createSubscription ok
+deleteSubscription ok" "$(usage_of app2 "$S2N")"
+assert_eq "/usage: S2's records end with the DELETE, the GET and DELETE of the gone id" "deleteSubscription ok
+getSubscription 404
+deleteSubscription 404" "$(usage_of app1 "$S2" | tail -3)"
 setst $P2 Unreachable
 setst $P2 Reachable
 sleep $GRACE

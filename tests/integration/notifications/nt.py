@@ -247,7 +247,8 @@ def main():
             print(ms_of(r["time"]))
     elif cmd == "latency":
         log, uri, sink, corr = a[1], a[2], a[3], a[4]
-        pat = re.compile(r"^(\S+Z) debug watch: " + re.escape(uri) + r" NOTIFY \S+ -> \S+$")
+        pat = re.compile(r'^ts=(\S+Z) level=debug module=watch msg="watch: ' + re.escape(uri) +
+        r' NOTIFY \S+ -> \S+"$')
         lt = []
         with open(log, encoding="utf-8", errors="replace") as f:
             for line in f:

@@ -116,7 +116,8 @@ def ms_of(iso):
 
 
 def latency(log, uri, sink, sub):
-    pat = re.compile(r"^(\S+Z) debug watch: " + re.escape(uri) + r" NOTIFY \S+ -> Unreachable$")
+    pat = re.compile(r'^ts=(\S+Z) level=debug module=watch msg="watch: ' + re.escape(uri) +
+        r' NOTIFY \S+ -> Unreachable"$')
     lt = []
     with open(log, encoding="utf-8", errors="replace") as f:
         for line in f:
