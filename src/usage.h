@@ -18,6 +18,10 @@
 
 struct store;
 
+/* Bytes of a correlator or a cause kept in a record (a longer one is cut
+ * before the first character that does not fit whole). */
+#define USAGE_FIELD_MAX 256
+
 /* One request. Strings are copied by usage_record. */
 struct usage_rec {
 	int64_t time_ms;            /* wall clock of the answer (0: now) */
