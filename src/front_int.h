@@ -24,8 +24,8 @@
 struct rest;
 struct rest_req;
 /* the operations of the request latency histogram: the four SOAP ones,
- * then "other" (no operation reached) */
-#define FRONT_OPS 5
+ * the REST ones (rest.c), then "other" (no operation reached) */
+#define FRONT_OPS 10
 
 struct front {
 	struct MHD_Daemon *d;
@@ -52,7 +52,7 @@ struct front {
 	unsigned long log_dropped;
 	atomic_ulong soap_requests, soap_faults, http_rejected;
 	time_t started;              /* wall clock, for /status's uptime */
-	/* front_usage.c: SOAP request latency by operation, faults by id */
+	/* front_usage.c: SOAP and REST request latency by operation, faults by id */
 	struct hist req_hist[FRONT_OPS];
 	atomic_ulong faults[FAULT_COUNT];
 };

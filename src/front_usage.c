@@ -27,9 +27,12 @@
 #define USAGE_DAY_MS (24LL * 3600 * 1000)
 #define REQUEST_METRICS_MAX (64 * 1024)
 
-static const char *const op_names[FRONT_OPS] = {
-	"getStatus", "getStatusForGroup", "startNotification", "endNotification", "other",
+static const char *const op_names[] = {
+	"getStatus", "getStatusForGroup", "startNotification", "endNotification",
+	"retrieve", "createSubscription", "listSubscriptions", "getSubscription",
+	"deleteSubscription", "other",
 };
+_Static_assert(sizeof(op_names) / sizeof(op_names[0]) == FRONT_OPS, "an operation a histogram");
 
 static int op_index(const char *operation)
 {
@@ -171,8 +174,8 @@ char *front_request_metrics(struct front *f, size_t *len)
 	char gsoap[32], labels[64];
 
 	hist_write_head(&b, "pxtsgw_request_duration_seconds",
-			"SOAP requests from their headers to their answer, by operation "
-			"(other: no operation reached).");
+			"SOAP and REST requests from their headers to their answer, by "
+			"operation (other: no operation reached).");
 	for (int k = 0; k < FRONT_OPS; k++) {
 		snprintf(labels, sizeof(labels), "operation=\"%s\"", op_names[k]);
 		hist_write(&b, &f->req_hist[k], "pxtsgw_request_duration_seconds", labels);

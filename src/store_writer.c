@@ -25,7 +25,8 @@
  *
  *   The queue holds at most about STORE_QUEUE_MAX operations: store_submit
  *   waits (space_cv) while it is full; store_apply's submissions are on
- *   their callers' stacks and are not counted.
+ *   their callers' stacks and are not counted. A usage record (one per
+ *   HTTP request) waits already while STORE_USAGE_QUEUE_MAX operations do.
  *
  *   Pruning: every STORE_PRUNE_EVERY_MS (with a retention set) or on
  *   store_prune, the writer deletes tracking records older than the
@@ -53,6 +54,11 @@
 #define STORE_PRUNE_EVERY_MS 60000
 #define STORE_PRUNE_BATCH 1000      /* records deleted per transaction */
 #define STORE_SUBMIT_MAX 65536      /* operations in one submission */
+/* Usage records (one per HTTP request) queue only while fewer than this
+ * many operations wait: a commit the SIP thread waits for (nm's saves,
+ * dlv_enqueue's outbox row) is never behind thousands of them; the HTTP
+ * threads wait instead. */
+#define STORE_USAGE_QUEUE_MAX 256
 
 struct store_sub {
 	struct store_sub *next;
@@ -243,6 +249,7 @@ uint64_t store_submit(struct store *s, const struct store_op *ops, size_t n)
 {
 	struct store_sub *sub;
 	uint64_t seq = 0;
+	size_t limit;
 
 	if (!s || !ops || n == 0 || n > STORE_SUBMIT_MAX || !ops_valid(ops, n)) {
 		log_error("store: an invalid write is not written");
@@ -252,9 +259,10 @@ uint64_t store_submit(struct store *s, const struct store_op *ops, size_t n)
 		log_error("store: out of memory: %zu write(s) not written", n);
 		return 0;
 	}
+	limit = ops[0].kind == STORE_OP_USAGE && n == 1 ? STORE_USAGE_QUEUE_MAX : STORE_QUEUE_MAX;
 	pthread_mutex_lock(&s->queue_lock);
 	/* the writer is that far behind: wait for it rather than pile up */
-	while (!s->stopping && s->queued_ops > 0 && s->queued_ops + n > STORE_QUEUE_MAX)
+	while (!s->stopping && s->queued_ops > 0 && s->queued_ops + n > limit)
 		pthread_cond_wait(&s->space_cv, &s->queue_lock);
 	if (enqueue_locked(s, sub))
 		seq = sub->seq;

@@ -17,19 +17,39 @@ void usage_set_store(struct store *s)
 	atomic_store(&usage_store, s);
 }
 
+/* s, or its first USAGE_FIELD_MAX bytes in buf (cap USAGE_FIELD_MAX + 1)
+ * cut before a UTF-8 character that does not fit whole. A SOAP
+ * correlator is recorded before it is checked (up to the SOAP parser's
+ * 8 KB string cap); its record, its place in the store's queue and on
+ * disk stay small. */
+static const char *capped(const char *s, char *buf)
+{
+	size_t n;
+
+	if (!s || strnlen(s, USAGE_FIELD_MAX + 1) <= USAGE_FIELD_MAX)
+		return s;
+	n = USAGE_FIELD_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 void usage_record(const struct usage_rec *r)
 {
 	struct store *s = atomic_load(&usage_store);
 	struct store_usage u;
 	struct store_op op = { .kind = STORE_OP_USAGE, .usage = &u };
+	char corr[USAGE_FIELD_MAX + 1], cause[USAGE_FIELD_MAX + 1];
 
 	if (!s || !r || !r->operation || !r->result)
 		return;
 	u = (struct store_usage){
 		.time_ms = r->time_ms ? r->time_ms : store_wall_ms(), .app = r->app,
 		.operation = r->operation, .addresses = r->addresses, .expanded = r->expanded,
-		.count = r->count, .correlator = r->correlator, .result = r->result,
-		.cause = r->cause, .duration_ms = r->duration_ms,
+		.count = r->count, .correlator = capped(r->correlator, corr), .result = r->result,
+		.cause = capped(r->cause, cause), .duration_ms = r->duration_ms,
 	};
 	store_submit(s, &op, 1);   /* copied; a failure is logged by the store */
 }

@@ -4,9 +4,9 @@
  * waits for the disk) and exported by GET /usage as CSV.
  *
  * Threads: usage_record() from any thread but the store's writer; it never
- * waits for a commit (the store makes it wait only when its writer is
- * thousands of writes behind), so call it once the answer is on its way,
- * never on the SIP thread. usage_set_store() at start (before the first
+ * waits for a commit (the store makes it wait while 256 writes are queued,
+ * so that the SIP thread's commits are never behind many records), so
+ * call it once the answer is on its way, never on the SIP thread. usage_set_store() at start (before the first
  * request) and at stop (NULL, after the last one).
  */
 #ifndef PXTSGW_USAGE_H
@@ -17,6 +17,10 @@
 #include <stdint.h>
 
 struct store;
+
+/* Bytes of a correlator or a cause kept in a record (a longer one is cut
+ * before the first character that does not fit whole). */
+#define USAGE_FIELD_MAX 256
 
 /* One request. Strings are copied by usage_record. */
 struct usage_rec {

@@ -180,6 +180,13 @@ assert_eq "fetches: 2 (alice, unknown1)" 2 "$fetches"
 assert_eq "fetch latency: one observation per fetch" "$fetches" "$(metric "$m" 'pxtsgw_fetch_duration_seconds_count')"
 assert_eq "answers by fetch: 2, from state: 0" "2 0" \
 	"$(metric "$m" 'pxtsgw_status_answers_total{source="fetch"}') $(metric "$m" 'pxtsgw_status_answers_total{source="state"}')"
+# a REST request's latency goes under its own operation, not SOAP's "other"
+# (no operation reached): a retrieve without a device, 422 with no fetch
+assert_eq "REST retrieve without a device: 422" 422 "$(curl -s -o /dev/null -w '%{http_code}' "${ADMIN[@]}" \
+	-H 'Content-Type: application/json' --data '{}' "$GW_URL/device-reachability-status/v1/retrieve")"
+m2=$(curl -s "${ADMIN[@]}" "$GW_URL/metrics")
+assert_eq "request latency: retrieve 1" 1 "$(metric "$m2" 'pxtsgw_request_duration_seconds_count{operation="retrieve"}')"
+assert_eq "request latency: other still 0" 0 "$(metric "$m2" 'pxtsgw_request_duration_seconds_count{operation="other"}')"
 version=$("${PXTSGW_BIN:-$REPO_ROOT/build/asan/pxtsgw}" -V | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)
 assert_contains "build info: version and gSOAP" "pxtsgw_build_info{version=\"$version\",gsoap=\"2.8." "$m"
 

@@ -209,6 +209,53 @@ static void test_usage_record(void **state)
 	free(text);
 }
 
+/* A correlator or cause of any length (a SOAP body's correlator is not
+ * checked yet when it is recorded) is kept to USAGE_FIELD_MAX bytes, cut
+ * before a character that would not fit whole. */
+static void test_usage_record_caps(void **state)
+{
+	struct tmpstore *t = *state;
+	size_t big = 100000;
+	char *corr = malloc(big + 1), *cause = malloc(big + 1), *text, *line;
+	char want[2 * USAGE_FIELD_MAX + 64];
+	struct usage_rec r = {
+		.app = "app1", .operation = "endNotification", .addresses = -1, .expanded = -1,
+		.count = -1, .result = "SVC0002", .duration_ms = 1,
+	};
+
+	assert_non_null(corr);
+	assert_non_null(cause);
+	memset(corr, 'c', big);
+	corr[big] = '\0';
+	/* a two-byte character at bytes USAGE_FIELD_MAX-1 and USAGE_FIELD_MAX */
+	memset(cause, 'k', big);
+	cause[USAGE_FIELD_MAX - 1] = (char)0xC3;
+	cause[USAGE_FIELD_MAX] = (char)0xA9;
+	cause[big] = '\0';
+	r.correlator = corr;
+	r.cause = cause;
+	usage_set_store(t->s);
+	usage_record(&r);
+	usage_set_store(NULL);
+	store_sync(t->s);
+	assert_int_equal(store_usage_count(t->s), 1);
+	text = csv(t->s, 0, store_wall_ms() + 1000, NULL, 4096);
+	line = strstr(text, "Z,app1,endNotification,,,,");
+	assert_non_null(line);
+	memset(want, 0, sizeof(want));
+	memset(want, 'c', USAGE_FIELD_MAX);
+	strcat(want, ",SVC0002,");
+	memset(want + strlen(want), 'k', USAGE_FIELD_MAX - 1);
+	strcat(want, ",1\r\n");
+	line += strlen("Z,app1,endNotification,,,,");
+	/* (no assert_string_equal: cmocka's message of a 100 kB string) */
+	assert_int_equal(strlen(line), strlen(want));
+	assert_int_equal(memcmp(line, want, strlen(want)), 0);
+	free(text);
+	free(corr);
+	free(cause);
+}
+
 static void expect_time(const char *text, int64_t ms)
 {
 	int64_t got = -1;
@@ -257,6 +304,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_order_and_pages, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_retention, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_usage_record, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_usage_record_caps, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test(test_parse_time),
 	};
 

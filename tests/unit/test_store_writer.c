@@ -213,6 +213,66 @@ static void test_group_commit(void **state)
 	assert_int_equal(tmpstore_records(t->s, "g"), 7);
 }
 
+/* A thread that submits n usage records (store_submit, as usage_record
+ * does), one at a time. */
+struct usage_submitter {
+	struct store *s;
+	int n;
+	pthread_t thread;
+};
+
+static void *usage_submitter_main(void *arg)
+{
+	struct usage_submitter *u = arg;
+	struct store_usage rec = { .time_ms = 1, .app = "a", .operation = "getStatus",
+				   .addresses = 1, .expanded = 1, .count = -1, .result = "ok",
+				   .duration_ms = 1 };
+	struct store_op op = { .kind = STORE_OP_USAGE, .usage = &rec };
+
+	for (int i = 0; i < u->n; i++)
+		store_submit(u->s, &op, 1);
+	return NULL;
+}
+
+/* Usage records (one per HTTP request) queue only while fewer than 256
+ * operations wait: with the writer held, a flood of them stops at 256
+ * queued (its thread waits), so a commit the SIP thread waits for is
+ * never behind thousands; other writes still queue. Once the writer goes
+ * on, every record is written. (The flood is watched for 100 naps after
+ * it reached 256: without the share it passes 256 at once.) */
+static void test_usage_queue_share(void **state)
+{
+	struct tmpstore *t = *state;
+	struct usage_submitter u = { .s = t->s, .n = 1000 };
+	struct store_stats before, st;
+	struct store_op other = track(30, "u", store_wall_ms());
+	struct hold h;
+	unsigned long most = 0, with_other;
+	uint64_t seq;
+
+	hold_start(&h, t->s, false);
+	store_get_stats(t->s, &before);
+	assert_int_equal(pthread_create(&u.thread, NULL, usage_submitter_main, &u), 0);
+	wait_submissions(t->s, before.submissions + 256);
+	for (int i = 0; i < 100; i++) {
+		store_get_stats(t->s, &st);
+		if (st.submissions - before.submissions > most)
+			most = st.submissions - before.submissions;
+		nap();
+	}
+	seq = store_submit(t->s, &other, 1);       /* not held back by the share */
+	store_get_stats(t->s, &st);
+	with_other = st.submissions - before.submissions;
+	hold_release(&h);                          /* before any assert: the writer goes on */
+	pthread_join(u.thread, NULL);
+	assert_int_equal(most, 256);
+	assert_true(seq > 0);
+	assert_int_equal(with_other, 257);
+	store_sync(t->s);
+	assert_int_equal(store_usage_count(t->s), 1000);
+	assert_int_equal(tmpstore_records(t->s, "u"), 1);
+}
+
 /* In a group, a submission that fails takes no other down with it. */
 static void test_group_failure_isolated(void **state)
 {
@@ -437,6 +497,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_submit_wait, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_usage_queue_share, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_group_failure_isolated, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_readers_not_blocked, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_prune_batches, tmpstore_setup_open, tmpstore_teardown),
