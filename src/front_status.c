@@ -46,6 +46,12 @@ static void subs_on_sip(void *arg)
 }
 
 /* What the page shows, into d (the arrays are the caller's). */
+static struct status_row status_row_of(const struct nm_row *r)
+{
+	return (struct status_row){ r->app, r->correlator, r->endpoint, r->addresses, r->delivered,
+				    r->failed };
+}
+
 static void gather(struct front *f, struct status_data *d, struct status_count *subs,
 		   struct nm_row *nrows, struct status_row *rows, struct dlv_endpoint_view *eps,
 		   struct recent_event *errs)
@@ -66,16 +72,19 @@ static void gather(struct front *f, struct status_data *d, struct status_count *
 		d->subs = subs;
 		d->n_subs = WATCH_SUB_NSTATES;
 	}
-	if (f->cfg.nm && nm_rows(f->cfg.nm, nrows, STATUS_ROWS_MAX, &d->n_notifs,
-				 &d->total_notifs) == 0)
+	if (f->cfg.nm && nm_rows(f->cfg.nm, false, nrows, STATUS_ROWS_MAX, &d->n_notifs,
+				 &d->total_notifs) == 0 &&
+	    nm_rows(f->cfg.nm, true, nrows + STATUS_ROWS_MAX, STATUS_ROWS_MAX, &d->n_camara,
+		    &d->total_camara) == 0)
 		d->notifs_known = true;
 	else if (!f->cfg.nm)
 		d->notifs_known = true;          /* none: the notification manager is off */
 	for (size_t i = 0; i < d->n_notifs; i++)
-		rows[i] = (struct status_row){ nrows[i].app, nrows[i].correlator, nrows[i].endpoint,
-					       nrows[i].addresses, nrows[i].delivered,
-					       nrows[i].failed };
+		rows[i] = status_row_of(&nrows[i]);
+	for (size_t i = 0; i < d->n_camara; i++)
+		rows[STATUS_ROWS_MAX + i] = status_row_of(&nrows[STATUS_ROWS_MAX + i]);
 	d->notifs = rows;
+	d->camara = rows + STATUS_ROWS_MAX;
 	d->n_eps = dlv_endpoints(f->cfg.dlv, eps, STATUS_ENDPOINTS_MAX, &d->total_eps);
 	d->eps = eps;
 	d->outbox_rows = f->cfg.store ? store_outbox_count(f->cfg.store) : -1;
@@ -86,16 +95,14 @@ static void gather(struct front *f, struct status_data *d, struct status_count *
 	d->errors = errs;
 }
 
-/* A list of CAMARA subscriptions (contract section 13) joins the page
- * through status_data's camara rows, rendered by status_render_rows like
- * the notifications. */
 
 enum MHD_Result front_serve_status(struct front *f, struct MHD_Connection *c)
 {
 	struct status_data d = { 0 };
 	struct status_count subs[WATCH_SUB_NSTATES];
-	struct nm_row *nrows = calloc(STATUS_ROWS_MAX, sizeof(*nrows));
-	struct status_row *rows = calloc(STATUS_ROWS_MAX, sizeof(*rows));
+	/* the notifications, then the CAMARA subscriptions (contract section 13) */
+	struct nm_row *nrows = calloc(2 * STATUS_ROWS_MAX, sizeof(*nrows));
+	struct status_row *rows = calloc(2 * STATUS_ROWS_MAX, sizeof(*rows));
 	struct dlv_endpoint_view *eps = calloc(STATUS_ENDPOINTS_MAX, sizeof(*eps));
 	struct recent_event *errs = calloc(RECENT_MAX, sizeof(*errs));
 	struct sbuf b = SBUF_INIT(STATUS_PAGE_MAX);

@@ -171,10 +171,12 @@ struct nm_row {
 	unsigned long delivered, failed, queued;   /* callbacks (dlv_get_health) */
 };
 /* The newest max running notifications of every application into out
- * (newest first): *n of them, of *total running. Posts a short copy to the
- * SIP thread and waits for it. Returns 0, or -1 (nothing copied) when the
- * SIP thread takes no message. */
-int nm_rows(struct nm *nm, struct nm_row *out, size_t max, size_t *n, size_t *total);
+ * (newest first): the Parlay X ones, or with camara the CAMARA
+ * subscriptions; *n of them, of *total running of that kind. Posts a short
+ * copy to the SIP thread and waits for it. Returns 0, or -1 (nothing
+ * copied) when the SIP thread takes no message. */
+int nm_rows(struct nm *nm, bool camara, struct nm_row *out, size_t max, size_t *n,
+	    size_t *total);
 /* Notifications running now (not those starting). Any thread. */
 size_t nm_active(struct nm *nm);
 

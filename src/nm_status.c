@@ -21,6 +21,7 @@
 
 struct rows_job {
 	struct nm *nm;
+	bool camara;
 	struct nm_row *out;
 	size_t max, n, total;
 };
@@ -32,7 +33,7 @@ static void rows_on_sip(void *arg)
 	for (const struct nmn *n = j->nm->list; n; n = n->next) {
 		struct nm_row *r;
 
-		if (!n->running || n->removing)
+		if (!n->running || n->removing || (n->cam != NULL) != j->camara)
 			continue;
 		j->total++;
 		if (j->n == j->max)
@@ -46,9 +47,10 @@ static void rows_on_sip(void *arg)
 	}
 }
 
-int nm_rows(struct nm *nm, struct nm_row *out, size_t max, size_t *n, size_t *total)
+int nm_rows(struct nm *nm, bool camara, struct nm_row *out, size_t max, size_t *n,
+	    size_t *total)
 {
-	struct rows_job j = { .nm = nm, .out = out, .max = max };
+	struct rows_job j = { .nm = nm, .camara = camara, .out = out, .max = max };
 
 	*n = 0;
 	*total = 0;

@@ -52,7 +52,7 @@ struct status_data {
 	bool notifs_known;
 	const struct status_row *notifs;
 	size_t n_notifs, total_notifs;
-	/* CAMARA subscriptions: none yet (the REST API will fill them) */
+	/* CAMARA subscriptions (sink as the endpoint, one address) */
 	const struct status_row *camara;
 	size_t n_camara, total_camara;
 	/* delivery */

@@ -57,7 +57,7 @@ done
 # a dead endpoint: two failed attempts open its circuit for longer than the test
 gateway_start "$RUN_DIR/gw" "$KPORT" -o auth.users-file="$users" \
 	-o delivery.circuit-failures=2 -o delivery.circuit-open-s=600 \
-	-o delivery.backoff-ms=200 -o delivery.max-attempts=10 ||
+	-o delivery.backoff-ms=200 -o delivery.max-attempts=10 -o sip.tel-domain=example.com ||
 	{ fail "gateway starts" ""; summary; exit 1; }
 
 # --- who may see it ---------------------------------------------------------------
@@ -74,6 +74,13 @@ SOAP_USER=$OPS sn "the admin's own notification" ops-one "$SINK/cb/ops" "$W1" im
 SOAP_USER=$A1 sn "a correlator that tries to inject markup" "$HOSTILE_XML" "$SINK/cb/hostile" "$W1 $W2" imm=true
 SOAP_USER=$A1 sn "an endpoint with credentials" creds "http://cbuser:s3cret-pw@$SINK_HOSTPORT/cb/creds" "$W2" imm=true
 SOAP_USER=$A1 sn "a dead endpoint" dead "http://127.0.0.1:$DEAD/cb/dead" "$W1" imm=true
+# a CAMARA subscription of app1 (no initial event: nothing to deliver)
+CAM=$(curl -s -u "$A1" -H 'Content-Type: application/json' -d '{"protocol":"HTTP","sink":"'"$SINK/events/cam"'",
+  "types":["org.camaraproject.device-reachability-status-subscriptions.v0.reachability-disconnected"],
+  "config":{"subscriptionDetail":{"device":{"phoneNumber":"+15550177"}}}}' \
+	"$GW_URL/device-reachability-status-subscriptions/v0.8/subscriptions" |
+	"$PY" -c 'import json, sys; print(json.load(sys.stdin).get("id", ""))' 2>/dev/null)
+if [[ $CAM =~ ^[0-9a-f-]{36}$ ]]; then ok "a CAMARA subscription ($CAM)"; else fail "a CAMARA subscription" "id '$CAM'"; fi
 
 page() { curl -s -u "$OPS" "$GW_URL/status"; }
 # the three good callbacks delivered, the dead endpoint's circuit open, its
@@ -82,7 +89,7 @@ settled() {
 	local m
 	m=$(curl -s -u "$OPS" "$GW_URL/metrics")
 	[[ $(metric "$m" pxtsgw_delivery_circuit_open) == 1 && $(metric "$m" pxtsgw_outbox_callbacks) == 1 &&
-		$(metric "$m" pxtsgw_subscriptions_active) == 2 &&
+		$(metric "$m" pxtsgw_subscriptions_active) == 3 &&
 		$(metric "$m" 'pxtsgw_deliveries_total{operation="statusNotification",result="delivered"}') == 3 ]]
 }
 wait_until 20 settled || fail "deliveries settle" "$(curl -s -u "$OPS" "$GW_URL/metrics" | grep -E 'circuit_open|outbox|subscriptions_active|deliveries_total')"
@@ -126,7 +133,7 @@ if [[ $since =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9]{2}:[0-9]{2}:[0-9]{2}\ UTC$ ]]
 else
 	fail "presence server since" "'$since'"
 fi
-assert_eq "subscriptions by state (subscribing active waiting failed closing)" "0 2 0 0 0" \
+assert_eq "subscriptions by state (subscribing active waiting failed closing)" "0 3 0 0 0" \
 	"$(for s in subscribing active waiting failed closing; do fact "subs-$s"; done | paste -sd' ')"
 assert_eq "notifications: the total" 4 "$(fact notifications-total)"
 T=$'\t'
@@ -136,8 +143,11 @@ want_rows=$(printf '%s\n' \
 	"row notifications${T}app1${T}$HOSTILE${T}2${T}$SINK/cb/hostile${T}1${T}0" \
 	"row notifications${T}ops${T}ops-one${T}1${T}$SINK/cb/ops${T}1${T}0")
 assert_eq "notifications: newest first, application, correlator as text, addresses, endpoint, delivered, failed" \
-	"$want_rows" "$(grep '^row ' "$RUN_DIR/status.facts")"
-assert_eq "no CAMARA subscription" 0 "$(fact camara-total)"
+	"$want_rows" "$(grep "^row notifications" "$RUN_DIR/status.facts")"
+assert_eq "CAMARA subscriptions: the total" 1 "$(fact camara-total)"
+assert_eq "CAMARA subscriptions: app1's, its id, one address, the sink, nothing sent" \
+	"row camara${T}app1${T}$CAM${T}1${T}$SINK/events/cam${T}0${T}0" \
+	"$(grep '^row camara' "$RUN_DIR/status.facts")"
 assert_eq "endpoints: one (the dead one; the sink has nothing queued)" 1 "$(fact endpoints-total)"
 ep=$(grep '^ep ' "$RUN_DIR/status.facts")
 assert_eq "the dead endpoint: in flight, queued, failed attempts, in a row, circuit" \
