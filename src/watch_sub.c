@@ -86,6 +86,7 @@ struct pres {
 	struct watch_sub *subs;
 	struct loop_timer *timer;     /* refresh, retry or close wait */
 	int64_t lost_since;           /* 0 while healthy */
+	int64_t refresh_at;           /* ACTIVE: when the timer refreshes (mono_ms) */
 	struct pres *next;            /* hash chain, or the closing list */
 	struct pres *qnext, *qprev;   /* w->sub_queue */
 	char uri[];
@@ -561,6 +562,15 @@ static int64_t refresh_ms(struct pres *p, long delta)
 	return ms / 4 + (int64_t)(r % (uint64_t)(ms / 2 + 1)); /* 1/4 .. 3/4 */
 }
 
+static void schedule_refresh(struct pres *p, long granted)
+{
+	int64_t ms = refresh_ms(p, granted);
+
+	p->refresh_at = mono_ms() + ms;
+	if (loop_timer_set(p->timer, ms, refresh_fire, p) < 0)
+		log_error("watch: no timer to refresh %s", p->uri);
+}
+
 static void on_2xx(struct pres *p, const sip_t *sip)
 {
 	long granted = p->expires;
@@ -610,9 +620,8 @@ static void on_2xx(struct pres *p, const sip_t *sip)
 		granted = 1;
 	if (p->state == PS_SUBSCRIBING)
 		set_active(p, PS_ACTIVE);
-	if (p->state == PS_ACTIVE &&
-	    loop_timer_set(p->timer, refresh_ms(p, granted), refresh_fire, p) < 0)
-		log_error("watch: no timer to refresh %s", p->uri);
+	if (p->state == PS_ACTIVE)
+		schedule_refresh(p, granted);
 }
 
 static void on_response(struct pres *p, int status, const char *phrase, const sip_t *sip)
@@ -750,6 +759,17 @@ void sub_notify(struct watch *w, struct pres *p, const sip_t *sip)
 			pres_free(p);
 		}
 		return;
+	}
+	/* the notifier may say the subscription ends sooner than granted
+	 * (Subscription-State expires): refresh before that */
+	if (p->state == PS_ACTIVE && ss && ss->ss_expires && ss->ss_substate &&
+	    strcasecmp(ss->ss_substate, "terminated") != 0) {
+		char *end;
+		long v = strtol(ss->ss_expires, &end, 10);
+
+		if (end != ss->ss_expires && v > 0 && v <= EXPIRES_MAX &&
+		    mono_ms() + refresh_ms(p, v) < p->refresh_at)
+			schedule_refresh(p, v);
 	}
 	p->busy++;
 	on_notify(p, 200, sip);
