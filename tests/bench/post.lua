@@ -6,8 +6,9 @@
 --   BENCH_EXPECT  text every 2xx answer must contain (default: none)
 --   BENCH_EXPECT_COUNT  ... at least this many times (default 1)
 --   BENCH_ROTATE  N > 0: every "@ROT@" in the body becomes 0 .. N-1 in
---                 turn, one value per request (each thread its own range
---                 start), so that requests name distinct presentities
+--                 turn, one value per request (the second thread starts
+--                 half the range further), so that requests name distinct
+--                 presentities
 -- wrk -s post.lua ... http://127.0.0.1:PORT/TerminalStatus
 --
 -- done() prints one line for run.sh to parse:
@@ -48,7 +49,8 @@ function init(args)
   non2xx = 0
   unexpected = 0
   first_bad = ""
-  rot_next = (thread_no or 0) * 7919
+  -- two threads start half the range apart
+  rot_next = (thread_no or 0) * math.floor(rotate / 2)
 end
 
 if rotate > 0 then
