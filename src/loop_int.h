@@ -9,7 +9,7 @@
 
 #include <sofia-sip/su_wait.h>
 
-/* The loop's su_root (nua_create takes it). Loop thread. */
+/* The loop's su_root (the nta agent runs on it). Loop thread. */
 su_root_t *loop_root(struct loop *l);
 
 #endif

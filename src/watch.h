@@ -1,8 +1,9 @@
 /*
- * watch.h - the SIP presence watcher (sofia-sip nua), on its own thread.
+ * watch.h - the SIP presence watcher (sofia-sip nta), on its own thread.
  *
- * DESIGN: every SIP object (nua, handles, timers) lives on one thread, the
- * "SIP thread", which runs a loop (loop.h). Other threads never call nua:
+ * DESIGN: every SIP object (the nta agent, transactions, timers) lives on
+ * one thread, the "SIP thread", which runs a loop (loop.h). Other threads
+ * never call the SIP stack:
  * they hand work over with watch_submit() or loop_post(watch_loop(w), ...),
  * and results come back through callbacks that run on the SIP thread and
  * must not block.
@@ -111,7 +112,7 @@ struct loop *watch_loop(struct watch *w);
  * Long-lived subscriptions (startNotification), SIP thread only.
  *
  * One SUBSCRIBE per presentity, shared by every watch_sub opened on the same
- * SIP URI, refreshed by nua before it expires. Each NOTIFY with a state
+ * SIP URI, refreshed in its dialog before it expires. Each NOTIFY with a state
  * reaches every sub as WSUB_STATUS (listeners decide what is a change).
  * A subscription the server ends or refuses is re-established: at once
  * (deactivated, timeout), after Retry-After (probation, giveup), or with

@@ -3,9 +3,10 @@
 # tests/bench/bench.sh - make bench: one table, each pxtsgw figure next to a
 # baseline measured in the same run, and their ratio (issue 10, item 2).
 #
-#   1  getStatus, unwatched presentity, c=1/10/50 (wrk)  vs raw presence
-#      fetches against the same Kamailio (tests/bench/run.sh, its own
-#      Kamailio; its full report stays in the log directory)
+#   1  getStatus, unwatched presentities, c=1/10/50 (wrk), each request
+#      another of BENCH_DISTINCT presentities  vs raw presence fetches of
+#      the same presentities against the same Kamailio (tests/bench/run.sh,
+#      its own Kamailio; its full report stays in the log directory)
 #   2  getStatus, watched presentity (a startNotification running on it),
 #      c=10/50 (wrk)  vs echo_server: libmicrohttpd + the generated gSOAP
 #      code, answering Busy from nothing (the SOAP-path ceiling)
@@ -37,7 +38,8 @@
 #   BENCH_CB_RATES="500 2000"       row 3 change rates (quick: same)
 #   BENCH_CB_SECONDS=10    seconds per rate (quick: 3)
 #   CB_PRESENTITIES=1000   notifications of row 3 (quick: 300)
-#   BENCH_DURATION=5       seconds per wrk run (quick: 2); BENCH_PROBE (run.sh)
+#   BENCH_DURATION=5       seconds per wrk run (quick: 2); BENCH_PROBE and
+#                          BENCH_DISTINCT (run.sh)
 #   BENCH_KAM_SHM_MB=1024  Kamailio shared memory (rows 4-5: at least 2048)
 #   BENCH_KAM_TMPFS=/dev/shm  where rows 2-5 keep Kamailio's SQLite database
 #                          (tmpfs: see KAM_BASE below)
@@ -489,8 +491,9 @@ done
 for row in "${MEMROWS[@]}"; do echo "$row"; done
 echo
 echo "ratio: pxtsgw / baseline. SUB/req: SUBSCRIBEs Kamailio received per getStatus (0: answered from state)."
-echo "Row 1: the Python fetch loop times each fetch with a ns clock but may itself limit c=10/50; SIPp (C) is the"
-echo "ceiling at c=50 (its times are 4 ms ticks: ~)."
+echo "Row 1: every request and raw fetch names another of ${BENCH_DISTINCT:-200} presentities in turn (BENCH_DISTINCT), so that"
+echo "concurrent fetches of one presentity, which share a SUBSCRIBE, do not flatter the gateway. The Python fetch loop"
+echo "times each fetch with a ns clock but may itself limit c=10/50; SIPp (C) is the ceiling at c=50 (4 ms ticks: ~)."
 echo "Row 3: every callback matched to its PUBLISH by address and order, its status checked; cb/s = callbacks /"
 echo "(last arrival - first PUBLISH). Rows 4-6: sn_load, 8 keep-alive C clients, one presentity per notification,"
 echo "RSS from /proc before and after (all subscriptions active); recovery = restart to pxtsgw_subscriptions_active"

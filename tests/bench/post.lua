@@ -5,6 +5,10 @@
 --   BENCH_BODY    file holding the SOAP envelope to POST (required)
 --   BENCH_EXPECT  text every 2xx answer must contain (default: none)
 --   BENCH_EXPECT_COUNT  ... at least this many times (default 1)
+--   BENCH_ROTATE  N > 0: every "@ROT@" in the body becomes 0 .. N-1 in
+--                 turn, one value per request (the second thread starts
+--                 half the range further), so that requests name distinct
+--                 presentities
 -- wrk -s post.lua ... http://127.0.0.1:PORT/TerminalStatus
 --
 -- done() prints one line for run.sh to parse:
@@ -32,9 +36,12 @@ wrk.body = slurp(body_file)
 wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
 wrk.headers["SOAPAction"] = '""'
 
+local rotate = tonumber(os.getenv("BENCH_ROTATE") or "0") or 0
+
 local threads = {}
 
 function setup(thread)
+  thread:set("thread_no", #threads)
   table.insert(threads, thread)
 end
 
@@ -42,6 +49,16 @@ function init(args)
   non2xx = 0
   unexpected = 0
   first_bad = ""
+  -- two threads start half the range apart
+  rot_next = (thread_no or 0) * math.floor(rotate / 2)
+end
+
+if rotate > 0 then
+  function request()
+    local v = tostring(rot_next % rotate)
+    rot_next = rot_next + 1
+    return wrk.format(nil, nil, nil, (string.gsub(wrk.body, "@ROT@", v)))
+  end
 end
 
 local function count(s, needle, want)

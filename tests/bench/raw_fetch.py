@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--concurrency", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=2.0, help="per fetch, seconds")
     ap.add_argument("--watcher", default="pxtsgw-bench-py", help="user part of the From")
+    ap.add_argument("--rotate", type=int, default=0,
+                    help="fetch PRESENTITY-0 .. PRESENTITY-(N-1) in turn (distinct presentities)")
     ap.add_argument("presentity", help="user part, e.g. bench-busy")
     a = ap.parse_args()
     host, _, port = a.server.rpartition(":")
@@ -60,10 +62,10 @@ def main():
     lport = sock.getsockname()[1]
     tag = "%x" % os.getpid()
     tmpl = (
-        "SUBSCRIBE sip:{p}@{h}:{sp} SIP/2.0\r\n"
+        "SUBSCRIBE sip:{p}{{r}}@{h}:{sp} SIP/2.0\r\n"
         "Via: SIP/2.0/UDP {h}:{lp};branch=z9hG4bK-{t}-{{n}};rport\r\n"
         "From: <sip:{w}@{h}>;tag={t}-{{n}}\r\n"
-        "To: <sip:{p}@{h}>\r\n"
+        "To: <sip:{p}{{r}}@{h}>\r\n"
         "Call-ID: {{n}}-{t}@{h}\r\n"
         "CSeq: 1 SUBSCRIBE\r\n"
         "Contact: <sip:{w}@{h}:{lp}>\r\n"
@@ -90,7 +92,8 @@ def main():
         seq += 1
         cid = ("%d-%s@%s" % (seq, tag, host)).encode()
         pending[cid] = [clock(), False, False]
-        sock.sendto(tmpl.format(n=seq).encode(), server)
+        r = "-%d" % (seq % a.rotate) if a.rotate > 0 else ""
+        sock.sendto(tmpl.format(n=seq, r=r).encode(), server)
 
     def fail(cid, why):
         nonlocal failed, first_error

@@ -4,17 +4,21 @@
 # presence fetches against the same Kamailio in the same run?
 #
 # One Kamailio (deploy/kamailio/kamailio.cfg, UDP) on a free port, with busy
-# presentities published (bench-busy, bench-g0..g9). Then:
+# presentities published (bench-busy, bench-g0..g9) and BENCH_DISTINCT
+# Reachable ones (bench-u-0 ..). Then:
 #   baseline  raw fetches (SUBSCRIBE Event: presence, Expires: 0 -> 2xx +
 #             terminated NOTIFY -> 200) straight to Kamailio:
 #               SIPp (fetch_uac.xml) at a fixed 500/s, and a max-throughput
 #               probe with at most 50 calls open (-l 50);
 #               raw_fetch.py closed loops at c=1, 10, 50 (SIPp cannot do c=1
-#               or time sub-millisecond: its clock has 4 ms ticks here)
+#               or time sub-millisecond: its clock has 4 ms ticks here);
+#               every one over the distinct presentities in turn
 #   gateway   bin/pxtsgw against the same Kamailio; wrk (post.lua) POSTs
-#             getStatus(sip:bench-busy) at c=1, 10, 50 and
+#             getStatus at c=1, 10, 50, each request another of the distinct
+#             presentities in turn (so that concurrent fetches of one
+#             presentity, which share a SUBSCRIBE, do not flatter it), and
 #             getStatusForGroup(10 addresses) at c=10; every answer is checked
-#             (2xx and Busy)
+#             (2xx and Reachable, or Busy)
 # and prints a table: gateway req/s and latency next to the baseline
 # (ratios), Kamailio SUBSCRIBEs per request, CPU of the gateway and Kamailio.
 # Figures come from a shared, noisy machine: compare within one run only.
@@ -24,6 +28,7 @@
 #   PXTSGW_BIN=path        gateway binary (default bin/pxtsgw: the optimised one)
 #   BENCH_DURATION=5       seconds per gateway (wrk) run
 #   BENCH_PROBE=3          seconds per baseline closed-loop run
+#   BENCH_DISTINCT=200     distinct presentities of the getStatus and raw runs
 #   BENCH_KAM_SHM_MB=1024  Kamailio shared memory. tests/lib/kamailio.sh passes
 #                          -m 256, which this load exhausts (each fetch holds
 #                          ~22 KB of tm state for ~5 s: 3,500 fetch/s need
@@ -48,6 +53,7 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DURATION=${BENCH_DURATION:-5}
 PROBE=${BENCH_PROBE:-3}
 SHM_MB=${BENCH_KAM_SHM_MB:-1024}
+DISTINCT=${BENCH_DISTINCT:-200}
 export PXTSGW_BIN=${PXTSGW_BIN:-$REPO_ROOT/bin/pxtsgw}
 HZ=$(getconf CLK_TCK)
 T0=$(now_ms)
@@ -195,6 +201,14 @@ done
 for i in "${!pub_pids[@]}"; do
 	wait "${pub_pids[$i]}" || die "publishing ${PRESENTITIES[$i]} failed: $(cat "$RUN_DIR/pub-${PRESENTITIES[$i]}.out")"
 done
+"$PY" "$BENCH_DIR/pub_load.py" init --server "$SRV" --prefix bench-u --count "$DISTINCT" \
+	--state "$RUN_DIR/pub-distinct.json" >"$RUN_DIR/pub-distinct.out" 2>&1 ||
+	die "publishing bench-u-0..$((DISTINCT - 1)) failed: $(tail -2 "$RUN_DIR/pub-distinct.out")"
+# SIPp takes the presentities from a file: [field0] in fetch_uac.xml
+{
+	echo SEQUENTIAL
+	for ((i = 0; i < DISTINCT; i++)); do echo "bench-u-$i;"; done
+} >"$RUN_DIR/distinct.csv"
 
 # --- baseline: raw fetches -------------------------------------------------------------
 # A watcher's first fetches must not run concurrently: with the SQLite DB,
@@ -206,7 +220,7 @@ sipp_run() { # sipp_run NAME LIMIT_S SIPP-ARGS...
 	shift 2
 	mkdir -p "$dir"
 	(cd "$dir" && exec timeout -k 2 "$limit" sipp -sf "$SIPP_SF" -s bench-busy -i 127.0.0.1 -p "$(free_port)" \
-		-nd -default_behaviors abortunexp -nostdin -recv_timeout 5s \
+		-inf "$RUN_DIR/distinct.csv" -nd -default_behaviors abortunexp -nostdin -recv_timeout 5s \
 		-trace_stat -trace_rtt -rtt_freq 1 -trace_err -trace_screen "$@" "$SRV" \
 		>"$dir/sipp.out" 2>&1 </dev/null) &
 	CHILD=$!
@@ -234,8 +248,10 @@ sipp_result() {
 }
 
 echo "baseline: raw fetches against Kamailio ..."
-sipp_run sipp-warm 15 -m 1
-((RC == 0)) || die "SIPp warm-up fetch failed (rc $RC, see $RUN_DIR/sipp-warm)"
+# warm-ups: each watcher's first fetch of a presentity makes Kamailio's
+# watchers row (an SQLite commit): once over all of them, not measured
+sipp_run sipp-warm 60 -m "$DISTINCT" -l 1
+((RC == 0)) || die "SIPp warm-up fetches failed (rc $RC, see $RUN_DIR/sipp-warm)"
 
 declare -A BASE # name -> "rate mean p50 p99 max failed fetches" (ms)
 snap_begin
@@ -246,13 +262,15 @@ read -r ok rate mean p50 p99 max failed count <<<"$(sipp_result sipp-500)"
 BASE[sipp-500]="$rate $mean $p50 $p99 $max $failed $count"
 ((RC == 0)) || problem "SIPp 500/s: exit $RC, $failed failed calls (see $RUN_DIR/sipp-500)"
 
-bg_run 10 "$RUN_DIR/raw-warm.out" "$RUN_DIR/raw-warm.err" "$PY" "$BENCH_DIR/raw_fetch.py" --server "$SRV" --duration 0.02 bench-busy
+bg_run 60 "$RUN_DIR/raw-warm.out" "$RUN_DIR/raw-warm.err" "$PY" "$BENCH_DIR/raw_fetch.py" --server "$SRV" \
+	--duration "$(awk -v n="$DISTINCT" 'BEGIN { printf "%.2f", n / 50 }')" --rotate "$DISTINCT" bench-u
 ((RC == 0)) || die "raw_fetch.py warm-up failed: $(cat "$RUN_DIR/raw-warm.out" "$RUN_DIR/raw-warm.err")"
 for c in 1 10 50 100; do
 	drain
 	snap_begin
 	bg_run $((PROBE + 15)) "$RUN_DIR/raw-c$c.out" "$RUN_DIR/raw-c$c.err" \
-		"$PY" "$BENCH_DIR/raw_fetch.py" --server "$SRV" --duration "$PROBE" --concurrency "$c" bench-busy
+		"$PY" "$BENCH_DIR/raw_fetch.py" --server "$SRV" --duration "$PROBE" --concurrency "$c" \
+		--rotate "$DISTINCT" bench-u
 	snap_end raw-c$c
 	line=$(grep '^RAW_RESULT' "$RUN_DIR/raw-c$c.out")
 	if [[ -z $line ]]; then
@@ -285,7 +303,8 @@ envelope() { # envelope OPERATION CHILDREN-XML
 		'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:loc="http://www.csapi.org/schema/parlayx/terminal_status/v2_3/local">' \
 		"<soapenv:Body><loc:$1>$2</loc:$1></soapenv:Body></soapenv:Envelope>"
 }
-envelope getStatus '<loc:address>sip:bench-busy@127.0.0.1</loc:address>' >"$RUN_DIR/getStatus.xml"
+envelope getStatus '<loc:address>sip:bench-busy@127.0.0.1</loc:address>' >"$RUN_DIR/getStatus-busy.xml"
+envelope getStatus '<loc:address>sip:bench-u-@ROT@@127.0.0.1</loc:address>' >"$RUN_DIR/getStatus.xml"
 group_children=""
 for i in {0..9}; do
 	group_children+="<loc:addresses>sip:bench-g$i@127.0.0.1</loc:addresses>"
@@ -294,7 +313,7 @@ envelope getStatusForGroup "$group_children" >"$RUN_DIR/getStatusForGroup.xml"
 
 # One answer of each must be right before any run; single fetches first
 # (the gateway is a new watcher: see the SQLite note above).
-soap_post TerminalStatus "$RUN_DIR/getStatus.xml"
+soap_post TerminalStatus "$RUN_DIR/getStatus-busy.xml"
 printf '%s\n' "$BODY" >"$RUN_DIR/getStatus.answer"
 [[ $HTTP_CODE == 200 && $BODY == *">Busy<"* ]] ||
 	die "getStatus(sip:bench-busy) is not 200 + Busy: HTTP $HTTP_CODE $(_short "$BODY")"
@@ -310,11 +329,11 @@ nbusy=$(grep -o '>Busy<' <<<"$BODY" | wc -l)
 	die "getStatusForGroup(10) is not 200 + 10 x Busy: HTTP $HTTP_CODE, $nbusy Busy: $(_short "$BODY")"
 
 declare -A GW # name -> "rps mean p50 p99 max non2xx unexpected sockerr requests"
-wrk_run() { # wrk_run NAME THREADS CONNS BODY EXPECT_COUNT
-	local name=$1 t=$2 c=$3 body=$4 n=$5 line
+wrk_run() { # wrk_run NAME THREADS CONNS BODY EXPECT_COUNT [EXPECT ROTATE]
+	local name=$1 t=$2 c=$3 body=$4 n=$5 expect=${6:->Busy<} rot=${7:-0} line
 	drain
 	snap_begin
-	BENCH_BODY=$body BENCH_EXPECT=">Busy<" BENCH_EXPECT_COUNT=$n \
+	BENCH_BODY=$body BENCH_EXPECT=$expect BENCH_EXPECT_COUNT=$n BENCH_ROTATE=$rot \
 		bg_run $((DURATION + 20)) "$RUN_DIR/$name.out" "$RUN_DIR/$name.err" \
 		wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 5s -s "$BENCH_DIR/post.lua" "$GW_URL/TerminalStatus"
 	snap_end "$name"
@@ -339,9 +358,11 @@ wrk_run() { # wrk_run NAME THREADS CONNS BODY EXPECT_COUNT
 	fi
 	pid_alive "$GW_STARTED_PID" || die "the gateway died during $name (see $RUN_DIR/gw/pxtsgw.log)"
 }
-wrk_run gw-c1 1 1 "$RUN_DIR/getStatus.xml" 1
-wrk_run gw-c10 2 10 "$RUN_DIR/getStatus.xml" 1
-wrk_run gw-c50 2 50 "$RUN_DIR/getStatus.xml" 1
+# the gateway's watcher rows first (see the warm-ups above), not reported
+wrk_run gw-warm 1 1 "$RUN_DIR/getStatus.xml" 1 ">Reachable<" "$DISTINCT"
+wrk_run gw-c1 1 1 "$RUN_DIR/getStatus.xml" 1 ">Reachable<" "$DISTINCT"
+wrk_run gw-c10 2 10 "$RUN_DIR/getStatus.xml" 1 ">Reachable<" "$DISTINCT"
+wrk_run gw-c50 2 50 "$RUN_DIR/getStatus.xml" 1 ">Reachable<" "$DISTINCT"
 wrk_run gw-group-c10 2 10 "$RUN_DIR/getStatusForGroup.xml" 10
 
 GW_LOG_PROBLEMS=$(grep -cE ' (error|warn) ' "$RUN_DIR/gw/pxtsgw.log")
@@ -361,7 +382,7 @@ echo
 echo "== pxtsgw bench $(date -u +%Y-%m-%dT%H:%M:%SZ): nproc=$(nproc); clients, Kamailio and gateway share these cores =="
 echo "   A shared, noisy machine: rough figures, compare within one run only. UDP; Kamailio $(sed -nE 's/^#!define CHILDREN ([0-9]+).*/\1/p' "$KAM_CFG" | head -1) UDP worker(s) and as many TCP ones (deploy/kamailio/kamailio.cfg CHILDREN), -m $SHM_MB."
 echo
-echo "baseline: raw fetches of sip:bench-busy (SUBSCRIBE Expires 0 -> 2xx + NOTIFY -> 200), straight to Kamailio"
+echo "baseline: raw fetches of sip:bench-u-0..$((DISTINCT - 1)) in turn (SUBSCRIBE Expires 0 -> 2xx + NOTIFY -> 200), straight to Kamailio"
 printf '  %-26s %8s %7s %6s %6s %6s %6s %6s %5s %5s %5s\n' client fetch/s "mean ms" p50 p99 max failed SUB/f kam% drop shmMB
 for name in sipp-500 sipp-max raw-c1 raw-c10 raw-c50 raw-c100; do
 	[[ -n ${BASE[$name]:-} ]] || continue
@@ -382,7 +403,8 @@ echo "  ~ SIPp counts time in 4 ms clock ticks (CLOCK_MONOTONIC_COARSE) and star
 echo "    4 ms. For the same reason SIPp -l 1 / -l 10 would be capped at 250 / 2500 calls/s: raw_fetch.py (Python,"
 echo "    ns clock) gives the per-concurrency baseline."
 echo
-echo "gateway: wrk POST to bin/$(basename "$PXTSGW_BIN") (defaults: http.threads=2, UDP), ${DURATION} s per run; every answer checked (2xx + Busy)"
+echo "gateway: wrk POST to bin/$(basename "$PXTSGW_BIN") (defaults: http.threads=2, UDP), ${DURATION} s per run; every answer checked (2xx +"
+echo "  Reachable; group: Busy); getStatus names sip:bench-u-0..$((DISTINCT - 1)) in turn, as the raw fetches do"
 printf '  %-16s %8s %7s %6s %6s %6s %6s %5s %7s %7s %5s %6s %5s %9s %5s\n' run req/s "mean ms" p50 p99 max non2xx !Busy sockerr SUB/req gw% gwus/r kam% "drop g/k" shmMB
 for name in gw-c1 gw-c10 gw-c50 gw-group-c10; do
 	[[ -n ${GW[$name]:-} ]] || continue
