@@ -63,10 +63,14 @@ struct notif {
 	int64_t window_end;
 	int64_t retry_at;	/* when n_pending and no window: retry time */
 	long sent;
-	struct qitem *q;	/* ring buffer */
-	size_t q_cap, q_head, q_len;
+	/* ring buffer of q_alloc slots, grown on demand up to q_cap (most
+	 * notifications never queue more than a few callbacks: a running one
+	 * costs its few slots, not q_cap); q_alloc > q_len always, so the
+	 * final statusEnd/statusError has its slot without an allocation */
+	struct qitem *q;
+	size_t q_cap, q_alloc, q_head, q_len;
 	size_t err_addr;	/* the NA_ERROR queued, if any */
-	struct fault err_reason;
+	struct fault *err_reason;	/* its reason (NULL: none, or no memory) */
 };
 
 static int64_t add_sat(int64_t a, int64_t b)
@@ -113,7 +117,7 @@ static void q_drop(struct notif *n)
 	while (n->q_len > 0) {
 		free(n->q[n->q_head].entries);
 		n->q[n->q_head].entries = NULL;
-		n->q_head = (n->q_head + 1) % n->q_cap;
+		n->q_head = (n->q_head + 1) % n->q_alloc;
 		n->q_len--;
 	}
 	n->q_head = 0;
@@ -121,13 +125,39 @@ static void q_drop(struct notif *n)
 
 static struct qitem *q_slot(struct notif *n, size_t k)
 {
-	return &n->q[(n->q_head + n->q_len + k) % n->q_cap];
+	return &n->q[(n->q_head + n->q_len + k) % n->q_alloc];
 }
 
-/* statusEnd or statusError: always fits (emissions leave the last slot). */
+/* Makes room for need slots in all (need <= q_cap): the ring is grown,
+ * its items moved to the front in order. 0, or -1 when memory is short. */
+static int q_reserve(struct notif *n, size_t need)
+{
+	size_t a = n->q_alloc;
+	struct qitem *q;
+
+	if (need <= a)
+		return 0;
+	while (a < need)
+		a *= 2;
+	if (a > n->q_cap)
+		a = n->q_cap;
+	q = calloc(a, sizeof(*q));
+	if (!q)
+		return -1;
+	for (size_t i = 0; i < n->q_len; i++)
+		q[i] = n->q[(n->q_head + i) % n->q_alloc];
+	free(n->q);
+	n->q = q;
+	n->q_alloc = a;
+	n->q_head = 0;
+	return 0;
+}
+
+/* statusEnd or statusError: always fits (emissions leave the last slot,
+ * allocated: q_alloc > q_len). */
 static void finish_with(struct notif *n, enum notif_action_kind kind)
 {
-	if (n->q_len < n->q_cap) {
+	if (n->q_len < n->q_alloc) {
 		struct qitem *it = q_slot(n, 0);
 
 		it->kind = kind;
@@ -163,7 +193,7 @@ static void emit(struct notif *n, int64_t now)
 	if (changed && (unsigned long)left < k)
 		k = (size_t)left;
 	calls = changed ? k : 1;
-	if (n->q_len + calls > n->q_cap - 1) {
+	if (n->q_len + calls > n->q_cap - 1 || q_reserve(n, n->q_len + calls + 1) != 0) {
 		defer(n, now);
 		return;
 	}
@@ -273,7 +303,8 @@ struct notif *notif_new(const struct notif_params *p)
 	n->cur = malloc(na);
 	n->rep = malloc(na);
 	n->dirty = calloc(na, sizeof(*n->dirty));
-	n->q = calloc(n->q_cap, sizeof(*n->q));
+	n->q_alloc = n->q_cap < 4 ? n->q_cap : 4;
+	n->q = calloc(n->q_alloc, sizeof(*n->q));
 	if (!n->cur || !n->rep || !n->dirty || !n->q) {
 		notif_free(n);
 		return NULL;
@@ -291,6 +322,7 @@ void notif_free(struct notif *n)
 	if (n->q)
 		q_drop(n);
 	free(n->q);
+	free(n->err_reason);
 	free(n->dirty);
 	free(n->rep);
 	free(n->cur);
@@ -364,10 +396,13 @@ void notif_failed(struct notif *n, size_t addr, const struct fault *reason)
 	if (!n || n->finished)
 		return;
 	n->err_addr = addr;
-	if (reason)
-		n->err_reason = *reason;
-	else
-		memset(&n->err_reason, 0, sizeof(n->err_reason));
+	free(n->err_reason);
+	n->err_reason = NULL;
+	if (reason) {
+		n->err_reason = malloc(sizeof(*n->err_reason));
+		if (n->err_reason)
+			*n->err_reason = *reason;
+	}
 	finish_with(n, NA_ERROR);	/* held changes are dropped */
 }
 
@@ -416,11 +451,12 @@ bool notif_pop(struct notif *n, struct notif_action *a)
 	a->entries = it->entries;
 	if (it->kind == NA_ERROR) {
 		a->addr = n->err_addr;
-		a->reason = n->err_reason;
+		if (n->err_reason)
+			a->reason = *n->err_reason;
 	}
 	it->entries = NULL;
 	it->n = 0;
-	n->q_head = (n->q_head + 1) % n->q_cap;
+	n->q_head = (n->q_head + 1) % n->q_alloc;
 	n->q_len--;
 	return true;
 }

@@ -690,6 +690,45 @@ static void test_fifo_order(void **state)
 	notif_free(n);
 }
 
+/* The queue's slots grow on demand (a notification starts with a few):
+ * growing while the ring has wrapped keeps the callbacks in order, and the
+ * final statusEnd still has its slot. */
+static void test_queue_grows_in_order(void **state)
+{
+	struct notif_params p = params(12);
+	struct notif *n;
+	int64_t t = 0;
+
+	(void)state;
+	p.style = NOTIF_STYLE_STATUS_CHANGED;
+	n = started(&p, R);
+	for (size_t i = 0; i < 3; i++)
+		notif_status(n, i, B, ++t);
+	expect_one(n, 0, B);
+	expect_one(n, 1, B);
+	/* the head has moved: these wrap the ring, then grow it (4 -> 16) */
+	for (size_t i = 3; i < 12; i++)
+		notif_status(n, i, U, ++t);
+	notif_cancel(n);
+	notif_free(n);
+
+	n = started(&p, R);
+	for (size_t i = 0; i < 3; i++)
+		notif_status(n, i, B, ++t);
+	expect_one(n, 0, B);
+	expect_one(n, 1, B);
+	for (size_t i = 3; i < 12; i++)
+		notif_status(n, i, U, ++t);
+	notif_tick(n, END_MS);
+	expect_one(n, 2, B);
+	for (size_t i = 3; i < 12; i++)
+		expect_one(n, i, U);
+	expect_end(n);
+	expect_none(n);
+	assert_int_equal(notif_sent(n), 12);
+	notif_free(n);
+}
+
 /* A caller that does not pop: the queue stays bounded, changes coalesce,
  * and once it pops the client's view ends at the current status. */
 static void test_queue_bounded(void **state)
@@ -826,6 +865,7 @@ int main(void)
 		cmocka_unit_test(test_next_wakeup),
 		cmocka_unit_test(test_fifo_order),
 		cmocka_unit_test(test_queue_bounded),
+		cmocka_unit_test(test_queue_grows_in_order),
 		cmocka_unit_test(test_status_before_start_and_unknown_baseline),
 		cmocka_unit_test(test_calls_after_finish_ignored),
 	};
