@@ -83,11 +83,12 @@ size_t dlv_metrics(struct dlv *d, char *buf, size_t cap)
 	put_line(&o, "# TYPE pxtsgw_delivery_circuit_openings_total counter\n");
 	put_line(&o, "pxtsgw_delivery_circuit_openings_total %lu\n", openings);
 	put_line(&o, "# HELP pxtsgw_store_commits_total Transactions the store's writer committed "
-		 "(outbox rows and tracking records, in groups).\n");
+		 "(outbox rows, tracking records and progress in groups; notifications saved or "
+		 "deleted; pruning).\n");
 	put_line(&o, "# TYPE pxtsgw_store_commits_total counter\n");
-	put_line(&o, "pxtsgw_store_commits_total %lu\n", st.commits);
-	put_line(&o, "# HELP pxtsgw_store_writes_total Writes (rows added, updated or deleted) the "
-		 "store's writer committed.\n");
+	put_line(&o, "pxtsgw_store_commits_total %lu\n", st.transactions);
+	put_line(&o, "# HELP pxtsgw_store_writes_total Grouped writes (outbox rows added, updated or "
+		 "deleted, tracking records, progress) the store's writer committed.\n");
 	put_line(&o, "# TYPE pxtsgw_store_writes_total counter\n");
 	put_line(&o, "pxtsgw_store_writes_total %lu\n", st.ops);
 	return o.n;

@@ -222,6 +222,8 @@ struct store_stats {
 	unsigned long failed;       /* submissions that failed */
 	unsigned long prune_batches;/* pruning transactions */
 	unsigned long pruned;       /* tracking records pruned */
+	unsigned long transactions; /* every commit of the write connection
+				     * (groups, store_run's, pruning) */
 };
 void store_get_stats(struct store *s, struct store_stats *st);
 

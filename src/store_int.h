@@ -59,6 +59,7 @@ struct store {
 	pthread_mutex_t ckpt_mu;
 	pthread_cond_t ckpt_cv;
 	atomic_ulong checkpoints;   /* checkpoints run (either thread) */
+	atomic_ulong transactions;  /* commits of the write connection (its commit hook) */
 };
 
 /* Runs fn(db, arg) on the writer thread with the write connection, alone

@@ -73,6 +73,7 @@
 #define STORE_SUBMIT_MAX 65536      /* operations in one submission */
 #define STORE_CKPT_PAGES 1000       /* WAL pages that wake the checkpointer */
 #define STORE_CKPT_RESTART_PAGES 10000   /* WAL pages that make it start over (~40 MB) */
+#define STORE_CKPT_BUSY_MS 100      /* how long a RESTART checkpoint waits for readers */
 #define STORE_CKPT_INLINE_PAGES 100000   /* ... and that make the writer do it (~400 MB) */
 
 struct store_sub {
@@ -318,6 +319,7 @@ void store_get_stats(struct store *s, struct store_stats *st)
 	pthread_mutex_lock(&s->queue_lock);
 	*st = s->stats;
 	pthread_mutex_unlock(&s->queue_lock);
+	st->transactions = atomic_load(&s->transactions);
 }
 
 /* --- committing --------------------------------------------------------------- */
@@ -620,7 +622,9 @@ static void ckpt_start(struct store *s)
 		s->ckpt_db = NULL;
 		return;
 	}
-	sqlite3_busy_timeout(s->ckpt_db, STORE_BUSY_TIMEOUT_MS);
+	/* short: a RESTART checkpoint holds the write lock while it waits for
+	 * readers to move on; the next one tries again */
+	sqlite3_busy_timeout(s->ckpt_db, STORE_CKPT_BUSY_MS);
 	/* a connection opens the WAL at its first read; until then a
 	 * checkpoint does nothing (and says OK) */
 	if (sqlite3_exec(s->ckpt_db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) {
@@ -660,6 +664,15 @@ static void ckpt_stop(struct store *s)
 
 /* --- start, stop ------------------------------------------------------------------ */
 
+/* The write connection's commit hook: counts (0: the commit goes on). */
+static int count_commit(void *arg)
+{
+	struct store *s = arg;
+
+	atomic_fetch_add(&s->transactions, 1);
+	return 0;
+}
+
 int store_writer_start(struct store *s)
 {
 	pthread_condattr_t ca;
@@ -672,6 +685,7 @@ int store_writer_start(struct store *s)
 	pthread_cond_init(&s->done_cv, NULL);
 	pthread_cond_init(&s->space_cv, NULL);
 	ckpt_start(s);
+	sqlite3_commit_hook(s->db, count_commit, s);
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
 		log_error("store: cannot start the writer thread");
 		return -1;

@@ -19,7 +19,7 @@
 #      from the restart to pxtsgw_subscriptions_active = all  vs the time
 #      the same subscriptions took to set up in the first place
 #   6  startNotification/s (sn_load, 8 keep-alive C clients) at each size,
-#      store commits/s when /metrics has a pxtsgw_store_commits_total
+#      and the store's commits/s meanwhile (pxtsgw_store_commits_total)
 #
 # Load generators: wrk + Lua (post.lua), sn_load (C), pub_load (C, one
 # non-blocking UDP socket, paced; its achieved rate is the baseline of row

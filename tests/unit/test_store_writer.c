@@ -446,7 +446,10 @@ static void test_checkpointer(void **state)
 	sqlite3 *db = NULL;
 	int frames;
 
+	struct store_stats st0, st1;
+
 	assert_true(t->s->ckpt_started);
+	store_get_stats(t->s, &st0);
 	memset(payload, 'x', sizeof(payload) - 1);
 	payload[sizeof(payload) - 1] = '\0';
 	/* 4,000 rows of 3 KB: about 4,000 pages of WAL, in 400 commits */
@@ -458,6 +461,9 @@ static void test_checkpointer(void **state)
 		}
 		assert_int_equal(store_apply(t->s, ops, ROWS), 0);
 	}
+	/* one transaction each (the commit hook counts them) */
+	store_get_stats(t->s, &st1);
+	assert_int_equal(st1.transactions - st0.transactions, N);
 	/* the checkpointer ran (no time limit: the test runner's is the bound) */
 	while (atomic_load(&t->s->checkpoints) == 0)
 		nap();
