@@ -1,10 +1,14 @@
 /*
  * dlv_metrics.c - the Prometheus lines of the delivery module: attempts
- * and finished callbacks by operation and result, endpoints' circuits.
+ * and finished callbacks by operation and result, endpoints' circuits,
+ * and the store writer's transactions and writes (the store is dlv's:
+ * outbox rows and tracking records are nearly all it writes).
  *
  * Part of pxtsgw. License: GPL-2.0-or-later.
  */
 #include "dlv_int.h"
+
+#include "store.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,11 +47,14 @@ size_t dlv_metrics(struct dlv *d, char *buf, size_t cap)
 	static const char *const result[2] = { "failed", "delivered" };
 	struct out o = { .buf = buf, .cap = cap };
 	unsigned long open = 0, openings = 0;
+	struct store_stats st;
 
 	if (!buf || cap == 0)
 		return 0;
 	buf[0] = '\0';
+	memset(&st, 0, sizeof(st));
 	if (d) {
+		store_get_stats(d->cfg.store, &st);
 		pthread_mutex_lock(&d->mu);
 		memcpy(att, d->attempts, sizeof(att));
 		memcpy(res, d->results, sizeof(res));
@@ -75,6 +82,15 @@ size_t dlv_metrics(struct dlv *d, char *buf, size_t cap)
 		 "(consecutive failed attempts, or a failed probe).\n");
 	put_line(&o, "# TYPE pxtsgw_delivery_circuit_openings_total counter\n");
 	put_line(&o, "pxtsgw_delivery_circuit_openings_total %lu\n", openings);
+	put_line(&o, "# HELP pxtsgw_store_commits_total Transactions the store's writer committed "
+		 "(outbox rows, tracking records and progress in groups; notifications saved or "
+		 "deleted; pruning).\n");
+	put_line(&o, "# TYPE pxtsgw_store_commits_total counter\n");
+	put_line(&o, "pxtsgw_store_commits_total %lu\n", st.transactions);
+	put_line(&o, "# HELP pxtsgw_store_writes_total Grouped writes (outbox rows added, updated or "
+		 "deleted, tracking records, progress) the store's writer committed.\n");
+	put_line(&o, "# TYPE pxtsgw_store_writes_total counter\n");
+	put_line(&o, "pxtsgw_store_writes_total %lu\n", st.ops);
 	return o.n;
 }
 

@@ -48,8 +48,12 @@ void nm_save_progress(const struct nmn *n)
 	r = reported(n, buf, sizeof(buf) / sizeof(buf[0]));
 	if (!r)
 		return;
-	store_notif_progress(n->nm->cfg.store, n->app, n->correlator, n->sent_base + notif_sent(n->notif), r,
-			     n->naddr);
+	/* not waited for: the SIP thread waits for no commit of its own; the
+	 * writer commits it after the callbacks' outbox rows, in their group.
+	 * A crash before that repeats a callback after the restart (the
+	 * status last reported is older), never loses one */
+	store_notif_progress_submit(n->nm->cfg.store, n->app, n->correlator,
+				    n->sent_base + notif_sent(n->notif), r, n->naddr);
 	if (r != buf)
 		free(r);
 }

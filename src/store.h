@@ -100,6 +100,13 @@ int store_notif_save(struct store *s, const struct store_notif *n);
  * status last reported per address (-1 = not known). */
 int store_notif_progress(struct store *s, const char *app, const char *correlator, long sent,
 			 const int *reported, size_t n);
+/* The same write submitted to the writer without waiting for it
+ * (store_submit: committed in order after what was submitted before it,
+ * in the group of the moment): the notification manager's, after each
+ * callback of a NOTIFY, so that the SIP thread waits for no commit of its
+ * own. Returns 0, or -1 (invalid, not submitted). */
+int store_notif_progress_submit(struct store *s, const char *app, const char *correlator, long sent,
+				const int *reported, size_t n);
 int store_notif_delete(struct store *s, const char *app, const char *correlator);
 /* Calls fn for every saved notification, oldest first (from a read
  * connection: no lock is held); the struct and its strings live during
@@ -198,6 +205,8 @@ enum store_op_kind {
 	STORE_OP_REMOVE,            /* store_outbox_remove */
 	STORE_OP_ADD,               /* store_outbox_add: row */
 	STORE_OP_USAGE,             /* a usage record (store_usage.c): usage */
+	STORE_OP_PROGRESS,          /* store_notif_progress: app, correlator,
+				     * sent, reported (nreported of them) */
 };
 struct store_op {
 	enum store_op_kind kind;
@@ -215,6 +224,10 @@ struct store_op {
 	const struct store_outbox_row *row;
 	/* USAGE only */
 	const struct store_usage *usage;
+	/* PROGRESS only */
+	long sent;
+	const int *reported;
+	size_t nreported;
 };
 /* Submits ops and waits until they are committed. Returns 0, or -1
  * (logged, nothing of them written). */
@@ -258,6 +271,8 @@ struct store_stats {
 	unsigned long prune_batches;/* pruning transactions */
 	unsigned long pruned;       /* tracking records pruned */
 	unsigned long usage_pruned; /* usage records pruned */
+	unsigned long transactions; /* every commit of the write connection
+				     * (groups, store_run's, pruning) */
 };
 void store_get_stats(struct store *s, struct store_stats *st);
 

@@ -51,6 +51,17 @@ struct store {
 	sqlite3 *idle[STORE_READERS_IDLE];
 	size_t nidle;
 	atomic_long outbox_rows;    /* written by the writer after a commit */
+	/* the checkpointer (store_writer.c): its own connection, woken by
+	 * the writer's WAL hook; ckpt_pending, ckpt_stopping, ckpt_base under
+	 * ckpt_mu */
+	sqlite3 *ckpt_db;
+	pthread_t ckpt;
+	bool ckpt_started, ckpt_pending, ckpt_stopping;
+	int ckpt_base;              /* WAL frames the last checkpoint covered */
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	atomic_ulong checkpoints;   /* checkpoints run (either thread) */
+	atomic_ulong transactions;  /* commits of the write connection (its commit hook) */
 };
 
 /* Runs fn(db, arg) on the writer thread with the write connection, alone

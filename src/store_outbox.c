@@ -70,6 +70,19 @@ int store_outbox_remove(struct store *s, uint64_t delivery)
 	return store_apply(s, &op, 1);
 }
 
+/* --- progress of a notification, not waited for -------------------------------------- */
+
+int store_notif_progress_submit(struct store *s, const char *app, const char *correlator, long sent,
+				const int *reported, size_t n)
+{
+	struct store_op op = { .kind = STORE_OP_PROGRESS, .app = app ? app : "", .correlator = correlator,
+			       .sent = sent, .reported = reported, .nreported = n };
+
+	if (!s || !correlator || (n > 0 && !reported))
+		return -1;
+	return store_submit(s, &op, 1) > 0 ? 0 : -1;
+}
+
 /* --- reading ------------------------------------------------------------------- */
 
 struct loader {
@@ -190,14 +203,16 @@ int store_outbox_oldest_ms(struct store *s, int64_t *created_ms)
 
 int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *outbox_delta)
 {
-	sqlite3_stmt *st[4] = { NULL, NULL, NULL, NULL };
-	static const char *const sql[4] = {
+	sqlite3_stmt *st[STORE_OP_PROGRESS + 1] = { NULL }, *sa = NULL;
+	static const char *const sql[STORE_OP_PROGRESS + 1] = {
 		[STORE_OP_TRACK] = "INSERT INTO deliveries (event, correlator, delivery, attempt, result, "
 				   "time, endpoint, detail, app) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		[STORE_OP_ATTEMPTS] = "UPDATE outbox SET attempts = ?1 WHERE delivery = ?2",
 		[STORE_OP_REMOVE] = "DELETE FROM outbox WHERE delivery = ?1",
 		[STORE_OP_ADD] = "INSERT INTO outbox (delivery, correlator, endpoint, op, payload, "
 				 "attempts, created_ms, app) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		/* as store_notif.c's store_notif_progress */
+		[STORE_OP_PROGRESS] = "UPDATE notifications SET sent = ?1 WHERE correlator = ?2 AND app = ?3",
 	};
 	char when[40];
 	const char *why = NULL;     /* NULL: SQLite's message */
@@ -217,7 +232,7 @@ int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *out
 			}
 			continue;
 		}
-		if ((unsigned)o->kind > STORE_OP_ADD || o->delivery > (uint64_t)INT64_MAX ||
+		if ((unsigned)o->kind > STORE_OP_PROGRESS || o->delivery > (uint64_t)INT64_MAX ||
 		    (o->kind == STORE_OP_ADD && (!r || r->delivery == 0 || r->delivery > (uint64_t)INT64_MAX))) {
 			why = "invalid write";
 			goto out;
@@ -268,7 +283,33 @@ int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *out
 			sqlite3_bind_int64(q, 7, r->created_ms);
 			sqlite3_bind_text(q, 8, r->app ? r->app : "", -1, SQLITE_STATIC);
 			break;
-		case STORE_OP_USAGE:
+		case STORE_OP_PROGRESS:
+			if (!o->correlator || (o->nreported > 0 && !o->reported)) {
+				why = "incomplete progress";
+				goto out;
+			}
+			sqlite3_bind_int64(q, 1, o->sent);
+			sqlite3_bind_text(q, 2, o->correlator, -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 3, o->app ? o->app : "", -1, SQLITE_STATIC);
+			if (o->nreported > 0 && !sa &&
+			    sqlite3_prepare_v2(db, "UPDATE notification_addresses SET reported = ?1 "
+					       "WHERE correlator = ?2 AND idx = ?3 AND app = ?4", -1, &sa,
+					       NULL) != SQLITE_OK)
+				goto out;
+			for (size_t k = 0; k < o->nreported; k++) {
+				sqlite3_reset(sa);
+				if (o->reported[k] < 0)
+					sqlite3_bind_null(sa, 1);
+				else
+					sqlite3_bind_int(sa, 1, o->reported[k]);
+				sqlite3_bind_text(sa, 2, o->correlator, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(sa, 3, (sqlite3_int64)k);
+				sqlite3_bind_text(sa, 4, o->app ? o->app : "", -1, SQLITE_STATIC);
+				if (sqlite3_step(sa) != SQLITE_DONE)
+					goto out;
+			}
+			break;
+		case STORE_OP_USAGE:     /* written above */
 			break;
 		}
 		if (sqlite3_step(q) != SQLITE_DONE)
@@ -282,10 +323,13 @@ int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *out
 out:
 	if (rc != 0)
 		log_error("store: a submission of %zu write(s) failed at %zu (%s %llu): %s", n, i,
-			  i < n && ops[i].kind == STORE_OP_ADD ? "outbox row" : "delivery",
+			  i < n && ops[i].kind == STORE_OP_ADD        ? "outbox row"
+			  : i < n && ops[i].kind == STORE_OP_PROGRESS ? "progress, delivery"
+								      : "delivery",
 			  i < n ? (unsigned long long)ops[i].delivery : 0ULL, why ? why : sqlite3_errmsg(db));
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k <= STORE_OP_PROGRESS; k++)
 		sqlite3_finalize(st[k]);
+	sqlite3_finalize(sa);
 	if (rc != 0)
 		*outbox_delta = 0;
 	return rc;

@@ -12,7 +12,7 @@
 #      code, answering Busy from nothing (the SOAP-path ceiling)
 #   3  PUBLISH-to-callback latency p50/p99 and callbacks/s at 500 and 2,000
 #      status changes/s over CB_PRESENTITIES notifications (one presentity
-#      each) to cb_sink (keep-alive)  vs the change rate pub_load.py
+#      each) to cb_sink (keep-alive)  vs the change rate pub_load (C)
 #      achieved (Kamailio's 2xx to the PUBLISHes)
 #   4  pxtsgw resident memory (RSS, /proc) per watched presentity at each
 #      BENCH_SUBS size  vs Kamailio's shared memory per subscription
@@ -20,9 +20,9 @@
 #      from the restart to pxtsgw_subscriptions_active = all  vs the time
 #      the same subscriptions took to set up in the first place
 #   6  startNotification/s (sn_load, 8 keep-alive C clients) at each size,
-#      store commits/s when /metrics has a pxtsgw_store_commits_total
+#      and the store's commits/s meanwhile (pxtsgw_store_commits_total)
 #
-# Load generators: wrk + Lua (post.lua), sn_load (C), pub_load.py (one
+# Load generators: wrk + Lua (post.lua), sn_load (C), pub_load (C, one
 # non-blocking UDP socket, paced; its achieved rate is the baseline of row
 # 3 and is printed), raw_fetch.py and SIPp (run.sh). The C programs are
 # built by make bench (bench-bins), never here.
@@ -139,7 +139,7 @@ trap 'exit 130' INT TERM
 for tool in sipp wrk kamcmd curl sqlite3; do
 	command -v "$tool" >/dev/null 2>&1 || { problem "$tool not installed (make deps)"; exit 1; }
 done
-for prog in echo_server cb_sink sn_load; do
+for prog in echo_server cb_sink sn_load pub_load; do
 	[[ -x $BB/$prog ]] || { problem "no $BB/$prog (make bench builds it: make bench-bins)"; exit 1; }
 done
 [[ -x $PXTSGW_BIN ]] || { problem "no gateway binary $PXTSGW_BIN (run make)"; exit 1; }
@@ -275,8 +275,7 @@ done
 stop_pid "$ECHO_PID" 3 >/dev/null 2>&1
 
 say "3/5 PUBLISH-to-callback at $CB_RATES changes/s over $CB_N notifications"
-"$PY" "$BENCH_DIR/pub_load.py" init --server "127.0.0.1:$KPORT" --prefix nt --count "$CB_N" \
-	--state "$RUN_DIR/pub-state.json" >"$RUN_DIR/pub-init.out" 2>&1 ||
+"$BB/pub_load" init "127.0.0.1:$KPORT" nt "$CB_N" "$RUN_DIR/pub-state.txt" >"$RUN_DIR/pub-init.out" 2>&1 ||
 	problem "publishing the $CB_N presentities failed: $(cat "$RUN_DIR/pub-init.out")"
 "$BB/sn_load" 127.0.0.1 "$GW_HTTP_PORT" nt 0 "$CB_N" 8 "$SINK" >"$RUN_DIR/sn-cb.out" 2>&1 ||
 	problem "startNotification x $CB_N failed: $(cat "$RUN_DIR/sn-cb.out")"
@@ -290,8 +289,8 @@ for r in $CB_RATES; do
 	k0=$(kam_ticks)
 	d0="$(udp_drops "$GW_SIP_PORT") $(udp_drops "$KPORT")"
 	t0=$(now_ms)
-	"$PY" "$BENCH_DIR/pub_load.py" run --server "127.0.0.1:$KPORT" --state "$RUN_DIR/pub-state.json" \
-		--rate "$r" --duration "$CB_SECONDS" --log "$RUN_DIR/pub-$r.log" >"$RUN_DIR/pub-$r.out" 2>&1 ||
+	"$BB/pub_load" run "127.0.0.1:$KPORT" "$RUN_DIR/pub-state.txt" "$r" "$CB_SECONDS" "$RUN_DIR/pub-$r.log" \
+		>"$RUN_DIR/pub-$r.out" 2>&1 ||
 		problem "pub_load at $r/s: $(cat "$RUN_DIR/pub-$r.out")"
 	# CPU while the changes are sent
 	g1=$(proc_ticks "$GW_PID")

@@ -133,6 +133,8 @@ static void test_metrics_text(void **state)
 	assert_non_null(strstr(buf, "# TYPE pxtsgw_delivery_circuit_open gauge\npxtsgw_delivery_circuit_open 0\n"));
 	assert_non_null(strstr(buf, "# TYPE pxtsgw_delivery_circuit_openings_total counter\n"
 			       "pxtsgw_delivery_circuit_openings_total 0\n"));
+	assert_non_null(strstr(buf, "# TYPE pxtsgw_store_commits_total counter\npxtsgw_store_commits_total 0\n"));
+	assert_non_null(strstr(buf, "# TYPE pxtsgw_store_writes_total counter\npxtsgw_store_writes_total 0\n"));
 	assert_int_equal(buf[n - 1], '\n');
 
 	/* a short buffer gets whole lines only */
@@ -742,6 +744,8 @@ static void set_endpoint(const char *db, const char *url)
 	sqlite3_close(h);
 }
 
+static unsigned long metric_of(struct dlv *d, const char *series);
+
 static void test_outbox_resume(void **state)
 {
 	struct srv *s = *state;
@@ -784,6 +788,12 @@ static void test_outbox_resume(void **state)
 	wait_failed_attempts(d, "R", 1);
 	wait_failed_attempts(d, "R2", 1);
 	wait_failed_attempts(d, "K", 1);
+	/* the store's writer: 5 rows added; per failed attempt a tracking
+	 * record and the row's attempts; at least one transaction, at most
+	 * one per write */
+	dlv_flush(d);
+	assert_int_equal(metric_of(d, "pxtsgw_store_writes_total"), 5 + 3 * 2);
+	assert_in_range(metric_of(d, "pxtsgw_store_commits_total"), 1, 5 + 3 * 2);
 	dlv_stop(d);
 
 	/* dlv_stop kept them, with the attempts made */

@@ -532,7 +532,22 @@ static void test_load_many(void **state)
 	free(g);
 }
 
-static void test_progress(void **state)
+/* store_notif_progress, or (progress_submitted) store_notif_progress_submit
+ * and then store_sync: the same rows either way. */
+static bool progress_submitted;
+
+static int progress(struct store *s, const char *corr, long sent, const int *rep, size_t n)
+{
+	int rc;
+
+	if (!progress_submitted)
+		return store_notif_progress(s, NULL, corr, sent, rep, n);
+	rc = store_notif_progress_submit(s, NULL, corr, sent, rep, n);
+	store_sync(s);
+	return rc;
+}
+
+static void progress_test(void **state)
 {
 	struct tmpstore *t = *state;
 	struct gen a, b;
@@ -551,7 +566,7 @@ static void test_progress(void **state)
 	rep[0] = BUSY;
 	rep[1] = -1;
 	rep[2] = REACHABLE;
-	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 3, rep, 3), 0);
+	assert_int_equal(progress(t->s, a.corr, 3, rep, 3), 0);
 	a.sn.sent = 3;
 	memcpy(a.rep, rep, 3 * sizeof(int));
 	{
@@ -566,7 +581,7 @@ static void test_progress(void **state)
 
 	/* the first addresses only: the rest keep their status */
 	rep[0] = UNREACHABLE;
-	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 4, rep, 1), 0);
+	assert_int_equal(progress(t->s, a.corr, 4, rep, 1), 0);
 	a.sn.sent = 4;
 	a.rep[0] = UNREACHABLE;
 	{
@@ -579,13 +594,13 @@ static void test_progress(void **state)
 	}
 
 	/* no address (reported may then be NULL): the count only */
-	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 5, NULL, 0), 0);
+	assert_int_equal(progress(t->s, a.corr, 5, NULL, 0), 0);
 	a.sn.sent = 5;
 	/* a known status back to not known */
 	rep[0] = -1;
 	rep[1] = BUSY;
 	rep[2] = -1;
-	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 5, rep, 3), 0);
+	assert_int_equal(progress(t->s, a.corr, 5, rep, 3), 0);
 	memcpy(a.rep, rep, 3 * sizeof(int));
 	{
 		struct loaded l;
@@ -603,7 +618,7 @@ static void test_progress(void **state)
 	rep[2] = REACHABLE;
 	rep[3] = BUSY;
 	rep[4] = BUSY;
-	assert_int_equal(store_notif_progress(t->s, NULL, a.corr, 6, rep, 5), 0);
+	assert_int_equal(progress(t->s, a.corr, 6, rep, 5), 0);
 	a.sn.sent = 6;
 	memcpy(a.rep, rep, 3 * sizeof(int));
 	assert_int_equal(n_address_rows(t->db, a.corr), 3);
@@ -617,7 +632,7 @@ static void test_progress(void **state)
 	}
 
 	/* a correlator that is not saved: no error, nothing created */
-	assert_int_equal(store_notif_progress(t->s, NULL, "prog-9999", 1, rep, 3), 0);
+	assert_int_equal(progress(t->s, "prog-9999", 1, rep, 3), 0);
 	assert_int_equal(raw_int(t->db, "SELECT count(*) FROM notifications", NULL), 2);
 	assert_int_equal(n_address_rows(t->db, "prog-9999"), 0);
 
@@ -634,6 +649,23 @@ static void test_progress(void **state)
 	}
 	gen_free(&a);
 	gen_free(&b);
+}
+
+static void test_progress(void **state)
+{
+	progress_submitted = false;
+	progress_test(state);
+}
+
+static void test_progress_submitted(void **state)
+{
+	progress_submitted = true;
+	progress_test(state);
+	progress_submitted = false;
+	/* what is invalid is not submitted */
+	assert_int_equal(store_notif_progress_submit(NULL, NULL, "x", 1, NULL, 0), -1);
+	assert_int_equal(store_notif_progress_submit(((struct tmpstore *)*state)->s, NULL, NULL, 1, NULL, 0), -1);
+	assert_int_equal(store_notif_progress_submit(((struct tmpstore *)*state)->s, NULL, "x", 1, NULL, 2), -1);
 }
 
 static void test_delete(void **state)
@@ -1295,6 +1327,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_order, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_load_many, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_progress, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_progress_submitted, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_delete, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_camara, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates, tmpstore_setup_open, tmpstore_teardown),

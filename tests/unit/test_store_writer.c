@@ -3,7 +3,7 @@
  * read connections: submit and wait, group commit of several submitters,
  * a failed submission failing alone, readers answering while the writer
  * holds a write transaction, pruning in batches, the outbox row counter,
- * and the outbox read in batches.
+ * the outbox read in batches, and checkpoints by the checkpointer thread.
  *
  * No test measures time: the writer is held by a store_run function that
  * waits for the test's word, and the test waits for the store's counters
@@ -492,6 +492,67 @@ static void test_outbox_batches(void **state)
 	free(rows);
 }
 
+/* The WAL grows past STORE_CKPT_PAGES: the checkpointer (not the writer)
+ * checkpoints it, and the WAL starts over at a later commit; what was
+ * committed stays, including across a reopen. */
+static void test_checkpointer(void **state)
+{
+	struct tmpstore *t = *state;
+	enum { N = 400, ROWS = 10 };
+	char payload[3000];
+	struct store_outbox_row rows[ROWS];
+	struct store_op ops[ROWS];
+	uint64_t id = 1;
+	sqlite3 *db = NULL;
+	int frames;
+
+	struct store_stats st0, st1;
+
+	assert_true(t->s->ckpt_started);
+	store_get_stats(t->s, &st0);
+	memset(payload, 'x', sizeof(payload) - 1);
+	payload[sizeof(payload) - 1] = '\0';
+	/* 4,000 rows of 3 KB: about 4,000 pages of WAL, in 400 commits */
+	for (int k = 0; k < N; k++) {
+		for (int i = 0; i < ROWS; i++, id++) {
+			rows[i] = (struct store_outbox_row){ .delivery = id, .correlator = "c",
+							     .endpoint = "http://e/cb", .payload = payload };
+			ops[i] = (struct store_op){ .kind = STORE_OP_ADD, .delivery = id, .row = &rows[i] };
+		}
+		assert_int_equal(store_apply(t->s, ops, ROWS), 0);
+	}
+	/* one transaction each (the commit hook counts them) */
+	store_get_stats(t->s, &st1);
+	assert_int_equal(st1.transactions - st0.transactions, N);
+	/* the checkpointer ran (no time limit: the test runner's is the bound) */
+	while (atomic_load(&t->s->checkpoints) == 0)
+		nap();
+	assert_int_equal(store_outbox_count(t->s), N * ROWS);
+	/* a checkpoint that caught up lets the WAL start over: once it is
+	 * idle, a few commits later the WAL holds only those (the frames a
+	 * checkpoint of another connection sees) */
+	assert_int_equal(sqlite3_open_v2(t->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM outbox", NULL, NULL, NULL), SQLITE_OK);
+	for (;;) {
+		for (int i = 0; i < ROWS; i++, id++) {
+			rows[i] = (struct store_outbox_row){ .delivery = id, .correlator = "c",
+							     .endpoint = "http://e/cb", .payload = "p" };
+			ops[i] = (struct store_op){ .kind = STORE_OP_ADD, .delivery = id, .row = &rows[i] };
+		}
+		assert_int_equal(store_apply(t->s, ops, ROWS), 0);
+		frames = -1;
+		if (sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, NULL) == SQLITE_OK &&
+		    frames >= 0 && frames < 1000)
+			break;
+		nap();
+		nap();
+	}
+	sqlite3_close(db);
+	store_close(t->s);
+	t->s = tmpstore_open_ok(t->db);
+	assert_int_equal(store_outbox_count(t->s), (long)(id - 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +564,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prune_batches, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_counter, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_batches, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_checkpointer, tmpstore_setup_open, tmpstore_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
