@@ -261,21 +261,37 @@ static bool set(const char *s)
 	return s && s[0];
 }
 
+/* One line's fields, in their order, each given to field (either
+ * format's writer of one key and value of at most max bytes). */
+typedef void (field_fn)(void *sink, const char *key, const char *val, size_t max);
+
+static void each_field(field_fn *field, void *sink, const char *ts, enum log_level lvl,
+		       const char *module, const struct log_ctx *ctx, const struct log_kv *kv,
+		       size_t n, const char *msg, size_t msg_max, size_t val_max)
+{
+	field(sink, "ts", ts, VAL_MAX);
+	field(sink, "level", names[lvl], VAL_MAX);
+	field(sink, "module", module, VAL_MAX);
+	if (ctx && set(ctx->req))
+		field(sink, "req", ctx->req, val_max);
+	if (ctx && set(ctx->app))
+		field(sink, "app", ctx->app, val_max);
+	field(sink, "msg", msg, msg_max);
+	for (size_t i = 0; i < n; i++)
+		if (kv[i].val)
+			field(sink, kv[i].key, kv[i].val, val_max);
+}
+
+static void logfmt_field(void *o, const char *key, const char *val, size_t max)
+{
+	put_kv(o, key, val, max);
+}
+
 static bool logfmt_line(struct out *o, const char *ts, enum log_level lvl, const char *module,
 			const struct log_ctx *ctx, const struct log_kv *kv, size_t n,
 			const char *msg, size_t msg_max, size_t val_max)
 {
-	put_kv(o, "ts", ts, VAL_MAX);
-	put_kv(o, "level", names[lvl], VAL_MAX);
-	put_kv(o, "module", module, VAL_MAX);
-	if (ctx && set(ctx->req))
-		put_kv(o, "req", ctx->req, val_max);
-	if (ctx && set(ctx->app))
-		put_kv(o, "app", ctx->app, val_max);
-	put_kv(o, "msg", msg, msg_max);
-	for (size_t i = 0; i < n; i++)
-		if (kv[i].val)
-			put_kv(o, kv[i].key, kv[i].val, val_max);
+	each_field(logfmt_field, o, ts, lvl, module, ctx, kv, n, msg, msg_max, val_max);
 	put(o, "\n", 1);
 	return !o->full;
 }
@@ -308,7 +324,7 @@ static json_t *json_text(const char *val, size_t max)
 	return json_stringn(buf, len);
 }
 
-static void json_put(json_t *obj, const char *key, const char *val, size_t max)
+static void json_put(void *obj, const char *key, const char *val, size_t max)
 {
 	json_t *s = json_text(val, max);
 
@@ -327,17 +343,7 @@ static bool json_line(struct out *o, const char *ts, enum log_level lvl, const c
 		puts_(o, "{\"msg\":\"log: out of memory\"}\n");
 		return true;
 	}
-	json_put(obj, "ts", ts, VAL_MAX);
-	json_put(obj, "level", names[lvl], VAL_MAX);
-	json_put(obj, "module", module, VAL_MAX);
-	if (ctx && set(ctx->req))
-		json_put(obj, "req", ctx->req, val_max);
-	if (ctx && set(ctx->app))
-		json_put(obj, "app", ctx->app, val_max);
-	json_put(obj, "msg", msg, msg_max);
-	for (size_t i = 0; i < n; i++)
-		if (kv[i].val)
-			json_put(obj, kv[i].key, kv[i].val, val_max);
+	each_field(json_put, obj, ts, lvl, module, ctx, kv, n, msg, msg_max, val_max);
 	len = json_dumpb(obj, o->p, o->cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(obj);
 	if (len == 0 || len >= o->cap) {

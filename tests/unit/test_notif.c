@@ -690,35 +690,39 @@ static void test_fifo_order(void **state)
 	notif_free(n);
 }
 
-/* The queue's slots grow on demand (a notification starts with a few):
- * growing while the ring has wrapped keeps the callbacks in order, and the
- * final statusEnd still has its slot. */
-static void test_queue_grows_in_order(void **state)
+/* A statusChanged notification over 12 addresses whose queue has wrapped
+ * (3 queued, 2 popped) and then grown (9 more: 4 slots -> 16). */
+static struct notif *wrapped_then_grown(void)
 {
 	struct notif_params p = params(12);
 	struct notif *n;
 	int64_t t = 0;
 
-	(void)state;
 	p.style = NOTIF_STYLE_STATUS_CHANGED;
 	n = started(&p, R);
 	for (size_t i = 0; i < 3; i++)
 		notif_status(n, i, B, ++t);
 	expect_one(n, 0, B);
 	expect_one(n, 1, B);
-	/* the head has moved: these wrap the ring, then grow it (4 -> 16) */
 	for (size_t i = 3; i < 12; i++)
 		notif_status(n, i, U, ++t);
+	return n;
+}
+
+/* The queue's slots grow on demand (a notification starts with a few):
+ * growing while the ring has wrapped keeps the callbacks in order, the
+ * final statusEnd still has its slot, and a cancel frees them all. */
+static void test_queue_grows_in_order(void **state)
+{
+	struct notif *n;
+
+	(void)state;
+	n = wrapped_then_grown();
 	notif_cancel(n);
+	expect_none(n);
 	notif_free(n);
 
-	n = started(&p, R);
-	for (size_t i = 0; i < 3; i++)
-		notif_status(n, i, B, ++t);
-	expect_one(n, 0, B);
-	expect_one(n, 1, B);
-	for (size_t i = 3; i < 12; i++)
-		notif_status(n, i, U, ++t);
+	n = wrapped_then_grown();
 	notif_tick(n, END_MS);
 	expect_one(n, 2, B);
 	for (size_t i = 3; i < 12; i++)
