@@ -91,7 +91,7 @@ stray() {
 }
 
 cb() { # CORR: the callbacks of CORR, one line each: OP addr=Status...
-	curl -s --max-time 5 "$SINK/received?correlator=$1" | "$PY" -c '
+	curl -s "$SINK/received?correlator=$1" | "$PY" -c '
 import json, sys
 for r in json.load(sys.stdin):
     print(r.get("operation"), *sorted("%s=%s" % (e["address"], e["currentStatus"]) for e in r.get("entries") or []))'
@@ -142,7 +142,7 @@ pub "sip:bob@$D" --basic open
 "$PY" "$SINK_PY" --port "$SINKPORT" --record "$RUN_DIR/sink.jsonl" --quiet >"$RUN_DIR/sink.out" 2>&1 &
 SINK_PID=$!
 SINK=http://127.0.0.1:$SINKPORT
-wait_until 5 curl -fsS -o /dev/null --max-time 1 "$SINK/control" ||
+wait_http "$SINK/control" ||
 	{ fail "callback sink starts" "$(tail -3 "$RUN_DIR/sink.out")"; summary; exit 1; }
 # a long fetch timeout: under the flood an answer may be slow, never wrong
 gateway_start "$RUN_DIR/gw" "$KP" -o status.fetch-timeout-ms=10000 ||
@@ -156,7 +156,7 @@ dialog() {
 		"select callid, to_tag, from_tag, local_cseq from active_watchers where presentity_uri = 'sip:bob@$D' and event = 'presence'" 2>/dev/null)
 	[[ -n $DLG ]]
 }
-if wait_until 5 dialog; then
+if wait_until 30 dialog; then
 	read -r CALLID KTAG GTAG KCSEQ <<<"$DLG"
 	ok "Kamailio holds the gateway's subscription to bob (Call-ID $CALLID)"
 else
