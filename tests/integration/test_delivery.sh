@@ -1,5 +1,5 @@
 #!/bin/bash
-# time-limit: 180
+# time-limit: 450
 #
 # test_delivery.sh - callback delivery (contract sections 5, 9, 9a) for
 # real, without SIP: tests/tools/dlv_drive.c (built by the Makefile with the
