@@ -169,20 +169,20 @@ log=$RUN_DIR/start.log
 	-o store.path="$RUN_DIR/store/pxtsgw.db") >"$log" 2>&1 &
 GW_PID=$!
 url="http://127.0.0.1:$http_port"
-if wait_http "$url/TerminalStatus?wsdl" 8; then
+if wait_http "$url/TerminalStatus?wsdl"; then
 	ok "start from /: /TerminalStatus?wsdl answers"
-	wsdl=$(curl -s --max-time 2 "$url/TerminalStatus?wsdl")
+	wsdl=$(curl -s "$url/TerminalStatus?wsdl")
 	assert_contains "start from /: WSDL soap:address is the URL used" \
 		"<soap:address location=\"$url/TerminalStatus\"/>" "$wsdl"
 	import=$(sed -n 's/.*location="\([^"]*\.wsdl\)".*/\1/p' <<<"$wsdl" | head -1)
 	if [[ -n $import ]]; then
-		code=$(curl -s -o "$RUN_DIR/import.wsdl" -w '%{http_code}' --max-time 2 "$url/$import")
+		code=$(curl -s -o "$RUN_DIR/import.wsdl" -w '%{http_code}' "$url/$import")
 		assert_eq "start from /: the imported $import is served" 200 "$code"
 		assert_contains "start from /: it is a WSDL" "wsdl:definitions" "$(cat "$RUN_DIR/import.wsdl")"
 	else
 		fail "start from /: WSDL imports" "no wsdl:import location in the service WSDL"
 	fi
-	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/TerminalStatusNotificationManager?wsdl")
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$url/TerminalStatusNotificationManager?wsdl")
 	assert_eq "start from /: /TerminalStatusNotificationManager?wsdl" 200 "$code"
 	if [[ -f $RUN_DIR/store/pxtsgw.db ]]; then ok "start from /: store created at store.path"
 	else fail "start from /: store" "no $RUN_DIR/store/pxtsgw.db"; fi
@@ -190,7 +190,7 @@ else
 	fail "start from /: /TerminalStatus?wsdl answers" "$(_short "$(tail -5 "$log")")"
 fi
 kill -TERM "$GW_PID" 2>/dev/null
-if wait_until 8 eval "! pid_alive $GW_PID"; then
+if wait_until 30 eval "! pid_alive $GW_PID"; then
 	wait "$GW_PID"
 	assert_eq "SIGTERM: exit 0" 0 "$?"
 else
@@ -209,15 +209,15 @@ log=$RUN_DIR/hup.log
 	-o sip.presence-server="sip:127.0.0.1:$ps_port" -o sip.keepalive-s=0 \
 	-o store.path="$RUN_DIR/store/hup.db" >"$log" 2>&1 &
 GW_PID=$!
-if wait_http "http://127.0.0.1:$http_port/TerminalStatus?wsdl" 8; then
+if wait_http "http://127.0.0.1:$http_port/TerminalStatus?wsdl"; then
 	kill -HUP "$GW_PID" 2>/dev/null
-	if wait_until 8 grep -q "reload: done" "$log" && pid_alive "$GW_PID"; then
+	if wait_until 30 grep -q "reload: done" "$log" && pid_alive "$GW_PID"; then
 		ok "SIGHUP: reloaded, still running"
 	else
 		fail "SIGHUP: reloaded, still running" "$(_short "$(tail -5 "$log")")"
 	fi
 	kill -INT "$GW_PID" 2>/dev/null
-	if wait_until 8 eval "! pid_alive $GW_PID"; then
+	if wait_until 30 eval "! pid_alive $GW_PID"; then
 		wait "$GW_PID"
 		assert_eq "SIGINT after a reload: graceful stop, exit 0" 0 "$?"
 		assert_contains "SIGINT: logged 'pxtsgw stopped'" "pxtsgw stopped" "$(cat "$log")"
@@ -255,7 +255,7 @@ log=$RUN_DIR/runuser.log
 GW_PID=$!
 nobody_uid=$(id -u nobody)
 if (($(id -u) == 0)); then
-	if wait_http "http://127.0.0.1:$http_port/health" 8; then
+	if wait_http "http://127.0.0.1:$http_port/health"; then
 		assert_eq "run.user=nobody: real, effective, saved and fs uid are nobody's" \
 			"$nobody_uid $nobody_uid $nobody_uid $nobody_uid" "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$GW_PID/status")"
 		assert_eq "run.user=nobody: so are the gids" \
@@ -268,7 +268,7 @@ if (($(id -u) == 0)); then
 		fail "run.user=nobody: the gateway starts as root and switches" "$(_short "$(tail -5 "$log")")"
 	fi
 	kill -TERM "$GW_PID" 2>/dev/null
-	if wait_until 8 eval "! pid_alive $GW_PID"; then
+	if wait_until 30 eval "! pid_alive $GW_PID"; then
 		wait "$GW_PID"
 		assert_eq "run.user=nobody: SIGTERM, exit 0" 0 "$?"
 	else
@@ -276,7 +276,7 @@ if (($(id -u) == 0)); then
 		kill -KILL "$GW_PID" 2>/dev/null
 	fi
 else
-	wait_until 8 eval "! pid_alive $GW_PID"
+	wait_until 30 eval "! pid_alive $GW_PID"
 	wait "$GW_PID"
 	assert_eq "run.user set, not started as root: exit 1" 1 "$?"
 	assert_contains "run.user set, not started as root: says why" "must be started as root" "$(cat "$log")"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# time-limit: 90
+# time-limit: 150
 # shellcheck source-path=SCRIPTDIR
 #
 # test_coalesce.sh - concurrent fetches of one presentity share one
@@ -7,8 +7,9 @@
 # of the same presentity follows it and gets a copy of its answer; a leader
 # whose request expires hands its followers to a new SUBSCRIBE. A scripted
 # presence server (tests/tools/script_presence.py) answers the fetches of
-# slow* users 2 s late and of slower* users never within the fetch timeout,
-# and logs every SUBSCRIBE it receives.
+# slow* users 6 s late (time for ten getStatus to start, even on a loaded
+# machine) and of slower* users never within the fetch timeout, and logs
+# every SUBSCRIBE it receives.
 #
 #   tests/integration/test_coalesce.sh   (TEST_LOG_DIR keeps the logs)
 set -u
@@ -30,13 +31,13 @@ cleanup() {
 trap cleanup EXIT
 
 read -r SPORT <<<"$(free_port 1)"
-"$PY" "$SP" serve --port "$SPORT" --log "$PLOG" --lifetime 80 \
-	--script '{"slow": {"fetch_delay_ms": 2000}, "slower": {"fetch_delay_ms": 20000}}' \
+"$PY" "$SP" serve --port "$SPORT" --log "$PLOG" --lifetime 600 \
+	--script '{"slow": {"fetch_delay_ms": 6000}, "slower": {"fetch_delay_ms": 60000}}' \
 	>"$RUN_DIR/presence.out" 2>&1 &
 SP_PID=$!
-wait_until 5 "$PY" "$SP" ctl --port "$SPORT" --timeout 0.5 ping ||
+wait_until 30 "$PY" "$SP" ctl --port "$SPORT" --timeout 0.5 ping ||
 	{ fail "scripted presence server starts" "$(tail -3 "$RUN_DIR/presence.out")"; summary; exit 1; }
-gateway_start "$RUN_DIR/gw" "$SPORT" -o status.fetch-timeout-ms=5000 -o sip.keepalive-s=0 ||
+gateway_start "$RUN_DIR/gw" "$SPORT" -o status.fetch-timeout-ms=10000 -o sip.keepalive-s=0 ||
 	{ fail "gateway starts" ""; summary; exit 1; }
 
 # fetches USER: the fetch SUBSCRIBEs (Expires: 0, out of any dialog) the
@@ -69,7 +70,7 @@ answers() { cat "$RUN_DIR"/ask-"$1"-*.out | grep -oE '<tsl:result>[A-Za-z]+</tsl
 
 # --- a fetch in flight: the next nine follow it ---------------------------------------
 ask 1 slowA a
-wait_until 5 bash -c "[[ \$(grep -c '\"slowA\"' '$PLOG') -ge 1 ]]" || fail "the first fetch reaches the presence server" ""
+wait_until 30 bash -c "[[ \$(grep -c '\"slowA\"' '$PLOG') -ge 1 ]]" || fail "the first fetch reaches the presence server" ""
 ask 9 slowA b
 asked
 assert_eq "ten answers, all the presentity's status" "10 <tsl:result>Reachable</tsl:result>" "$(answers slowA)"
@@ -84,7 +85,7 @@ assert_eq "no follower then" 9 "$(coalesced)"
 
 # --- a leader that expires hands its followers on ----------------------------------------
 ask 1 slowerB a
-wait_until 5 bash -c "[[ \$(grep -c '\"slowerB\"' '$PLOG') -ge 1 ]]" || fail "the first fetch of slowerB reaches the presence server" ""
+wait_until 30 bash -c "[[ \$(grep -c '\"slowerB\"' '$PLOG') -ge 1 ]]" || fail "the first fetch of slowerB reaches the presence server" ""
 sleep 0.5                  # the followers' requests expire half a second after the leader's
 ask 4 slowerB b
 asked

@@ -1,5 +1,5 @@
 #!/bin/bash
-# time-limit: 180
+# time-limit: 450
 #
 # test_delivery.sh - callback delivery (contract sections 5, 9, 9a) for
 # real, without SIP: tests/tools/dlv_drive.c (built by the Makefile with the
@@ -79,7 +79,7 @@ start_sink() { # NAME [PORT] -> sets SINK_PORT
 	local name=$1
 	"$PY" "$SINK" --port "${2:-0}" --quiet --record "$RUN_DIR/$name.jsonl" >"$RUN_DIR/$name.port" 2>"$RUN_DIR/$name.err" &
 	SINK_PIDS+=($!)
-	if ! wait_until 10 test -s "$RUN_DIR/$name.port"; then
+	if ! wait_until 30 test -s "$RUN_DIR/$name.port"; then
 		fail "sink $name starts" "see $RUN_DIR/$name.err"
 		summary
 		exit 1
@@ -562,7 +562,7 @@ ctl "$RPORT" '{"mode":"ok","delay_ms":40}'
 "$DRIVE" "$RDB" workers=2 attempts=100 backoff=50 backoff_max=100 timeout=2000 <"$RUN_DIR/resume2.in" \
 	>"$RUN_DIR/resume2.out" 2>"$RUN_DIR/resume2.err" &
 rpid=$!
-count_received() { curl -fsS --max-time 2 "http://127.0.0.1:$RPORT/received" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+count_received() { curl -fsS "http://127.0.0.1:$RPORT/received" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 if wait_until 20 eval '(( $(count_received) >= 25 ))'; then ok "resume: the start resumed and delivers"; else fail "resume: delivering after the start" "received $(count_received)"; fi
 kill -KILL "$rpid"
 wait "$rpid" 2>/dev/null
@@ -617,11 +617,12 @@ assert_eq "expiry at resume: the outbox is empty" "outbox 0" "$(grep '^outbox' "
 # stop (the driver's "visible" polls the store and does neither). The
 # documented figure is "about 200 ms" (measured here, printed: speed is for
 # benchmarks); the check is that it is committed at all while running:
-# within 3 s, 15 times that figure. Records committed only at a flush or a
-# stop never show up (an "invisible" line).
+# within 20 s (100 times that figure: a loaded machine does not decide).
+# Records committed only at a flush or a stop never show up (an "invisible"
+# line).
 VDB="$RUN_DIR/visible.db"
 rm -f "$VDB" "$VDB-wal" "$VDB-shm"
-printf 'mark\nnotify v1 %s sip:a@example.com=Busy\nvisible v1 1 3000\n' "$UDOWN" |
+printf 'mark\nnotify v1 %s sip:a@example.com=Busy\nvisible v1 1 20000\n' "$UDOWN" |
 	drive_on "$VDB" visible workers=1 attempts=1 timeout=500
 t=$(awk '$1 == "visible" { print $3 }' "$RUN_DIR/visible.out")
 echo "measured: a failed attempt's record was readable ${t:-?} ms after the enqueue (refused port; documented: about 200 ms)"

@@ -46,7 +46,7 @@ cleanup() {
 		pid_alive "$p" && kill -TERM "$p" 2>/dev/null
 	done
 	for p in "${TRACKED[@]}" $MAKE_PID; do
-		wait_until 5 eval "! pid_alive $p" || kill -KILL "$p" 2>/dev/null
+		wait_until 30 eval "! pid_alive $p" || kill -KILL "$p" 2>/dev/null
 	done
 	[[ -n $MAKE_PID ]] && wait "$MAKE_PID" 2>/dev/null
 	MAKE_PID=
@@ -109,7 +109,7 @@ examples() {
 	else
 		fail "startNotification.sh: an empty startNotificationResponse" "rc $RC: $(_short "$OUT")"
 	fi
-	if wait_until 10 grep -qxF "callback statusNotification correlator=readme-1 address=sip:alice@example.com status=Busy address=sip:bob@example.com status=Reachable" "$d/make.out"; then
+	if wait_until 30 grep -qxF "callback statusNotification correlator=readme-1 address=sip:alice@example.com status=Busy address=sip:bob@example.com status=Reachable" "$d/make.out"; then
 		ok "startNotification.sh: its checkImmediate callback arrives at the demo's endpoint"
 	else
 		fail "startNotification.sh: its checkImmediate callback" "$(_short "$(grep '^callback' "$d/make.out")")"
@@ -175,7 +175,7 @@ endpoint_checks() {
 	assert_eq "endpoint: a body that is not XML gets 400" 400 "$code"
 	code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/xml' -H 'Content-Length: 2000000' --data-binary 'x' "$cb")
 	assert_eq "endpoint: a body above 1 MiB gets 413 unread" 413 "$code"
-	wait_until 5 grep -q '^callback unreadable ' "$out"
+	wait_until 30 grep -q '^callback unreadable ' "$out"
 	assert_eq "endpoint: one line per callback, values with a space quoted, %1 filled in" \
 		'callback statusEnd correlator=x-1
 callback statusChanged correlator="x 2" address=tel:+15550100 status=Busy
@@ -245,7 +245,7 @@ scenario() {
 		"/usr/bin/python3 tests/tools/sip_publish.py --server 127.0.0.1:$sip --basic closed sip:bob@example.com" "$cmd"
 	run_cmd "$name/change" bash -c "$cmd"
 	assert_eq "$name: the presence change is accepted" 0 "$RC"
-	if wait_until 10 grep -qxF "$change" "$out"; then
+	if wait_until 30 grep -qxF "$change" "$out"; then
 		ok "$name: the change's callback arrives as one line"
 	else
 		fail "$name: the change's callback" "$(_short "$(grep '^callback' "$out")")"
@@ -280,7 +280,7 @@ scenario() {
 	((make_ended)) && MAKE_PID=
 	local left=()
 	for p in "${TRACKED[@]}"; do
-		wait_until 5 eval "! pid_alive $p" || left+=("$p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-80)")
+		wait_until 30 eval "! pid_alive $p" || left+=("$p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-80)")
 	done
 	assert_eq "$name: every process the demo started is gone (${#TRACKED[@]} seen)" "" "${left[*]}"
 	assert_contains "$name: the demo says it stopped" "demo: stopped" "$(<"$out")"

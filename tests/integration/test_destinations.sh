@@ -153,7 +153,7 @@ while True:
         c.close()
 EOF
 LISTEN_PID=$!
-if ! { wait_http "$SINK/control" 5 && wait_until 5 grep -q '^ready$' "$RUN_DIR/listener.out"; }; then
+if ! { wait_http "$SINK/control" && wait_until 30 grep -q '^ready$' "$RUN_DIR/listener.out"; }; then
 	fail "sink and listener start" "see $RUN_DIR/sink.out, $RUN_DIR/listener.out"
 	summary
 	exit 1

@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cases=$here/getstatus
 RUN_DIR=${TEST_LOG_DIR:-$(mktemp -d /tmp/pxts-getstatus.XXXXXX)}
 fresh_dir "$RUN_DIR" || exit 2
-FETCH_TIMEOUT_MS=1000
+FETCH_TIMEOUT_MS=3000   # a normal fetch on a loaded machine stays far below it
 
 cleanup() { gateway_stop >/dev/null 2>&1; kamailio_stop; }
 trap cleanup EXIT
@@ -68,10 +68,10 @@ for req in "$cases"/*.request.xml; do
 	# bound is far from both, so a loaded machine does not decide)
 	case $name in
 	12-silent|20-group-mixed)
-		if ((dt >= FETCH_TIMEOUT_MS && dt < 10000)); then
+		if ((dt >= FETCH_TIMEOUT_MS && dt < 20000)); then
 			ok "$name answered after the fetch timeout ($dt ms)"
 		else
-			fail "$name timing" "$dt ms, expected [$FETCH_TIMEOUT_MS, 10000)"
+			fail "$name timing" "$dt ms, expected [$FETCH_TIMEOUT_MS, 20000)"
 		fi ;;
 	esac
 done

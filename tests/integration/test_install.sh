@@ -109,7 +109,7 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$D/usr/bin/pxtsgw" -c "$D/etc/pxts
 	-o store.path="$RUN_DIR/installed.db" -o auth.users-file="$users" >"$log" 2>&1 &
 GW_PID=$!
 url=http://127.0.0.1:$http_port
-if wait_http "$url/health" 10; then
+if wait_http "$url/health"; then
 	ok "installed: starts with the installed configuration and a users file; /health 200"
 	assert_eq "installed: /metrics without credentials" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$url/metrics")"
 	assert_eq "installed: /metrics as the admin" 200 "$(curl -s -o /dev/null -w '%{http_code}' -u ops:pw-ops "$url/metrics")"
@@ -117,7 +117,7 @@ else
 	fail "installed: starts, /health 200" "$(_short "$(tail -5 "$log")")"
 fi
 kill -TERM "$GW_PID" 2>/dev/null
-if wait_until 10 eval "! pid_alive $GW_PID"; then
+if wait_until 30 eval "! pid_alive $GW_PID"; then
 	wait "$GW_PID"
 	assert_eq "installed: SIGTERM, exit 0" 0 "$?"
 else

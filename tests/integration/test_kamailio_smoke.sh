@@ -128,7 +128,7 @@ SILENT_TCP_PID=$!
 
 for pair in private1:403 unknown1:404 broken1:500; do
 	user=${pair%%:*} code=${pair##*:}
-	fetch "fetch-$user" "$user" --timeout 2
+	fetch "fetch-$user" "$user" --timeout 10
 	assert_eq "$user: exit 1" 1 "$RC"
 	assert_contains "$user: $code" "status: $code" "$OUT"
 	assert_not_contains "$user: no NOTIFY" "subscription-state" "$OUT"

@@ -69,7 +69,7 @@ print("released", flush=True)
 sys.stdin.readline()' "$RUN_DIR/gw/pxtsgw.db" <"$RUN_DIR/lock.fifo" >"$RUN_DIR/lock.out" 2>&1 &
 LOCK_PID=$!
 exec 7>"$RUN_DIR/lock.fifo"
-wait_until 5 grep -q locked "$RUN_DIR/lock.out" || fail "the lock is taken" "$(cat "$RUN_DIR/lock.out")"
+wait_until 30 grep -q locked "$RUN_DIR/lock.out" || fail "the lock is taken" "$(cat "$RUN_DIR/lock.out")"
 
 publish Busy                       # the NOTIFY's callback meets the lock
 wait_until 20 bash -c "[[ \$(curl -s $GW_URL/metrics | sed -n 's/^pxtsgw_callback_enqueue_failures_total //p') == 1 ]]" ||
@@ -78,10 +78,10 @@ assert_eq "the refused callback is counted once" 1 "$(failures)"
 assert_eq "nothing reached the sink while the outbox refused" "" "$(received)"
 assert_contains "the log says it is held" "could not be queued (outbox write failed?): held" "$(cat "$GW_LOG")"
 echo >&7                           # the lock goes
-wait_until 5 grep -q released "$RUN_DIR/lock.out" || fail "the lock is released" "$(cat "$RUN_DIR/lock.out")"
-wait_until 10 bash -c "[[ -n \$(curl -s $SINK/received | tr -d '[] ') ]]"
+wait_until 30 grep -q released "$RUN_DIR/lock.out" || fail "the lock is released" "$(cat "$RUN_DIR/lock.out")"
+wait_until 30 bash -c "[[ -n \$(curl -s $SINK/received | tr -d '[] ') ]]"
 publish Reachable                  # the next change comes after it
-wait_until 10 bash -c "[[ \$(curl -s $SINK/received | grep -o statusNotification | wc -l) -ge 2 ]]"
+wait_until 30 bash -c "[[ \$(curl -s $SINK/received | grep -o statusNotification | wc -l) -ge 2 ]]"
 assert_eq "the held callback went out once the lock was gone, then the next change, in order" \
 	"statusNotification Busy
 statusNotification Reachable" "$(received)"

@@ -85,7 +85,7 @@ reload() {
 	local before
 	before=$(grep -c 'reload\(: done\| refused\)' "$GW_LOG")
 	kill -HUP "$GW_PID"
-	if wait_until 10 bash -c "(( \$(grep -c 'reload\\(: done\\| refused\\)' '$GW_LOG') > $before ))"; then
+	if wait_until 30 bash -c "(( \$(grep -c 'reload\\(: done\\| refused\\)' '$GW_LOG') > $before ))"; then
 		ok "$1: the reload is logged as over"
 	else
 		fail "$1" "no 'reload: done' or 'reload refused' in the log"
@@ -142,7 +142,7 @@ for i in 1 2 3; do
 	want="$want Busy Reachable"
 done
 expect_statuses "six changes with six SIGHUPs among them: every callback, in order" "$want"
-wait_until 10 bash -c "(( \$(grep -c 'reload: done' '$GW_LOG') >= 7 ))"
+wait_until 30 bash -c "(( \$(grep -c 'reload: done' '$GW_LOG') >= 7 ))"
 assert_eq "every SIGHUP reloaded" 7 "$(grep -c 'reload: done' "$GW_LOG")"
 
 # --- the busy activities change live ------------------------------------------------------

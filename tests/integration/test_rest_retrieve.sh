@@ -1,5 +1,5 @@
 #!/bin/bash
-# time-limit: 150
+# time-limit: 450
 # shellcheck source-path=SCRIPTDIR
 #
 # test_rest_retrieve.sh - CAMARA Device Reachability Status retrieve
@@ -29,7 +29,7 @@ CHECK="$TESTS_DIR/tools/openapi_check.py"
 DOC="$REPO_ROOT/openapi/device-reachability-status.yaml"
 RETRIEVE=/device-reachability-status/v1/retrieve
 ANSWERS=$RUN_DIR/answers.jsonl
-FETCH_TIMEOUT_MS=1500
+FETCH_TIMEOUT_MS=3000   # a normal fetch on a loaded machine stays far below it
 : >"$ANSWERS"
 
 SINK_PID="" SP_PID=""
@@ -60,6 +60,12 @@ rest() {
 	t0=$(now_ms)
 	curl -s -X "$method" -D "$RUN_DIR/h" -o "$RUN_DIR/b" "${body[@]}" "$@" "$GW_URL$path" >/dev/null
 	ELAPSED=$(($(now_ms) - t0))
+	answer "$method" "$path"
+}
+# answer METHOD PATH: reads the answer in $RUN_DIR/h and $RUN_DIR/b (HDRS,
+# CODE, BODY) and records it in $ANSWERS
+answer() {
+	local method=$1 path=$2
 	HDRS=$(tr -d '\r' <"$RUN_DIR/h")
 	CODE=$(sed -nE '1s/^HTTP\/[0-9.]+ ([0-9]+).*/\1/p' <<<"$HDRS")
 	BODY=$(cat "$RUN_DIR/b")
@@ -225,7 +231,7 @@ sed -i '$d' "$ANSWERS"
 
 # --- answers from state: lastStatusTime is the subscription's last NOTIFY ----------------------
 SOAP_USER=$APP1 sn "watch +15550102" rs1 "$SINK/cb" "tel:+15550102"
-wait_until 5 bash -c "curl -s -u $APP1 $GW_URL/notifications | grep -q '\"subscription\":\"active\"'" ||
+wait_until 30 bash -c "curl -s -u $APP1 $GW_URL/notifications | grep -q '\"subscription\":\"active\"'" ||
 	fail "the subscription is active" "$(curl -s -u $APP1 "$GW_URL/notifications")"
 t_active=$(wall_ms)
 sleep 1.2
@@ -259,9 +265,18 @@ assert_not_contains "no sanitizer report" "Sanitizer" "$(cat "$GW_LOG")"
 # --- the request rate (429) ---------------------------------------------------------------------
 gateway_start "$RUN_DIR/gw-rate" "$KPORT" -o auth.users-file="$users" -o policy.max-requests-per-s=1 \
 	-o status.fetch-timeout-ms=$FETCH_TIMEOUT_MS || { fail "gateway (rate) starts" ""; summary; exit 1; }
-codes=""
+# the five in one curl (keep-alive, milliseconds apart): five processes
+# in a row may each take more than a second to start on a loaded machine
+codes="" args=()
 for i in 1 2 3 4 5; do
-	rest POST $RETRIEVE "$(dev +15550101)" -u $APP1 -H "x-correlator: r$i"
+	args+=(-X POST -H 'Content-Type: application/json' --data-binary "$(dev +15550101)" -u $APP1
+		-H "x-correlator: r$i" -D "$RUN_DIR/rate$i.h" -o "$RUN_DIR/rate$i.b" "$GW_URL$RETRIEVE" --next)
+done
+curl -s "${args[@]:0:${#args[@]}-1}" >/dev/null
+for i in 1 2 3 4 5; do
+	cp "$RUN_DIR/rate$i.h" "$RUN_DIR/h"
+	cp "$RUN_DIR/rate$i.b" "$RUN_DIR/b"
+	answer POST $RETRIEVE
 	codes+="$CODE "
 	[[ $CODE == 429 ]] && { expect_error "over policy.max-requests-per-s" 429 TOO_MANY_REQUESTS
 		assert_eq "429 echoes x-correlator" "r$i" "$(header x-correlator)"; break; }
@@ -278,12 +293,12 @@ kamailio_stop
 # 404, 403, 500 and silence for phone numbers (Kamailio's test users are
 # names), then the presence server down
 read -r SPORT <<<"$(free_port 1)"
-"$PY" "$SP" serve --port "$SPORT" --log "$RUN_DIR/presence.jsonl" --lifetime 100 \
+"$PY" "$SP" serve --port "$SPORT" --log "$RUN_DIR/presence.jsonl" --lifetime 600 \
 	--script '{"+1404": {"answer": 404}, "+1403": {"answer": 403}, "+1500": {"answer": 500},
 		"+1999": {"fetch_delay_ms": 30000}, "+1555": {"status": "Busy"}}' \
 	>"$RUN_DIR/presence.out" 2>&1 &
 SP_PID=$!
-wait_until 5 "$PY" "$SP" ctl --port "$SPORT" --timeout 0.5 ping ||
+wait_until 30 "$PY" "$SP" ctl --port "$SPORT" --timeout 0.5 ping ||
 	{ fail "scripted presence server starts" "$(tail -3 "$RUN_DIR/presence.out")"; summary; exit 1; }
 gateway_start "$RUN_DIR/gw2" "$SPORT" -o auth.users-file="$users" -o sip.keepalive-s=0 \
 	-o status.fetch-timeout-ms=$FETCH_TIMEOUT_MS || { fail "gateway starts (scripted)" ""; summary; exit 1; }
@@ -301,8 +316,8 @@ expect_error "503 silent: unavailable" 503 UNAVAILABLE
 assert_eq "silent: x-correlator echoed" "silent" "$(header x-correlator)"
 # answered by the fetch timeout, not before it and not by an HTTP time
 # limit (60 s): the upper bound is far from both
-if ((ELAPSED >= FETCH_TIMEOUT_MS && ELAPSED < 15000)); then ok "silent: answered after the fetch timeout ($ELAPSED ms)"
-else fail "silent: timing" "$ELAPSED ms, expected [$FETCH_TIMEOUT_MS, 15000)"; fi
+if ((ELAPSED >= FETCH_TIMEOUT_MS && ELAPSED < 20000)); then ok "silent: answered after the fetch timeout ($ELAPSED ms)"
+else fail "silent: timing" "$ELAPSED ms, expected [$FETCH_TIMEOUT_MS, 20000)"; fi
 # the usage records of these five (contract section 13): operation
 # retrieve, the HTTP status as the result, the root cause
 usage_rows() {
@@ -317,7 +332,7 @@ app1|retrieve|1|404|sip 404
 app1|retrieve|1|403|sip 403
 app1|retrieve|1|503|sip 500
 app2|retrieve|1|503|timeout"
-wait_until 3 bash -c "[[ \$(curl -s -u ops:pw-ops '$GW_URL/usage' | grep -c retrieve) -ge 5 ]]" || true
+wait_until 30 bash -c "[[ \$(curl -s -u ops:pw-ops '$GW_URL/usage' | grep -c retrieve) -ge 5 ]]" || true
 assert_eq "/usage: a record per retrieve with its result and cause" "$expected" "$(usage_rows)"
 stop_pid "$SP_PID" 2 >/dev/null 2>&1
 SP_PID=""

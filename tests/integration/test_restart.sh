@@ -157,7 +157,7 @@ if gw_start gw1 "${GW1_OPTS[@]}"; then
 	sleep "$K1_DOWN"
 	if gw_start gw1 "${GW1_OPTS[@]}"; then
 		T_BACK=$(now_s)
-		if wait_until 10 rs subs-active "$GW_URL" k1-; then
+		if wait_until 30 rs subs-active "$GW_URL" k1-; then
 			ok "1: after the restart every subscription is active again ($(awk -v a="$(now_s)" -v b="$T_BACK" 'BEGIN { printf "%d", (a - b) * 1000 }') ms after /health answered)"
 		else
 			fail "1: subscriptions active after the restart" "$(curl -s "$GW_URL/notifications" | head -c 600)"
@@ -221,7 +221,7 @@ if gw_start gw2 "${GW2_OPTS[@]}"; then
 	sink_mode s2 http500
 	sink_mode s3 hang
 	pub k2 "$(u k2 3)=Busy" "$(u k2 4)=Reachable"
-	if wait_until 5 grep -q '"correlator": "k2-pend".*"answer": "500"' "$REC2"; then
+	if wait_until 30 grep -q '"correlator": "k2-pend".*"answer": "500"' "$REC2"; then
 		ok "2: a callback to k2-pend is failing (HTTP 500) when the gateway stops"
 	else
 		fail "2: the k2-pend callback was attempted" "nothing in $REC2"
@@ -240,13 +240,13 @@ if gw_start gw2 "${GW2_OPTS[@]}"; then
 	DOWN2=$(awk -v a="$(now_s)" -v b="$T_STOP" 'BEGIN { printf "%.1f", a - b }')
 	T_START=$(now_s)
 	if gw_start gw2 "${GW2_OPTS[@]}"; then
-		if wait_until 5 grep -q '"operation": "statusEnd", "correlator": "k2-dur"' "$REC1"; then
+		if wait_until 30 grep -q '"operation": "statusEnd", "correlator": "k2-dur"' "$REC1"; then
 			t_end=$(grep '"operation": "statusEnd", "correlator": "k2-dur"' "$REC1" | head -1 | "$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline())["time"])')
 			ok "2: k2-dur (duration ${DUR2} s, ran out while down) gets statusEnd at restart ($(awk -v a="$t_end" -v b="$T_START" 'BEGIN { printf "%d", (a - b) * 1000 }') ms after the start)"
 		else
-			fail "2: k2-dur gets statusEnd at restart" "no statusEnd in $REC1 within 5 s"
+			fail "2: k2-dur gets statusEnd at restart" "no statusEnd in $REC1 within 30 s"
 		fi
-		wait_until 10 rs subs-active "$GW_URL" k2- || fail "2: subscriptions active after the restart" "$(curl -s "$GW_URL/notifications" | head -c 600)"
+		wait_until 30 rs subs-active "$GW_URL" k2- || fail "2: subscriptions active after the restart" "$(curl -s "$GW_URL/notifications" | head -c 600)"
 		rs_report listed "$GW_URL" "$RUN_DIR/k2.notifs.json" k2- --restored true --absent k2-dur
 		rs_report listed "$GW_URL" "$RUN_DIR/x2.notifs.json" x2- --absent x2-gone
 		# k2-cnt (count 3) gets its third callback, then statusEnd, then nothing
@@ -322,7 +322,7 @@ if gw_start gw3 "${GW3_OPTS[@]}"; then
 	else
 		fail "3: a change right after the restart is delivered within ${BOUND3} s" "not delivered; gateway: $(curl -s "$GW_URL/notifications" | tr -d '\n' | head -c 500)"
 	fi
-	wait_until 10 rs subs-active "$GW_URL" k3- || fail "3: subscriptions active after the restart" "$(curl -s "$GW_URL/notifications" | tr -d '\n' | head -c 600)"
+	wait_until 30 rs subs-active "$GW_URL" k3- || fail "3: subscriptions active after the restart" "$(curl -s "$GW_URL/notifications" | tr -d '\n' | head -c 600)"
 	pub k3 "$(u k3 1)=Unreachable" "$(u k3 2)=Reachable" "$(u k3 0)=Busy" "$(u k3 1)=Busy"
 	rs settle "$GW_URL" 10 1 "$REC1" || fail "3: callbacks settle after the restart" "pending $(rs pending "$GW_URL")"
 	COUNTS=""
@@ -407,7 +407,7 @@ if gw_start gw5 "${GW5_OPTS[@]}"; then
 	rs_report start "$GW_URL" "$RUN_DIR/k5.notifs.json" \
 		"k5-a=http://127.0.0.1:$S4PORT/cb/k5-a=$(u k5 0)" "k5-w=$SINK1/cb/k5-w=$(u k5 0)"
 	pub k5 "$(u k5 0)=Busy"
-	wait_until 5 grep -q '"correlator": "k5-w"' "$REC1" || fail "5: the witness gets the change" "nothing in $REC1"
+	wait_until 30 grep -q '"correlator": "k5-w"' "$REC1" || fail "5: the witness gets the change" "nothing in $REC1"
 	T_ACC=$(now_s)     # k5-a's callback was accepted a little before
 	sleep 1
 	gw_kill 5
@@ -419,17 +419,17 @@ if gw_start gw5 "${GW5_OPTS[@]}"; then
 		expired() { DLV=$(curl -s "$GW_URL/deliveries?correlator=k5-a" | "$PY" -c 'import json,sys
 r=[x for x in json.load(sys.stdin) if x["event"].endswith("_DeliveryResult")]
 print(" ".join("%s:%s" % (x["result"], x["detail"]) for x in r))'); [[ $DLV == failed:*expired* ]]; }
-		if wait_until 5 expired; then
+		if wait_until 30 expired; then
 			ok "5: a callback older than delivery.max-age-s at restart is recorded failed ($DLV)"
 		else
 			fail "5: a callback older than delivery.max-age-s at restart is recorded failed, 'expired'" "results: '$DLV'"
 		fi
 		sleep 0.5
 		assert_eq "5: the expired callback is not sent once the endpoint is there" 0 "$(rs count "$RUN_DIR/s4.jsonl" k5-a)"
-		wait_until 5 rs subs-active "$GW_URL" k5- || fail "5: subscriptions active after the restart" ""
+		wait_until 30 rs subs-active "$GW_URL" k5- || fail "5: subscriptions active after the restart" ""
 		rs_report listed "$GW_URL" "$RUN_DIR/k5.notifs.json" k5- --restored true
 		pub k5 "$(u k5 0)=Unreachable"
-		if wait_until 5 grep -q '"correlator": "k5-a"' "$RUN_DIR/s4.jsonl"; then
+		if wait_until 30 grep -q '"correlator": "k5-a"' "$RUN_DIR/s4.jsonl"; then
 			ok "5: the notification goes on: the next change is delivered"
 		else
 			fail "5: the notification goes on after the expired callback" "nothing in $RUN_DIR/s4.jsonl"
@@ -475,14 +475,14 @@ EOF
 		fi
 		SUBS=""
 		k6_active() { SUBS=$(k6_subs); [[ $SUBS == "200 active none" ]]; }
-		if wait_until 5 k6_active; then
+		if wait_until 30 k6_active; then
 			ok "6: /notifications answers 200, the address without a subscription shown \"none\" ($SUBS)"
 		else
 			fail "6: /notifications answers 200 with the address without a subscription shown \"none\"" "got '$SUBS'"
 		fi
 		for _ in 1 2 3 4 5; do k6_subs >/dev/null; done
 		pub k6 "$(u k6 0)=Busy"
-		if wait_until 5 grep -q '"correlator": "k6-a".*Busy' "$REC1"; then
+		if wait_until 30 grep -q '"correlator": "k6-a".*Busy' "$REC1"; then
 			ok "6: k6-a goes on: a change of its subscribed address is delivered"
 		else
 			fail "6: k6-a goes on: a change of its subscribed address is delivered" "nothing in $REC1"

@@ -49,7 +49,7 @@ fi
 gw=$(sed -n 's/^GW_PID //p' "$RUN_DIR/hang.log")
 if [[ $gw =~ ^[0-9]+$ ]]; then
 	ok "the hung test had started its gateway"
-	if wait_until 15 eval "! pid_alive $gw"; then
+	if wait_until 30 eval "! pid_alive $gw"; then
 		ok "the stopped gateway it started is gone afterwards"
 	else
 		fail "the stopped gateway it started is gone afterwards" "pid $gw still alive"

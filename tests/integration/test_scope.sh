@@ -161,9 +161,10 @@ as "$OPS" en "end it" s9
 # --- an ordered shutdown: keep-alive clients scrape the views while SIGTERM
 # arrives; every answer is a 200 or, once it is stopping, a 503 ----------------------------
 "$PY" "$TESTS_DIR/tools/hammer.py" --port "$GW_HTTP_PORT" --user "$OPS" --connections 2 \
-	/metrics /notifications /health '/deliveries?correlator=c1' >"$RUN_DIR/hammer.out" 2>&1 &
+	--ready "$RUN_DIR/hammer.ready" /metrics /notifications /health '/deliveries?correlator=c1' >"$RUN_DIR/hammer.out" 2>&1 &
 HAMMER_PID=$!
-sleep 0.5
+# both connections have had an answer: SIGTERM comes while they scrape
+wait_until 30 test -e "$RUN_DIR/hammer.ready" || fail "the scraping clients get answers" "$(cat "$RUN_DIR/hammer.out")"
 gateway_stop
 assert_eq "the restarted gateway exits 0 on SIGTERM while clients scrape" 0 "$?"
 wait "$HAMMER_PID"
@@ -185,12 +186,14 @@ burst() {
 		args+=(-H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: ""'
 			--data-binary "@$RUN_DIR/end.xml" "$GW_URL/$NM" --next)
 	done
-	curl -s "${args[@]:0:${#args[@]}-1}" | grep -o '<messageId>[A-Z0-9]*</messageId>' | tr '\n' ' '
+	curl -s "${args[@]:0:${#args[@]}-1}" >"$RUN_DIR/burst.out"
+	grep -o '<messageId>[A-Z0-9]*</messageId>' "$RUN_DIR/burst.out" | tr '\n' ' '
 }
 assert_eq "a burst of three: one served (SVC0002: no such correlator), two refused" \
 	"<messageId>SVC0002</messageId> <messageId>POL0001</messageId> <messageId>POL0001</messageId> " "$(burst)"
-soap_post "$NM" "$RUN_DIR/end.xml"
-assert_contains "the refusal says why" "<variables>request rate exceeded</variables>" "$BODY"
+# read from the burst's own answers: a request of its own could come after
+# the bucket refilled on a loaded machine
+assert_eq "the refusals say why" 2 "$(grep -o '<variables>request rate exceeded</variables>' "$RUN_DIR/burst.out" | wc -l)"
 sleep 1.1
 soap_post "$NM" "$RUN_DIR/end.xml"
 expect_fault "a second later: served again" SVC0002 correlator

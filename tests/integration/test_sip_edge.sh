@@ -1,5 +1,5 @@
 #!/bin/bash
-# time-limit: 240
+# time-limit: 600
 # shellcheck source-path=SCRIPTDIR
 #
 # test_sip_edge.sh - the gateway's SIP port at the network's edge (issue 8
@@ -45,9 +45,9 @@ D=example.com
 RSS_BATCH=10000
 RSS_BOUND_KB=8192
 FLOOD_RATE=${FLOOD_RATE:-1500}
-FLOOD_COUNT=${FLOOD_COUNT:-12000}
-FLOOD_GETSTATUS=150
-CB_WAIT=10
+FLOOD_COUNT=${FLOOD_COUNT:-1000000}   # a cap: the flood goes on until the getStatus are done
+FLOOD_GETSTATUS=50    # getStatus measured with and without the flood (seconds each under the flood on a loaded machine)
+CB_WAIT=30
 
 # a small ASan quarantine: freed memory held for use-after-free checks
 # (256 MB by default) would hide what part b measures
@@ -91,7 +91,7 @@ stray() {
 }
 
 cb() { # CORR: the callbacks of CORR, one line each: OP addr=Status...
-	curl -s --max-time 5 "$SINK/received?correlator=$1" | "$PY" -c '
+	curl -s "$SINK/received?correlator=$1" | "$PY" -c '
 import json, sys
 for r in json.load(sys.stdin):
     print(r.get("operation"), *sorted("%s=%s" % (e["address"], e["currentStatus"]) for e in r.get("entries") or []))'
@@ -106,10 +106,7 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$GW_PID/status"; }
 latency() {
 	"$PY" - "${GW_URL##*:}" "$@" <<'EOF'
 import http.client, re, sys, time
-import os
 port, n, addr, want = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-# with a PID: stop early once that process (the flood) is gone
-while_pid = sys.argv[5] if len(sys.argv) > 5 else None
 body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
         'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
         'xmlns:loc="http://www.csapi.org/schema/parlayx/terminal_status/v2_3/local">'
@@ -117,15 +114,7 @@ body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
         '</soapenv:Body></soapenv:Envelope>' % addr).encode()
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 lat, wrong = [], 0
-def alive(pid):
-    try:
-        with open("/proc/%s/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 for _ in range(n):
-    if while_pid and not alive(while_pid):
-        break
     t = time.monotonic()
     c.request("POST", "/TerminalStatus", body,
               {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
@@ -136,13 +125,10 @@ for _ in range(n):
     if r.status != 200 or not m or m.group(1) != want:
         wrong += 1
         sys.stderr.write("wrong answer: HTTP %d %s\n" % (r.status, d[:400]))
-if not lat:
-    print("wrong=%d answered=0" % wrong)
-    sys.exit(0)
 lat.sort()
 q = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))]
-print("wrong=%d answered=%d mean=%.1f p50=%.1f p99=%.1f max=%.1f"
-      % (wrong, len(lat), sum(lat) / len(lat), q(0.5), q(0.99), lat[-1]))
+print("wrong=%d mean=%.1f p50=%.1f p99=%.1f max=%.1f"
+      % (wrong, sum(lat) / len(lat), q(0.5), q(0.99), lat[-1]))
 EOF
 }
 
@@ -156,7 +142,7 @@ pub "sip:bob@$D" --basic open
 "$PY" "$SINK_PY" --port "$SINKPORT" --record "$RUN_DIR/sink.jsonl" --quiet >"$RUN_DIR/sink.out" 2>&1 &
 SINK_PID=$!
 SINK=http://127.0.0.1:$SINKPORT
-wait_until 5 curl -fsS -o /dev/null --max-time 1 "$SINK/control" ||
+wait_http "$SINK/control" ||
 	{ fail "callback sink starts" "$(tail -3 "$RUN_DIR/sink.out")"; summary; exit 1; }
 # a long fetch timeout: under the flood an answer may be slow, never wrong
 gateway_start "$RUN_DIR/gw" "$KP" -o status.fetch-timeout-ms=10000 ||
@@ -170,7 +156,7 @@ dialog() {
 		"select callid, to_tag, from_tag, local_cseq from active_watchers where presentity_uri = 'sip:bob@$D' and event = 'presence'" 2>/dev/null)
 	[[ -n $DLG ]]
 }
-if wait_until 5 dialog; then
+if wait_until 30 dialog; then
 	read -r CALLID KTAG GTAG KCSEQ <<<"$DLG"
 	ok "Kamailio holds the gateway's subscription to bob (Call-ID $CALLID)"
 else
@@ -233,8 +219,9 @@ base=$(latency "$FLOOD_GETSTATUS" "sip:alice@$D" Busy 2>>"$RUN_DIR/latency.err")
 echo "# getStatus without flood ($FLOOD_GETSTATUS, ms): $base"
 assert_eq "c without flood: every getStatus Busy" "wrong=0" "${base%% *}"
 
+rm -f "$RUN_DIR/flood.stop"
 "$PY" "$SIP_PROBE" request NOTIFY --count "$FLOOD_COUNT" --rate "$FLOOD_RATE" --window 2000 \
-	--timeout 10 --server "127.0.0.1:$GW_SIP_PORT" >"$RUN_DIR/flood.out" 2>"$RUN_DIR/flood.err" &
+	--stop-file "$RUN_DIR/flood.stop" --timeout 10 --server "127.0.0.1:$GW_SIP_PORT" >"$RUN_DIR/flood.out" 2>"$RUN_DIR/flood.err" &
 FLOOD_PID=$!
 tf=$(now_ms)
 sleep 0.5
@@ -245,20 +232,22 @@ if wait_until "$CB_WAIT" ncb c1 2; then
 else
 	fail "c bob's change during the flood" "no callback within $CB_WAIT s"
 fi
-# getStatus while the flood lasts (at most FLOOD_GETSTATUS): on a loaded
-# machine fewer fit into it, but each one answered was answered during it
-flood=$(latency "$FLOOD_GETSTATUS" "sip:alice@$D" Busy "$FLOOD_PID" 2>>"$RUN_DIR/latency.err")
+flood=$(latency "$FLOOD_GETSTATUS" "sip:alice@$D" Busy 2>>"$RUN_DIR/latency.err")
 td=$(($(now_ms) - tf))
-answered=$(sed -nE 's/.* answered=([0-9]+) .*/\1/p' <<<"$flood")
+# the flood lasts until told (however long the getStatus took on a loaded
+# machine): it must still be on now
+flood_running=no
+pid_alive "$FLOOD_PID" && ! grep -q '^sent:' "$RUN_DIR/flood.out" && flood_running=yes
+touch "$RUN_DIR/flood.stop"
 wait "$FLOOD_PID"
 frc=$?
 FLOOD_PID=""
 echo "# getStatus during a flood of $FLOOD_RATE stray NOTIFYs/s ($FLOOD_GETSTATUS, ms, the last ${td} ms into it): $flood"
 echo "# flood: $(tr '\n' ' ' <<<"$(cat "$RUN_DIR/flood.out")")"
 assert_eq "c during the flood: every getStatus Busy" "wrong=0" "${flood%% *}"
-if [[ -n $answered ]] && ((answered >= 10)); then ok "c $answered getStatus answered during the flood (at least 10)"
-else fail "c getStatus answered during the flood" "${answered:-none}, expected at least 10 in its $((FLOOD_COUNT / FLOOD_RATE)) s"; fi
-assert_eq "c every stray NOTIFY of the flood answered 481 (exit 0)" "481: $FLOOD_COUNT none: 0 (exit 0)" \
+assert_eq "c the flood was still on when the last getStatus was answered" yes "$flood_running"
+fsent=$(sed -n 's/^sent: //p' "$RUN_DIR/flood.out")
+assert_eq "c every stray NOTIFY of the flood answered 481 (exit 0)" "481: $fsent none: 0 (exit 0)" \
 	"$(grep -E '^([0-9]{3}|none):' "$RUN_DIR/flood.out" | tr '\n' ' ')(exit $frc)"
 assert_eq "c bob's callbacks: Busy, then Unreachable" \
 	"$(printf '%s\n' "statusNotification sip:bob@$D=Busy" "statusNotification sip:bob@$D=Unreachable")" "$(cb c1)"

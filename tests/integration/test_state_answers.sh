@@ -66,7 +66,7 @@ assert_eq "unwatched: getStatus fetches" "Busy" "$(status "$W")"
 assert_eq "unwatched: 0 from state, 1 fetched" "0 1 1" "$(counts)"
 
 sn "watch $W" s1 "$SINK/cb" "$W"
-wait_until 5 bash -c "curl -s $GW_URL/notifications | grep -q '\"subscription\":\"active\"'" ||
+wait_until 30 bash -c "curl -s $GW_URL/notifications | grep -q '\"subscription\":\"active\"'" ||
 	fail "the subscription is active" "$(curl -s "$GW_URL/notifications")"
 before=$(counts)
 assert_eq "watched: getStatus answered" "Busy" "$(status "$W")"
@@ -74,7 +74,7 @@ read -r s0 f0 k0 <<<"$before"
 assert_eq "watched: from state, no fetch" "$((s0 + 1)) $f0 $k0" "$(counts)"
 
 publish "$W" Reachable
-wait_until 5 bash -c "curl -s $SINK/received | grep -q Reachable" || fail "the change reaches the callback" "$(received)"
+wait_until 30 bash -c "curl -s $SINK/received | grep -q Reachable" || fail "the change reaches the callback" "$(received)"
 assert_eq "the change was notified" "Reachable " "$(received)"
 assert_eq "watched, after the change: the new status" "Reachable" "$(status "$W")"
 assert_eq "still from state, still no fetch" "$((s0 + 2)) $f0 $k0" "$(counts)"
@@ -85,7 +85,7 @@ assert_eq "a group: the watched member from state, the other fetched (Reachable,
 assert_eq "the group: one from state, one fetched" "$((s0 + 3)) $((f0 + 1)) $((k0 + 1))" "$(counts)"
 
 en "stop watching" s1
-wait_until 5 bash -c "[[ \$(curl -s $GW_URL/metrics | sed -n 's/^pxtsgw_subscriptions //p') == 0 ]]" ||
+wait_until 30 bash -c "[[ \$(curl -s $GW_URL/metrics | sed -n 's/^pxtsgw_subscriptions //p') == 0 ]]" ||
 	fail "the subscription is closed" "$(curl -s "$GW_URL/metrics" | grep '^pxtsgw_subscriptions ')"
 assert_eq "after endNotification: fetched again" "Reachable" "$(status "$W")"
 assert_eq "counted as a fetch" "$((s0 + 3)) $((f0 + 2)) $((k0 + 2))" "$(counts)"

@@ -94,13 +94,13 @@ for s in "trusted $S1 server" "untrusted $S2 untrusted" "wrong $S3 wrong"; do
 	SINK_PIDS+=($!)
 done
 SINK1=https://127.0.0.1:$S1
-if ! wait_until 5 curl -sf --cacert "$C/ca.pem" -o /dev/null "$SINK1/control"; then
+if ! wait_until 30 curl -sf --cacert "$C/ca.pem" -o /dev/null "$SINK1/control"; then
 	fail "the trusted sink starts" "see $RUN_DIR/sink-trusted.out"
 	summary
 	exit 1
 fi
-wait_until 5 grep -q . "$RUN_DIR/sink-untrusted.out"
-wait_until 5 grep -q . "$RUN_DIR/sink-wrong.out"
+wait_until 30 grep -q . "$RUN_DIR/sink-untrusted.out"
+wait_until 30 grep -q . "$RUN_DIR/sink-wrong.out"
 
 # --- half configured, unreadable, mismatched: exit 1 with a message ------------
 check_refused() { # NAME MESSAGE OPTIONS...

@@ -12,7 +12,7 @@
 #              run_dir NAME                 RUN_DIR: $TEST_LOG_DIR or /tmp/pxts-NAME.*, empty
 #   Metrics    metric TEXT SERIES           the value of one Prometheus sample
 #   HTTP       curl                         always with --max-time (CURL_MAX_TIME, 20 s)
-#   Waiting    wait_http URL [TIMEOUT_S]    until URL answers 2xx/3xx (default 10 s)
+#   Waiting    wait_http URL [TIMEOUT_S]    until URL answers 2xx/3xx (default 30 s)
 #              wait_until TIMEOUT_S CMD...  until CMD succeeds
 #   Processes  stop_pid PID [TIMEOUT_S]     SIGTERM, wait, SIGKILL after TIMEOUT_S
 #                                           (default 5); only that PID
@@ -147,10 +147,11 @@ wait_until() {
 }
 
 # wait_http URL [TIMEOUT_S]: wait until URL answers with 2xx or 3xx
-# (default timeout 10 s). Returns 0 when ready, 1 on timeout.
+# (default timeout 30 s: a Python tool or an ASan gateway may take many
+# seconds to start on a loaded machine). Returns 0 when ready, 1 on timeout.
 wait_http() {
-	local url="$1" timeout_s="${2:-10}"
-	wait_until "$timeout_s" curl -fsS -o /dev/null --max-time 1 "$url"
+	local url="$1" timeout_s="${2:-30}"
+	wait_until "$timeout_s" curl -fsS -o /dev/null --max-time 5 "$url"
 }
 
 # pid_alive PID: true while PID exists and is not a zombie.

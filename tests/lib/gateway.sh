@@ -13,12 +13,14 @@
 #       With GW_TLS_CA set (a CA file), the caller gives http.tls-cert and
 #       http.tls-key: GW_URL is https://127.0.0.1:PORT and curl checks the
 #       server's certificate against GW_TLS_CA (here and in soap_post).
-#       Waits until /health answers 200. Sets GW_PID, GW_URL (http://127.0.0.1:PORT),
+#       Waits until /health answers 200 (GW_START_TIMEOUT s, default 60;
+#       at once when the gateway exits). Sets GW_PID, GW_URL (http://127.0.0.1:PORT),
 #       GW_HTTP_PORT, GW_SIP_PORT, GW_LOG. Returns 1 (log tail printed) on
 #       failure. Call it in the test's own shell, never in $(...).
 #   gateway_stop
-#       SIGTERM to exactly GW_PID and waits; returns the gateway's exit
-#       status (ASan reports make it non-zero). Safe to call twice.
+#       SIGTERM to exactly GW_PID and waits (SIGKILL after GW_STOP_TIMEOUT s,
+#       default 30: status 137); returns the gateway's exit status (ASan
+#       reports make it non-zero). Safe to call twice.
 #   sink_start [ARGS...]
 #       A callback sink (tests/tools/callback_sink.py) on a free port; sets
 #       SINK and SINK_PID.
@@ -51,7 +53,11 @@ gateway_start() {
 		-o delivery.allowed-endpoints=127.0.0.0/8 \
 		"$@" >"$GW_LOG" 2>&1 &
 	GW_PID=$!
-	if ! wait_until 10 curl -sf "${ca[@]}" -o /dev/null "$GW_URL/health"; then
+	# GW_START_TIMEOUT (default 60 s): an ASan gateway on a loaded machine
+	# may need many seconds (store migrations, sanitizer start-up); one that
+	# exits is seen at once
+	if ! wait_until "${GW_START_TIMEOUT:-60}" _gw_healthy_or_dead "$GW_URL/health" "${ca[@]}" ||
+		! pid_alive "$GW_PID"; then
 		echo "gateway did not become healthy; log tail:" >&2
 		tail -20 "$GW_LOG" >&2
 		stop_pid "$GW_PID" 2 >/dev/null 2>&1
@@ -61,11 +67,21 @@ gateway_start() {
 	return 0
 }
 
+# _gw_healthy_or_dead URL [CURL ARGS...]: /health answers 200, or GW_PID
+# is gone (wait_until then stops waiting; the caller tells which).
+_gw_healthy_or_dead() {
+	local url=$1
+	shift
+	curl -sf --max-time 5 "$@" -o /dev/null "$url" || ! pid_alive "$GW_PID"
+}
+
 gateway_stop() {
 	local rc=0
 	[[ -n ${GW_PID:-} ]] || return 0
 	kill -TERM "$GW_PID" 2>/dev/null
-	for _ in $(seq 1 100); do
+	# SIGKILL after GW_STOP_TIMEOUT s (default 30: an ASan gateway's exit
+	# with its leak check takes seconds on a loaded machine)
+	for _ in $(seq 1 $((${GW_STOP_TIMEOUT:-30} * 10))); do
 		kill -0 "$GW_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -81,14 +97,15 @@ gateway_stop() {
 # sink_start [ARGS...]: tests/tools/callback_sink.py on a free port of
 # 127.0.0.1 (ARGS passed on, e.g. --record FILE), its output in
 # $RUN_DIR/sink.out; sets SINK (its URL) and SINK_PID. Returns 1 when it
-# does not answer within 5 s. Call it in the test's own shell.
+# does not answer within 20 s (Python's start on a loaded machine). Call it
+# in the test's own shell.
 sink_start() {
 	local port
 	read -r port <<<"$(free_port 1)"
 	"$PY" "$TESTS_DIR/tools/callback_sink.py" --port "$port" --quiet "$@" >"$RUN_DIR/sink.out" 2>&1 &
 	SINK_PID=$!
 	SINK=http://127.0.0.1:$port
-	wait_http "$SINK/control" 5
+	wait_http "$SINK/control" 20
 }
 
 soap_post() {

@@ -12,7 +12,7 @@
 #       (UDP+TCP), database, pid file and log (kamailio.log) in RUN_DIR, its
 #       sockets in a private /tmp/pxkam.* directory (any RUN_DIR depth works). Each DEFINE is passed as -A DEFINE, e.g.
 #       WITH_TEST_USERS, CLEAN_PERIOD=2, SUBS_DB_MODE=3, LOGLEVEL=1.
-#       Waits (KAM_START_TIMEOUT seconds, default 10) until an OPTIONS over UDP
+#       Waits (KAM_START_TIMEOUT seconds, default 30) until an OPTIONS over UDP
 #       and over TCP gets 200. On success returns 0 and sets
 #           KAM_PID       the main process (the -P pid; stop it with kamailio_stop)
 #           KAM_PORT      the SIP port
@@ -89,7 +89,7 @@ _kam_launch() {
 # _kam_wait_ready: until Kamailio answers OPTIONS (KAM_START_TIMEOUT s);
 # on failure the log tail and nothing left running.
 _kam_wait_ready() {
-	local deadline=$(($(now_ms) + ${KAM_START_TIMEOUT:-10} * 1000))
+	local deadline=$(($(now_ms) + ${KAM_START_TIMEOUT:-30} * 1000))
 	while :; do
 		if ! pid_alive "$KAM_PID"; then
 			wait "$KAM_PID" 2>/dev/null
@@ -103,7 +103,7 @@ _kam_wait_ready() {
 			return 0
 		fi
 		if (($(now_ms) >= deadline)); then
-			echo "kamailio: no 200 to OPTIONS on port $KAM_PORT within ${KAM_START_TIMEOUT:-10}s; log tail:" >&2
+			echo "kamailio: no 200 to OPTIONS on port $KAM_PORT within ${KAM_START_TIMEOUT:-30}s; log tail:" >&2
 			tail -n 20 "$KAM_LOG" >&2
 			kamailio_stop 5
 			return 1

@@ -36,7 +36,7 @@ Modes:
                      [--ruri URI] [--from URI] [--to URI] [--call-id ID]
                      [--from-tag T] [--to-tag T] [--cseq N] [--event PKG]
                      [--state SUBSTATE] [--body TEXT] [--content-type TYPE]
-                     [--expect CODE] [-v]
+                     [--expect CODE] [--stop-file FILE] [-v]
       Stray requests: sends N (default 1) METHOD requests to HOST:PORT, as a
       peer that has no business there would (a NOTIFY for no subscription, an
       INVITE, a MESSAGE, ...), each a transaction of its own (fresh branch
@@ -58,6 +58,8 @@ Modes:
           rate: 4672                       (requests answered a second)
 
       With --expect CODE, exit 0 only when every request got exactly CODE.
+      With --stop-file FILE, no new request is sent once FILE exists (N is
+      then a cap): a flood that lasts as long as the caller needs.
 
 Exit status: 0 when done (options: 200; fetch: a 2xx and a NOTIFY); 1 on a
 non-2xx final response (options: non-200); 3 when something did not arrive
@@ -70,6 +72,7 @@ final response (with --expect, that code), 3 when some got none, 1 when
 import argparse
 import collections
 import re
+import os
 import select
 import socket
 import sys
@@ -269,6 +272,8 @@ def do_request(a, server):
 
     while True:
         now = time.monotonic()
+        if a.stop_file and sent < a.count and os.path.exists(a.stop_file):
+            a.count = sent       # told to stop: the pending ones are still awaited
         while sent < a.count and len(pending) < window and now >= next_new:
             branch = "z9hG4bK%s%d" % (run, sent)
             req = build(sent, branch)
@@ -353,6 +358,7 @@ def main():
     r.add_argument("--count", type=int, default=1)
     r.add_argument("--rate", type=float, default=0.0, help="new requests a second (0: no limit)")
     r.add_argument("--window", type=int, default=64, help="unanswered requests at most")
+    r.add_argument("--stop-file", help="no new request once this file exists")
     r.add_argument("--ruri", help="request-URI (default sip:pxtsgw@SERVER)")
     r.add_argument("--to", dest="to_uri", help="To URI (default: the request-URI)")
     r.add_argument("--call-id", help="one Call-ID for all (CSeq then grows by one each)")

@@ -32,6 +32,13 @@
 #         callback of CORR, its arrival at the sink minus the time of the
 #         matching "watch: URI NOTIFY ... -> S" debug line of the gateway log
 #         (the last ones, one per callback); prints "min median max" in ms
+#   nt.py notifyat LOG URI STATUS          epoch ms of the gateway's last
+#         "watch: URI NOTIFY ... -> STATUS" debug line (when it had the change)
+#   nt.py publish SERVER URI=STATUS=ETAG... PUBLISHes in one process, in
+#         order, milliseconds apart (STATUS Reachable, Unreachable or Busy as
+#         in the test's setst; ETAG empty for a new publication, and later
+#         ones of the same URI modify the one before); prints "URI ETAG" per
+#         URI, its last ETag; exit 1 when one fails
 #   nt.py hdrsink PORT FILE                 a minimal callback endpoint: answers
 #         every POST with an empty SOAP response (200) and appends one JSON
 #         line per request to FILE: method, path, Content-Type, SOAPAction
@@ -184,6 +191,30 @@ def hdrsink(port, path):
     HTTPServer(("127.0.0.1", port), H).serve_forever()
 
 
+def publish(server, specs):
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2] / "tools"))
+    sys.dont_write_bytecode = True
+    import sip_publish
+    import sipwire
+    hp = sipwire.parse_hostport(server)
+    bodies = {"Reachable": ("open", []), "Unreachable": ("closed", []),
+              "Busy": ("open", ["on-the-phone"])}
+    etags, order = {}, []
+    for spec in specs:
+        uri, st, et = spec.split("=", 2)
+        if uri not in etags:
+            etags[uri] = et
+            order.append(uri)
+        basic, acts = bodies[st]
+        body = sip_publish.build_pidf(uri, basic, acts, "rpid", "t1", None)
+        resp = sip_publish.send_publish(hp, uri, body, etags[uri] or None, timeout=20.0)
+        if resp is None or not 200 <= resp.status < 300:
+            sys.exit("publish %s %s: %s" % (uri, st, "no answer" if resp is None else resp.status))
+        etags[uri] = resp.get("SIP-ETag", "")
+    for uri in order:
+        print(uri, etags[uri])
+
+
 def main():
     a = sys.argv[1:]
     delivered = "--delivered" in a
@@ -260,6 +291,20 @@ def main():
             sys.exit("latency: %d NOTIFY lines for %d callbacks" % (len(lt), len(cbs)))
         d = sorted(c - n for c, n in zip(cbs, lt[-len(cbs):]))
         print(d[0], d[(len(d) - 1) // 2], d[-1])
+    elif cmd == "notifyat":
+        pat = re.compile(r"^(\S+Z) debug watch: " + re.escape(a[2]) + r" NOTIFY \S+ -> "
+                         + re.escape(a[3]) + r"( \(same\))?$")
+        at = None
+        with open(a[1], encoding="utf-8", errors="replace") as f:
+            for line in f:
+                m = pat.match(line.rstrip("\n"))
+                if m:
+                    at = ms_of(m.group(1))
+        if at is None:
+            sys.exit("notifyat: no NOTIFY line for %s -> %s" % (a[2], a[3]))
+        print(at)
+    elif cmd == "publish":
+        publish(a[1], a[2:])
     elif cmd == "hdrsink":
         hdrsink(int(a[1]), a[2])
     else:
