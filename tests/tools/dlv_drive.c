@@ -25,7 +25,7 @@
  *   mark                               restart the clock
  *   wait CORR [TIMEOUT_MS]             until nothing of CORR is queued or in flight
  *                                      (then dlv_flush: its records are committed)
- *   health CORR | json CORR | metrics | sleep MS
+ *   health CORR | json CORR | metrics | sleep MS | pruned MS
  *   visible CORR N [TIMEOUT_MS]        until CORR has N tracking records in the store
  *   outbox                             the number of rows in the outbox
  *   forget CORR                        dlv_forget
@@ -306,6 +306,18 @@ int main(int argc, char **argv)
 
 			dlv_metrics(d, buf, sizeof(buf));
 			fputs(buf, stdout);
+		} else if (strcmp(tok[0], "pruned") == 0 && n == 2) {
+			/* waits up to MS for the store's first pruned records */
+			struct store_stats st;
+			long long until = now_ms() + atol(tok[1]);
+
+			do {
+				store_get_stats(store, &st);
+				if (st.pruned > 0)
+					break;
+				usleep(10000);
+			} while (now_ms() < until);
+			printf("pruned %lu\n", st.pruned);
 		} else if (strcmp(tok[0], "sleep") == 0 && n == 2) {
 			usleep((useconds_t)atol(tok[1]) * 1000);
 		} else if (strcmp(tok[0], "bench") == 0 && n == 4) {
