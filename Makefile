@@ -210,7 +210,7 @@ integration: deps
 bench: deps all bench-bins
 	@bash tests/bench/bench.sh
 
-bench-fetch: deps all
+bench-fetch: deps all bench-bins
 	@bash tests/bench/run.sh
 
 # the SIP side and /health while clients download large /deliveries listings

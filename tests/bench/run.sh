@@ -201,8 +201,10 @@ done
 for i in "${!pub_pids[@]}"; do
 	wait "${pub_pids[$i]}" || die "publishing ${PRESENTITIES[$i]} failed: $(cat "$RUN_DIR/pub-${PRESENTITIES[$i]}.out")"
 done
-"$PY" "$BENCH_DIR/pub_load.py" init --server "$SRV" --prefix bench-u --count "$DISTINCT" \
-	--state "$RUN_DIR/pub-distinct.json" >"$RUN_DIR/pub-distinct.out" 2>&1 ||
+# pub_load (C, tests/bench/pub_load.c; make bench-bins builds it)
+PUB_LOAD=$REPO_ROOT/build/plain/bench/pub_load
+[[ -x $PUB_LOAD ]] || die "no $PUB_LOAD (make bench-bins builds it)"
+"$PUB_LOAD" init "$SRV" bench-u "$DISTINCT" "$RUN_DIR/pub-distinct.txt" >"$RUN_DIR/pub-distinct.out" 2>&1 ||
 	die "publishing bench-u-0..$((DISTINCT - 1)) failed: $(tail -2 "$RUN_DIR/pub-distinct.out")"
 # SIPp takes the presentities from a file: [field0] in fetch_uac.xml
 {
