@@ -292,8 +292,8 @@ def main():
         d = sorted(c - n for c, n in zip(cbs, lt[-len(cbs):]))
         print(d[0], d[(len(d) - 1) // 2], d[-1])
     elif cmd == "notifyat":
-        pat = re.compile(r"^(\S+Z) debug watch: " + re.escape(a[2]) + r" NOTIFY \S+ -> "
-                         + re.escape(a[3]) + r"( \(same\))?$")
+        pat = re.compile(r'^ts=(\S+Z) level=debug module=watch msg="watch: ' + re.escape(a[2])
+                         + r" NOTIFY \S+ -> " + re.escape(a[3]) + r'( \(same\))?"$')
         at = None
         with open(a[1], encoding="utf-8", errors="replace") as f:
             for line in f:
