@@ -485,6 +485,11 @@ int main(int argc, char **argv)
 			.give_up_s = s.cfg.sip_resubscribe_give_up_s,
 			.keepalive_s = s.cfg.sip_keepalive_s,
 			.rules = &s.rules,
+			/* sized at start; a reload that raises the limit leaves
+			 * more presentities to the SIP thread's answers */
+			.view_slots = s.cfg.policy_max_presence_subscriptions > 0 &&
+					      s.cfg.policy_max_presence_subscriptions < (1L << 21) ?
+				      2 * s.cfg.policy_max_presence_subscriptions : 1L << 22,
 		};
 		if (watch_start(&wc, &watch) != 0)
 			goto out;

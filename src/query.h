@@ -46,6 +46,13 @@ struct query *query_new_single(const struct query_env *env, const char *address,
 struct query *query_new_group(const struct query_env *env, const char *const *addresses,
 			      size_t n, struct fault *f);
 
+/* On the calling (HTTP) thread, before query_run: answers every fetch of
+ * q from the subscriptions' published state (watch_status_published) when
+ * all of them are there (or it has none); q is then done as after
+ * query_run's callback, and is not to be run. false: nothing answered, run it. Log fields come from
+ * query_set_log, so call that first. */
+bool query_from_state(struct query *q);
+
 /* Hands the fetches to the SIP thread; done(arg) runs there when all are
  * answered or the deadline passed (it must not block, and must not free
  * the query). When nothing needs fetching, done runs at once on the

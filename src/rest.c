@@ -218,6 +218,12 @@ static enum rest_rc retrieve(struct rest_req *q, struct rest_reply *out)
 		retrieve_free(w);
 		return REST_DONE;
 	}
+	query_set_log(w->q, q->who.req, q->who.app);
+	if (query_from_state(w->q)) {   /* a watched device: no SIP round trip */
+		retrieve_finish(q, w, false, out);
+		retrieve_free(w);
+		return REST_DONE;
+	}
 	q->work = w;
 	q->start = retrieve_start;
 	q->finish = retrieve_finish;

@@ -480,6 +480,10 @@ static void xml_chars_fix(char *s, size_t len)
 	size_t i = 0, k;
 
 	while (i < len) {
+		if ((p[i] >= 0x20 && p[i] < 0x7f) || p[i] == '\n') {   /* most of it */
+			i++;
+			continue;
+		}
 		k = xml_char_len(p + i, len - i);
 		if (k == 0) {
 			p[i] = '?';
@@ -696,25 +700,90 @@ bool svc_admitted(struct call *c)
 }
 
 
+/* Whether q is answered at once from the subscriptions' published state
+ * (then phase 1 answers: no SIP thread, no suspended connection). */
+static bool answered_from_state(struct call *c, struct query *q)
+{
+	query_set_log(q, c->who ? c->who->req : NULL, c->app);
+	return query_from_state(q);
+}
+
+/* getStatus's answer once q is done (phase 2, or phase 1 from state). */
+static int single_answer(struct soap *soap, struct call *c, const struct query *q,
+			 struct tsl__getStatusResponse *resp)
+{
+	struct fault f;
+	ts_status st;
+
+	if (query_single_result(q, &st, &f) != 0) {
+		if (c->u)
+			query_cause(q, c->u->cause, sizeof(c->u->cause));
+		return svc_send_fault(soap, &f);
+	}
+	resp->result = status_out(st);
+	return SOAP_OK;
+}
+
+/* getStatusForGroup's answer once q is done. */
+static int group_answer(struct soap *soap, struct call *c, const struct query *q,
+			struct tsl__getStatusForGroupResponse *resp)
+{
+	size_t n;
+
+	if (c->u)   /* a member's error: the answer is still ok */
+		query_cause(q, c->u->cause, sizeof(c->u->cause));
+	n = query_count(q);
+	resp->__sizeresult = (int)n;
+	resp->result = soap_malloc(soap, (n ? n : 1) * sizeof(*resp->result));
+	if (!resp->result)
+		return svc_fault1(soap, SVC0001, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct ts__StatusData *sd = &resp->result[i];
+		struct query_answer a;
+
+		query_answer(q, i, &a);
+		soap_default_ts__StatusData(soap, sd);
+		sd->address = soap_strdup(soap, a.address);
+		switch (a.kind) {
+		case QA_RETRIEVED:
+			sd->reportStatus = ts__RetrievalStatus__Retrieved;
+			sd->currentStatus = soap_malloc(soap, sizeof(*sd->currentStatus));
+			if (sd->currentStatus)
+				*sd->currentStatus = status_out(a.status);
+			break;
+		case QA_NOT_RETRIEVED:
+			sd->reportStatus = ts__RetrievalStatus__NotRetrieved;
+			break;
+		case QA_ERROR:
+			sd->reportStatus = ts__RetrievalStatus__Error;
+			sd->errorInformation = soap_malloc(soap, sizeof(*sd->errorInformation));
+			if (sd->errorInformation) {
+				struct pxc__ServiceError *e = sd->errorInformation;
+
+				soap_default_pxc__ServiceError(soap, e);
+				e->messageId = (char *)fault_msgid(a.error.id);
+				e->text = (char *)fault_template(a.error.id);
+				e->__sizevariables = a.error.nvars;
+				e->variables = vars_copy(soap, &a.error);
+			}
+			break;
+		}
+	}
+	return SOAP_OK;
+}
+
 int __tss__getStatus(struct soap *soap, struct tsl__getStatus *req, struct tsl__getStatusResponse *resp)
 {
 	struct call *c = soap->user;
 	struct svc_pending *p;
 	struct query *q;
 	struct fault f;
-	ts_status st;
 
 	svc_usage_op(c, "getStatus");
 	if ((p = svc_phase2(c, OP_GET_STATUS)) != NULL) {
 		if (p->start_failed)
 			return svc_fault1(soap, SVC0001, "presence service unavailable");
-		if (query_single_result(p->q, &st, &f) != 0) {
-			if (c->u)
-				query_cause(p->q, c->u->cause, sizeof(c->u->cause));
-			return svc_send_fault(soap, &f);
-		}
-		resp->result = status_out(st);
-		return SOAP_OK;
+		return single_answer(soap, c, p->q, resp);
 	}
 	if (c->u)
 		c->u->addresses = 1;
@@ -725,6 +794,12 @@ int __tss__getStatus(struct soap *soap, struct tsl__getStatus *req, struct tsl__
 		return svc_send_fault(soap, &f);
 	if (c->u)
 		c->u->expanded = 1;
+	if (answered_from_state(c, q)) {   /* no SIP round trip, no second pass */
+		int rc = single_answer(soap, c, q, resp);
+
+		query_free(q);
+		return rc;
+	}
 	return svc_defer(soap, c, OP_GET_STATUS, q, NULL, NULL);
 }
 
@@ -735,52 +810,12 @@ int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *r
 	struct svc_pending *p;
 	struct query *q;
 	struct fault f;
-	size_t n;
 
 	svc_usage_op(c, "getStatusForGroup");
 	if ((p = svc_phase2(c, OP_GET_STATUS_FOR_GROUP)) != NULL) {
 		if (p->start_failed)
 			return svc_fault1(soap, SVC0001, "presence service unavailable");
-		if (c->u)   /* a member's error: the answer is still ok */
-			query_cause(p->q, c->u->cause, sizeof(c->u->cause));
-		n = query_count(p->q);
-		resp->__sizeresult = (int)n;
-		resp->result = soap_malloc(soap, (n ? n : 1) * sizeof(*resp->result));
-		if (!resp->result)
-			return svc_fault1(soap, SVC0001, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			struct ts__StatusData *sd = &resp->result[i];
-			struct query_answer a;
-
-			query_answer(p->q, i, &a);
-			soap_default_ts__StatusData(soap, sd);
-			sd->address = soap_strdup(soap, a.address);
-			switch (a.kind) {
-			case QA_RETRIEVED:
-				sd->reportStatus = ts__RetrievalStatus__Retrieved;
-				sd->currentStatus = soap_malloc(soap, sizeof(*sd->currentStatus));
-				if (sd->currentStatus)
-					*sd->currentStatus = status_out(a.status);
-				break;
-			case QA_NOT_RETRIEVED:
-				sd->reportStatus = ts__RetrievalStatus__NotRetrieved;
-				break;
-			case QA_ERROR:
-				sd->reportStatus = ts__RetrievalStatus__Error;
-				sd->errorInformation = soap_malloc(soap, sizeof(*sd->errorInformation));
-				if (sd->errorInformation) {
-					struct pxc__ServiceError *e = sd->errorInformation;
-
-					soap_default_pxc__ServiceError(soap, e);
-					e->messageId = (char *)fault_msgid(a.error.id);
-					e->text = (char *)fault_template(a.error.id);
-					e->__sizevariables = a.error.nvars;
-					e->variables = vars_copy(soap, &a.error);
-				}
-				break;
-			}
-		}
-		return SOAP_OK;
+		return group_answer(soap, c, p->q, resp);
 	}
 	if (c->u)
 		c->u->addresses = req->__sizeaddresses > 0 ? req->__sizeaddresses : 0;
@@ -794,6 +829,12 @@ int __tss__getStatusForGroup(struct soap *soap, struct tsl__getStatusForGroup *r
 		return svc_send_fault(soap, &f);
 	if (c->u)
 		c->u->expanded = (long)query_count(q);
+	if (answered_from_state(c, q)) {
+		int rc = group_answer(soap, c, q, resp);
+
+		query_free(q);
+		return rc;
+	}
 	return svc_defer(soap, c, OP_GET_STATUS_FOR_GROUP, q, NULL, NULL);
 }
 

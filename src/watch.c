@@ -807,10 +807,16 @@ int watch_start(const struct watch_config *cfg, struct watch **out)
 	atomic_store(&w->server_up, true);
 	atomic_store(&w->server_since, (long long)time(NULL));
 	w->rules = *cfg->rules;
+	w->view = pview_new(cfg->view_slots > 0 ? (size_t)cfg->view_slots : (size_t)1 << 18, NULL);
+	if (!w->view) {
+		free(w);
+		return -1;
+	}
 	/* sip_init sets w->loop on the SIP thread before the loop runs; l
 	 * is only loop_start's answer (writing it into w from here would
 	 * race the SIP thread's reads of w->loop) */
 	if (loop_start(sip_init, sip_fini, w, &l) != 0) {
+		pview_free(w->view);
 		free(w);
 		return -1;
 	}
@@ -825,8 +831,22 @@ void watch_stop(struct watch *w)
 	if (!w)
 		return;
 	/* the shutdown message is the last one the loop accepts */
-	if (loop_stop(w->loop, shutdown_on_sip, w) == 0)
+	if (loop_stop(w->loop, shutdown_on_sip, w) == 0) {
+		pview_free(w->view);
 		free(w);
+	}
+}
+
+bool watch_status_published(struct watch *w, const char *sip_uri, ts_status *st,
+			    int64_t *learned_ms)
+{
+	return w && pview_get(w->view, sip_uri, st, learned_ms);
+}
+
+void watch_count_from_state(struct watch *w, unsigned long n)
+{
+	if (w)
+		atomic_fetch_add(&w->st_from_state, n);
 }
 
 struct rules_msg {

@@ -41,6 +41,8 @@ struct watch_config {
 	                                 (0: never); after an outage every
 	                                 subscription is renewed */
 	const struct pstat_rules *rules; /* copied */
+	long view_slots;              /* the published view's slots (0: 262144):
+	                                 twice the subscriptions expected */
 };
 
 enum fetch_outcome {
@@ -172,6 +174,15 @@ struct watch_stats {
 
 
 void watch_get_stats(const struct watch *w, struct watch_stats *st);
+
+/* Any thread: the status of sip_uri when a subscription to it is active
+ * and has reported one (the NOTIFYs keep it exact, contract section 7), as
+ * the SIP thread last published it (pview.h). false: not published (or
+ * being rewritten), ask the SIP thread (query_run). An answer given from it
+ * is counted with watch_count_from_state. */
+bool watch_status_published(struct watch *w, const char *sip_uri, ts_status *st,
+			    int64_t *learned_ms);
+void watch_count_from_state(struct watch *w, unsigned long n);
 /* The latency of fetches (SUBSCRIBE to their outcome), for /metrics. */
 const struct hist *watch_fetch_hist(const struct watch *w);
 

@@ -18,6 +18,7 @@ struct pres;
 #include <stdint.h>
 
 #include "hist.h"
+#include "pview.h"
 #include "loop_int.h"
 
 #include <sofia-sip/nta.h>
@@ -112,6 +113,7 @@ struct watch {
 	int server_state;         /* -1 unknown, 0 down, 1 up */
 
 	/* any thread */
+	struct pview *view;       /* written by the SIP thread (watch_sub.c), read by any */
 	atomic_bool ready;
 	atomic_bool server_up;
 	atomic_llong server_since;   /* wall clock (s) of the last change of server_up */

@@ -73,6 +73,7 @@ struct pres {
 	bool known;
 	bool got_cseq;                /* rcseq valid */
 	bool closing_sent;            /* CLOSING: the Expires 0 went out */
+	bool published;               /* its status is in w->view */
 	int busy;                     /* event handlers running on it */
 	int nsubs;                    /* open (not closed) subs */
 	int retries;                  /* since the last good NOTIFY */
@@ -149,6 +150,20 @@ bool sub_status_now(struct watch *w, const char *uri, ts_status *st, int64_t *le
 	return false;
 }
 
+/* Keeps w->view equal to what sub_status_now says of p: published while
+ * ACTIVE with a status, withdrawn otherwise (the HTTP threads answer
+ * getStatus from it). A second pres of the same URI (a new one while an
+ * old one closes) never withdraws what it did not publish. */
+static void publish(struct pres *p)
+{
+	if (p->state == PS_ACTIVE && p->known) {
+		p->published = pview_put(p->w->view, p->uri, p->status, p->learned_ms);
+	} else if (p->published) {
+		pview_del(p->w->view, p->uri);
+		p->published = false;
+	}
+}
+
 static void set_active(struct pres *p, enum pres_state st)
 {
 	struct watch *w = p->w;
@@ -158,6 +173,7 @@ static void set_active(struct pres *p, enum pres_state st)
 	else if (p->state != PS_ACTIVE && st == PS_ACTIVE)
 		atomic_fetch_add(&w->st_subs_active, 1);
 	p->state = st;
+	publish(p);
 }
 
 static void queue_remove(struct pres *p)
@@ -399,6 +415,8 @@ static void pres_free(struct pres *p)
 	drop_dialog(p);
 	if (p->state == PS_ACTIVE)
 		atomic_fetch_sub(&p->w->st_subs_active, 1);
+	if (p->published)
+		pview_del(p->w->view, p->uri);
 	loop_timer_free(p->timer);
 	for (s = p->subs; s; s = n) {
 		n = s->next;
@@ -532,6 +550,7 @@ static void on_notify(struct pres *p, int status, const sip_t *sip)
 			p->known = true;
 			p->status = r.status;
 			p->learned_ms = r.learned_ms;
+			publish(p);
 			if (!terminated) {
 				p->retries = 0;
 				p->lost_since = 0;

@@ -181,7 +181,7 @@ run_integration() {
 		integration_run "tests/integration/test_$t.sh" plain "$PWD/bin/pxtsgw"
 	done
 	echo "== integration tests under ThreadSanitizer"
-	for t in notifications delivery restart sip_script front scope tls status_page rest_retrieve usage logs rest_subs; do
+	for t in notifications delivery restart sip_script front scope tls status_page rest_retrieve usage logs rest_subs state_answers; do
 		[[ -f tests/integration/test_$t.sh ]] || { problems+=("test_$t.sh is missing"); failed=$((failed + 1)); continue; }
 		integration_run "tests/integration/test_$t.sh" tsan "$PWD/build/tsan/pxtsgw"
 	done

@@ -87,7 +87,20 @@ static const struct fake_entry fake_table[] = {
 
 #define FAKE_MAX_ASKED 64
 
+/* the subscriptions' published state (watch_status_published): what a
+ * test puts here is answered without watch_submit */
+#define FAKE_MAX_PUBLISHED 4
+struct fake_published {
+	const char *uri;
+	ts_status status;
+	int64_t learned_ms;
+};
+
 static struct {
+	struct fake_published published[FAKE_MAX_PUBLISHED];
+	size_t npublished;
+	size_t published_asks;     /* watch_status_published calls */
+	unsigned long from_state;  /* watch_count_from_state's sum */
 	bool down;                 /* watch_submit returns -1 */
 	int submits;               /* jobs accepted */
 	size_t nasked;             /* fetches asked for, all jobs */
@@ -169,6 +182,32 @@ static int fake_check(const char *client, const char *user, const char *password
 		return 0;
 	}
 	return -1;
+}
+
+bool watch_status_published(struct watch *w, const char *sip_uri, ts_status *st,
+			    int64_t *learned_ms)
+{
+	assert_ptr_equal(w, FAKE_WATCH);
+	fake.published_asks++;
+	for (size_t i = 0; i < fake.npublished; i++)
+		if (strcmp(fake.published[i].uri, sip_uri) == 0) {
+			*st = fake.published[i].status;
+			*learned_ms = fake.published[i].learned_ms;
+			return true;
+		}
+	return false;
+}
+
+void watch_count_from_state(struct watch *w, unsigned long n)
+{
+	assert_ptr_equal(w, FAKE_WATCH);
+	fake.from_state += n;
+}
+
+static void publish(const char *uri, ts_status st)
+{
+	assert_true(fake.npublished < FAKE_MAX_PUBLISHED);
+	fake.published[fake.npublished++] = (struct fake_published){ uri, st, 1700000000123 };
 }
 
 int watch_submit(struct watch *w, struct watch_job *job)
@@ -662,6 +701,35 @@ static void test_get_status_unreachable(void **state)
 	get_status_ok(state, "getStatus-unreachable.xml", "sip:offline@x", "Unreachable");
 }
 
+/* A watched presentity (its subscription's status published): answered
+ * at once in the first pass, no fetch, the published status (not the one
+ * a fetch would give), the same usage record. */
+static void test_get_status_from_state(void **state)
+{
+	struct fx *fx = *state;
+	struct answer a;
+
+	publish("sip:busy@x", TS_UNREACHABLE);
+	serve_file(fx, "getStatus-busy.xml", &a);
+	assert_false(a.waited);
+	expect_get_status(&a, "Unreachable");
+	assert_int_equal(fake.submits, 0);
+	assert_int_equal(fake.nasked, 0);
+	assert_int_equal(fake.published_asks, 1);
+	assert_int_equal(fake.from_state, 1);
+	assert_string_equal(a.usage.operation, "getStatus");
+	assert_int_equal(a.usage.addresses, 1);
+	assert_int_equal(a.usage.expanded, 1);
+	assert_int_equal(a.usage.fault, FAULT_NONE);
+	assert_string_equal(a.usage.cause, "");
+	/* another presentity is not published: fetched as before */
+	serve_file(fx, "getStatus-reachable.xml", &a);
+	assert_true(a.waited);
+	expect_get_status(&a, "Reachable");
+	assert_int_equal(fake.submits, 1);
+	assert_int_equal(fake.from_state, 1);
+}
+
 /* The child of the wrapper unqualified (some stacks), or in a default namespace. */
 static void test_get_status_unqualified_address(void **state)
 {
@@ -1037,6 +1105,38 @@ static void test_group_unqualified_addresses(void **state)
 	assert_int_equal(serve_group(fx, "getStatusForGroup-unqualified.xml", e, 4), 2);
 	expect_retrieved(&e[0], "sip:busy@x", "Busy");
 	expect_retrieved(&e[1], "sip:offline@x", "Unreachable");
+}
+
+/* A group: answered from state only when every member is published;
+ * otherwise every member goes to the SIP thread (which answers the
+ * watched ones from the subscription there). */
+static void test_group_from_state(void **state)
+{
+	struct fx *fx = *state;
+	struct entry e[4];
+	struct answer a;
+
+	publish("sip:busy@x", TS_REACHABLE);
+	serve_file(fx, "getStatusForGroup-unqualified.xml", &a);
+	assert_true(a.waited);
+	assert_int_equal(fake.submits, 1);
+	assert_int_equal(fake.nasked, 2);
+	assert_int_equal(fake.from_state, 0);
+	assert_int_equal(parse_results(a.body, e, 4), 2);
+	expect_retrieved(&e[0], "sip:busy@x", "Busy");        /* the fake fetch's */
+	expect_retrieved(&e[1], "sip:offline@x", "Unreachable");
+
+	publish("sip:offline@x", TS_BUSY);
+	serve_file(fx, "getStatusForGroup-unqualified.xml", &a);
+	assert_false(a.waited);
+	assert_int_equal(fake.submits, 1);
+	assert_int_equal(fake.from_state, 2);
+	assert_int_equal(parse_results(a.body, e, 4), 2);
+	expect_retrieved(&e[0], "sip:busy@x", "Reachable");
+	expect_retrieved(&e[1], "sip:offline@x", "Busy");
+	assert_string_equal(a.usage.operation, "getStatusForGroup");
+	assert_int_equal(a.usage.expanded, 2);
+	assert_int_equal(a.usage.fault, FAULT_NONE);
 }
 
 /* Addresses are echoed as written: UTF-8 kept, character references decoded. */
@@ -2010,6 +2110,7 @@ int main(void)
 		T(test_get_status_busy),
 		T(test_get_status_reachable),
 		T(test_get_status_unreachable),
+		T(test_get_status_from_state),
 		T(test_get_status_unqualified_address),
 		T(test_get_status_default_namespace),
 		T(test_get_status_bom),
@@ -2027,6 +2128,7 @@ int main(void)
 		T(test_pending_dropped),
 		T(test_group_mixed),
 		T(test_group_unqualified_addresses),
+		T(test_group_from_state),
 		T(test_group_utf8_and_char_refs),
 		T(test_group_chars_xml_cannot_carry),
 		T(test_group_expansion),
