@@ -19,11 +19,16 @@
 
 struct store_sub;
 
+/* The writer's prepared statements, kept for its lifetime (store_ops_apply
+ * and store_usage_insert fill them on first use; finalized when it ends). */
+enum { STORE_STMT_ADDRESSES = STORE_OP_PROGRESS + 1, STORE_STMTS };
+
 struct store {
 	char *path;
 	/* the write connection: the writer thread's only (and store_open's
 	 * and store_close's, before it starts and after it ended) */
 	sqlite3 *db;
+	sqlite3_stmt *stmts[STORE_STMTS];   /* the writer thread's */
 	pthread_t writer;
 	bool writer_started;
 	/* everything below up to readers_lock: under queue_lock */
@@ -33,6 +38,9 @@ struct store {
 	pthread_cond_t space_cv;    /* wakes store_submit waiting for room */
 	struct store_sub *head, *tail;
 	size_t queued_ops;          /* operations in head..tail */
+	size_t queued_lazy;         /* usage records in head..tail */
+	int64_t lazy_since;         /* monotonic ms: the first of them queued */
+	bool urgent;                /* something in head..tail must not wait */
 	uint64_t submitted, done;   /* sequence numbers: last submitted, last done */
 	bool stopping;
 	int64_t retention_ms;       /* 0: no pruning */
@@ -86,13 +94,16 @@ int store_prune_step(sqlite3 *db, int64_t older_than_wall_ms, int max_rows);
 /* Usage records (store_usage.c), on the writer's connection: inserts one
  * (0 or -1, logged) / one bounded pruning step (the number deleted, or
  * -1). */
-int store_usage_insert(sqlite3 *db, const struct store_usage *u);
+int store_usage_insert(sqlite3 *db, sqlite3_stmt **cache, const struct store_usage *u);
 int store_usage_prune_step(sqlite3 *db, int64_t older_than_wall_ms, int max_rows);
 
 /* Applies ops inside the caller's transaction on db; *outbox_delta gets
  * the outbox rows added minus deleted. Returns 0, or -1 (logged, the
- * caller rolls back). */
-int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *outbox_delta);
+ * caller rolls back). stmts: STORE_STMTS statements of db kept between
+ * calls (NULL entries are prepared); store_stmts_free finalizes them. */
+int store_ops_apply(sqlite3 *db, sqlite3_stmt **stmts, const struct store_op *ops, size_t n,
+		    long *outbox_delta);
+void store_stmts_free(sqlite3_stmt **stmts);
 
 /* A read-only connection of the pool (or a new one; NULL when it cannot
  * be opened), and giving it back. */

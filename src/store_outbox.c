@@ -201,9 +201,18 @@ int store_outbox_oldest_ms(struct store *s, int64_t *created_ms)
 
 /* --- operations, inside the writer's transaction ------------------------------- */
 
-int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *outbox_delta)
+void store_stmts_free(sqlite3_stmt **stmts)
 {
-	sqlite3_stmt *st[STORE_OP_PROGRESS + 1] = { NULL }, *sa = NULL;
+	for (int k = 0; k < STORE_STMTS; k++) {
+		sqlite3_finalize(stmts[k]);
+		stmts[k] = NULL;
+	}
+}
+
+int store_ops_apply(sqlite3 *db, sqlite3_stmt **st, const struct store_op *ops, size_t n,
+		    long *outbox_delta)
+{
+	sqlite3_stmt **sa = &st[STORE_STMT_ADDRESSES];
 	static const char *const sql[STORE_OP_PROGRESS + 1] = {
 		[STORE_OP_TRACK] = "INSERT INTO deliveries (event, correlator, delivery, attempt, result, "
 				   "time, endpoint, detail, app) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -226,7 +235,7 @@ int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *out
 		sqlite3_stmt *q;
 
 		if (o->kind == STORE_OP_USAGE) {   /* store_usage.c's */
-			if (store_usage_insert(db, o->usage) != 0) {
+			if (store_usage_insert(db, &st[STORE_OP_USAGE], o->usage) != 0) {
 				why = "usage record not written";
 				goto out;
 			}
@@ -291,21 +300,21 @@ int store_ops_apply(sqlite3 *db, const struct store_op *ops, size_t n, long *out
 			sqlite3_bind_int64(q, 1, o->sent);
 			sqlite3_bind_text(q, 2, o->correlator, -1, SQLITE_STATIC);
 			sqlite3_bind_text(q, 3, o->app ? o->app : "", -1, SQLITE_STATIC);
-			if (o->nreported > 0 && !sa &&
+			if (o->nreported > 0 && !*sa &&
 			    sqlite3_prepare_v2(db, "UPDATE notification_addresses SET reported = ?1 "
-					       "WHERE correlator = ?2 AND idx = ?3 AND app = ?4", -1, &sa,
+					       "WHERE correlator = ?2 AND idx = ?3 AND app = ?4", -1, sa,
 					       NULL) != SQLITE_OK)
 				goto out;
 			for (size_t k = 0; k < o->nreported; k++) {
-				sqlite3_reset(sa);
+				sqlite3_reset(*sa);
 				if (o->reported[k] < 0)
-					sqlite3_bind_null(sa, 1);
+					sqlite3_bind_null(*sa, 1);
 				else
-					sqlite3_bind_int(sa, 1, o->reported[k]);
-				sqlite3_bind_text(sa, 2, o->correlator, -1, SQLITE_STATIC);
-				sqlite3_bind_int64(sa, 3, (sqlite3_int64)k);
-				sqlite3_bind_text(sa, 4, o->app ? o->app : "", -1, SQLITE_STATIC);
-				if (sqlite3_step(sa) != SQLITE_DONE)
+					sqlite3_bind_int(*sa, 1, o->reported[k]);
+				sqlite3_bind_text(*sa, 2, o->correlator, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(*sa, 3, (sqlite3_int64)k);
+				sqlite3_bind_text(*sa, 4, o->app ? o->app : "", -1, SQLITE_STATIC);
+				if (sqlite3_step(*sa) != SQLITE_DONE)
 					goto out;
 			}
 			break;
@@ -327,9 +336,12 @@ out:
 			  : i < n && ops[i].kind == STORE_OP_PROGRESS ? "progress, delivery"
 								      : "delivery",
 			  i < n ? (unsigned long long)ops[i].delivery : 0ULL, why ? why : sqlite3_errmsg(db));
-	for (int k = 0; k <= STORE_OP_PROGRESS; k++)
-		sqlite3_finalize(st[k]);
-	sqlite3_finalize(sa);
+	/* kept prepared; the caller's texts are not kept bound */
+	for (int k = 0; k < STORE_STMTS; k++)
+		if (st[k] && k != STORE_OP_USAGE) {
+			sqlite3_reset(st[k]);
+			sqlite3_clear_bindings(st[k]);
+		}
 	if (rc != 0)
 		*outbox_delta = 0;
 	return rc;

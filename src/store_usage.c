@@ -35,17 +35,19 @@ static void bind_count(sqlite3_stmt *st, int col, long v)
 		sqlite3_bind_int64(st, col, v);
 }
 
-int store_usage_insert(sqlite3 *db, const struct store_usage *u)
+int store_usage_insert(sqlite3 *db, sqlite3_stmt **cache, const struct store_usage *u)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = *cache;
 	int rc = -1;
 
 	if (!u || !u->operation || !u->result)
 		return -1;
-	if (sqlite3_prepare_v2(db, "INSERT INTO usage_records (time_ms, app, operation, addresses,"
-			       " expanded, count, correlator, result, cause, duration_ms)"
-			       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+	if (!st && sqlite3_prepare_v2(db, "INSERT INTO usage_records (time_ms, app, operation, addresses,"
+				      " expanded, count, correlator, result, cause, duration_ms)"
+				      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, cache, NULL) != SQLITE_OK)
 		goto out;
+	st = *cache;
+	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, u->time_ms);
 	sqlite3_bind_text(st, 2, u->app ? u->app : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, u->operation, -1, SQLITE_STATIC);
@@ -61,10 +63,12 @@ int store_usage_insert(sqlite3 *db, const struct store_usage *u)
 	sqlite3_bind_int64(st, 10, u->duration_ms < 0 ? 0 : u->duration_ms);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = 0;
+	/* the SQLITE_STATIC texts are the caller's: not kept bound */
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 out:
 	if (rc != 0)
 		log_error("store: cannot write a usage record: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
 	return rc;
 }
 

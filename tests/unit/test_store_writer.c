@@ -234,12 +234,12 @@ static void *usage_submitter_main(void *arg)
 	return NULL;
 }
 
-/* Usage records (one per HTTP request) queue only while fewer than 256
- * operations wait: with the writer held, a flood of them stops at 256
+/* Usage records (one per HTTP request) queue only while fewer than 512
+ * operations wait: with the writer held, a flood of them stops at 512
  * queued (its thread waits), so a commit the SIP thread waits for is
  * never behind thousands; other writes still queue. Once the writer goes
  * on, every record is written. (The flood is watched for 100 naps after
- * it reached 256: without the share it passes 256 at once.) */
+ * it reached 512: without the share it passes 512 at once.) */
 static void test_usage_queue_share(void **state)
 {
 	struct tmpstore *t = *state;
@@ -253,7 +253,7 @@ static void test_usage_queue_share(void **state)
 	hold_start(&h, t->s, false);
 	store_get_stats(t->s, &before);
 	assert_int_equal(pthread_create(&u.thread, NULL, usage_submitter_main, &u), 0);
-	wait_submissions(t->s, before.submissions + 256);
+	wait_submissions(t->s, before.submissions + 512);
 	for (int i = 0; i < 100; i++) {
 		store_get_stats(t->s, &st);
 		if (st.submissions - before.submissions > most)
@@ -265,12 +265,30 @@ static void test_usage_queue_share(void **state)
 	with_other = st.submissions - before.submissions;
 	hold_release(&h);                          /* before any assert: the writer goes on */
 	pthread_join(u.thread, NULL);
-	assert_int_equal(most, 256);
+	assert_int_equal(most, 512);
 	assert_true(seq > 0);
-	assert_int_equal(with_other, 257);
+	assert_int_equal(with_other, 513);
 	store_sync(t->s);
 	assert_int_equal(store_usage_count(t->s), 1000);
 	assert_int_equal(tmpstore_records(t->s, "u"), 1);
+}
+
+/* Usage records are lazy (they gather for a moment before a commit) but
+ * are committed with nobody waiting for them: three records, never
+ * waited for, all in the table (polled: no time limit but the runner's). */
+static void test_usage_lazy_committed(void **state)
+{
+	struct tmpstore *t = *state;
+	struct usage_submitter u = { .s = t->s, .n = 3 };
+
+	usage_submitter_main(&u);
+	while (store_usage_count(t->s) < 3)
+		nap();
+	assert_int_equal(store_usage_count(t->s), 3);
+	/* and a wait for one of them does not wait for a batch either */
+	usage_submitter_main(&u);
+	store_sync(t->s);
+	assert_int_equal(store_usage_count(t->s), 6);
 }
 
 /* In a group, a submission that fails takes no other down with it. */
@@ -558,6 +576,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_submit_wait, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_usage_lazy_committed, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_usage_queue_share, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_group_failure_isolated, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_readers_not_blocked, tmpstore_setup_open, tmpstore_teardown),
