@@ -490,18 +490,28 @@ bool log_req_id_ok(const char *s)
 	return n > 0;
 }
 
+/* Request ids: splitmix64 over a per-thread counter that starts at a
+ * random point (one getrandom per thread, not per request): a bijection,
+ * so one thread never repeats an id, and threads start far apart. */
 void log_req_id_new(char out[LOG_REQ_MAX + 1])
 {
+	static const char hex[] = "0123456789abcdef";
 	static atomic_ulong seq;
-	unsigned char b[8];
+	static _Thread_local uint64_t state;
+	static _Thread_local bool seeded;
+	uint64_t z;
 
-	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
-		/* no entropy yet (early boot): time and a counter, still unique here */
-		uint64_t v = (uint64_t)time(NULL) << 24 ^ (uint64_t)atomic_fetch_add(&seq, 1);
-
-		for (int i = 0; i < 8; i++)
-			b[i] = (unsigned char)(v >> (8 * i));
+	if (!seeded) {
+		if (getrandom(&state, sizeof(state), GRND_NONBLOCK) != (ssize_t)sizeof(state))
+			/* no entropy yet (early boot): time and a counter */
+			state = (uint64_t)time(NULL) << 24 ^ (uint64_t)atomic_fetch_add(&seq, 1) << 48;
+		seeded = true;
 	}
-	for (int i = 0; i < 8; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	z = (state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	for (int i = 0; i < 16; i++)
+		out[i] = hex[(z >> (60 - 4 * i)) & 15];
+	out[16] = '\0';
 }

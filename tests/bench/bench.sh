@@ -154,6 +154,26 @@ kam_shm_kb() {
 proc_ticks() {
 	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
+# BENCH_PERF=1: perf_on NAME PID records a call-graph profile of PID until
+# perf_off; the report is kept as RUN_DIR/perf-NAME.txt (the evidence behind
+# a figure that falls short of its target)
+PERF_PID=
+perf_on() {
+	[[ ${BENCH_PERF:-0} == 1 ]] || return 0
+	perf record -q -g -F 999 -p "$2" -o "$RUN_DIR/perf-$1.data" >/dev/null 2>&1 &
+	PERF_PID=$! PERF_NAME=$1
+	sleep 0.3
+}
+perf_off() {
+	[[ -n $PERF_PID ]] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	perf report -i "$RUN_DIR/perf-$PERF_NAME.data" --no-children --sort sym --stdio 2>/dev/null |
+		grep -v '^$' | head -400 >"$RUN_DIR/perf-$PERF_NAME.txt"
+	perf report -i "$RUN_DIR/perf-$PERF_NAME.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null |
+		grep -v '^#' | grep -v '^$' | head -40 >"$RUN_DIR/perf-$PERF_NAME-threads.txt"
+	PERF_PID=
+}
 kam_ticks() {
 	local p sum=0
 	for p in "$KAM_PID" $(ps -o pid= --ppid "$KAM_PID" 2>/dev/null); do
@@ -262,14 +282,17 @@ ECHO_PID=$BG_PID
 for c in 10 50; do
 	s0=$(kam_stat rcv_requests_subscribe)
 	g0=$(proc_ticks "$GW_PID")
+	perf_on "watched-c$c" "$GW_PID"
 	if wrk_post "watched-c$c" "$GW_URL/TerminalStatus" "$RUN_DIR/getStatus-watched.xml" "$c"; then
 		gw=$WRK
 		g1=$(proc_ticks "$GW_PID")
+		perf_off
 		s1=$(kam_stat rcv_requests_subscribe)
 		if wrk_post "echo-c$c" "http://127.0.0.1:$ECHO_PORT/TerminalStatus" "$RUN_DIR/getStatus-watched.xml" "$c"; then
 			echo "watched $c $(kv "$gw" rps) $(awk -v v="$(kv "$gw" p50_us)" 'BEGIN { print v / 1000 }') $(awk -v v="$(kv "$gw" p99_us)" 'BEGIN { print v / 1000 }') $(awk -v g=$((g1 - g0)) -v hz="$HZ" -v n="$(kv "$gw" requests)" 'BEGIN { printf "%.0f", g / hz / n * 1e6 }') $(awk -v s=$((s1 - s0)) -v n="$(kv "$gw" requests)" 'BEGIN { printf "%.2f", s / n }') $(kv "$WRK" rps) $(awk -v v="$(kv "$WRK" p50_us)" 'BEGIN { print v / 1000 }') $(awk -v v="$(kv "$WRK" p99_us)" 'BEGIN { print v / 1000 }')" >>"$RESULTS"
 		fi
 	fi
+	perf_off
 	pid_alive "$GW_PID" || { problem "the gateway died during the watched getStatus runs"; exit 1; }
 done
 stop_pid "$ECHO_PID" 3 >/dev/null 2>&1

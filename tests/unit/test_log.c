@@ -232,6 +232,11 @@ static void test_json_cap(void **state)
 	json_decref(o);
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 static void test_req_id(void **state)
 {
 	char a[LOG_REQ_MAX + 1], b[LOG_REQ_MAX + 1], long_id[LOG_REQ_MAX + 2];
@@ -258,6 +263,19 @@ static void test_req_id(void **state)
 	assert_int_equal(strspn(a, "0123456789abcdef"), 16);
 	assert_true(log_req_id_ok(a));
 	assert_string_not_equal(a, b);
+	/* 4,096 in a row: all well-formed, none twice */
+	{
+		static char ids[4096][LOG_REQ_MAX + 1];
+
+		for (int i = 0; i < 4096; i++) {
+			log_req_id_new(ids[i]);
+			assert_int_equal(strspn(ids[i], "0123456789abcdef"), 16);
+			assert_int_equal(strlen(ids[i]), 16);
+		}
+		qsort(ids, 4096, sizeof(ids[0]), id_cmp);
+		for (int i = 1; i < 4096; i++)
+			assert_string_not_equal(ids[i - 1], ids[i]);
+	}
 }
 
 /* What log_req and log_msg write to stderr, read back through a file. */
