@@ -28,7 +28,7 @@
 #   PXTSGW_BIN=path        gateway binary (default bin/pxtsgw: the optimised one)
 #   BENCH_DURATION=5       seconds per gateway (wrk) run
 #   BENCH_PROBE=3          seconds per baseline closed-loop run
-#   BENCH_DISTINCT=200     distinct presentities of the getStatus and raw runs
+#   BENCH_DISTINCT=1000    distinct presentities of the getStatus and raw runs
 #   BENCH_KAM_SHM_MB=1024  Kamailio shared memory. tests/lib/kamailio.sh passes
 #                          -m 256, which this load exhausts (each fetch holds
 #                          ~22 KB of tm state for ~5 s: 3,500 fetch/s need
@@ -53,7 +53,7 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DURATION=${BENCH_DURATION:-5}
 PROBE=${BENCH_PROBE:-3}
 SHM_MB=${BENCH_KAM_SHM_MB:-1024}
-DISTINCT=${BENCH_DISTINCT:-200}
+DISTINCT=${BENCH_DISTINCT:-1000}
 export PXTSGW_BIN=${PXTSGW_BIN:-$REPO_ROOT/bin/pxtsgw}
 HZ=$(getconf CLK_TCK)
 T0=$(now_ms)
@@ -252,7 +252,7 @@ sipp_result() {
 echo "baseline: raw fetches against Kamailio ..."
 # warm-ups: each watcher's first fetch of a presentity makes Kamailio's
 # watchers row (an SQLite commit): once over all of them, not measured
-sipp_run sipp-warm 60 -m "$DISTINCT" -l 1
+sipp_run sipp-warm 60 -m "$DISTINCT" -l 1 -r 1000
 ((RC == 0)) || die "SIPp warm-up fetches failed (rc $RC, see $RUN_DIR/sipp-warm)"
 
 declare -A BASE # name -> "rate mean p50 p99 max failed fetches" (ms)
@@ -335,9 +335,22 @@ wrk_run() { # wrk_run NAME THREADS CONNS BODY EXPECT_COUNT [EXPECT ROTATE]
 	local name=$1 t=$2 c=$3 body=$4 n=$5 expect=${6:->Busy<} rot=${7:-0} line
 	drain
 	snap_begin
+	# BENCH_PERF=1: a call-graph profile of the gateway during the run
+	local perf_pid=
+	if [[ ${BENCH_PERF:-0} == 1 ]]; then
+		perf record -q -g -F 999 -p "$GW_STARTED_PID" -o "$RUN_DIR/perf-$name.data" >/dev/null 2>&1 &
+		perf_pid=$!
+		sleep 0.3
+	fi
 	BENCH_BODY=$body BENCH_EXPECT=$expect BENCH_EXPECT_COUNT=$n BENCH_ROTATE=$rot \
 		bg_run $((DURATION + 20)) "$RUN_DIR/$name.out" "$RUN_DIR/$name.err" \
 		wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 5s -s "$BENCH_DIR/post.lua" "$GW_URL/TerminalStatus"
+	if [[ -n $perf_pid ]]; then
+		kill -INT "$perf_pid" 2>/dev/null
+		wait "$perf_pid" 2>/dev/null
+		perf report -i "$RUN_DIR/perf-$name.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
+			grep -v '^#' | grep -v '^$' | head -100 >"$RUN_DIR/perf-$name.txt"
+	fi
 	snap_end "$name"
 	line=$(grep '^WRK_RESULT' "$RUN_DIR/$name.out")
 	if [[ -z $line ]]; then
