@@ -162,7 +162,7 @@ proc_ticks() {
 PERF_PID=
 perf_on() {
 	[[ ${BENCH_PERF:-0} == 1 ]] || return 0
-	perf record -q -g -F 999 -p "$2" -o "$RUN_DIR/perf-$1.data" >/dev/null 2>&1 &
+	perf record -q --call-graph "${BENCH_PERF_CG:-fp}" -F 999 -p "$2" -o "$RUN_DIR/perf-$1.data" >/dev/null 2>&1 &
 	PERF_PID=$! PERF_NAME=$1
 	sleep 0.3
 }

@@ -265,8 +265,17 @@ BASE[sipp-500]="$rate $mean $p50 $p99 $max $failed $count"
 ((RC == 0)) || problem "SIPp 500/s: exit $RC, $failed failed calls (see $RUN_DIR/sipp-500)"
 
 bg_run 60 "$RUN_DIR/raw-warm.out" "$RUN_DIR/raw-warm.err" "$PY" "$BENCH_DIR/raw_fetch.py" --server "$SRV" \
-	--duration "$(awk -v n="$DISTINCT" 'BEGIN { printf "%.2f", n / 50 }')" --rotate "$DISTINCT" bench-u
-((RC == 0)) || die "raw_fetch.py warm-up failed: $(cat "$RUN_DIR/raw-warm.out" "$RUN_DIR/raw-warm.err")"
+	--duration "$(awk -v n="$DISTINCT" 'BEGIN { printf "%.2f", n / 250 }')" --rotate "$DISTINCT" bench-u
+if ((RC != 0)); then
+	# the tests' Kamailio (SQLite) may answer a rare 500 while it learns
+	# new watchers: a warm-up is fine with 0.1 % of them
+	read -r wf wn <<<"$(sed -nE 's/.*fetches=([0-9]+) failed=([0-9]+).*/\2 \1/p' "$RUN_DIR/raw-warm.out")"
+	if [[ -n ${wn:-} ]] && ((wn > 0 && wf * 1000 <= wn)); then
+		echo "note: raw_fetch.py warm-up: $wf of $wn fetches failed: $(grep -o 'first_error=[^ ]*' "$RUN_DIR/raw-warm.out")" >&2
+	else
+		die "raw_fetch.py warm-up failed: $(cat "$RUN_DIR/raw-warm.out" "$RUN_DIR/raw-warm.err")"
+	fi
+fi
 for c in 1 10 50 100; do
 	drain
 	snap_begin
@@ -338,7 +347,7 @@ wrk_run() { # wrk_run NAME THREADS CONNS BODY EXPECT_COUNT [EXPECT ROTATE]
 	# BENCH_PERF=1: a call-graph profile of the gateway during the run
 	local perf_pid=
 	if [[ ${BENCH_PERF:-0} == 1 ]]; then
-		perf record -q -g -F 999 -p "$GW_STARTED_PID" -o "$RUN_DIR/perf-$name.data" >/dev/null 2>&1 &
+		perf record -q --call-graph "${BENCH_PERF_CG:-fp}" -F 999 -p "$GW_STARTED_PID" -o "$RUN_DIR/perf-$name.data" >/dev/null 2>&1 &
 		perf_pid=$!
 		sleep 0.3
 	fi
