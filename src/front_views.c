@@ -175,6 +175,9 @@ enum MHD_Result front_serve_metrics(struct front *f, struct MHD_Connection *c)
 		"# TYPE pxtsgw_status_answers_total counter\n"
 		"pxtsgw_status_answers_total{source=\"state\"} %lu\n"
 		"pxtsgw_status_answers_total{source=\"fetch\"} %lu\n"
+		"# HELP pxtsgw_status_published Presentities whose status the HTTP threads answer from without the SIP thread (active subscriptions with a status in the published view; one whose slot row is full is answered by the SIP thread instead).\n"
+		"# TYPE pxtsgw_status_published gauge\n"
+		"pxtsgw_status_published %lu\n"
 		"# HELP pxtsgw_fetches_coalesced_total Fetches that shared the SUBSCRIBE of a fetch of the same presentity already in flight.\n"
 		"# TYPE pxtsgw_fetches_coalesced_total counter\n"
 		"pxtsgw_fetches_coalesced_total %lu\n"
@@ -222,7 +225,7 @@ enum MHD_Result front_serve_metrics(struct front *f, struct MHD_Connection *c)
 		atomic_load(&f->soap_faults), atomic_load(&f->http_rejected),
 		ws.fetches_ok, ws.fetches_timeout, ws.fetches_failed,
 		ws.answers_from_state, ws.fetches_ok + ws.fetches_timeout + ws.fetches_failed,
-		ws.fetches_coalesced, ws.fetches_running,
+		ws.published, ws.fetches_coalesced, ws.fetches_running,
 		atomic_load(&f->suspended), watch_server_up(f->cfg.watch) ? 1 : 0, ws.server_outages,
 		store_outbox_count(f->cfg.store),
 		f->cfg.nm ? nm_active(f->cfg.nm) : (size_t)0,

@@ -485,11 +485,14 @@ int main(int argc, char **argv)
 			.give_up_s = s.cfg.sip_resubscribe_give_up_s,
 			.keepalive_s = s.cfg.sip_keepalive_s,
 			.rules = &s.rules,
-			/* sized at start; a reload that raises the limit leaves
-			 * more presentities to the SIP thread's answers */
+			/* one slot per subscription allowed, rounded up to a
+			 * power of two (24 bytes each: 3 MiB for the default
+			 * 100,000; a full row leaves a presentity to the SIP
+			 * thread's answer). Sized at start: a reload that raises
+			 * the limit leaves more to the SIP thread. */
 			.view_slots = s.cfg.policy_max_presence_subscriptions > 0 &&
-					      s.cfg.policy_max_presence_subscriptions < (1L << 21) ?
-				      2 * s.cfg.policy_max_presence_subscriptions : 1L << 22,
+					      s.cfg.policy_max_presence_subscriptions < (1L << 22) ?
+				      s.cfg.policy_max_presence_subscriptions : 1L << 22,
 		};
 		if (watch_start(&wc, &watch) != 0)
 			goto out;

@@ -920,5 +920,6 @@ void watch_get_stats(const struct watch *w, struct watch_stats *st)
 	st->subscription_failures = atomic_load(&w->st_sub_failures);
 	st->server_outages = atomic_load(&w->st_outages);
 	st->answers_from_state = atomic_load(&w->st_from_state);
+	st->published = (unsigned long)pview_count(w->view);
 	st->fetches_coalesced = atomic_load(&w->st_coalesced);
 }

@@ -41,8 +41,8 @@ struct watch_config {
 	                                 (0: never); after an outage every
 	                                 subscription is renewed */
 	const struct pstat_rules *rules; /* copied */
-	long view_slots;              /* the published view's slots (0: 262144):
-	                                 twice the subscriptions expected */
+	long view_slots;              /* the published view's slots (0: 262144),
+	                                 about one per subscription expected */
 };
 
 enum fetch_outcome {
@@ -170,6 +170,7 @@ struct watch_stats {
 	unsigned long server_outages;          /* presence server went quiet */
 	unsigned long answers_from_state;      /* fetches answered by a subscription */
 	unsigned long fetches_coalesced;       /* fetches that shared another's SUBSCRIBE */
+	unsigned long published;               /* presentities in the published view */
 };
 
 

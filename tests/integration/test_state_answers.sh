@@ -51,6 +51,7 @@ counts() {
 		"$(metric "$m" 'pxtsgw_status_answers_total{source="fetch"}')" \
 		"$(metric "$m" 'pxtsgw_fetches_total{result="ok"}')"
 }
+published() { metric "$(curl -s "$GW_URL/metrics")" pxtsgw_status_published; }
 # status ADDRESS: getStatus's result
 status() {
 	soap_post TerminalStatus "$(getstatus_xml "$1")"
@@ -64,11 +65,13 @@ gateway_start "$RUN_DIR/gw" "$KPORT" || { fail "gateway starts" ""; summary; exi
 
 assert_eq "unwatched: getStatus fetches" "Busy" "$(status "$W")"
 assert_eq "unwatched: 0 from state, 1 fetched" "0 1 1" "$(counts)"
+assert_eq "nothing published for the HTTP threads" 0 "$(published)"
 
 sn "watch $W" s1 "$SINK/cb" "$W"
 wait_until 30 bash -c "curl -s $GW_URL/notifications | grep -q '\"subscription\":\"active\"'" ||
 	fail "the subscription is active" "$(curl -s "$GW_URL/notifications")"
 before=$(counts)
+assert_eq "the watched presentity is published for the HTTP threads" 1 "$(published)"
 assert_eq "watched: getStatus answered" "Busy" "$(status "$W")"
 read -r s0 f0 k0 <<<"$before"
 assert_eq "watched: from state, no fetch" "$((s0 + 1)) $f0 $k0" "$(counts)"
@@ -87,6 +90,7 @@ assert_eq "the group: one from state, one fetched" "$((s0 + 3)) $((f0 + 1)) $((k
 en "stop watching" s1
 wait_until 30 bash -c "[[ \$(curl -s $GW_URL/metrics | sed -n 's/^pxtsgw_subscriptions //p') == 0 ]]" ||
 	fail "the subscription is closed" "$(curl -s "$GW_URL/metrics" | grep '^pxtsgw_subscriptions ')"
+assert_eq "after endNotification: withdrawn from the published view" 0 "$(published)"
 assert_eq "after endNotification: fetched again" "Reachable" "$(status "$W")"
 assert_eq "counted as a fetch" "$((s0 + 3)) $((f0 + 2)) $((k0 + 2))" "$(counts)"
 
