@@ -321,7 +321,7 @@ gateway_start "$RUN_DIR/gw-cb3" "$KPORT" -o policy.max-notifications-per-app=$((
 	problem "publishing the $CB_N presentities failed: $(cat "$RUN_DIR/pub-init.out")"
 "$BB/sn_load" 127.0.0.1 "$GW_HTTP_PORT" nt 0 "$CB_N" 8 "$SINK" >"$RUN_DIR/sn-cb.out" 2>&1 ||
 	problem "startNotification x $CB_N failed: $(cat "$RUN_DIR/sn-cb.out")"
-[[ $(wait_active $CB_N 60) -ge 0 ]] ||
+[[ $(wait_active "$CB_N" 60) -ge 0 ]] ||
 	problem "not every subscription became active ($(gw_metric pxtsgw_subscriptions_active) of $CB_N)"
 sleep 1
 curl -s --max-time 5 "http://127.0.0.1:$SINK_PORT/dump" >/dev/null # forget what came before
@@ -532,7 +532,8 @@ done
 for row in "${MEMROWS[@]}"; do echo "$row"; done
 echo
 echo "ratio: pxtsgw / baseline. SUB/req: SUBSCRIBEs Kamailio received per getStatus (0: answered from state)."
-echo "Row 2: $ROUNDS rounds of ${DURATION} s, gateway then echo, alternating; the median round of each (all in RUN_DIR/rounds.txt)."
+echo "Rows 1 (c=50) and 2: $ROUNDS rounds, pxtsgw and its baselines in turn; the median round of each (all rounds in"
+echo "RUN_DIR/bench/ROUNDS.txt and RUN_DIR/rounds.txt)."
 echo "Row 1: every request and raw fetch names another of ${BENCH_DISTINCT:-1000} presentities in turn (BENCH_DISTINCT), so that"
 echo "concurrent fetches of one presentity, which share a SUBSCRIBE, do not flatter the gateway. The Python fetch loop"
 echo "times each fetch with a ns clock but may itself limit c=10/50; SIPp (C) is the ceiling at c=50 (4 ms ticks: ~)."
