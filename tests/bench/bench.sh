@@ -246,7 +246,7 @@ echo "pxtsgw make bench$( ((QUICK)) && echo " (BENCH_QUICK)"): $(nproc) cores, $
 
 # --- 1: unwatched getStatus vs raw fetches (run.sh) ----------------------------
 if part 1; then
-say "1/5 getStatus, unwatched, vs raw fetches (tests/bench/run.sh; ~$((12 * DURATION / 2 + 8 * PROBE + 30)) s)"
+say "1/5 getStatus, unwatched, vs raw fetches (tests/bench/run.sh; ~$((12 * DURATION / 2 + 8 * PROBE + 30 + ROUNDS * (2 * PROBE + DURATION + 2))) s)"
 if ! BENCH_RESULTS=$RESULTS BENCH_DURATION=$DURATION BENCH_PROBE=$PROBE BENCH_KAM_SHM_MB=$SHM_MB RUN_DIR=$RUN_DIR \
 	bash "$BENCH_DIR/run.sh" >"$RUN_DIR/run.sh.out" 2>&1; then
 	problem "tests/bench/run.sh failed: $(grep -E '^( - |PROBLEM)' "$RUN_DIR/run.sh.out" | head -3 | tr '\n' ' ')"
