@@ -45,7 +45,6 @@ set -u
 
 NT="$TESTS_DIR/integration/notifications/nt.py"
 SINK="$TESTS_DIR/tools/callback_sink.py"
-GRACE=0.4      # how long "nothing more arrives" is watched, after a witness
 CB_WAIT=20     # deadline for an expected callback or record, seconds (a loaded machine)
 
 if [[ -n "${TEST_LOG_DIR:-}" ]]; then     # tests/run-all.sh
@@ -306,7 +305,9 @@ setst dave Reachable
 wait_cb "$SINK1" n2 3
 setst dave Unreachable
 setst dave Busy
-wait_cb "$SINK1" w2 4 && sleep "$GRACE"
+wait_cb "$SINK1" w2 4
+# every callback accepted so far delivered: an extra one for n2 would be in
+outbox_settled "$GW1_URL" "$CB_WAIT" || fail "2 the outbox empties" "$(curl -s "$GW1_URL/metrics" | grep '^pxtsgw_outbox')"
 assert_eq "2 count=2: two statusNotification, one statusEnd, then nothing" \
 	"$(lines "$(sn_line n2 "$(u dave)=Busy")" "$(sn_line n2 "$(u dave)=Reachable")" "statusEnd n2")" \
 	"$(cb "$SINK1" n2)"
@@ -326,7 +327,8 @@ setst erin Unreachable
 setst erin Reachable
 setst erin Busy
 # the witness sees every change: once it has the four, n3 had its chances
-wait_cb "$SINK1" w3 4 && sleep "$GRACE"
+wait_cb "$SINK1" w3 4
+outbox_settled "$GW1_URL" "$CB_WAIT" || fail "3 the outbox empties" "$(curl -s "$GW1_URL/metrics" | grep '^pxtsgw_outbox')"
 assert_eq "3 only the changes to Busy are notified" \
 	"$(lines "$(sn_line n3 "$(u erin)=Busy")" "$(sn_line n3 "$(u erin)=Busy")")" "$(cb "$SINK1" n3)"
 en "3 witness" w3
@@ -397,7 +399,8 @@ wait_cb "$SINK1" n7 1
 en "7" n7
 assert_eq "7 /notifications no longer lists n7" absent "$(notif n7)"
 setst ken Reachable
-wait_cb "$SINK1" w7 2 && sleep "$GRACE"
+wait_cb "$SINK1" w7 2
+outbox_settled "$GW1_URL" "$CB_WAIT" || fail "7 the outbox empties" "$(curl -s "$GW1_URL/metrics" | grep '^pxtsgw_outbox')"
 assert_eq "7 after endNotification: no more callbacks and no statusEnd" "$(sn_line n7 "$(u ken)=Busy")" "$(cb "$SINK1" n7)"
 soap_post "$NM" "$(end_xml n7)"
 expect_fault "7 second endNotification" SVC0002 correlator

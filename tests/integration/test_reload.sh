@@ -77,7 +77,9 @@ print(" ".join(e["currentStatus"] for r in json.load(sys.stdin) for e in r.get("
 expect_statuses() {
 	local want=$2
 	wait_until "$CB_WAIT" bash -c "[[ \$(curl -s '$SINK/received?correlator=r1' | grep -o currentStatus | wc -l) -ge $(wc -w <<<"$want") ]]"
-	sleep 0.3   # nothing more comes
+	# every callback accepted so far delivered: one more would be at the sink
+	outbox_settled "$GW_URL" "$CB_WAIT" -u "$OPS" || fail "$1: the outbox empties" \
+		"$(curl -s -u "$OPS" "$GW_URL/metrics" | grep '^pxtsgw_outbox')"
 	assert_eq "$1" "$want" "$(statuses)"
 }
 # reload NAME: SIGHUP, and wait for the log line that ends it

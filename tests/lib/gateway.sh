@@ -24,12 +24,27 @@
 #   sink_start [ARGS...]
 #       A callback sink (tests/tools/callback_sink.py) on a free port; sets
 #       SINK and SINK_PID.
+#   outbox_settled URL [TIMEOUT_S [CURL_ARGS...]]
+#       Waits (default 20 s) until the gateway at URL has no callback in its
+#       outbox (pxtsgw_outbox_callbacks 0 in URL/metrics; CURL_ARGS such as
+#       -u admin:pw for a gateway with users): every callback it accepted
+#       so far has been delivered (or given up). "Nothing more arrives"
+#       checks wait for this after a witness, not for a fixed time: a
+#       callback that should not exist is at the sink by then.
 #   soap_post ENDPOINT FILE_OR_STRING
 #       POSTs a SOAP 1.1 request to $GW_URL/ENDPOINT; sets HTTP_CODE and BODY
 #       (HTTP_CODE 000 and BODY empty when no answer came: curl's time limit).
 #       With SOAP_USER=name:password set, it authenticates with HTTP Basic.
 
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+outbox_settled() {
+	local url=$1 timeout=${2:-20}
+	shift 2 2>/dev/null || shift $#
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	wait_until "$timeout" bash -c '[[ $(curl -s "${@:2}" "$1/metrics" | sed -n "s/^pxtsgw_outbox_callbacks //p") == 0 ]]' \
+		_ "$url" "$@"
+}
 
 gateway_start() {
 	local run_dir=$1 kam_port=$2
