@@ -487,9 +487,10 @@ int main(int argc, char **argv)
 			.rules = &s.rules,
 			/* one slot per subscription allowed, rounded up to a
 			 * power of two (24 bytes each: 3 MiB for the default
-			 * 100,000; a full row leaves a presentity to the SIP
-			 * thread's answer). Sized at start: a reload that raises
-			 * the limit leaves more to the SIP thread. */
+			 * 100,000; a presentity whose two rows are full is
+			 * answered by the SIP thread: none at half the limit,
+			 * under 1 % at the limit). Sized at start: a reload that
+			 * raises the limit leaves more to the SIP thread. */
 			.view_slots = s.cfg.policy_max_presence_subscriptions > 0 &&
 					      s.cfg.policy_max_presence_subscriptions < (1L << 22) ?
 				      s.cfg.policy_max_presence_subscriptions : 1L << 22,

@@ -147,20 +147,25 @@ size_t pview_count(const struct pview *v)
 	return v ? atomic_load(&((struct pview *)v)->count) : 0;
 }
 
-static struct slot *row_of(const struct pview *v, const char *uri, uint64_t *k1, uint64_t *k2)
+/* uri's key and its two rows (the same one when both choices meet) */
+static void rows_of(const struct pview *v, const char *uri, uint64_t *k1, uint64_t *k2,
+		    struct slot **r1, struct slot **r2)
 {
 	size_t len = strlen(uri);
 
 	*k1 = pview_siphash(v->key1, uri, len);
 	*k2 = pview_siphash(v->key2, uri, len);
-	return &v->slots[(*k1 & v->rows_mask) * PVIEW_WAYS];
+	*r1 = &v->slots[(*k1 & v->rows_mask) * PVIEW_WAYS];
+	*r2 = &v->slots[(*k2 & v->rows_mask) * PVIEW_WAYS];
 }
 
 size_t pview_row(const struct pview *v, const char *uri)
 {
 	uint64_t k1, k2;
+	struct slot *r1, *r2;
 
-	return (size_t)(row_of(v, uri, &k1, &k2) - v->slots) / PVIEW_WAYS;
+	rows_of(v, uri, &k1, &k2, &r1, &r2);
+	return (size_t)(r1 - v->slots) / PVIEW_WAYS;
 }
 
 static inline bool occupied(uint64_t w)
@@ -176,7 +181,7 @@ static inline uint64_t next_word(uint64_t old, uint64_t status_bits, uint64_t ms
 }
 
 /* The writer's slot of (k1, k2) in row, or NULL. */
-static struct slot *find(struct slot *row, uint64_t k1, uint64_t k2)
+static struct slot *find_in(struct slot *row, uint64_t k1, uint64_t k2)
 {
 	for (int i = 0; i < PVIEW_WAYS; i++) {
 		struct slot *s = &row[i];
@@ -189,21 +194,42 @@ static struct slot *find(struct slot *row, uint64_t k1, uint64_t k2)
 	return NULL;
 }
 
+static struct slot *find(struct slot *r1, struct slot *r2, uint64_t k1, uint64_t k2)
+{
+	struct slot *s = find_in(r1, k1, k2);
+
+	return s || r2 == r1 ? s : find_in(r2, k1, k2);
+}
+
+/* The writer's free slots of row: how many, and the first. */
+static int free_in(struct slot *row, struct slot **first)
+{
+	int n = 0;
+
+	*first = NULL;
+	for (int i = 0; i < PVIEW_WAYS; i++)
+		if (!occupied(atomic_load_explicit(&row[i].word, memory_order_relaxed)) && n++ == 0)
+			*first = &row[i];
+	return n;
+}
+
 bool pview_put(struct pview *v, const char *uri, ts_status st, int64_t learned_ms)
 {
 	uint64_t k1, k2, old;
-	struct slot *row, *s;
+	struct slot *r1, *r2, *s;
 
 	if (!v || !uri || (unsigned)st > TS_BUSY)
 		return false;
 	if (learned_ms < 0 || learned_ms > MS_MAX)
 		learned_ms = 0;
-	row = row_of(v, uri, &k1, &k2);
-	s = find(row, k1, k2);
+	rows_of(v, uri, &k1, &k2, &r1, &r2);
+	s = find(r1, r2, k1, k2);
 	if (!s) {
-		for (int i = 0; i < PVIEW_WAYS && !s; i++)
-			if (!occupied(atomic_load_explicit(&row[i].word, memory_order_relaxed)))
-				s = &row[i];
+		struct slot *f1, *f2;
+		int n1 = free_in(r1, &f1), n2 = r2 == r1 ? 0 : free_in(r2, &f2);
+
+		/* the emptier of its two rows ("two choices": rows fill evenly) */
+		s = n2 > n1 ? f2 : f1;
 		if (!s)
 			return false;
 		/* the slot's last store (empty) is ordered before the new key */
@@ -221,12 +247,12 @@ bool pview_put(struct pview *v, const char *uri, ts_status st, int64_t learned_m
 void pview_del(struct pview *v, const char *uri)
 {
 	uint64_t k1, k2, old;
-	struct slot *row, *s;
+	struct slot *r1, *r2, *s;
 
 	if (!v || !uri)
 		return;
-	row = row_of(v, uri, &k1, &k2);
-	s = find(row, k1, k2);
+	rows_of(v, uri, &k1, &k2, &r1, &r2);
+	s = find(r1, r2, k1, k2);
 	if (!s)
 		return;
 	old = atomic_load_explicit(&s->word, memory_order_relaxed);
@@ -239,18 +265,21 @@ void pview_del(struct pview *v, const char *uri)
 bool pview_get(const struct pview *v, const char *uri, ts_status *st, int64_t *learned_ms)
 {
 	uint64_t k1, k2;
-	struct slot *row;
+	struct slot *r1, *r2;
 
 	if (!v || !uri)
 		return false;
-	row = row_of(v, uri, &k1, &k2);
+	rows_of(v, uri, &k1, &k2, &r1, &r2);
 	for (int t = 0; t < READ_TRIES; t++) {
 		bool torn = false;
 
-		for (int i = 0; i < PVIEW_WAYS; i++) {
-			struct slot *s = &row[i];
-			uint64_t w1 = atomic_load_explicit(&s->word, memory_order_acquire), w2, a, b;
+		for (int i = 0; i < 2 * PVIEW_WAYS; i++) {
+			struct slot *s = i < PVIEW_WAYS ? &r1[i] : &r2[i - PVIEW_WAYS];
+			uint64_t w1, w2, a, b;
 
+			if (i == PVIEW_WAYS && r2 == r1)
+				break;
+			w1 = atomic_load_explicit(&s->word, memory_order_acquire);
 			if (!occupied(w1))
 				continue;
 			if (pview_test_hook)

@@ -183,6 +183,32 @@ static void test_full_rows(void **state)
 	pview_free(v);
 }
 
+/* Two choices of row: a view filled to 3/8 publishes every URI (the load
+ * of 50,000 subscriptions in the 131,072 slots of the default 100,000),
+ * and to 3/4 all but a few, where one choice per URI leaves about a tenth
+ * out. */
+static void test_two_choices(void **state)
+{
+	struct pview *v = pview_new(4096, SEED);
+	char uri[64];
+	size_t ok = 0;
+
+	(void)state;
+	for (int i = 0; i < 1536; i++) {
+		snprintf(uri, sizeof(uri), "sip:+1555%07d@example.com;user=phone", i);
+		ok += pview_put(v, uri, TS_REACHABLE, i);
+	}
+	assert_int_equal(ok, 1536);
+	for (int i = 1536; i < 3072; i++) {
+		snprintf(uri, sizeof(uri), "sip:+1555%07d@example.com;user=phone", i);
+		ok += pview_put(v, uri, TS_BUSY, i);
+	}
+	fprintf(stderr, "two choices: %zu of 3072 published in 4096 slots\n", ok);
+	assert_true(ok >= 3072 - 3072 / 50);       /* at most 2 % left out */
+	assert_int_equal(pview_count(v), ok);
+	pview_free(v);
+}
+
 /* --- a write between a reader's reads ------------------------------------------------- */
 
 struct swap {
@@ -342,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_put_get_del),
 		cmocka_unit_test(test_full_rows),
+		cmocka_unit_test(test_two_choices),
 		cmocka_unit_test(test_torn_read),
 		cmocka_unit_test(test_readers_never_see_another_uri),
 	};
