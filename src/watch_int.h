@@ -126,8 +126,9 @@ struct watch {
 
 /* watch_sub.c */
 /* The status of uri now, when a subscription to it is active (its last
- * SUBSCRIBE accepted) and has reported a status: the NOTIFYs keep it
- * exact (contract section 7), so a fetch can be answered from it. */
+ * SUBSCRIBE accepted) and its current dialog has reported a status: the
+ * NOTIFYs keep it exact (contract section 7), so a fetch can be answered
+ * from it. */
 bool sub_status_now(struct watch *w, const char *uri, ts_status *st, int64_t *learned_ms);
 /* The bucket of uri in the tables by URI (watch_sub.c's hash). */
 unsigned watch_uri_bucket(const char *uri);

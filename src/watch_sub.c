@@ -74,6 +74,7 @@ struct pres {
 	bool got_cseq;                /* rcseq valid */
 	bool closing_sent;            /* CLOSING: the Expires 0 went out */
 	bool published;               /* its status is in w->view */
+	bool fresh;                   /* status learned in the current dialog */
 	int busy;                     /* event handlers running on it */
 	int nsubs;                    /* open (not closed) subs */
 	int retries;                  /* since the last good NOTIFY */
@@ -141,7 +142,7 @@ bool sub_status_now(struct watch *w, const char *uri, ts_status *st, int64_t *le
 {
 	for (struct pres *p = w->pres[uri_hash(uri)]; p; p = p->next)
 		if (strcmp(p->uri, uri) == 0) {
-			if (p->state != PS_ACTIVE || !p->known)
+			if (p->state != PS_ACTIVE || !p->known || !p->fresh)
 				return false;
 			*st = p->status;
 			*learned_ms = p->learned_ms;
@@ -151,12 +152,13 @@ bool sub_status_now(struct watch *w, const char *uri, ts_status *st, int64_t *le
 }
 
 /* Keeps w->view equal to what sub_status_now says of p: published while
- * ACTIVE with a status, withdrawn otherwise (the HTTP threads answer
- * getStatus from it). A second pres of the same URI (a new one while an
- * old one closes) never withdraws what it did not publish. */
+ * ACTIVE with a status its current dialog reported, withdrawn otherwise
+ * (the HTTP threads answer getStatus from it). A second pres of the same
+ * URI (a new one while an old one closes) never withdraws what it did not
+ * publish. */
 static void publish(struct pres *p)
 {
-	if (p->state == PS_ACTIVE && p->known) {
+	if (p->state == PS_ACTIVE && p->known && p->fresh) {
 		p->published = pview_put(p->w->view, p->uri, p->status, p->learned_ms);
 	} else if (p->published) {
 		pview_del(p->w->view, p->uri);
@@ -311,6 +313,10 @@ static void subscribe(struct pres *p)
 	wsip_new_id(w, p->hm.callid, sizeof(p->hm.callid));
 	wsip_new_id(w, p->hm.ltag, sizeof(p->hm.ltag));
 	p->cseq = 0;
+	/* a new dialog: the status kept from the last one is what listeners
+	 * compare with, but no answer until this dialog reports one (a
+	 * pending subscription may never) */
+	p->fresh = false;
 	set_active(p, PS_SUBSCRIBING);
 	if (w->sub_inflight < SUB_WINDOW && !w->sub_queue) {
 		start_dialog(p);
@@ -548,6 +554,7 @@ static void on_notify(struct pres *p, int status, const sip_t *sip)
 
 			atomic_fetch_add(&w->st_sub_notifies, 1);
 			p->known = true;
+			p->fresh = true;
 			p->status = r.status;
 			p->learned_ms = r.learned_ms;
 			publish(p);

@@ -29,6 +29,10 @@
 #  d  423 Interval Too Brief with Min-Expires: 120 to the initial SUBSCRIBE:
 #     the retry carries Expires 120 (sofia-sip's nua does the retry), the
 #     notification starts and a change reaches the callback
+#  e  a subscription whose dialog ends (reason=deactivated) and whose new
+#     dialog is accepted with 202 and stays pending (NOTIFY without a
+#     document): getStatus stops answering from the old dialog's status
+#     (pxtsgw_status_published back to 0) and fetches instead
 #  un-SUBSCRIBE (RFC 6665 4.1.2.3): the final NOTIFY terminated, sent 200 ms
 #     after the 200 as a notifier across a network would, is answered 200 and
 #     no second un-SUBSCRIBE follows. Fails with the gateway of 2026-12 (it
@@ -290,6 +294,36 @@ wait_cb b1 1
 assert_eq "d the change reaches the callback" "statusNotification b1 $(u briefA)=Busy" "$CB"
 en "d" b1
 
+# --- e. a re-subscription that stays pending: no answer from the old dialog's status -----
+# status ADDRESS: getStatus's result
+status() {
+	post TerminalStatus "$(getstatus_xml "$1")"
+	sed -nE 's/.*<tsl:result>([A-Za-z]+)<\/tsl:result>.*/\1/p' <<<"$BODY"
+}
+# answers: "<answers from state> <answers by fetch> <published>"
+answers() {
+	local m
+	m=$(curl -s "$GW_URL/metrics")
+	echo "$(metric "$m" 'pxtsgw_status_answers_total{source="state"}')" \
+		"$(metric "$m" 'pxtsgw_status_answers_total{source="fetch"}')" "$(metric "$m" pxtsgw_status_published)"
+}
+read -r s0 f0 p0 <<<"$(answers)"
+snk "e pending re-subscription" p1 "$(u pendA)"
+ctl set pendA Busy
+wait_cb p1 1
+assert_eq "e the change reaches the callback" "statusNotification p1 $(u pendA)=Busy" "$CB"
+assert_eq "e watched: getStatus answered from the subscription" Busy "$(status "$(u pendA)")"
+assert_eq "e counted from state, published" "$((s0 + 1)) $f0 $((p0 + 1))" "$(answers)"
+ctl terminate pendA
+wait_until "$CB_WAIT" has_line pendA "SUBSCRIBE initial .* -> 202" ||
+	fail "e the re-SUBSCRIBE is answered 202" "$(story pendA)"
+wait_until "$CB_WAIT" has_line pendA " NOTIFY pending;expires=[0-9]+ -> 200" ||
+	fail "e the NOTIFY pending (no document) is answered 200" "$(story pendA)"
+assert_eq "e the active dialog has no status of its own: withdrawn" "$((s0 + 1)) $f0 $p0" "$(answers)"
+assert_eq "e getStatus is a fetch now (the old dialog's Busy is not an answer)" Busy "$(status "$(u pendA)")"
+assert_eq "e counted as a fetch" "$((s0 + 1)) $((f0 + 1)) $p0" "$(answers)"
+en "e" p1
+
 # --- c. refresh ---------------------------------------------------------------------------
 if ! { wait_until 40 has_line refreshA "SUBSCRIBE in-dialog .* expires=$SUB_EXP_S -> 200" 2 &&
 	wait_until "$CB_WAIT" has_line refreshA " NOTIFY .* -> [0-9]" 3; }; then
@@ -357,7 +391,7 @@ for who in giveupA giveupB; do
 	assert_eq "b $who: no SUBSCRIBE after giving up" \
 		"d1:$SUB_EXP_S->200 d2:$SUB_EXP_S->503 d3:$SUB_EXP_S->503" "$(resubscribes $who)"
 done
-assert_eq "no callback for any other correlator" "$(lines b1 f1 g1 g2 i1 n1 r1)" \
+assert_eq "no callback for any other correlator" "$(lines b1 f1 g1 g2 i1 n1 p1 r1)" \
 	"$(curl -s "$SINK/received" | "$PY" -c 'import json, sys; print(*sorted({r["correlator"] for r in json.load(sys.stdin)}), sep="\n")')"
 assert_eq "no notification left in /notifications" "[]" "$(curl -s "$GW_URL/notifications" | tr -d ' \n')"
 subs_zero() { curl -s "$GW_URL/metrics" | grep -qx "pxtsgw_subscriptions 0"; }
@@ -367,7 +401,7 @@ else
 	fail "no presence subscription left open" "$(curl -s "$GW_URL/metrics" | grep '^pxtsgw_subscriptions')"
 fi
 assert_eq "every correlator got exactly one callback (no statusEnd after a statusError)" \
-	"b1=1 f1=1 g1=1 g2=1 i1=1 n1=1 r1=1" \
+	"b1=1 f1=1 g1=1 g2=1 i1=1 n1=1 p1=1 r1=1" \
 	"$(curl -s "$SINK/received" | "$PY" -c 'import collections, json, sys
 n = collections.Counter(r["correlator"] for r in json.load(sys.stdin))
 print(*("%s=%d" % kv for kv in sorted(n.items())))')"

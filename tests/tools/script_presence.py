@@ -34,6 +34,9 @@ serve
                  NOTIFY active;expires=<granted>
     brief*       423 Interval Too Brief with Min-Expires: --min-expires
                  (default 120) when 0 < Expires < that, else as plain
+    pend*        like giveup* (reason=deactivated), but a later new SUBSCRIBE
+                 gets 202 Accepted and NOTIFY pending without a document
+                 (authorisation pending, for ever); fetches as plain
     (other)      plain: 200 with the Expires asked, NOTIFY active;expires=...
 
   Expires: 0 (a fetch, or an un-SUBSCRIBE in the dialog) is answered 200 and a
@@ -52,7 +55,7 @@ serve
   probation/giveup), after_terminate (status code for later new SUBSCRIBEs,
   null = serve them), grant (cap of the granted Expires, 0 = as asked),
   min_expires (423 below it, 0 = never), answer (a fixed status code for
-  every new SUBSCRIBE), fetch_delay_ms (a fetch's NOTIFY comes that long
+  every new SUBSCRIBE), pending_after_terminate (see pend*), fetch_delay_ms (a fetch's NOTIFY comes that long
   after its 200, as from a slow presence server). E.g. {"rejectSlow": {"terminate_after_ms": 2000}} makes
   rejectSlow* users reject* users that end themselves after 2 s.
 
@@ -117,11 +120,12 @@ DEFAULT_PROFILES = {
     "giveup": {"reason": "deactivated", "after_terminate": 503},
     "refresh": {},
     "brief": {},
+    "pend": {"reason": "deactivated", "pending_after_terminate": True},
 }
 PROFILE_KEYS = {"status", "reason", "terminate_after_ms", "retry_after", "after_terminate",
-                "grant", "min_expires", "answer", "fetch_delay_ms"}
+                "grant", "min_expires", "answer", "fetch_delay_ms", "pending_after_terminate"}
 STATUSES = ("Reachable", "Unreachable", "Busy")
-REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+REASONS = {202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
            423: "Interval Too Brief", 481: "Call/Transaction Does Not Exist",
            489: "Bad Event", 500: "Server Internal Error", 503: "Service Unavailable"}
 
@@ -227,7 +231,7 @@ class Server:
         a longer prefix overrides what it sets."""
         prof = {"status": "Reachable", "reason": "deactivated", "terminate_after_ms": 0,
                 "retry_after": None, "after_terminate": None, "grant": 0, "min_expires": 0,
-                "answer": None, "fetch_delay_ms": 0}
+                "answer": None, "fetch_delay_ms": 0, "pending_after_terminate": False}
         for p in sorted((p for p in self.profiles if user.startswith(p)), key=len):
             prof.update(self.profiles[p])
         return prof
@@ -433,8 +437,13 @@ class Server:
         if prof["grant"] and granted > prof["grant"]:
             granted = prof["grant"]
         d.granted = granted
+        # a new subscription after a termination, waiting for authorisation:
+        # 202 and NOTIFY pending without a document (RFC 6665, RFC 3857)
+        pending = (bool(prof["pending_after_terminate"]) and st["terminated"] and not in_dialog
+                   and granted > 0)
         contact = ("Contact", "<sip:presence@%s:%d>" % (LOCAL, self.port))
-        data = self.respond(msg, addr, 200, d.our_tag, [contact, ("Expires", str(granted))])
+        data = self.respond(msg, addr, 202 if pending else 200, d.our_tag,
+                            [contact, ("Expires", str(granted))])
         if granted == 0:
             d.active = False
             substate = "terminated;reason=timeout"
@@ -446,13 +455,14 @@ class Server:
                 self.after_subscribe.append(
                     lambda: self.send_notify(d, substate, True, "unsubscribe"))
         else:
-            substate = "active;expires=%d" % granted
-            self.after_subscribe.append(lambda: self.send_notify(d, substate, True, "subscribe"))
+            substate = ("pending;expires=%d" if pending else "active;expires=%d") % granted
+            self.after_subscribe.append(
+                lambda: self.send_notify(d, substate, not pending, "subscribe"))
             if prof["terminate_after_ms"] and not st["timer_set"]:
                 st["timer_set"] = True
                 when = time.monotonic() + prof["terminate_after_ms"] / 1000.0
                 self.timers.append((when, lambda: self.terminate(user, None, None, "timer")))
-        return data, 200, granted, None, substate
+        return data, 202 if pending else 200, granted, None, substate
 
     # --- scripted actions -----------------------------------------------------
     def terminate(self, user, reason, retry_after, why):
