@@ -324,9 +324,15 @@ uint64_t store_submit(struct store *s, const struct store_op *ops, size_t n)
 	sub->lazy = ops[0].kind == STORE_OP_USAGE && n == 1;
 	limit = sub->lazy ? STORE_USAGE_QUEUE_MAX : STORE_QUEUE_MAX;
 	pthread_mutex_lock(&s->queue_lock);
-	/* the writer is that far behind: wait for it rather than pile up */
-	while (!s->stopping && s->queued_ops > 0 && s->queued_ops + n > limit)
+	/* the writer is that far behind: wait for it rather than pile up
+	 * (and when it is letting usage records gather, not for that) */
+	while (!s->stopping && s->queued_ops > 0 && s->queued_ops + n > limit) {
+		if (!sub->lazy && !s->urgent) {
+			s->urgent = true;
+			pthread_cond_signal(&s->queue_cv);
+		}
 		pthread_cond_wait(&s->space_cv, &s->queue_lock);
+	}
 	if (enqueue_locked(s, sub))
 		seq = sub->seq;
 	pthread_mutex_unlock(&s->queue_lock);
