@@ -508,6 +508,23 @@ static void prune_batch(struct store *s)
 	pthread_cond_broadcast(&s->done_cv);
 }
 
+/* Starts the periodic prune when it is due (under queue_lock). */
+static void prune_start_if_due(struct store *s, int64_t now)
+{
+	int64_t wall;
+
+	if (s->prune_active || (s->retention_ms <= 0 && s->usage_retention_ms <= 0) ||
+	    now < s->next_prune)
+		return;
+	wall = store_wall_ms();
+	s->prune_active = true;
+	s->prune_periodic = true;
+	s->prune_total = 0;
+	/* INT64_MIN: no tracking records to prune */
+	s->prune_cutoff = s->retention_ms > 0 ? wall - s->retention_ms : INT64_MIN;
+	s->usage_cutoff = s->usage_retention_ms > 0 ? wall - s->usage_retention_ms : 0;
+}
+
 static void *writer_main(void *arg)
 {
 	struct store *s = arg;
@@ -515,19 +532,14 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&s->queue_lock);
 	for (;;) {
 		struct store_sub *list = s->head;
-		int64_t now;
+		int64_t now = mono_ms();
+		/* only usage records queued, not many, not for long: let them
+		 * gather (and do any prune work meanwhile) */
+		bool gather = list && !s->urgent && !s->stopping && s->queued_lazy < STORE_LAZY_BATCH &&
+			      now < s->lazy_since + STORE_LAZY_MS;
 		struct timespec ts;
 
-		if (list && !s->urgent && !s->stopping && s->queued_lazy < STORE_LAZY_BATCH &&
-		    (now = mono_ms()) < s->lazy_since + STORE_LAZY_MS) {
-			int64_t until = s->lazy_since + STORE_LAZY_MS;   /* queue_cv: monotonic */
-
-			ts.tv_sec = (time_t)(until / 1000);
-			ts.tv_nsec = (long)(until % 1000) * 1000000L;
-			pthread_cond_timedwait(&s->queue_cv, &s->queue_lock, &ts);
-			continue;
-		}
-		if (list) {
+		if (list && !gather) {
 			s->head = s->tail = NULL;
 			s->queued_ops = 0;
 			s->queued_lazy = 0;
@@ -536,28 +548,26 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&s->queue_lock);
 			commit_list(s, list);
 			pthread_mutex_lock(&s->queue_lock);
-			/* a prune going on takes its turn: under a steady load
-			 * it goes on a batch per commit, never starved */
+			/* a prune takes its turn: under a steady load it starts
+			 * when due and goes on a batch per commit, never starved */
+			prune_start_if_due(s, mono_ms());
 			if (s->prune_active)
 				prune_batch(s);
 			continue;
 		}
 		if (s->stopping)
 			break;
-		now = mono_ms();
-		if (!s->prune_active && (s->retention_ms > 0 || s->usage_retention_ms > 0) &&
-		    now >= s->next_prune) {
-			int64_t wall = store_wall_ms();
-
-			s->prune_active = true;
-			s->prune_periodic = true;
-			s->prune_total = 0;
-			/* INT64_MIN: no tracking records to prune */
-			s->prune_cutoff = s->retention_ms > 0 ? wall - s->retention_ms : INT64_MIN;
-			s->usage_cutoff = s->usage_retention_ms > 0 ? wall - s->usage_retention_ms : 0;
-		}
+		prune_start_if_due(s, now);
 		if (s->prune_active) {
 			prune_batch(s);
+			continue;
+		}
+		if (gather) {
+			int64_t until = s->lazy_since + STORE_LAZY_MS;   /* queue_cv: monotonic */
+
+			ts.tv_sec = (time_t)(until / 1000);
+			ts.tv_nsec = (long)(until % 1000) * 1000000L;
+			pthread_cond_timedwait(&s->queue_cv, &s->queue_lock, &ts);
 			continue;
 		}
 		if (s->retention_ms <= 0 && s->usage_retention_ms <= 0) {

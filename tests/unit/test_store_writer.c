@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +357,62 @@ static void test_readers_not_blocked(void **state)
 	assert_int_equal(max, 3);
 }
 
+/* A thread that submits usage records of now without a pause until told
+ * to stop: the writer is never idle, its queue never empty. */
+struct usage_flood {
+	struct store *s;
+	atomic_bool stop;
+	atomic_ulong n;
+	pthread_t thread;
+};
+
+static void *usage_flood_main(void *arg)
+{
+	struct usage_flood *f = arg;
+	struct store_usage rec = { .app = "a", .operation = "getStatus", .addresses = 1,
+				   .expanded = 1, .count = -1, .result = "ok", .duration_ms = 1 };
+	struct store_op op = { .kind = STORE_OP_USAGE, .usage = &rec };
+
+	while (!atomic_load(&f->stop)) {
+		rec.time_ms = store_wall_ms();
+		store_submit(f->s, &op, 1);
+		atomic_fetch_add(&f->n, 1);
+	}
+	return NULL;
+}
+
+/* The periodic prune starts when due even while usage records keep coming
+ * (they gather, the queue is never empty: a prune that waited for an idle
+ * writer never ran under load). 300 records from 1970, a retention of an
+ * hour: exactly those 300 go, while the flood goes on. */
+static void test_prune_under_usage_flood(void **state)
+{
+	struct tmpstore *t = *state;
+	struct store_usage old = { .time_ms = 1000, .app = "a", .operation = "getStatus",
+				   .addresses = 1, .expanded = 1, .count = -1, .result = "ok" };
+	struct store_op op = { .kind = STORE_OP_USAGE, .usage = &old };
+	struct usage_flood f = { .s = t->s };
+	struct store_stats st;
+	int naps = 0;
+
+	for (int i = 0; i < 300; i++)
+		assert_true(store_submit(t->s, &op, 1) > 0);
+	store_sync(t->s);
+	assert_int_equal(pthread_create(&f.thread, NULL, usage_flood_main, &f), 0);
+	while (atomic_load(&f.n) < 1000)   /* the flood is on */
+		nap();
+	store_set_usage_retention(t->s, 3600);
+	do {
+		nap();
+		store_get_stats(t->s, &st);
+	} while (st.usage_pruned < 300 && ++naps < 30000);   /* a bound, not a timing */
+	atomic_store(&f.stop, true);
+	pthread_join(f.thread, NULL);
+	assert_int_equal(st.usage_pruned, 300);
+	store_sync(t->s);
+	assert_int_equal(store_usage_count(t->s), (long)atomic_load(&f.n));
+}
+
 /* store_prune deletes in batches of 1000 records; the retention prunes
  * at once when set. */
 static void test_prune_batches(void **state)
@@ -580,6 +637,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_usage_queue_share, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_group_failure_isolated, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_readers_not_blocked, tmpstore_setup_open, tmpstore_teardown),
+		cmocka_unit_test_setup_teardown(test_prune_under_usage_flood, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_prune_batches, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_counter, tmpstore_setup_open, tmpstore_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_batches, tmpstore_setup_open, tmpstore_teardown),
