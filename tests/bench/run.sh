@@ -296,7 +296,19 @@ raw_run() {
 	BASE[$name]=$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "%s %.3f %.3f %.3f %.3f %s %s", v["rate"], v["mean_us"] / 1000, v["p50_us"] / 1000,
 			v["p99_us"] / 1000, v["max_us"] / 1000, v["failed"], v["fetches"] }' <<<"$line")
-	((RC == 0)) || problem "raw_fetch.py c=$c: $(grep -o 'failed=[0-9]*' <<<"$line") ($(grep -o 'first_error=.*' <<<"$line"))"
+	if ((RC != 0)); then
+		# as for the gateway's runs: up to 1 % failed is a warning (the
+		# tests' SQLite Kamailio answers a rare 500 under this load), more
+		# is a problem
+		local nf nt
+		nf=$(grep -o 'failed=[0-9]*' <<<"$line" | cut -d= -f2)
+		nt=$(grep -o 'fetches=[0-9]*' <<<"$line" | cut -d= -f2)
+		if [[ -n $nf && -n $nt ]] && ((nt > 0 && nf * 100 <= nt)); then
+			echo "WARNING: raw_fetch.py c=$c: $nf of $nt fetches failed ($(grep -o 'first_error=[^ ]*' <<<"$line"))" >&2
+		else
+			problem "raw_fetch.py c=$c: $(grep -o 'failed=[0-9]*' <<<"$line") ($(grep -o 'first_error=.*' <<<"$line"))"
+		fi
+	fi
 }
 # sipp_max_run NAME: SIPp -l 50 as fast as it goes for PROBE s into BASE[NAME]
 sipp_max_run() {
@@ -308,7 +320,13 @@ sipp_max_run() {
 	read -r ok rate mean p50 p99 max failed count <<<"$(sipp_result "$name")"
 	[[ $ok == ok ]] || problem "SIPp max probe: no statistics (rc $RC)"
 	BASE[$name]="$rate $mean $p50 $p99 $max $failed $count"
-	((RC == 0)) || problem "SIPp max probe: exit $RC, $failed failed calls (see $RUN_DIR/$name)"
+	if ((RC != 0)); then   # up to 1 % failed calls: a warning, as above
+		if [[ $count =~ ^[0-9]+$ && $failed =~ ^[0-9]+$ ]] && ((count > 0 && failed * 100 <= count)); then
+			echo "WARNING: SIPp max probe: $failed of $count calls failed (see $RUN_DIR/$name)" >&2
+		else
+			problem "SIPp max probe: exit $RC, $failed failed calls (see $RUN_DIR/$name)"
+		fi
+	fi
 }
 # c=50, the row of the target, runs later in rounds beside the gateway
 for c in 1 10 100; do
