@@ -12,6 +12,7 @@
  * stop HTTP, stop delivery, close the store.
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -489,11 +490,11 @@ int main(int argc, char **argv)
 			 * power of two (24 bytes each: 3 MiB for the default
 			 * 100,000; a presentity whose two rows are full is
 			 * answered by the SIP thread: none at half the limit,
-			 * under 1 % at the limit). Sized at start: a reload that
-			 * raises the limit leaves more to the SIP thread. */
-			.view_slots = s.cfg.policy_max_presence_subscriptions > 0 &&
-					      s.cfg.policy_max_presence_subscriptions < (1L << 22) ?
-				      s.cfg.policy_max_presence_subscriptions : 1L << 22,
+			 * under 1 % at the limit; pview caps it at 2^22). Sized at
+			 * start: a reload that raises the limit leaves more to the
+			 * SIP thread. */
+			.view_slots = s.cfg.policy_max_presence_subscriptions > 0 ?
+				      s.cfg.policy_max_presence_subscriptions : LONG_MAX,
 		};
 		if (watch_start(&wc, &watch) != 0)
 			goto out;

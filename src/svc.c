@@ -674,9 +674,7 @@ int svc_defer(struct soap *soap, struct call *c, enum op op, struct query *q,
 		return svc_fault1(soap, SVC0001, "out of memory");
 	}
 	c->p->op = op;
-	c->p->q = q;
-	if (q)
-		query_set_log(q, c->who ? c->who->req : NULL, c->app);
+	c->p->q = q;   /* its log fields set by answered_from_state */
 	if (ns)
 		nm_start_set_log(ns, c->who ? c->who->req : NULL);
 	c->p->ns = ns;

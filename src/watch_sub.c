@@ -138,11 +138,19 @@ unsigned watch_uri_bucket(const char *uri)
 	return uri_hash(uri);
 }
 
+/* p's status is exact (contract section 7): its subscription active and
+ * its current dialog has reported one. What sub_status_now answers and
+ * what publish puts in the view. */
+static bool exact(const struct pres *p)
+{
+	return p->state == PS_ACTIVE && p->known && p->fresh;
+}
+
 bool sub_status_now(struct watch *w, const char *uri, ts_status *st, int64_t *learned_ms)
 {
 	for (struct pres *p = w->pres[uri_hash(uri)]; p; p = p->next)
 		if (strcmp(p->uri, uri) == 0) {
-			if (p->state != PS_ACTIVE || !p->known || !p->fresh)
+			if (!exact(p))
 				return false;
 			*st = p->status;
 			*learned_ms = p->learned_ms;
@@ -158,7 +166,7 @@ bool sub_status_now(struct watch *w, const char *uri, ts_status *st, int64_t *le
  * publish. */
 static void publish(struct pres *p)
 {
-	if (p->state == PS_ACTIVE && p->known && p->fresh) {
+	if (exact(p)) {
 		p->published = pview_put(p->w->view, p->uri, p->status, p->learned_ms);
 	} else if (p->published) {
 		pview_del(p->w->view, p->uri);
